@@ -1,0 +1,96 @@
+// Package result defines what a run writes down: the run's description
+// (run.json) and one Sample per trial (samples.jsonl). Every later stage,
+// report and gate, reads these files back; nothing else is shared between
+// `vmbench run` and `vmbench report`.
+package result
+
+import (
+	"strings"
+	"time"
+)
+
+// SchemaVersion is written into every record. Readers refuse newer schemas.
+const SchemaVersion = 1
+
+// Metric is one measured value in a base unit (s, B, B/s, ops/s, ratio).
+type Metric struct {
+	Name  string  `json:"name"`
+	Unit  string  `json:"unit"`
+	Value float64 `json:"value"`
+}
+
+// HigherIsBetter tells the direction of a metric from its unit: rates are
+// better high, times and sizes are better low.
+func (m Metric) HigherIsBetter() bool { return HigherIsBetter(m.Unit) }
+
+// HigherIsBetter reports whether larger values of unit mean better performance.
+func HigherIsBetter(unit string) bool { return strings.HasSuffix(unit, "/s") }
+
+// Sample is what one trial produced.
+type Sample struct {
+	Schema   int               `json:"schema"`
+	RunID    string            `json:"run_id"`
+	Workload string            `json:"workload"` // the scenario's workload name
+	Type     string            `json:"type"`     // the workload type (cpu, memory, ...)
+	Params   map[string]string `json:"params"`
+	Platform string            `json:"platform"`
+	Trial    int               `json:"trial"` // repetition index; warmups count from 0 too
+	Warmup   bool              `json:"warmup"`
+	Start    time.Time         `json:"start"`
+	Duration float64           `json:"duration_s"` // wall time of the whole trial, host side
+	Metrics  []Metric          `json:"metrics,omitempty"`
+	// Conditions are facts about where the trial ran that change how its
+	// numbers read, such as accel=tcg.
+	Conditions map[string]string `json:"conditions,omitempty"`
+	Warnings   []string          `json:"warnings,omitempty"`
+	Error      string            `json:"error,omitempty"`
+}
+
+// RunInfo is run.json: everything needed to interpret the samples later.
+type RunInfo struct {
+	Schema      int               `json:"schema"`
+	RunID       string            `json:"run_id"`
+	Scenario    ScenarioCopy      `json:"scenario"`
+	Version     string            `json:"vmbench_version"`
+	Revision    string            `json:"vmbench_revision,omitempty"`
+	Start       time.Time         `json:"start"`
+	End         time.Time         `json:"end,omitempty"`
+	Interrupted bool              `json:"interrupted,omitempty"`
+	Host        Host              `json:"host"`
+	Tools       map[string]string `json:"tools,omitempty"`
+	Platforms   []PlatformInfo    `json:"platforms"`
+	Baseline    string            `json:"baseline"`
+}
+
+// ScenarioCopy keeps the scenario exactly as it was run.
+type ScenarioCopy struct {
+	Name   string `json:"name"`
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Text   string `json:"text"`
+}
+
+// Host is the host fingerprint: what a reader needs to judge whether two
+// runs are comparable.
+type Host struct {
+	Hostname   string `json:"hostname"`
+	CPUModel   string `json:"cpu_model"`
+	Cores      int    `json:"cores"` // logical CPUs
+	MemoryB    uint64 `json:"memory_bytes"`
+	Kernel     string `json:"kernel"`
+	OS         string `json:"os"`
+	Governor   string `json:"cpu_governor,omitempty"`
+	Turbo      string `json:"turbo,omitempty"`
+	SMT        string `json:"smt,omitempty"`
+	THP        string `json:"transparent_hugepages,omitempty"`
+	CgroupMode string `json:"cgroup_mode,omitempty"`
+	KVM        string `json:"kvm,omitempty"`
+}
+
+// PlatformInfo describes one platform instance as it was started.
+type PlatformInfo struct {
+	Name  string            `json:"name"`
+	Type  string            `json:"type"`
+	Info  map[string]string `json:"info,omitempty"`
+	Error string            `json:"error,omitempty"` // set when the platform could not start
+}

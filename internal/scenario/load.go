@@ -1,0 +1,353 @@
+package scenario
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vmbench/vmbench/internal/units"
+)
+
+// LoadFile reads, decodes and validates the scenario at path. The error, if
+// any, is an Errors listing every problem.
+func LoadFile(path string) (*Scenario, []byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := Load(path, data)
+	return s, data, err
+}
+
+// Load decodes and validates a scenario; name is used in error messages.
+func Load(name string, data []byte) (*Scenario, error) {
+	s, errs := Decode(name, data)
+	if s != nil {
+		errs = append(errs, Validate(s)...)
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return s, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// Decode turns YAML into a Scenario, checking structure and types only:
+// unknown keys, wrong kinds, values that do not parse. Defaults are filled
+// in. Validate checks the meaning.
+func Decode(name string, data []byte) (*Scenario, Errors) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		e := Error{File: name, Msg: err.Error()}
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			e.Pos.Line, _ = strconv.Atoi(m[1])
+			e.Msg = m[2]
+		}
+		return nil, Errors{e}
+	}
+	if len(root.Content) == 0 {
+		return nil, Errors{{File: name, Pos: Pos{1, 1}, Msg: "the file is empty; a scenario needs at least name, platforms and workloads"}}
+	}
+	d := &decoder{file: name, pos: map[string]Pos{}}
+	s := &Scenario{
+		file:        name,
+		Repetitions: DefaultRepetitions,
+		Warmup:      DefaultWarmup,
+		Timeout:     DefaultTimeout,
+	}
+	doc := root.Content[0]
+	f := d.fields(doc, "", "scenario", []string{"version", "name", "description", "repetitions", "warmup", "baseline", "timeout", "platforms", "workloads"},
+		"version", "name", "platforms", "workloads")
+	d.intField(f, "version", "version", &s.Version)
+	d.strField(f, "name", "name", &s.Name)
+	d.strField(f, "description", "description", &s.Description)
+	d.intField(f, "repetitions", "repetitions", &s.Repetitions)
+	d.intField(f, "warmup", "warmup", &s.Warmup)
+	d.strField(f, "baseline", "baseline", &s.Baseline)
+	d.durationField(f, "timeout", "timeout", &s.Timeout)
+	if n := f["platforms"]; n != nil {
+		for i, item := range d.seq(n, "platforms") {
+			s.Platforms = append(s.Platforms, d.platform(item, fmt.Sprintf("platforms[%d]", i)))
+		}
+	}
+	if n := f["workloads"]; n != nil {
+		for i, item := range d.seq(n, "workloads") {
+			s.Workloads = append(s.Workloads, d.workload(item, fmt.Sprintf("workloads[%d]", i)))
+		}
+	}
+	s.pos = d.pos
+	return s, d.errs
+}
+
+// Options of each platform type, beside name and type.
+var platformOptions = map[string][]string{
+	Native:    {},
+	Container: {"runtime", "cpus", "memory"},
+	VM:        {"container", "vcpus", "memory", "machine", "accel", "kernel", "pin", "hugepages", "boot_timeout"},
+}
+
+// PlatformTypes lists the platform types in the order `vmbench list` shows them.
+var PlatformTypes = []string{Native, Container, VM}
+
+// PlatformOptions returns the options a platform type accepts.
+func PlatformOptions(typ string) []string { return platformOptions[typ] }
+
+func (d *decoder) platform(n *yaml.Node, path string) Platform {
+	p := Platform{Runtime: "runc", Container: true, VCPUs: DefaultVCPUs, Machine: "q35", Accel: "auto", BootTimeout: DefaultBootTimeout}
+	if n.Kind != yaml.MappingNode {
+		d.fail(n, path, "must be a mapping with name and type")
+		return p
+	}
+	// The type decides which keys are allowed, so read it first.
+	allowed := []string{"name", "type"}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "type" {
+			p.Type = n.Content[i+1].Value
+		}
+	}
+	opts, known := platformOptions[p.Type]
+	if known {
+		allowed = append(allowed, opts...)
+	} else {
+		// Unknown or missing type: report that, not every option as unknown.
+		allowed = append(allowed, platformOptions[VM]...)
+		allowed = append(allowed, platformOptions[Container]...)
+	}
+	f := d.fields(n, path, "platform type "+p.Type, allowed, "name", "type")
+	d.strField(f, "name", path+".name", &p.Name)
+	if p.Type == "" {
+		p.Type = "?"
+	}
+	d.strField(f, "runtime", path+".runtime", &p.Runtime)
+	d.floatField(f, "cpus", path+".cpus", &p.CPUs)
+	d.sizeField(f, "memory", path+".memory", &p.Memory)
+	if p.Type == VM && f["memory"] == nil {
+		p.Memory = DefaultVMMemory
+	}
+	d.boolField(f, "container", path+".container", &p.Container)
+	d.intField(f, "vcpus", path+".vcpus", &p.VCPUs)
+	d.strField(f, "machine", path+".machine", &p.Machine)
+	d.strField(f, "accel", path+".accel", &p.Accel)
+	d.strField(f, "kernel", path+".kernel", &p.Kernel)
+	d.boolField(f, "hugepages", path+".hugepages", &p.Hugepages)
+	d.durationField(f, "boot_timeout", path+".boot_timeout", &p.BootTimeout)
+	if v := f["pin"]; v != nil {
+		for i, item := range d.seq(v, path+".pin") {
+			var cpu int
+			if d.int(item, fmt.Sprintf("%s.pin[%d]", path, i), &cpu) {
+				p.Pin = append(p.Pin, cpu)
+			}
+		}
+	}
+	return p
+}
+
+func (d *decoder) workload(n *yaml.Node, path string) Workload {
+	var w Workload
+	f := d.fields(n, path, "workload", []string{"name", "type", "params"}, "type")
+	d.strField(f, "type", path+".type", &w.Type)
+	w.Name = w.Type
+	d.strField(f, "name", path+".name", &w.Name)
+	pn := f["params"]
+	if pn == nil {
+		return w
+	}
+	ppath := path + ".params"
+	if pn.Kind != yaml.MappingNode {
+		d.fail(pn, ppath, "must be a mapping of parameter names to a value or a list of values")
+		return w
+	}
+	for i := 0; i+1 < len(pn.Content); i += 2 {
+		k, v := pn.Content[i], pn.Content[i+1]
+		kpath := ppath + "." + k.Value
+		d.at(kpath, k)
+		param := Param{Key: k.Value}
+		switch v.Kind {
+		case yaml.ScalarNode:
+			if d.scalar(v, kpath) {
+				param.Values = []string{v.Value}
+				d.at(kpath+"[0]", v)
+			}
+		case yaml.SequenceNode:
+			if len(v.Content) == 0 {
+				d.fail(v, kpath, "an empty list gives no variant; give at least one value")
+			}
+			for j, item := range v.Content {
+				ipath := fmt.Sprintf("%s[%d]", kpath, j)
+				if d.scalar(item, ipath) {
+					param.Values = append(param.Values, item.Value)
+					d.at(ipath, item)
+				}
+			}
+		default:
+			d.fail(v, kpath, "must be a value or a list of values")
+		}
+		w.Params = append(w.Params, param)
+	}
+	return w
+}
+
+// decoder walks yaml nodes, recording positions and collecting errors.
+type decoder struct {
+	file string
+	errs Errors
+	pos  map[string]Pos
+}
+
+func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {
+	d.errs = append(d.errs, Error{File: d.file, Pos: Pos{n.Line, n.Column}, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (d *decoder) at(path string, n *yaml.Node) { d.pos[path] = Pos{n.Line, n.Column} }
+
+// fields checks that n is a mapping whose keys are all allowed, none
+// repeated and all required ones present, and returns the value nodes.
+func (d *decoder) fields(n *yaml.Node, path, what string, allowed []string, required ...string) map[string]*yaml.Node {
+	out := map[string]*yaml.Node{}
+	d.at(path, n)
+	if n.Kind != yaml.MappingNode {
+		d.fail(n, path, "must be a mapping (key: value lines), got %s", kindName(n))
+		return out
+	}
+	join := func(p, k string) string {
+		if p == "" {
+			return k
+		}
+		return p + "." + k
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		kp := join(path, k.Value)
+		switch {
+		case !slices.Contains(allowed, k.Value):
+			d.fail(k, kp, "unknown field for %s (fields: %s)", what, strings.Join(allowed, ", "))
+		case out[k.Value] != nil:
+			d.fail(k, kp, "given twice")
+		default:
+			out[k.Value] = v
+			d.at(kp, v)
+		}
+	}
+	for _, r := range required {
+		if out[r] == nil {
+			where := path
+			if where == "" {
+				where = what
+			}
+			d.fail(n, where, "missing required field %q", r)
+		}
+	}
+	return out
+}
+
+func (d *decoder) seq(n *yaml.Node, path string) []*yaml.Node {
+	if n.Kind != yaml.SequenceNode {
+		d.fail(n, path, "must be a list (lines starting with -), got %s", kindName(n))
+		return nil
+	}
+	for i, item := range n.Content {
+		d.at(fmt.Sprintf("%s[%d]", path, i), item)
+	}
+	return n.Content
+}
+
+func (d *decoder) scalar(n *yaml.Node, path string) bool {
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		d.fail(n, path, "must be a value, got %s", kindName(n))
+		return false
+	}
+	return true
+}
+
+func (d *decoder) int(n *yaml.Node, path string, dst *int) bool {
+	if !d.scalar(n, path) {
+		return false
+	}
+	v, err := strconv.Atoi(n.Value)
+	if err != nil {
+		d.fail(n, path, "must be a whole number, got %q", n.Value)
+		return false
+	}
+	*dst = v
+	return true
+}
+
+func (d *decoder) strField(f map[string]*yaml.Node, key, path string, dst *string) {
+	if n := f[key]; n != nil && d.scalar(n, path) {
+		*dst = n.Value
+	}
+}
+
+func (d *decoder) intField(f map[string]*yaml.Node, key, path string, dst *int) {
+	if n := f[key]; n != nil {
+		d.int(n, path, dst)
+	}
+}
+
+func (d *decoder) floatField(f map[string]*yaml.Node, key, path string, dst *float64) {
+	if n := f[key]; n != nil && d.scalar(n, path) {
+		v, err := strconv.ParseFloat(n.Value, 64)
+		if err != nil {
+			d.fail(n, path, "must be a number, got %q", n.Value)
+			return
+		}
+		*dst = v
+	}
+}
+
+func (d *decoder) boolField(f map[string]*yaml.Node, key, path string, dst *bool) {
+	if n := f[key]; n != nil && d.scalar(n, path) {
+		switch n.Value {
+		case "true":
+			*dst = true
+		case "false":
+			*dst = false
+		default:
+			d.fail(n, path, "must be true or false, got %q", n.Value)
+		}
+	}
+}
+
+func (d *decoder) durationField(f map[string]*yaml.Node, key, path string, dst *time.Duration) {
+	if n := f[key]; n != nil && d.scalar(n, path) {
+		v, err := time.ParseDuration(n.Value)
+		if err != nil {
+			d.fail(n, path, "must be a duration such as 90s or 5m, got %q", n.Value)
+			return
+		}
+		*dst = v
+	}
+}
+
+func (d *decoder) sizeField(f map[string]*yaml.Node, key, path string, dst *int64) {
+	if n := f[key]; n != nil && d.scalar(n, path) {
+		v, err := units.ParseSize(n.Value)
+		if err != nil {
+			d.fail(n, path, "%v", err)
+			return
+		}
+		*dst = v
+	}
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	}
+	if n.Tag == "!!null" {
+		return "nothing"
+	}
+	return fmt.Sprintf("%q", n.Value)
+}

@@ -1,0 +1,95 @@
+// Package scenario is the first stage of the pipeline: it reads a scenario
+// file (strictly: every unknown key, wrong type or impossible value is an
+// error naming file:line:col and the field path), validates it, and plans
+// the trials the runner executes.
+package scenario
+
+import (
+	"time"
+)
+
+// Version is the scenario format this vmbench reads.
+const Version = 1
+
+// Platform types.
+const (
+	Native    = "native"
+	Container = "container"
+	VM        = "vm"
+)
+
+// Scenario is a loaded scenario file.
+type Scenario struct {
+	Version     int
+	Name        string
+	Description string
+	Repetitions int
+	Warmup      int
+	Baseline    string
+	Timeout     time.Duration // per trial
+	Platforms   []Platform
+	Workloads   []Workload
+
+	file string
+	pos  map[string]Pos // where each field path was written
+}
+
+// Platform is where workloads run. Which options apply depends on Type.
+type Platform struct {
+	Name string
+	Type string
+
+	// container
+	Runtime string  // runc or crun
+	CPUs    float64 // CPU limit in cores; 0: none
+
+	// container (limit) and vm (guest memory)
+	Memory int64
+
+	// vm
+	Container   bool // run the workload in runc inside the guest, else as a guest process
+	VCPUs       int
+	Machine     string // q35 or microvm
+	Accel       string // auto, kvm or tcg
+	Kernel      string // path; "": the host's newest /boot/vmlinuz-*
+	Pin         []int  // host CPU for each vCPU
+	Hugepages   bool
+	BootTimeout time.Duration
+}
+
+// Workload is one workload entry; a parameter with several values expands
+// into one variant per combination.
+type Workload struct {
+	Name   string
+	Type   string
+	Params []Param
+}
+
+// Param is one parameter as written: a single value or a list.
+type Param struct {
+	Key    string
+	Values []string
+}
+
+// File is the path the scenario was read from.
+func (s *Scenario) File() string { return s.file }
+
+// PlatformByName returns the platform with the given name.
+func (s *Scenario) PlatformByName(name string) (Platform, bool) {
+	for _, p := range s.Platforms {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Platform{}, false
+}
+
+// Defaults applied when a field is absent.
+const (
+	DefaultRepetitions = 6
+	DefaultWarmup      = 1
+	DefaultTimeout     = 5 * time.Minute
+	DefaultVMMemory    = 1 << 30
+	DefaultVCPUs       = 2
+	DefaultBootTimeout = 60 * time.Second
+)

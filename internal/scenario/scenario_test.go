@@ -1,0 +1,198 @@
+package scenario
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const good = `version: 1
+name: demo
+repetitions: 3
+warmup: 1
+baseline: native
+timeout: 30s
+platforms:
+  - name: native
+    type: native
+  - name: box
+    type: container
+    runtime: runc
+    cpus: 1.5
+    memory: 512MiB
+  - name: guest
+    type: vm
+    vcpus: 2
+    memory: 1GiB
+    accel: tcg
+workloads:
+  - type: cpu
+    params:
+      kernel: hash
+      threads: [1, 2]
+  - name: mem
+    type: memory
+    params:
+      op: [copy, triad]
+      size: 8MiB
+`
+
+func TestLoadGood(t *testing.T) {
+	s, err := Load("good.yaml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Repetitions != 3 || s.Timeout != 30*time.Second || len(s.Platforms) != 3 {
+		t.Fatalf("decoded %+v", s)
+	}
+	box := s.Platforms[1]
+	if box.CPUs != 1.5 || box.Memory != 512<<20 || box.Runtime != "runc" {
+		t.Errorf("container options %+v", box)
+	}
+	guest := s.Platforms[2]
+	if !guest.Container || guest.Machine != "q35" || guest.BootTimeout != DefaultBootTimeout {
+		t.Errorf("vm defaults not applied: %+v", guest)
+	}
+	if s.Workloads[0].Name != "cpu" {
+		t.Errorf("workload name defaults to its type, got %q", s.Workloads[0].Name)
+	}
+}
+
+func TestPlanInterleavesAndRotates(t *testing.T) {
+	s, err := Load("good.yaml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trials := Plan(s)
+	// 3 platforms × 4 variants × (1 + 3) rounds.
+	if len(trials) != 48 {
+		t.Fatalf("got %d trials, want 48", len(trials))
+	}
+	if got := Describe(s, trials); got != "3 platforms × 4 variants × (1 warmup + 3 repetitions) = 48 trials" {
+		t.Errorf("Describe = %q", got)
+	}
+	// Round 0 is the warmup, starting with the first platform; round 1
+	// starts with the second platform.
+	if !trials[0].Warmup || trials[0].Platform != "native" {
+		t.Errorf("first trial %+v", trials[0])
+	}
+	r1 := trials[12]
+	if r1.Warmup || r1.Rep != 0 || r1.Platform != "box" {
+		t.Errorf("first trial of round 1 = %+v, want box rep 0", r1)
+	}
+	// Every variant gets complete params, defaults included.
+	if trials[0].Params["duration"] != "1s" || trials[0].Params["threads"] != "1" || trials[0].Label != "kernel=hash threads=1" {
+		t.Errorf("params %v label %q", trials[0].Params, trials[0].Label)
+	}
+	counts := map[string]int{}
+	for _, tr := range trials {
+		if !tr.Warmup {
+			counts[tr.Platform+"/"+tr.Workload+"/"+tr.Label]++
+		}
+	}
+	for k, n := range counts {
+		if n != 3 {
+			t.Errorf("%s measured %d times, want 3", k, n)
+		}
+	}
+}
+
+func TestVariantsMatrix(t *testing.T) {
+	w := Workload{Params: []Param{{Key: "a", Values: []string{"1", "2"}}, {Key: "b", Values: []string{"x", "y", "z"}}}}
+	vs := Variants(w)
+	if len(vs) != 6 {
+		t.Fatalf("got %d variants", len(vs))
+	}
+	if vs[0].Label != "a=1 b=x" || vs[5].Label != "a=2 b=z" {
+		t.Errorf("order: %q ... %q", vs[0].Label, vs[5].Label)
+	}
+}
+
+// Every error message of Decode and Validate, each triggered once, with its
+// position.
+func TestErrors(t *testing.T) {
+	base := func(platforms, workloads string) string {
+		return "version: 1\nname: x\nplatforms:\n" + platforms + "workloads:\n" + workloads
+	}
+	native := "  - {name: native, type: native}\n"
+	cpu := "  - {type: cpu}\n"
+	for _, tc := range []struct {
+		name string
+		yaml string
+		want string
+	}{
+		{"syntax", "name: [", "x.yaml:1: did not find expected node content"},
+		{"empty", "", "x.yaml:1:1: the file is empty"},
+		{"top not mapping", "- a\n", "x.yaml:1:1: must be a mapping (key: value lines), got a list"},
+		{"unknown top key", base(native, cpu) + "colour: red\n", `x.yaml:7:1: colour: unknown field for scenario (fields: version,`},
+		{"missing field", "version: 1\nname: x\nplatforms: []\n", `x.yaml:1:1: scenario: missing required field "workloads"`},
+		{"twice", base(native, cpu) + "name: y\n", "x.yaml:7:1: name: given twice"},
+		{"version", "version: 2\nname: x\nplatforms:\n" + native + "workloads:\n" + cpu, "x.yaml:1:10: version: must be 1"},
+		{"not int", base(native, cpu) + "repetitions: many\n", `x.yaml:7:14: repetitions: must be a whole number, got "many"`},
+		{"repetitions", base(native, cpu) + "repetitions: 0\n", "x.yaml:7:14: repetitions: must be ≥ 1, got 0"},
+		{"warmup", base(native, cpu) + "warmup: -1\n", "x.yaml:7:9: warmup: must be ≥ 0, got -1"},
+		{"timeout", base(native, cpu) + "timeout: soon\n", `timeout: must be a duration such as 90s or 5m, got "soon"`},
+		{"timeout zero", base(native, cpu) + "timeout: 0s\n", "timeout: must be a positive duration, got 0s"},
+		{"empty name", "version: 1\nname: ' '\nplatforms:\n" + native + "workloads:\n" + cpu, "x.yaml:2:7: name: must not be empty"},
+		{"no platforms", "version: 1\nname: x\nplatforms: []\nworkloads:\n" + cpu, "x.yaml:3:12: platforms: must list at least one platform"},
+		{"no workloads", "version: 1\nname: x\nplatforms:\n" + native + "workloads: []\n", "workloads: must list at least one workload"},
+		{"platforms not list", "version: 1\nname: x\nplatforms: native\nworkloads:\n" + cpu, `x.yaml:3:12: platforms: must be a list (lines starting with -), got "native"`},
+		{"platform not mapping", base("  - native\n", cpu), "x.yaml:4:5: platforms[0]: must be a mapping with name and type"},
+		{"platform type", base("  - {name: a, type: lxc}\n", cpu), `x.yaml:4:21: platforms[0].type: must be one of native, container, vm, got "lxc"`},
+		{"platform option of other type", base("  - {name: a, type: native, vcpus: 2}\n", cpu), "x.yaml:4:29: platforms[0].vcpus: unknown field for platform type native (fields: name, type)"},
+		{"platform name", base("  - {name: Big Box, type: native}\n", cpu), `platforms[0].name: "Big Box" must be 1–31 characters`},
+		{"platform dup", base(native+native, cpu), `x.yaml:5:12: platforms[1].name: "native" is used by an earlier platform`},
+		{"runtime", base("  - {name: a, type: container, runtime: docker}\n", cpu), `platforms[0].runtime: must be runc or crun, got "docker"`},
+		{"cpus", base("  - {name: a, type: container, cpus: -1}\n", cpu), "platforms[0].cpus: must be > 0"},
+		{"cpus type", base("  - {name: a, type: container, cpus: lots}\n", cpu), `platforms[0].cpus: must be a number, got "lots"`},
+		{"container memory", base("  - {name: a, type: container, memory: 1MiB}\n", cpu), "platforms[0].memory: must be at least 4MiB"},
+		{"memory unit", base("  - {name: a, type: container, memory: much}\n", cpu), `platforms[0].memory: "much" is not a size`},
+		{"vcpus", base("  - {name: a, type: vm, vcpus: 0}\n", cpu), "x.yaml:4:32: platforms[0].vcpus: must be between 1 and 256, got 0"},
+		{"vm memory", base("  - {name: a, type: vm, memory: 64MiB}\n", cpu), "platforms[0].memory: must be at least 128MiB for a guest, got 64MiB"},
+		{"machine", base("  - {name: a, type: vm, machine: pc}\n", cpu), `platforms[0].machine: must be q35 or microvm, got "pc"`},
+		{"accel", base("  - {name: a, type: vm, accel: hvf}\n", cpu), `platforms[0].accel: must be auto, kvm or tcg, got "hvf"`},
+		{"kernel", base("  - {name: a, type: vm, kernel: /nonexistent/vmlinuz}\n", cpu), "platforms[0].kernel: stat /nonexistent/vmlinuz: no such file or directory"},
+		{"pin count", base("  - {name: a, type: vm, vcpus: 2, pin: [0]}\n", cpu), "platforms[0].pin: gives 1 host CPUs for 2 vCPUs"},
+		{"pin negative", base("  - {name: a, type: vm, vcpus: 1, pin: [-1]}\n", cpu), "platforms[0].pin[0]: must be a host CPU number ≥ 0, got -1"},
+		{"bool", base("  - {name: a, type: vm, container: maybe}\n", cpu), `platforms[0].container: must be true or false, got "maybe"`},
+		{"boot timeout", base("  - {name: a, type: vm, boot_timeout: 0s}\n", cpu), "platforms[0].boot_timeout: must be a positive duration"},
+		{"baseline", base(native, cpu) + "baseline: vm\n", `x.yaml:7:11: baseline: "vm" is not a platform of this scenario (platforms: native)`},
+		{"null value", base(native, cpu) + "description:\n", "x.yaml:7:13: description: must be a value, got nothing"},
+		{"workload type", base(native, "  - {type: gpu}\n"), `x.yaml:6:12: workloads[0].type: unknown workload type "gpu" (types: cpu, memory`},
+		{"workload dup", base(native, cpu+cpu), `workloads[1].name: "cpu" is used by an earlier workload`},
+		{"workload name", base(native, "  - {type: cpu, name: CPU!}\n"), `workloads[0].name: "CPU!" must be 1–31 characters`},
+		{"unknown param", base(native, "  - {type: cpu, params: {cores: 2}}\n"), "x.yaml:6:26: workloads[0].params.cores: not a parameter of workload cpu (parameters: kernel, threads, duration)"},
+		{"bad enum", base(native, "  - {type: cpu, params: {kernel: [hash, aes]}}\n"), `x.yaml:6:41: workloads[0].params.kernel[1]: must be one of hash, compress, got "aes"`},
+		{"int range", base(native, "  - {type: cpu, params: {threads: 0}}\n"), "x.yaml:6:35: workloads[0].params.threads[0]: must be ≥ 1, got 0"},
+		{"int parse", base(native, "  - {type: cpu, params: {threads: two}}\n"), `workloads[0].params.threads[0]: must be a whole number, got "two"`},
+		{"size", base(native, "  - {type: memory, params: {size: 0}}\n"), "workloads[0].params.size[0]: must be ≥ 1MiB, got 0B"},
+		{"duration", base(native, "  - {type: cpu, params: {duration: 1ms}}\n"), "workloads[0].params.duration[0]: must be ≥ 10ms, got 1ms"},
+		{"empty list", base(native, "  - {type: cpu, params: {threads: []}}\n"), "workloads[0].params.threads: an empty list gives no variant"},
+		{"params not mapping", base(native, "  - {type: cpu, params: [1]}\n"), "workloads[0].params: must be a mapping of parameter names"},
+		{"param nested", base(native, "  - {type: cpu, params: {threads: {a: 1}}}\n"), "workloads[0].params.threads: must be a value or a list of values"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load("x.yaml", []byte(tc.yaml))
+			if err == nil {
+				t.Fatalf("no error; want %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error:\n%v\nwant it to contain:\n%s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestAllErrorsAtOnce(t *testing.T) {
+	y := "version: 1\nname: x\nrepetitions: 0\nplatforms:\n  - {name: a, type: vm, vcpus: 0, accel: hvf}\nworkloads:\n  - {type: cpu, params: {threads: 0}}\n"
+	_, err := Load("x.yaml", []byte(y))
+	errs, ok := err.(Errors)
+	if !ok || len(errs) != 4 {
+		t.Fatalf("want 4 errors, got %v", err)
+	}
+	for i := 1; i < len(errs); i++ {
+		if errs[i].Pos.Line < errs[i-1].Pos.Line {
+			t.Errorf("errors not in file order: %v", err)
+		}
+	}
+}

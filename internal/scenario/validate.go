@@ -1,0 +1,191 @@
+package scenario
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/vmbench/vmbench/internal/units"
+	"github.com/vmbench/vmbench/internal/workload"
+	"github.com/vmbench/vmbench/workloads"
+)
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,30}$`)
+
+// Validate checks what a decoded scenario means: ranges, references between
+// fields, workload parameters. It returns every problem, each located.
+func Validate(s *Scenario) Errors {
+	v := &validator{s: s}
+	if s.Version != Version {
+		v.fail("version", "must be %d (the scenario format this vmbench reads), got %d", Version, s.Version)
+	}
+	if strings.TrimSpace(s.Name) == "" {
+		v.fail("name", "must not be empty")
+	}
+	if s.Repetitions < 1 {
+		v.fail("repetitions", "must be ≥ 1, got %d", s.Repetitions)
+	}
+	if s.Warmup < 0 {
+		v.fail("warmup", "must be ≥ 0, got %d", s.Warmup)
+	}
+	if s.Timeout <= 0 {
+		v.fail("timeout", "must be a positive duration, got %s", s.Timeout)
+	}
+	if _, hasList := s.pos["platforms"]; hasList && len(s.Platforms) == 0 {
+		v.fail("platforms", "must list at least one platform")
+	}
+	seen := map[string]bool{}
+	for i, p := range s.Platforms {
+		v.platform(fmt.Sprintf("platforms[%d]", i), p)
+		if seen[p.Name] {
+			v.fail(fmt.Sprintf("platforms[%d].name", i), "%q is used by an earlier platform; names must be unique", p.Name)
+		}
+		seen[p.Name] = true
+	}
+	if s.Baseline == "" && len(s.Platforms) > 0 {
+		s.Baseline = s.Platforms[0].Name
+	} else if s.Baseline != "" && !seen[s.Baseline] {
+		v.fail("baseline", "%q is not a platform of this scenario (platforms: %s)", s.Baseline, strings.Join(v.platformNames(), ", "))
+	}
+	if _, hasList := s.pos["workloads"]; hasList && len(s.Workloads) == 0 {
+		v.fail("workloads", "must list at least one workload")
+	}
+	seen = map[string]bool{}
+	for i, w := range s.Workloads {
+		path := fmt.Sprintf("workloads[%d]", i)
+		v.workload(path, w)
+		if seen[w.Name] {
+			v.fail(path+".name", "%q is used by an earlier workload; names must be unique (set name: to tell them apart)", w.Name)
+		}
+		seen[w.Name] = true
+	}
+	slices.SortStableFunc(v.errs, func(a, b Error) int {
+		if a.Pos.Line != b.Pos.Line {
+			return a.Pos.Line - b.Pos.Line
+		}
+		return a.Pos.Col - b.Pos.Col
+	})
+	return v.errs
+}
+
+type validator struct {
+	s    *Scenario
+	errs Errors
+}
+
+// fail records a problem at the position recorded for path, or at the
+// closest enclosing path that has one.
+func (v *validator) fail(path, format string, args ...any) {
+	v.errs = append(v.errs, Error{File: v.s.file, Pos: v.posOf(path), Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) posOf(path string) Pos {
+	for p := path; p != ""; {
+		if pos, ok := v.s.pos[p]; ok {
+			return pos
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return Pos{1, 1}
+}
+
+func (v *validator) platformNames() []string {
+	var names []string
+	for _, p := range v.s.Platforms {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+func (v *validator) platform(path string, p Platform) {
+	if !nameRE.MatchString(p.Name) {
+		v.fail(path+".name", "%q must be 1–31 characters of a-z, 0-9, - and _, starting with a letter or digit (it names files and containers)", p.Name)
+	}
+	switch p.Type {
+	case Native:
+	case Container:
+		if !slices.Contains([]string{"runc", "crun"}, p.Runtime) {
+			v.fail(path+".runtime", "must be runc or crun, got %q", p.Runtime)
+		}
+		if p.CPUs < 0 {
+			v.fail(path+".cpus", "must be > 0 (cores; omit it for no limit), got %g", p.CPUs)
+		}
+		if _, set := v.s.pos[path+".memory"]; set && p.Memory < 4<<20 {
+			v.fail(path+".memory", "must be at least 4MiB (omit it for no limit), got %s", units.FormatSize(p.Memory))
+		}
+	case VM:
+		if p.VCPUs < 1 || p.VCPUs > 256 {
+			v.fail(path+".vcpus", "must be between 1 and 256, got %d", p.VCPUs)
+		}
+		if p.Memory < 128<<20 {
+			v.fail(path+".memory", "must be at least 128MiB for a guest, got %s", units.FormatSize(p.Memory))
+		}
+		if !slices.Contains([]string{"q35", "microvm"}, p.Machine) {
+			v.fail(path+".machine", "must be q35 or microvm, got %q", p.Machine)
+		}
+		if !slices.Contains([]string{"auto", "kvm", "tcg"}, p.Accel) {
+			v.fail(path+".accel", "must be auto, kvm or tcg, got %q", p.Accel)
+		}
+		if p.Kernel != "" {
+			if _, err := os.Stat(p.Kernel); err != nil {
+				v.fail(path+".kernel", "%v (give the path of a bzImage/vmlinuz, or omit kernel: to use the host's newest /boot/vmlinuz-*)", err)
+			}
+		}
+		if len(p.Pin) > 0 && len(p.Pin) != p.VCPUs {
+			v.fail(path+".pin", "gives %d host CPUs for %d vCPUs; give one host CPU per vCPU", len(p.Pin), p.VCPUs)
+		}
+		for i, cpu := range p.Pin {
+			if cpu < 0 {
+				v.fail(fmt.Sprintf("%s.pin[%d]", path, i), "must be a host CPU number ≥ 0, got %d", cpu)
+			}
+		}
+		if p.BootTimeout <= 0 {
+			v.fail(path+".boot_timeout", "must be a positive duration, got %s", p.BootTimeout)
+		}
+	default:
+		v.fail(path+".type", "must be one of %s, got %q", strings.Join(PlatformTypes, ", "), p.Type)
+	}
+}
+
+func (v *validator) workload(path string, w Workload) {
+	if !nameRE.MatchString(w.Name) {
+		v.fail(path+".name", "%q must be 1–31 characters of a-z, 0-9, - and _", w.Name)
+	}
+	impl, ok := workloads.Lookup(w.Type)
+	if !ok {
+		v.fail(path+".type", "unknown workload type %q (types: %s; `vmbench list` describes them)", w.Type, strings.Join(workloads.Names(), ", "))
+		return
+	}
+	bad := false
+	for _, p := range w.Params {
+		ppath := path + ".params." + p.Key
+		i := slices.IndexFunc(impl.Params(), func(d workload.Param) bool { return d.Name == p.Key })
+		if i < 0 {
+			v.fail(ppath, "not a parameter of workload %s (parameters: %s)", w.Type, strings.Join(workload.Names(impl), ", "))
+			bad = true
+			continue
+		}
+		for j, val := range p.Values {
+			if err := impl.Params()[i].Check(val); err != nil {
+				v.fail(fmt.Sprintf("%s[%d]", ppath, j), "%v", err)
+				bad = true
+			}
+		}
+	}
+	if bad {
+		return
+	}
+	for _, variant := range Variants(w) {
+		if _, errs := workload.Complete(impl, variant.Given); len(errs) > 0 {
+			for _, err := range errs {
+				v.fail(path+".params", "%s: %v", variant.Label, err)
+			}
+		}
+	}
+}

@@ -1,0 +1,195 @@
+// Package workload defines what a workload is: a named piece of work with
+// declared parameters, checked on the host when the scenario is loaded and run
+// by the agent wherever the platform places it. The implementations live in
+// workloads/<name>; the table of them is workloads.All.
+package workload
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/units"
+)
+
+// Workload is one kind of work the agent can run.
+type Workload interface {
+	Name() string
+	Describe() string
+	Params() []Param
+	Metrics() []MetricInfo
+	// Validate checks combinations of parameters that Param cannot express.
+	// It runs at scenario load time on complete, individually valid params.
+	Validate(p Params) error
+	// Run does the work once and returns its metrics in base units.
+	// It returns promptly when ctx is cancelled.
+	Run(ctx context.Context, p Params) (Result, error)
+}
+
+// Result is what one run of a workload measured, plus anything a reader of
+// the numbers should be told about how they were obtained.
+type Result struct {
+	Metrics  []result.Metric `json:"metrics"`
+	Warnings []string        `json:"warnings,omitempty"`
+}
+
+// Kind is how a parameter's value is written.
+type Kind string
+
+const (
+	Int      Kind = "int"
+	Size     Kind = "size"
+	Duration Kind = "duration"
+	Enum     Kind = "enum"
+)
+
+// Param declares one parameter.
+type Param struct {
+	Name    string
+	Kind    Kind
+	Help    string
+	Default string
+	// DefaultFunc, when set, computes the default on the host at load time,
+	// so that every platform receives the same value.
+	DefaultFunc func() string
+	Choices     []string // for Enum
+	Min, Max    int64    // for Int and Size (bytes) and Duration (ns); Max 0 means none
+}
+
+// MetricInfo declares one metric a workload reports.
+type MetricInfo struct {
+	Name string
+	Unit string
+	Help string
+}
+
+// DefaultValue returns the parameter's default.
+func (p Param) DefaultValue() string {
+	if p.DefaultFunc != nil {
+		return p.DefaultFunc()
+	}
+	return p.Default
+}
+
+// Check parses one value of the parameter and checks its range.
+func (p Param) Check(v string) error {
+	switch p.Kind {
+	case Enum:
+		if !slices.Contains(p.Choices, v) {
+			return fmt.Errorf("must be one of %s, got %q", strings.Join(p.Choices, ", "), v)
+		}
+		return nil
+	case Int:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("must be a whole number, got %q", v)
+		}
+		return p.checkRange(n, strconv.FormatInt)
+	case Size:
+		n, err := units.ParseSize(v)
+		if err != nil {
+			return fmt.Errorf("must be a size such as 64MiB: %v", err)
+		}
+		return p.checkRange(n, func(n int64, _ int) string { return units.FormatSize(n) })
+	case Duration:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("must be a duration such as 500ms or 2s, got %q", v)
+		}
+		return p.checkRange(int64(d), func(n int64, _ int) string { return time.Duration(n).String() })
+	}
+	return fmt.Errorf("parameter kind %q is unknown", p.Kind)
+}
+
+func (p Param) checkRange(n int64, format func(int64, int) string) error {
+	if n < p.Min {
+		return fmt.Errorf("must be ≥ %s, got %s", format(p.Min, 10), format(n, 10))
+	}
+	if p.Max != 0 && n > p.Max {
+		return fmt.Errorf("must be ≤ %s, got %s", format(p.Max, 10), format(n, 10))
+	}
+	return nil
+}
+
+// Params are a workload's parameter values, complete (defaults filled in) and
+// already checked, as strings in the form the scenario wrote them.
+type Params map[string]string
+
+// Int returns an Int parameter. Params are checked at load time, so a parse
+// error here is a programming error reported as 0.
+func (p Params) Int(name string) int {
+	n, _ := strconv.Atoi(p[name])
+	return n
+}
+
+// Size returns a Size parameter in bytes.
+func (p Params) Size(name string) int64 {
+	n, _ := units.ParseSize(p[name])
+	return n
+}
+
+// Duration returns a Duration parameter.
+func (p Params) Duration(name string) time.Duration {
+	d, _ := time.ParseDuration(p[name])
+	return d
+}
+
+// Complete fills in defaults and checks every value, returning the complete
+// params or one error per bad parameter. The agent calls it again on what it
+// receives, so a request that bypassed the scenario is checked too.
+func Complete(w Workload, given map[string]string) (Params, []error) {
+	var errs []error
+	out := Params{}
+	for k, v := range given {
+		i := slices.IndexFunc(w.Params(), func(p Param) bool { return p.Name == k })
+		if i < 0 {
+			errs = append(errs, fmt.Errorf("%s: not a parameter of workload %s (parameters: %s)", k, w.Name(), strings.Join(Names(w), ", ")))
+			continue
+		}
+		if err := w.Params()[i].Check(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %v", k, err))
+			continue
+		}
+		out[k] = v
+	}
+	for _, p := range w.Params() {
+		if _, ok := given[p.Name]; !ok {
+			out[p.Name] = p.DefaultValue()
+		}
+	}
+	if len(errs) == 0 {
+		if err := w.Validate(out); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return out, errs
+}
+
+// Names lists a workload's parameter names in declaration order.
+func Names(w Workload) []string {
+	var names []string
+	for _, p := range w.Params() {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+// Deadline runs step repeatedly, in a loop, until d has elapsed or ctx is
+// done, and returns the number of calls and the time they took. Built-in
+// workloads measure rates this way: a fixed duration, not a fixed amount.
+func Deadline(ctx context.Context, d time.Duration, step func()) (int64, time.Duration) {
+	start := time.Now()
+	end := start.Add(d)
+	var n int64
+	for {
+		step()
+		n++
+		if now := time.Now(); now.After(end) || ctx.Err() != nil {
+			return n, now.Sub(start)
+		}
+	}
+}

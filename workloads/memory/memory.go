@@ -1,0 +1,156 @@
+// Package memory is the built-in memory-bandwidth workload: the four STREAM
+// kernels (copy, scale, add, triad) over arrays larger than the last-level
+// cache, reported as bytes moved per second.
+package memory
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/units"
+	"github.com/vmbench/vmbench/internal/workload"
+)
+
+// Workload is the memory workload.
+type Workload struct {
+	// SysRoot is where /sys is read to find the last-level cache; "" means "/".
+	SysRoot string
+}
+
+var _ workload.Workload = Workload{}
+
+// Array sizes: at least 4× the last-level cache so that caches cannot hold
+// the working set, but bounded so that three arrays fit in a small guest.
+const (
+	minArray = 64 << 20
+	maxArray = 256 << 20
+)
+
+func (Workload) Name() string { return "memory" }
+
+func (Workload) Describe() string {
+	return "STREAM-style bandwidth (copy, scale, add, triad) over float64 arrays of at least 4× the last-level cache"
+}
+
+func (w Workload) Params() []workload.Param {
+	return []workload.Param{
+		{Name: "op", Kind: workload.Enum, Choices: []string{"copy", "scale", "add", "triad"}, Default: "triad", Help: "the STREAM kernel"},
+		{Name: "size", Kind: workload.Size, DefaultFunc: w.defaultSize, Min: 1 << 20, Max: 16 << 30,
+			Help: "bytes per array (default: 4× the host's last-level cache, between 64MiB and 256MiB)"},
+		{Name: "threads", Kind: workload.Int, Default: "1", Min: 1, Max: 1024, Help: "goroutines, each on its own slice of the arrays"},
+		{Name: "duration", Kind: workload.Duration, Default: "1s", Min: int64(10 * time.Millisecond), Help: "how long one trial works"},
+	}
+}
+
+func (Workload) Metrics() []workload.MetricInfo {
+	return []workload.MetricInfo{{Name: "bandwidth", Unit: "B/s", Help: "bytes read plus bytes written per second (STREAM's counting)"}}
+}
+
+func (Workload) Validate(workload.Params) error { return nil }
+
+func (w Workload) defaultSize() string {
+	llc := LastLevelCache(w.SysRoot)
+	return units.FormatSize(min(max(4*llc, minArray), maxArray))
+}
+
+// LastLevelCache returns the size of the largest cache of cpu0 found under
+// root/sys, or 0 when none is described.
+func LastLevelCache(root string) int64 {
+	if root == "" {
+		root = "/"
+	}
+	dirs, _ := filepath.Glob(filepath.Join(root, "sys/devices/system/cpu/cpu0/cache/index*"))
+	var best int64
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "size"))
+		if err != nil {
+			continue
+		}
+		s := strings.TrimSpace(string(b))
+		n, err := strconv.ParseInt(strings.TrimSuffix(s, "K"), 10, 64)
+		if err != nil {
+			continue
+		}
+		if strings.HasSuffix(s, "K") {
+			n <<= 10
+		}
+		best = max(best, n)
+	}
+	return best
+}
+
+func (w Workload) Run(ctx context.Context, p workload.Params) (workload.Result, error) {
+	var res workload.Result
+	size := p.Size("size")
+	if llc := LastLevelCache(w.SysRoot); llc > 0 && size < 4*llc {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("arrays of %s are smaller than 4× the last-level cache (%s): bandwidth may include cache hits",
+			units.FormatSize(size), units.FormatSize(llc)))
+	}
+	n := int(size / 8)
+	a, b, c := make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := range n { // touch every page before timing
+		a[i], b[i], c[i] = 1, 2, 0
+	}
+	const q = 3.0
+	var kernel func(lo, hi int)
+	arrays := 2 // arrays each pass reads or writes, as STREAM counts them
+	switch p["op"] {
+	case "copy":
+		kernel = func(lo, hi int) { copy(c[lo:hi], a[lo:hi]) }
+	case "scale":
+		kernel = func(lo, hi int) {
+			bb, cc := b[lo:hi], c[lo:hi]
+			for i := range bb {
+				bb[i] = q * cc[i]
+			}
+		}
+	case "add":
+		arrays = 3
+		kernel = func(lo, hi int) {
+			aa, bb, cc := a[lo:hi], b[lo:hi], c[lo:hi]
+			for i := range cc {
+				cc[i] = aa[i] + bb[i]
+			}
+		}
+	case "triad":
+		arrays = 3
+		kernel = func(lo, hi int) {
+			aa, bb, cc := a[lo:hi], b[lo:hi], c[lo:hi]
+			for i := range aa {
+				aa[i] = bb[i] + q*cc[i]
+			}
+		}
+	default:
+		return res, fmt.Errorf("op %q is unknown", p["op"])
+	}
+	threads := p.Int("threads")
+	chunk := (n + threads - 1) / threads
+	var wg sync.WaitGroup
+	rates := make([]float64, threads)
+	for t := range threads {
+		lo, hi := min(t*chunk, n), min((t+1)*chunk, n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			passes, took := workload.Deadline(ctx, p.Duration("duration"), func() { kernel(lo, hi) })
+			rates[t] = float64(passes) * float64(arrays*(hi-lo)*8) / took.Seconds()
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	var total float64
+	for _, r := range rates {
+		total += r
+	}
+	res.Metrics = []result.Metric{{Name: "bandwidth", Unit: "B/s", Value: total}}
+	return res, nil
+}

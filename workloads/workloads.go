@@ -1,0 +1,36 @@
+// Package workloads is the table of every workload vmbench knows. The agent
+// runs them, the scenario checks their parameters, `vmbench list` shows them.
+package workloads
+
+import (
+	"github.com/vmbench/vmbench/internal/workload"
+	"github.com/vmbench/vmbench/workloads/cpu"
+	"github.com/vmbench/vmbench/workloads/memory"
+)
+
+// All returns every workload, in the order `vmbench list` shows them.
+func All() []workload.Workload {
+	return []workload.Workload{
+		cpu.Workload{},
+		memory.Workload{},
+	}
+}
+
+// Lookup returns the workload of the given type name.
+func Lookup(name string) (workload.Workload, bool) {
+	for _, w := range All() {
+		if w.Name() == name {
+			return w, true
+		}
+	}
+	return nil, false
+}
+
+// Names lists the type names of all workloads.
+func Names() []string {
+	var names []string
+	for _, w := range All() {
+		names = append(names, w.Name())
+	}
+	return names
+}
