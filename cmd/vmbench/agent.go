@@ -1,0 +1,40 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vmbench/vmbench/internal/agent"
+)
+
+func newAgentCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:    "agent",
+		Short:  "Run workloads where a platform placed vmbench (used by vmbench itself)",
+		Hidden: true,
+	}
+	cmd.AddCommand(newHideCgroup2Cmd())
+	cmd.AddCommand(&cobra.Command{
+		Use:   "run REQUEST",
+		Short: "Run one workload and print its metrics as JSON",
+		Example: `  vmbench agent run '{"type":"cpu","params":{"threads":"2","duration":"500ms"}}'`,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req, err := agent.ParseRequest(args[0])
+			if err != nil {
+				return usageError(err)
+			}
+			resp := agent.Run(cmd.Context(), req)
+			if err := json.NewEncoder(os.Stdout).Encode(resp); err != nil {
+				return err
+			}
+			if resp.Error != "" {
+				return silentExit(1)
+			}
+			return nil
+		},
+	})
+	return cmd
+}

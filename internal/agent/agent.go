@@ -1,0 +1,88 @@
+// Package agent runs workloads where a platform places them: as a host
+// process, as the process of a container, or inside a guest (where the agent
+// is also PID 1, see init_linux.go). The host starts it as
+// `vmbench agent run <request>` and reads one JSON response from stdout.
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/vmbench/vmbench/internal/workload"
+	"github.com/vmbench/vmbench/workloads"
+)
+
+// Request asks the agent to run one workload once.
+type Request struct {
+	Type   string            `json:"type"`
+	Params map[string]string `json:"params"`
+}
+
+// Response is the agent's answer; Error is set when the workload failed.
+type Response struct {
+	workload.Result
+	Error string `json:"error,omitempty"`
+}
+
+// Args returns the argument vector (after the binary) that makes the vmbench
+// binary run req and print its Response.
+func Args(req Request) []string {
+	b, _ := json.Marshal(req)
+	return []string{"agent", "run", string(b)}
+}
+
+// Run runs the request in this process.
+func Run(ctx context.Context, req Request) Response {
+	w, ok := workloads.Lookup(req.Type)
+	if !ok {
+		return Response{Error: fmt.Sprintf("unknown workload type %q", req.Type)}
+	}
+	params, errs := workload.Complete(w, req.Params)
+	if len(errs) > 0 {
+		return Response{Error: errors.Join(errs...).Error()}
+	}
+	res, err := w.Run(ctx, params)
+	if err != nil {
+		return Response{Error: err.Error()}
+	}
+	return Response{Result: res}
+}
+
+// ParseRequest decodes the JSON argument of `vmbench agent run`.
+func ParseRequest(arg string) (Request, error) {
+	var req Request
+	dec := json.NewDecoder(bytes.NewReader([]byte(arg)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return req, fmt.Errorf("agent request: %w", err)
+	}
+	return req, nil
+}
+
+// ParseOutput reads the agent's Response from its standard output: the last
+// non-empty line, so that anything a runtime prints before it is ignored.
+func ParseOutput(out []byte) (workload.Result, error) {
+	lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
+	last := lines[len(lines)-1]
+	var resp Response
+	if err := json.Unmarshal(last, &resp); err != nil {
+		return workload.Result{}, fmt.Errorf("agent output is not a response (%q): %w", truncate(string(last), 200), err)
+	}
+	if resp.Error != "" {
+		return resp.Result, errors.New(resp.Error)
+	}
+	if len(resp.Metrics) == 0 {
+		return resp.Result, errors.New("agent returned no metrics")
+	}
+	return resp.Result, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

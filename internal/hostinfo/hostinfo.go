@@ -1,0 +1,101 @@
+// Package hostinfo takes the host fingerprint written into run.json: what a
+// reader needs to judge whether two runs are comparable, and what makes
+// numbers on this host less reproducible than they could be.
+package hostinfo
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/shirou/gopsutil/v4/cpu"
+	"github.com/shirou/gopsutil/v4/host"
+	"github.com/shirou/gopsutil/v4/mem"
+
+	"github.com/vmbench/vmbench/internal/result"
+)
+
+// Take reads the fingerprint of the host vmbench runs on.
+func Take() result.Host {
+	h := result.Host{Cores: runtime.NumCPU()}
+	if info, err := host.Info(); err == nil {
+		h.Hostname = info.Hostname
+		h.Kernel = info.KernelVersion
+		h.OS = strings.TrimSpace(info.Platform + " " + info.PlatformVersion)
+	}
+	if cpus, err := cpu.Info(); err == nil && len(cpus) > 0 {
+		h.CPUModel = cpus[0].ModelName
+	}
+	if vm, err := mem.VirtualMemory(); err == nil {
+		h.MemoryB = vm.Total
+	}
+	h.Governor = read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
+	switch read("/sys/devices/system/cpu/intel_pstate/no_turbo") {
+	case "0":
+		h.Turbo = "on"
+	case "1":
+		h.Turbo = "off"
+	default:
+		switch read("/sys/devices/system/cpu/cpufreq/boost") {
+		case "1":
+			h.Turbo = "on"
+		case "0":
+			h.Turbo = "off"
+		}
+	}
+	h.SMT = read("/sys/devices/system/cpu/smt/control")
+	h.THP = bracketed(read("/sys/kernel/mm/transparent_hugepage/enabled"))
+	h.CgroupMode = CgroupMode("/")
+	h.KVM = "absent"
+	if _, err := os.Stat("/dev/kvm"); err == nil {
+		h.KVM = "present"
+	}
+	return h
+}
+
+// Warnings lists what makes this host's numbers less reproducible.
+func Warnings(h result.Host) []string {
+	var w []string
+	if h.Governor != "" && h.Governor != "performance" {
+		w = append(w, "CPU frequency governor is "+h.Governor+", not performance: clock speed varies with load")
+	}
+	if h.Turbo == "on" {
+		w = append(w, "turbo boost is on: clock speed depends on temperature and on how many cores are busy")
+	}
+	return w
+}
+
+// CgroupMode tells "v2", "v1" or "hybrid" from root/sys/fs/cgroup.
+func CgroupMode(root string) string {
+	var st syscall.Statfs_t
+	if syscall.Statfs(filepath.Join(root, "sys/fs/cgroup"), &st) != nil {
+		return ""
+	}
+	if st.Type == 0x63677270 {
+		return "v2"
+	}
+	if syscall.Statfs(filepath.Join(root, "sys/fs/cgroup/unified"), &st) == nil && st.Type == 0x63677270 {
+		return "hybrid"
+	}
+	return "v1"
+}
+
+func read(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// bracketed returns the [selected] word of a sysfs choice list.
+func bracketed(s string) string {
+	if i := strings.Index(s, "["); i >= 0 {
+		if j := strings.Index(s[i:], "]"); j > 0 {
+			return s[i+1 : i+j]
+		}
+	}
+	return s
+}

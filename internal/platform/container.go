@@ -1,0 +1,207 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/internal/hostinfo"
+	"github.com/vmbench/vmbench/internal/workload"
+)
+
+// Container runs the agent in an OCI runtime (runc or crun) on the host,
+// from a bundle vmbench writes itself.
+type Container struct {
+	PlatformName string
+	RunID        string
+	Runtime      string  // runc or crun
+	CPUs         float64 // limit in cores; 0: none
+	Memory       int64   // limit in bytes; 0: none
+	Binary       string  // the static vmbench binary
+	// IDs numbers containers across the whole run, so that every container
+	// of a run has a distinct name vmbench-<run-id>-<n>.
+	IDs *atomic.Int64
+}
+
+var _ Platform = (*Container)(nil)
+
+func (c *Container) Name() string { return c.PlatformName }
+
+func (c *Container) Start(ctx context.Context) (Instance, error) {
+	rt, err := NewRuntime(c.Runtime, c.Binary)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "vmbench-"+c.RunID+"-"+c.PlatformName+"-")
+	if err != nil {
+		return nil, err
+	}
+	inst := &containerInstance{c: c, rt: rt, dir: dir}
+	if err := WriteRootfs(dir, c.Binary); err != nil {
+		inst.Close(ctx)
+		return nil, fmt.Errorf("write bundle: %w", err)
+	}
+	return inst, nil
+}
+
+type containerInstance struct {
+	c   *Container
+	rt  *Runtime
+	dir string
+
+	mu     sync.Mutex
+	closed bool
+}
+
+func (i *containerInstance) Run(ctx context.Context, req agent.Request) (workload.Result, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.closed {
+		return workload.Result{}, errClosed
+	}
+	id := fmt.Sprintf("vmbench-%s-%d", i.c.RunID, i.c.IDs.Add(1))
+	spec := Spec(SpecOptions{
+		ID: id, Args: append([]string{BundleBinary}, agent.Args(req)...),
+		CPUs: i.c.CPUs, Memory: i.c.Memory,
+	})
+	if err := WriteSpec(i.dir, spec); err != nil {
+		return workload.Result{}, err
+	}
+	defer i.rt.Delete(id)
+	return runAgent(i.rt.RunCmd(ctx, i.dir, id))
+}
+
+func (i *containerInstance) Info() map[string]string {
+	info := map[string]string{"runtime": i.rt.Name, "runtime_version": i.rt.Version()}
+	if i.rt.hideCgroup2 {
+		info["runtime_note"] = "hybrid cgroups: " + i.rt.Name + " runs in a mount namespace without " + unifiedMount
+	}
+	if i.c.CPUs > 0 {
+		info["cpus"] = fmt.Sprint(i.c.CPUs)
+	}
+	if i.c.Memory > 0 {
+		info["memory_bytes"] = fmt.Sprint(i.c.Memory)
+	}
+	return info
+}
+
+func (i *containerInstance) Close(context.Context) error {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.closed {
+		return nil
+	}
+	i.closed = true
+	return os.RemoveAll(i.dir)
+}
+
+// Runtime drives an OCI runtime binary.
+type Runtime struct {
+	Name string
+	Path string
+	// NoPivot asks the runtime not to pivot_root, which fails on an
+	// initramfs root (inside vmbench's guests).
+	NoPivot bool
+	// hideCgroup2 runs the runtime through `vmbench agent hide-cgroup2`:
+	// crun refuses hybrid cgroup hosts, and sees a pure v1 host there.
+	hideCgroup2 bool
+	self        string
+}
+
+const unifiedMount = "/sys/fs/cgroup/unified"
+
+// NewRuntime finds the runtime and checks that vmbench can use it.
+func NewRuntime(name, self string) (*Runtime, error) {
+	path, err := exec.LookPath(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s not found in PATH: install it (apt-get install -y %s) or choose another runtime", name, name)
+	}
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("%s needs root to create containers: run vmbench as root (sudo)", name)
+	}
+	rt := &Runtime{Name: name, Path: path, self: self}
+	if name == "crun" && hostinfo.CgroupMode("/") == "hybrid" {
+		rt.hideCgroup2 = true
+	}
+	return rt, nil
+}
+
+// command builds the runtime's command line.
+func (r *Runtime) command(ctx context.Context, args ...string) *exec.Cmd {
+	if r.hideCgroup2 {
+		cmd := exec.CommandContext(ctx, r.self, append([]string{"agent", "hide-cgroup2", r.Path}, args...)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
+		return cmd
+	}
+	return exec.CommandContext(ctx, r.Path, args...)
+}
+
+// RunArgs is the argument vector of `runtime run` for a bundle.
+func (r *Runtime) RunArgs(bundle, id string) []string {
+	args := []string{"run", "--bundle", bundle}
+	if r.NoPivot {
+		args = append(args, "--no-pivot")
+	}
+	return append(args, id)
+}
+
+// RunCmd returns the command that runs container id from bundle in the
+// foreground. Cancelling ctx kills the container, not just the runtime
+// process, which would leave the container running.
+func (r *Runtime) RunCmd(ctx context.Context, bundle, id string) *exec.Cmd {
+	cmd := r.command(ctx, r.RunArgs(bundle, id)...)
+	cmd.Cancel = func() error {
+		kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		r.command(kctx, "kill", id, "KILL").Run()
+		return cmd.Process.Kill()
+	}
+	cmd.WaitDelay = 10 * time.Second
+	return cmd
+}
+
+// Delete removes container id whatever its state. It ignores a container
+// that does not exist, and is bounded in time so that teardown cannot hang.
+func (r *Runtime) Delete(id string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := r.command(ctx, "delete", "--force", id).CombinedOutput()
+	if err != nil && !strings.Contains(string(out), "does not exist") && !strings.Contains(string(out), "not found") {
+		return fmt.Errorf("%s delete %s: %v: %s", r.Name, id, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// List returns the ids of the runtime's containers.
+func (r *Runtime) List(ctx context.Context) ([]string, error) {
+	out, err := r.command(ctx, "list", "--quiet").Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s list: %w", r.Name, err)
+	}
+	return strings.Fields(string(out)), nil
+}
+
+// Version returns the first line of `runtime --version`.
+func (r *Runtime) Version() string {
+	return ToolVersion(r.Path, "--version")
+}
+
+// ToolVersion runs `path args...` and returns the first line it prints, or
+// "" when it cannot be run.
+func ToolVersion(path string, args ...string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, path, args...).Output()
+	if err != nil {
+		return ""
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return line
+}

@@ -1,0 +1,35 @@
+package platform
+
+import (
+	"context"
+	"os/exec"
+
+	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/internal/workload"
+)
+
+// Native runs the agent as a plain host process: the baseline.
+type Native struct {
+	PlatformName string
+	Binary       string // the static vmbench binary
+}
+
+var _ Platform = (*Native)(nil)
+
+func (n *Native) Name() string { return n.PlatformName }
+
+func (n *Native) Start(context.Context) (Instance, error) {
+	return &nativeInstance{binary: n.Binary}, nil
+}
+
+type nativeInstance struct {
+	binary string
+}
+
+func (i *nativeInstance) Run(ctx context.Context, req agent.Request) (workload.Result, error) {
+	return runAgent(exec.CommandContext(ctx, i.binary, agent.Args(req)...))
+}
+
+func (i *nativeInstance) Info() map[string]string { return map[string]string{"binary": i.binary} }
+
+func (i *nativeInstance) Close(context.Context) error { return nil }

@@ -1,0 +1,94 @@
+// Package platform is where trials run: the Platform and Instance interfaces
+// the runner drives, and the two host platforms, native (the agent as a host
+// process) and container (the agent in an OCI runtime). The vm platform lives
+// in internal/kvm and implements the same interfaces.
+package platform
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+
+	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/internal/workload"
+)
+
+// Platform is a kind of place to run workloads, configured from a scenario.
+type Platform interface {
+	Name() string
+	// Start provisions the platform (a bundle, a guest) and returns an
+	// instance ready to run trials. It returns promptly when ctx is cancelled.
+	Start(ctx context.Context) (Instance, error)
+}
+
+// Instance is a started platform.
+type Instance interface {
+	// Run runs one trial and returns what the workload measured. Cancelling
+	// ctx stops the trial promptly and leaves nothing running.
+	Run(ctx context.Context, req agent.Request) (workload.Result, error)
+	// Info describes the instance for run.json: runtime, versions, argv.
+	Info() map[string]string
+	// Close releases everything Start acquired. It is idempotent and is
+	// always called, also after a failed Start returned a non-nil Instance.
+	Close(ctx context.Context) error
+}
+
+// Conditioner is implemented by instances whose samples carry conditions
+// that change how the numbers read, such as accel=tcg.
+type Conditioner interface {
+	Conditions() map[string]string
+}
+
+// CheckStatic fails unless the binary at path is statically linked: the
+// same binary runs in a bare container rootfs and as a guest's /init, where
+// no dynamic loader exists.
+func CheckStatic(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("agent binary %s: %w", path, err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return fmt.Errorf("agent binary %s is dynamically linked; build it with CGO_ENABLED=0 (the README's build command does)", path)
+		}
+	}
+	return nil
+}
+
+// runAgent runs cmd, which starts the agent, and parses its response. The
+// stderr of a failed command is part of the error.
+func runAgent(cmd *exec.Cmd) (workload.Result, error) {
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res, perr := agent.ParseOutput(stdout.Bytes())
+	if perr == nil {
+		return res, nil
+	}
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = strings.TrimSpace(stdout.String())
+		}
+		if msg != "" {
+			return res, fmt.Errorf("%w: %s", err, lastLines(msg, 5))
+		}
+		return res, err
+	}
+	return res, perr
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+var errClosed = errors.New("instance is closed")

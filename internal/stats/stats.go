@@ -1,0 +1,111 @@
+// Package stats turns the values of one cell (a metric of a workload variant
+// on a platform) into what a report shows: the median with a 95% confidence
+// interval, the spread, and the overhead versus the baseline platform with a
+// Mann-Whitney U p-value. It leans on golang.org/x/perf/benchmath, as
+// benchstat does, and carries warnings instead of failing.
+package stats
+
+import (
+	"fmt"
+	"math"
+
+	"golang.org/x/perf/benchmath"
+)
+
+// Confidence is the confidence level of every interval.
+const Confidence = 0.95
+
+// NoisyCV is the coefficient of variation above which a cell is flagged.
+const NoisyCV = 0.05
+
+// Summary describes the values of one cell.
+type Summary struct {
+	N        int
+	Center   float64 // median
+	Lo, Hi   float64 // 95% confidence interval of the median
+	CV       float64 // coefficient of variation (stddev / mean)
+	Warnings []string
+}
+
+// Summarize summarises values (which it sorts in place).
+func Summarize(values []float64) Summary {
+	if len(values) == 0 {
+		return Summary{}
+	}
+	smp := benchmath.NewSample(values, &benchmath.DefaultThresholds)
+	s := benchmath.AssumeNothing.Summary(smp, Confidence)
+	out := Summary{N: len(values), Center: s.Center, Lo: s.Lo, Hi: s.Hi, CV: cv(values)}
+	for _, w := range s.Warnings {
+		out.Warnings = append(out.Warnings, w.Error())
+	}
+	if out.CV > NoisyCV {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("noisy: coefficient of variation %.1f%% > %.0f%%", 100*out.CV, 100*NoisyCV))
+	}
+	return out
+}
+
+// Interval returns the half-width of the confidence interval relative to
+// the center, as benchstat's ±x%, or NaN when there is no finite interval.
+func (s Summary) Interval() float64 {
+	if s.Center == 0 || math.IsInf(s.Lo, 0) || math.IsInf(s.Hi, 0) {
+		return math.NaN()
+	}
+	return math.Max(s.Hi/s.Center-1, 1-s.Lo/s.Center)
+}
+
+// Delta is a platform compared with the baseline on one metric.
+type Delta struct {
+	// Overhead is the extra cost per unit of work on the platform, relative
+	// to the baseline: +0.10 means the platform needs 10% more time (or 10%
+	// more machines) for the same work. For rates (higher is better) it is
+	// base/x - 1; for times (lower is better) x/base - 1.
+	Overhead    float64
+	P           float64 // Mann-Whitney U p-value
+	Alpha       float64
+	Significant bool // P < Alpha
+	Warnings    []string
+}
+
+// Compare compares a platform's values x with the baseline's values base.
+func Compare(base, x []float64, higherIsBetter bool) Delta {
+	if len(base) == 0 || len(x) == 0 {
+		return Delta{Overhead: math.NaN(), P: math.NaN()}
+	}
+	t := &benchmath.DefaultThresholds
+	sb, sx := benchmath.NewSample(base, t), benchmath.NewSample(x, t)
+	c := benchmath.AssumeNothing.Compare(sb, sx)
+	mb := benchmath.AssumeNothing.Summary(sb, Confidence).Center
+	mx := benchmath.AssumeNothing.Summary(sx, Confidence).Center
+	d := Delta{P: c.P, Alpha: c.Alpha, Significant: c.P < c.Alpha}
+	switch {
+	case higherIsBetter && mx != 0:
+		d.Overhead = mb/mx - 1
+	case !higherIsBetter && mb != 0:
+		d.Overhead = mx/mb - 1
+	default:
+		d.Overhead = math.NaN()
+	}
+	for _, w := range c.Warnings {
+		d.Warnings = append(d.Warnings, w.Error())
+	}
+	return d
+}
+
+func cv(values []float64) float64 {
+	if len(values) < 2 {
+		return 0
+	}
+	var sum float64
+	for _, v := range values {
+		sum += v
+	}
+	mean := sum / float64(len(values))
+	var ss float64
+	for _, v := range values {
+		ss += (v - mean) * (v - mean)
+	}
+	if mean == 0 {
+		return 0
+	}
+	return math.Sqrt(ss/float64(len(values)-1)) / math.Abs(mean)
+}

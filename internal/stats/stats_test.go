@@ -1,0 +1,46 @@
+package stats
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestSummarize(t *testing.T) {
+	s := Summarize([]float64{10, 10.2, 9.9, 10, 10, 10.1})
+	if s.N != 6 || s.Center != 10 {
+		t.Errorf("summary %+v", s)
+	}
+	if !(s.Lo <= 10 && s.Hi >= 10 && s.Lo < s.Hi) {
+		t.Errorf("interval [%g, %g] does not hold the median", s.Lo, s.Hi)
+	}
+	if s.CV <= 0 || s.CV > NoisyCV {
+		t.Errorf("cv %g", s.CV)
+	}
+	few := Summarize([]float64{1, 2})
+	if len(few.Warnings) == 0 {
+		t.Error("two values give no confidence interval; want a warning")
+	}
+	noisy := Summarize([]float64{1, 2, 1, 2, 1, 2})
+	if !strings.Contains(strings.Join(noisy.Warnings, ";"), "noisy") {
+		t.Errorf("cv %g not flagged: %v", noisy.CV, noisy.Warnings)
+	}
+}
+
+func TestCompareOverheadDirection(t *testing.T) {
+	base := []float64{100, 101, 99, 100, 100, 102}
+	slower := []float64{80, 81, 79, 80, 80, 82} // a rate: 20% fewer ops
+	d := Compare(base, slower, true)
+	if math.Abs(d.Overhead-0.25) > 1e-9 || !d.Significant {
+		t.Errorf("rate: %+v, want +25%% significant", d)
+	}
+	longer := []float64{120, 121, 119, 120, 120, 122} // a time: 20% longer
+	d = Compare(base, longer, false)
+	if math.Abs(d.Overhead-0.2) > 1e-9 || !d.Significant {
+		t.Errorf("time: %+v, want +20%% significant", d)
+	}
+	same := Compare(base, []float64{101, 99, 100, 102, 100, 101}, true)
+	if same.Significant {
+		t.Errorf("equal samples significant: %+v", same)
+	}
+}
