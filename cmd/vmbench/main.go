@@ -52,7 +52,7 @@ intervals.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
-	root.AddCommand(newAgentCmd())
+	root.AddCommand(newRunCmd(), newValidateCmd(), newReportCmd(), newListCmd(), newVersionCmd(), newCleanupCmd(), newAgentCmd())
 	return root
 }
 

@@ -33,6 +33,7 @@ type Sample struct {
 	Workload string            `json:"workload"` // the scenario's workload name
 	Type     string            `json:"type"`     // the workload type (cpu, memory, ...)
 	Params   map[string]string `json:"params"`
+	Label    string            `json:"label,omitempty"` // the variant: the params the scenario set, "threads=2"
 	Platform string            `json:"platform"`
 	Trial    int               `json:"trial"` // repetition index; warmups count from 0 too
 	Warmup   bool              `json:"warmup"`

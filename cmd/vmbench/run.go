@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vmbench/vmbench/internal/runner"
+	"github.com/vmbench/vmbench/internal/scenario"
+	"github.com/vmbench/vmbench/scenarios"
+)
+
+type runOptions struct {
+	results string
+	binary  string
+}
+
+func newRunCmd() *cobra.Command {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "run [SCENARIO]",
+		Short: "Run a scenario and report the overhead of each platform",
+		Long: `Run every trial of a scenario (the embedded default scenario when none is
+given), write results/<run-id>/run.json and samples.jsonl as trials finish,
+then print the comparison table and write report.md beside them.
+
+Ctrl-C stops the trial in flight, tears everything down, keeps the samples
+measured so far and reports them (exit code 4); a second Ctrl-C exits at once.`,
+		Example: `  vmbench run
+  vmbench run scenarios/default.yaml --results /tmp/results`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := ""
+			if len(args) == 1 {
+				path = args[0]
+			}
+			return runScenario(cmd.Context(), path, o)
+		},
+	}
+	cmd.Flags().StringVar(&o.results, "results", "results", "directory that receives the run directory")
+	cmd.Flags().StringVar(&o.binary, "agent-binary", "", "static vmbench binary the platforms run (default: this binary)")
+	return cmd
+}
+
+// loadScenario loads path, or the embedded default when path is "".
+func loadScenario(path string) (*scenario.Scenario, []byte, error) {
+	if path == "" {
+		s, err := scenario.Load(scenarios.DefaultName, scenarios.Default)
+		return s, scenarios.Default, err
+	}
+	s, text, err := scenario.LoadFile(path)
+	if err != nil {
+		var errs scenario.Errors
+		if errors.As(err, &errs) {
+			return nil, nil, usageError(fmt.Errorf("%d problem(s) in the scenario:\n%w", len(errs), err))
+		}
+		return nil, nil, usageError(err)
+	}
+	return s, text, nil
+}
+
+func runScenario(ctx context.Context, path string, o runOptions) error {
+	s, text, err := loadScenario(path)
+	if err != nil {
+		return err
+	}
+	bin := o.binary
+	if bin == "" {
+		if bin, err = os.Executable(); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		if _, ok := <-sigs; !ok {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "vmbench: interrupted: stopping the trial, tearing down, keeping the samples so far (again to exit at once)")
+		cancel()
+		if _, ok := <-sigs; ok {
+			os.Exit(exitInterrupted)
+		}
+	}()
+
+	dir, runErr := runner.Run(ctx, runner.Options{
+		Scenario: s, ScenarioText: text, ResultsDir: o.results, Binary: bin,
+		Version: version, Revision: revision, Log: os.Stderr,
+	})
+	if dir == "" {
+		return runErr
+	}
+	if err := renderRun(dir, os.Stdout); err != nil {
+		return errors.Join(runErr, err)
+	}
+	fmt.Fprintf(os.Stderr, "report: %s\n", filepath.Join(dir, "report.md"))
+	if errors.Is(runErr, runner.ErrInterrupted) {
+		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted: partial results in %s", dir)}
+	}
+	return runErr
+}

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vmbench/vmbench/internal/scenario"
+)
+
+func newValidateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate SCENARIO",
+		Short: "Check a scenario file without running it",
+		Long: `Decode and validate SCENARIO and print the plan it makes. Every problem is
+listed at once as file:line:col: field.path: message; the exit code is 2
+when there is any.`,
+		Example: `  vmbench validate scenarios/default.yaml`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, _, err := loadScenario(args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: scenario %q, %s\n", args[0], s.Name, scenario.Describe(s, scenario.Plan(s)))
+			return nil
+		},
+	}
+}

@@ -1,0 +1,136 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+
+	"github.com/vmbench/vmbench/internal/units"
+)
+
+// header returns the column titles: workload, variant, metric, then each
+// platform followed, for non-baseline platforms, by its overhead column.
+func (t Table) header() []string {
+	h := []string{"workload", "variant", "metric"}
+	for _, p := range t.Platforms {
+		name := p.Name
+		if p.Accel != "" {
+			name += " (" + p.Accel + ")"
+		}
+		h = append(h, name)
+		if p.Name != t.Baseline {
+			h = append(h, p.Name+" vs "+t.Baseline)
+		}
+	}
+	return h
+}
+
+func (t Table) records() [][]string {
+	var out [][]string
+	for _, r := range t.Rows {
+		metric := r.Metric
+		if r.Unit != "" {
+			metric += " (" + r.Unit + ")"
+		}
+		rec := []string{r.Workload, r.Label, metric}
+		for i, p := range t.Platforms {
+			rec = append(rec, r.Cells[i].text(r.Unit, units.Format))
+			if p.Name != t.Baseline {
+				rec = append(rec, r.Cells[i].deltaText())
+			}
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+// legend explains the cells; it is the same in every format.
+func (t Table) legend() string {
+	return fmt.Sprintf("Cells: median ±95%% confidence interval, n trials. \"X vs %s\": overhead, the extra cost per unit of work on X "+
+		"(+10%% = 10%% more time or machines for the same work), with the Mann-Whitney U p-value; ~ = not significant at α=0.05.", t.Baseline)
+}
+
+// Text renders the table for a terminal.
+func Text(w io.Writer, t Table) error {
+	fmt.Fprintf(w, "vmbench run %s — scenario %q, baseline %s\n", t.RunID, t.Scenario, t.Baseline)
+	for _, b := range t.Banners {
+		fmt.Fprintf(w, "!! %s\n", b)
+	}
+	tw := tablewriter.NewWriter(w)
+	tw.SetHeader(t.header())
+	tw.SetAutoFormatHeaders(false)
+	tw.SetAutoWrapText(false)
+	tw.SetAlignment(tablewriter.ALIGN_LEFT)
+	tw.AppendBulk(t.records())
+	tw.Render()
+	fmt.Fprintln(w, t.legend())
+	for _, n := range t.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	return nil
+}
+
+// Markdown renders report.md.
+func Markdown(w io.Writer, t Table) error {
+	fmt.Fprintf(w, "# vmbench report: %s\n\n", t.Scenario)
+	fmt.Fprintf(w, "Run `%s`, baseline platform `%s`.\n\n", t.RunID, t.Baseline)
+	for _, b := range t.Banners {
+		fmt.Fprintf(w, "> **Warning:** %s\n\n", b)
+	}
+	h := t.header()
+	fmt.Fprintf(w, "| %s |\n", strings.Join(h, " | "))
+	fmt.Fprintf(w, "|%s\n", strings.Repeat(" --- |", len(h)))
+	for _, rec := range t.records() {
+		for i := range rec {
+			rec[i] = mdEscape(rec[i])
+		}
+		fmt.Fprintf(w, "| %s |\n", strings.Join(rec, " | "))
+	}
+	fmt.Fprintf(w, "\n%s\n", t.legend())
+	if len(t.Notes) > 0 {
+		fmt.Fprintf(w, "\n## Notes\n\n")
+		for _, n := range t.Notes {
+			fmt.Fprintf(w, "- %s\n", mdEscape(n))
+		}
+	}
+	fmt.Fprintf(w, "\n## Environment\n\n")
+	h0 := t.Host
+	env := [][2]string{
+		{"CPU", fmt.Sprintf("%s, %d logical CPUs", h0.CPUModel, h0.Cores)},
+		{"memory", units.FormatSize(int64(h0.MemoryB))},
+		{"kernel", h0.Kernel},
+		{"OS", h0.OS},
+		{"governor / turbo / SMT", fmt.Sprintf("%s / %s / %s", orUnknown(h0.Governor), orUnknown(h0.Turbo), orUnknown(h0.SMT))},
+		{"transparent hugepages", orUnknown(h0.THP)},
+		{"cgroups", orUnknown(h0.CgroupMode)},
+		{"/dev/kvm", orUnknown(h0.KVM)},
+	}
+	for _, k := range slices.Sorted(maps.Keys(t.Tools)) {
+		env = append(env, [2]string{k, t.Tools[k]})
+	}
+	for _, p := range t.Platforms {
+		desc := p.Type
+		if p.Accel != "" {
+			desc += ", accel " + p.Accel
+		}
+		env = append(env, [2]string{"platform " + p.Name, desc})
+	}
+	fmt.Fprintf(w, "| | |\n| --- | --- |\n")
+	for _, kv := range env {
+		fmt.Fprintf(w, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
+	}
+	return nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

@@ -1,0 +1,207 @@
+// Package report is the last stage of the pipeline: it reads a run back
+// (run.json and samples.jsonl) into a Table, rows of workload × variant ×
+// metric and a column per platform, and renders it for terminals and as
+// Markdown. Rendering never re-runs anything.
+package report
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/vmbench/vmbench/internal/hostinfo"
+	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/stats"
+)
+
+// Table is a run summarised for people.
+type Table struct {
+	RunID       string
+	Scenario    string
+	Baseline    string
+	Interrupted bool
+	Host        result.Host
+	Tools       map[string]string
+	Platforms   []Column
+	Rows        []Row
+	Banners     []string // shown before the table: what changes how every number reads
+	Notes       []string // shown after it: warnings about single cells or trials
+}
+
+// Column is one platform.
+type Column struct {
+	Name  string
+	Type  string
+	Accel string // vm platforms: kvm or tcg
+	Error string // the platform did not start
+}
+
+// Row is one metric of one workload variant.
+type Row struct {
+	Workload string
+	Label    string
+	Metric   string
+	Unit     string
+	Cells    []Cell // one per platform, in Table.Platforms order
+}
+
+// Cell is a row's values on one platform.
+type Cell struct {
+	Values  []float64
+	Summary stats.Summary
+	Failed  int          // trials of this row that failed on this platform
+	Delta   *stats.Delta // vs the baseline; nil for the baseline and empty cells
+}
+
+// Build makes the table of a run. Warmup trials are left out.
+func Build(info result.RunInfo, samples []result.Sample) Table {
+	t := Table{
+		RunID: info.RunID, Scenario: info.Scenario.Name, Baseline: info.Baseline,
+		Interrupted: info.Interrupted, Host: info.Host, Tools: info.Tools,
+	}
+	col := map[string]int{}
+	for _, p := range info.Platforms {
+		col[p.Name] = len(t.Platforms)
+		c := Column{Name: p.Name, Type: p.Type, Accel: p.Info["accel"], Error: p.Error}
+		t.Platforms = append(t.Platforms, c)
+		if c.Error != "" {
+			t.Notes = append(t.Notes, fmt.Sprintf("platform %s did not start: %s", p.Name, p.Error))
+		}
+		if c.Accel == "tcg" {
+			t.Banners = append(t.Banners, fmt.Sprintf("platform %s ran under TCG (software emulation, no KVM): its numbers measure emulation, not virtualization overhead. %s", p.Name, p.Info["accel_reason"]))
+		}
+	}
+	t.Banners = append(t.Banners, hostinfo.Warnings(info.Host)...)
+	if info.Interrupted {
+		t.Banners = append(t.Banners, "the run was interrupted: only the trials that finished are shown")
+	}
+
+	type key struct{ workload, label, metric, unit string }
+	rowOf := map[key]int{}
+	row := func(k key) *Row {
+		i, ok := rowOf[k]
+		if !ok {
+			i = len(t.Rows)
+			rowOf[k] = i
+			t.Rows = append(t.Rows, Row{Workload: k.workload, Label: k.label, Metric: k.metric, Unit: k.unit, Cells: make([]Cell, len(t.Platforms))})
+		}
+		return &t.Rows[i]
+	}
+	// Notes about a workload variant are grouped over the platforms that
+	// reported the same thing: "memory op=copy on native, container: ...".
+	type noteKey struct{ what, msg string }
+	noteAt := map[noteKey]int{}
+	var notePlatforms [][]string
+	var noteKeys []noteKey
+	note := func(what, platform, msg string) {
+		k := noteKey{what, msg}
+		i, ok := noteAt[k]
+		if !ok {
+			i = len(noteKeys)
+			noteAt[k] = i
+			noteKeys = append(noteKeys, k)
+			notePlatforms = append(notePlatforms, nil)
+		}
+		if !slices.Contains(notePlatforms[i], platform) {
+			notePlatforms[i] = append(notePlatforms[i], platform)
+		}
+	}
+	for _, s := range samples {
+		c, ok := col[s.Platform]
+		if !ok || s.Warmup {
+			continue
+		}
+		if s.Error != "" {
+			// A failed trial has no metrics; count it on every row the
+			// workload variant has, or on a placeholder row.
+			found := false
+			for i := range t.Rows {
+				r := &t.Rows[i]
+				if r.Workload == s.Workload && r.Label == s.Label {
+					r.Cells[c].Failed++
+					found = true
+				}
+			}
+			if !found {
+				row(key{s.Workload, s.Label, "-", ""}).Cells[c].Failed++
+			}
+			note(strings.TrimSpace(s.Workload+" "+s.Label), s.Platform, "failed: "+s.Error)
+			continue
+		}
+		for _, m := range s.Metrics {
+			r := row(key{s.Workload, s.Label, m.Name, m.Unit})
+			r.Cells[c].Values = append(r.Cells[c].Values, m.Value)
+		}
+		for _, w := range s.Warnings {
+			note(strings.TrimSpace(s.Workload+" "+s.Label), s.Platform, w)
+		}
+	}
+	// Drop placeholder rows of variants that also have real rows.
+	t.Rows = slices.DeleteFunc(t.Rows, func(r Row) bool {
+		if r.Metric != "-" {
+			return false
+		}
+		return slices.ContainsFunc(t.Rows, func(o Row) bool { return o.Metric != "-" && o.Workload == r.Workload && o.Label == r.Label })
+	})
+
+	base, hasBase := col[info.Baseline]
+	for i := range t.Rows {
+		r := &t.Rows[i]
+		for c := range r.Cells {
+			cell := &r.Cells[c]
+			if len(cell.Values) == 0 {
+				continue
+			}
+			values := slices.Clone(cell.Values)
+			cell.Summary = stats.Summarize(values)
+			for _, w := range cell.Summary.Warnings {
+				if strings.HasPrefix(w, "noisy") {
+					note(strings.TrimSpace(r.Workload+" "+r.Label)+" "+r.Metric, t.Platforms[c].Name, w)
+				}
+			}
+			if hasBase && c != base && len(r.Cells[base].Values) > 0 {
+				d := stats.Compare(slices.Clone(r.Cells[base].Values), slices.Clone(cell.Values), result.HigherIsBetter(r.Unit))
+				cell.Delta = &d
+			}
+		}
+	}
+	for i, k := range noteKeys {
+		t.Notes = append(t.Notes, fmt.Sprintf("%s on %s: %s", k.what, strings.Join(notePlatforms[i], ", "), k.msg))
+	}
+	return t
+}
+
+// text is how a cell reads: "3.84 GB/s ±2% n=6".
+func (c Cell) text(unit string, format func(float64, string) string) string {
+	switch {
+	case len(c.Values) == 0 && c.Failed > 0:
+		return fmt.Sprintf("failed (%d)", c.Failed)
+	case len(c.Values) == 0:
+		return "—"
+	}
+	s := format(c.Summary.Center, unit)
+	if iv := c.Summary.Interval(); iv == iv { // not NaN
+		s += fmt.Sprintf(" ±%.0f%%", 100*iv)
+	}
+	s += fmt.Sprintf(" n=%d", c.Summary.N)
+	if c.Failed > 0 {
+		s += fmt.Sprintf(" (%d failed)", c.Failed)
+	}
+	return s
+}
+
+// deltaText is how an overhead reads: "+12.3% p=0.002", or "~ p=0.394"
+// where the difference is not significant.
+func (c Cell) deltaText() string {
+	if c.Delta == nil {
+		return ""
+	}
+	d := c.Delta
+	if d.Overhead != d.Overhead {
+		return "?"
+	}
+	if !d.Significant {
+		return fmt.Sprintf("~ p=%.3f", d.P)
+	}
+	return fmt.Sprintf("%+.1f%% p=%.3f", 100*d.Overhead, d.P)
+}

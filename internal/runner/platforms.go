@@ -1,0 +1,23 @@
+package runner
+
+import (
+	"fmt"
+
+	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/scenario"
+)
+
+// New is the one table of platform implementations: it builds the platform a
+// scenario entry describes.
+func New(p scenario.Platform, env Env) (platform.Platform, error) {
+	switch p.Type {
+	case scenario.Native:
+		return &platform.Native{PlatformName: p.Name, Binary: env.Binary}, nil
+	case scenario.Container:
+		return &platform.Container{
+			PlatformName: p.Name, RunID: env.RunID, Runtime: p.Runtime,
+			CPUs: p.CPUs, Memory: p.Memory, Binary: env.Binary, IDs: env.IDs,
+		}, nil
+	}
+	return nil, fmt.Errorf("platform type %q is not supported by this build", p.Type)
+}

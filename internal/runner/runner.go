@@ -1,0 +1,238 @@
+// Package runner executes a plan: it starts every platform of the scenario,
+// runs the interleaved trials, appends each sample to samples.jsonl as soon as
+// it is measured, and tears everything down through one cleanup stack on
+// success, failure and interrupt alike.
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/internal/cleanup"
+	"github.com/vmbench/vmbench/internal/hostinfo"
+	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/scenario"
+	"github.com/vmbench/vmbench/internal/units"
+)
+
+// ErrInterrupted is returned when the run was stopped by its context; the
+// samples measured until then are written.
+var ErrInterrupted = errors.New("interrupted")
+
+// Options configure one run.
+type Options struct {
+	Scenario     *scenario.Scenario
+	ScenarioText []byte
+	ResultsDir   string // the run goes to ResultsDir/<run-id>
+	Binary       string // the static vmbench binary the platforms run
+	Version      string
+	Revision     string
+	Log          io.Writer
+	// NewPlatform builds a platform of the scenario. Nil means New.
+	NewPlatform func(p scenario.Platform, env Env) (platform.Platform, error)
+	// TeardownTimeout bounds the whole teardown; 0 means two minutes.
+	TeardownTimeout time.Duration
+}
+
+// Env is what every platform of a run shares.
+type Env struct {
+	RunID  string
+	RunDir string
+	Binary string
+	IDs    *atomic.Int64 // container numbering across the run
+}
+
+// NewRunID returns a sortable, unique id such as 20261124-221500-3fa2.
+func NewRunID(now time.Time) string {
+	b := make([]byte, 2)
+	rand.Read(b)
+	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}
+
+// Run executes the scenario and returns the run directory. The directory
+// holds run.json and samples.jsonl even when Run returns an error, as long as
+// it could be created.
+func Run(ctx context.Context, o Options) (dir string, err error) {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.NewPlatform == nil {
+		o.NewPlatform = New
+	}
+	if o.TeardownTimeout == 0 {
+		o.TeardownTimeout = 2 * time.Minute
+	}
+	if err := platform.CheckStatic(o.Binary); err != nil {
+		return "", err
+	}
+	s := o.Scenario
+	start := time.Now()
+	runID := NewRunID(start)
+	dir = filepath.Join(o.ResultsDir, runID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create run directory: %w", err)
+	}
+	sum := sha256.Sum256(o.ScenarioText)
+	info := result.RunInfo{
+		RunID:    runID,
+		Scenario: result.ScenarioCopy{Name: s.Name, Path: s.File(), SHA256: hex.EncodeToString(sum[:]), Text: string(o.ScenarioText)},
+		Version:  o.Version, Revision: o.Revision,
+		Start: start, Host: hostinfo.Take(), Tools: toolVersions(), Baseline: s.Baseline,
+	}
+	if err := result.WriteRun(dir, info); err != nil {
+		return dir, err
+	}
+	samples, err := result.CreateSamples(dir)
+	if err != nil {
+		return dir, err
+	}
+	defer samples.Close()
+
+	var undo cleanup.Stack
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.TeardownTimeout)
+		defer cancel()
+		if cerr := undo.Run(tctx); cerr != nil {
+			fmt.Fprintf(o.Log, "teardown: %v\n", cerr)
+			err = errors.Join(err, cerr)
+		}
+		info.End = time.Now()
+		info.Interrupted = errors.Is(err, ErrInterrupted)
+		if werr := result.WriteRun(dir, info); werr != nil {
+			err = errors.Join(err, werr)
+		}
+	}()
+
+	env := Env{RunID: runID, RunDir: dir, Binary: o.Binary, IDs: new(atomic.Int64)}
+	instances := map[string]platform.Instance{}
+	for _, p := range s.Platforms {
+		if ctx.Err() != nil {
+			return dir, ErrInterrupted
+		}
+		pi := result.PlatformInfo{Name: p.Name, Type: p.Type}
+		inst, serr := startPlatform(ctx, o, p, env, &undo)
+		if inst != nil {
+			pi.Info = inst.Info()
+		}
+		if serr != nil {
+			if ctx.Err() != nil {
+				return dir, ErrInterrupted
+			}
+			pi.Error = serr.Error()
+			fmt.Fprintf(o.Log, "platform %s did not start, its trials are skipped: %v\n", p.Name, serr)
+		} else {
+			instances[p.Name] = inst
+			fmt.Fprintf(o.Log, "platform %s (%s) ready\n", p.Name, p.Type)
+		}
+		info.Platforms = append(info.Platforms, pi)
+	}
+	if err := result.WriteRun(dir, info); err != nil {
+		return dir, err
+	}
+
+	trials := scenario.Plan(s)
+	fmt.Fprintf(o.Log, "run %s: %s\n", runID, scenario.Describe(s, trials))
+	for i, t := range trials {
+		inst := instances[t.Platform]
+		if inst == nil {
+			continue
+		}
+		sample, terr := runTrial(ctx, s, inst, t, runID)
+		if errors.Is(terr, ErrInterrupted) {
+			return dir, ErrInterrupted
+		}
+		if err := samples.Write(sample); err != nil {
+			return dir, err
+		}
+		fmt.Fprintf(o.Log, "[%d/%d] %s\n", i+1, len(trials), describeSample(sample))
+	}
+	return dir, nil
+}
+
+// startPlatform builds and starts one platform, pushing its Close onto undo.
+func startPlatform(ctx context.Context, o Options, p scenario.Platform, env Env, undo *cleanup.Stack) (platform.Instance, error) {
+	plat, err := o.NewPlatform(p, env)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := plat.Start(ctx)
+	if inst != nil {
+		undo.Push("platform "+p.Name, inst.Close)
+	}
+	if err != nil {
+		return inst, fmt.Errorf("start %s: %w", p.Name, err)
+	}
+	return inst, nil
+}
+
+func runTrial(ctx context.Context, s *scenario.Scenario, inst platform.Instance, t scenario.Trial, runID string) (result.Sample, error) {
+	sample := result.Sample{
+		RunID: runID, Workload: t.Workload, Type: t.Type, Params: t.Params, Label: t.Label,
+		Platform: t.Platform, Trial: t.Rep, Warmup: t.Warmup, Start: time.Now(),
+	}
+	if c, ok := inst.(platform.Conditioner); ok {
+		sample.Conditions = maps.Clone(c.Conditions())
+	}
+	tctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	res, err := inst.Run(tctx, agent.Request{Type: t.Type, Params: t.Params})
+	sample.Duration = time.Since(sample.Start).Seconds()
+	if ctx.Err() != nil {
+		return sample, ErrInterrupted
+	}
+	sample.Metrics, sample.Warnings = res.Metrics, res.Warnings
+	if err != nil {
+		if tctx.Err() != nil {
+			err = fmt.Errorf("timed out after %s (the scenario's timeout): %w", s.Timeout, err)
+		}
+		sample.Error = err.Error()
+	}
+	return sample, nil
+}
+
+func describeSample(s result.Sample) string {
+	what := s.Workload
+	if s.Label != "" {
+		what += " " + s.Label
+	}
+	kind := ""
+	if s.Warmup {
+		kind = " (warmup)"
+	}
+	if s.Error != "" {
+		return fmt.Sprintf("%s on %s%s: FAILED: %s", what, s.Platform, kind, s.Error)
+	}
+	var vals string
+	for _, m := range s.Metrics {
+		vals += fmt.Sprintf(" %s=%s", m.Name, units.Format(m.Value, m.Unit))
+	}
+	return fmt.Sprintf("%s on %s%s:%s (%.2fs)", what, s.Platform, kind, vals, s.Duration)
+}
+
+// toolVersions records the versions of the system tools platforms use.
+func toolVersions() map[string]string {
+	out := map[string]string{}
+	for name, args := range map[string][]string{
+		"runc": {"--version"}, "crun": {"--version"}, "qemu-system-x86_64": {"--version"},
+	} {
+		if path, err := exec.LookPath(name); err == nil {
+			if v := platform.ToolVersion(path, args...); v != "" {
+				out[name] = v
+			}
+		}
+	}
+	return out
+}

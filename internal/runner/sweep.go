@@ -1,0 +1,60 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/vmbench/vmbench/internal/platform"
+)
+
+// Prefix starts the name of everything vmbench creates, so that Sweep can
+// find what a killed run left behind.
+const Prefix = "vmbench-"
+
+// Sweep removes what killed runs left behind: containers of every runtime
+// and temp dirs named vmbench-*. With dryRun it only lists them. It returns
+// how many it found.
+func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, error) {
+	found := 0
+	act := func(what string, undo func() error) {
+		found++
+		if dryRun {
+			fmt.Fprintf(log, "would remove %s\n", what)
+			return
+		}
+		if err := undo(); err != nil {
+			fmt.Fprintf(log, "could not remove %s: %v\n", what, err)
+			return
+		}
+		fmt.Fprintf(log, "removed %s\n", what)
+	}
+	for _, name := range []string{"runc", "crun"} {
+		if _, err := exec.LookPath(name); err != nil {
+			continue
+		}
+		rt, err := platform.NewRuntime(name, self)
+		if err != nil {
+			return found, err
+		}
+		ids, err := rt.List(ctx)
+		if err != nil {
+			fmt.Fprintf(log, "%v\n", err)
+			continue
+		}
+		for _, id := range ids {
+			if strings.HasPrefix(id, Prefix) {
+				act(name+" container "+id, func() error { return rt.Delete(id) })
+			}
+		}
+	}
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), Prefix+"*"))
+	for _, d := range dirs {
+		act("temp dir "+d, func() error { return os.RemoveAll(d) })
+	}
+	return found, nil
+}
