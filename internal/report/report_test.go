@@ -1,0 +1,133 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmbench/vmbench/internal/result"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// fixture is a small run: native is the baseline, container is 10% slower
+// on cpu, equal on memory, and vm ran under TCG with one failed trial.
+func fixture() (result.RunInfo, []result.Sample) {
+	info := result.RunInfo{
+		RunID: "20261124-120000-abcd", Baseline: "native",
+		Scenario: result.ScenarioCopy{Name: "fixture"},
+		Host: result.Host{CPUModel: "Test CPU", Cores: 2, MemoryB: 24 << 30, Kernel: "6.1.0", OS: "debian 12",
+			Governor: "performance", THP: "always", CgroupMode: "hybrid", KVM: "present"},
+		Tools: map[string]string{"runc": "runc version 1.1.5"},
+		Platforms: []result.PlatformInfo{
+			{Name: "native", Type: "native"},
+			{Name: "container", Type: "container"},
+			{Name: "vm", Type: "vm", Info: map[string]string{"accel": "tcg", "accel_reason": "KVM probe guest did not reach its agent in 10s."}},
+		},
+	}
+	var samples []result.Sample
+	start := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	add := func(platform, workload, label string, rep int, m result.Metric, warmup bool, errText string) {
+		s := result.Sample{RunID: info.RunID, Workload: workload, Type: workload, Label: label, Platform: platform,
+			Trial: rep, Warmup: warmup, Start: start, Duration: 1, Error: errText}
+		if errText == "" {
+			s.Metrics = []result.Metric{m}
+		}
+		samples = append(samples, s)
+	}
+	jitter := []float64{1, 1.01, 0.99, 1.005, 0.995, 1.002}
+	for rep, j := range jitter {
+		add("native", "cpu", "threads=1", rep, result.Metric{Name: "throughput", Unit: "B/s", Value: 2e9 * j}, false, "")
+		add("container", "cpu", "threads=1", rep, result.Metric{Name: "throughput", Unit: "B/s", Value: 2e9 / 1.1 * j}, false, "")
+		add("vm", "cpu", "threads=1", rep, result.Metric{Name: "throughput", Unit: "B/s", Value: 1e9 * j}, false, "")
+		add("native", "memory", "op=triad", rep, result.Metric{Name: "bandwidth", Unit: "B/s", Value: 15e9 * j}, false, "")
+		add("container", "memory", "op=triad", rep, result.Metric{Name: "bandwidth", Unit: "B/s", Value: 15e9 * jitter[(rep+3)%6]}, false, "")
+		if rep == 2 {
+			add("vm", "memory", "op=triad", rep, result.Metric{}, false, "guest died: see results/x/vm-console.log")
+		} else {
+			add("vm", "memory", "op=triad", rep, result.Metric{Name: "bandwidth", Unit: "B/s", Value: 4e9 * j}, false, "")
+		}
+	}
+	// A warmup that must not count.
+	add("native", "cpu", "threads=1", 0, result.Metric{Name: "throughput", Unit: "B/s", Value: 1}, true, "")
+	return info, samples
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", name, lineDiff(string(want), string(got)))
+	}
+}
+
+// lineDiff lists the lines that differ, numbered.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			fmt.Fprintf(&b, "line %d:\n  want %s\n  got  %s\n", i+1, wl, gl)
+		}
+	}
+	return b.String()
+}
+
+func TestBuild(t *testing.T) {
+	tab := Build(fixture())
+	if len(tab.Rows) != 2 {
+		t.Fatalf("rows %+v", tab.Rows)
+	}
+	cpu := tab.Rows[0]
+	if n := cpu.Cells[0].Summary.N; n != 6 {
+		t.Errorf("warmup counted: native n=%d", n)
+	}
+	d := cpu.Cells[1].Delta
+	if d == nil || !d.Significant || d.Overhead < 0.099 || d.Overhead > 0.101 {
+		t.Errorf("container overhead %+v, want +10%% significant", d)
+	}
+	mem := tab.Rows[1]
+	if mem.Cells[1].Delta.Significant {
+		t.Errorf("equal memory bandwidth called significant: %+v", mem.Cells[1].Delta)
+	}
+	if mem.Cells[2].Failed != 1 || mem.Cells[2].Summary.N != 5 {
+		t.Errorf("vm memory cell %+v, want 5 values and 1 failure", mem.Cells[2])
+	}
+	if len(tab.Banners) == 0 || !strings.Contains(tab.Banners[0], "TCG") {
+		t.Errorf("no TCG banner: %v", tab.Banners)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	tab := Build(fixture())
+	var txt, md bytes.Buffer
+	if err := Text(&txt, tab); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "fixture.txt", txt.Bytes())
+	if err := Markdown(&md, tab); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "fixture.md", md.Bytes())
+}

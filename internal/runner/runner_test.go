@@ -1,0 +1,245 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/scenario"
+)
+
+// agentBinary is a static vmbench built once for these tests: the platforms
+// run it as their agent, exactly as a user's run does.
+var agentBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "runner-test-")
+	if err != nil {
+		panic(err)
+	}
+	agentBinary = filepath.Join(dir, "vmbench")
+	cmd := exec.Command("go", "build", "-o", agentBinary, "github.com/vmbench/vmbench/cmd/vmbench")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build agent: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// needRuntime skips unless the runtime can really run here; CI installs runc
+// and runs as root, so these tests run there.
+func needRuntime(t *testing.T, name string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create containers")
+	}
+	if _, err := exec.LookPath(name); err != nil {
+		t.Skipf("%s is not installed", name)
+	}
+}
+
+func load(t *testing.T, text string) *scenario.Scenario {
+	t.Helper()
+	s, err := scenario.Load("test.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func run(t *testing.T, ctx context.Context, s *scenario.Scenario) (string, []result.Sample, error) {
+	t.Helper()
+	var log strings.Builder
+	dir, err := Run(ctx, Options{Scenario: s, ScenarioText: []byte("x"), ResultsDir: t.TempDir(), Binary: agentBinary, Log: &log})
+	t.Logf("run log:\n%s", log.String())
+	if dir == "" {
+		t.Fatalf("no run directory: %v", err)
+	}
+	samples, rerr := result.ReadSamples(dir)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	return dir, samples, err
+}
+
+// leftovers lists the containers of a run that still exist.
+func leftovers(t *testing.T, runtime, runID string) []string {
+	t.Helper()
+	rt, err := platform.NewRuntime(runtime, agentBinary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := rt.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine []string
+	for _, id := range ids {
+		if strings.HasPrefix(id, Prefix+runID) {
+			mine = append(mine, id)
+		}
+	}
+	return mine
+}
+
+func runID(t *testing.T, dir string) string {
+	info, err := result.ReadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.RunID
+}
+
+const nativeAndRunc = `version: 1
+name: it
+repetitions: 2
+warmup: 1
+platforms:
+  - {name: native, type: native}
+  - {name: box, type: container, runtime: runc, cpus: 1, memory: 512MiB}
+workloads:
+  - type: cpu
+    params: {duration: 100ms, threads: [1, 2]}
+  - type: memory
+    params: {duration: 100ms, size: 16MiB}
+`
+
+func TestRunNativeAndRunc(t *testing.T) {
+	needRuntime(t, "runc")
+	dir, samples, err := run(t, context.Background(), load(t, nativeAndRunc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2 platforms × 3 variants × (1 + 2) rounds.
+	if len(samples) != 18 {
+		t.Fatalf("got %d samples, want 18", len(samples))
+	}
+	per := map[string]int{}
+	for _, s := range samples {
+		if s.Error != "" {
+			t.Errorf("%s on %s failed: %s", s.Workload, s.Platform, s.Error)
+			continue
+		}
+		if len(s.Metrics) == 0 || s.Metrics[0].Value <= 0 {
+			t.Errorf("%s on %s: no positive metric: %+v", s.Workload, s.Platform, s.Metrics)
+		}
+		per[s.Platform+"/"+s.Workload]++
+	}
+	for _, k := range []string{"native/cpu", "box/cpu", "native/memory", "box/memory"} {
+		if per[k] == 0 {
+			t.Errorf("no sample for %s", k)
+		}
+	}
+	info, err := result.ReadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.End.IsZero() || info.Interrupted || len(info.Platforms) != 2 || info.Platforms[1].Info["runtime"] != "runc" {
+		t.Errorf("run.json: %+v", info)
+	}
+	if left := leftovers(t, "runc", info.RunID); len(left) > 0 {
+		t.Errorf("containers left behind: %v", left)
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(os.TempDir(), Prefix+info.RunID+"*")); len(tmp) > 0 {
+		t.Errorf("temp dirs left behind: %v", tmp)
+	}
+}
+
+// A trial longer than the scenario's timeout is stopped, recorded as failed,
+// and its container is killed and deleted; the run goes on.
+func TestTrialTimeoutKillsContainer(t *testing.T) {
+	needRuntime(t, "runc")
+	s := load(t, `version: 1
+name: it
+repetitions: 1
+warmup: 0
+timeout: 300ms
+platforms:
+  - {name: box, type: container}
+workloads:
+  - {type: cpu, params: {duration: [20s, 50ms]}}
+`)
+	start := time.Now()
+	dir, samples, err := run(t, context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("a 300ms timeout took %s to stop the trial", took)
+	}
+	if len(samples) != 2 || !strings.Contains(samples[0].Error, "timed out after 300ms") {
+		t.Fatalf("samples %+v", samples)
+	}
+	if samples[1].Error != "" {
+		t.Errorf("the run did not go on after the timeout: %+v", samples[1])
+	}
+	if left := leftovers(t, "runc", runID(t, dir)); len(left) > 0 {
+		t.Errorf("containers left behind: %v", left)
+	}
+}
+
+// Cancelling the run (what SIGINT does) stops the trial in flight, keeps the
+// finished samples, marks the run interrupted and leaves no container.
+func TestInterruptKeepsSamples(t *testing.T) {
+	needRuntime(t, "runc")
+	s := load(t, `version: 1
+name: it
+repetitions: 20
+warmup: 0
+platforms:
+  - {name: native, type: native}
+  - {name: box, type: container}
+workloads:
+  - {type: cpu, params: {duration: 400ms}}
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	dir, samples, err := run(t, ctx, s)
+	if err != ErrInterrupted {
+		t.Fatalf("err = %v, want ErrInterrupted", err)
+	}
+	if len(samples) == 0 || len(samples) >= 40 {
+		t.Errorf("got %d samples; want the few that finished", len(samples))
+	}
+	info, _ := result.ReadRun(dir)
+	if !info.Interrupted || info.End.IsZero() {
+		t.Errorf("run.json not marked interrupted: %+v", info)
+	}
+	if left := leftovers(t, "runc", info.RunID); len(left) > 0 {
+		t.Errorf("containers left behind: %v", left)
+	}
+}
+
+// crun refuses hybrid cgroup hosts; vmbench runs it without the cgroup2
+// mount there, so it must work wherever crun is installed.
+func TestCrun(t *testing.T) {
+	needRuntime(t, "crun")
+	dir, samples, err := run(t, context.Background(), load(t, `version: 1
+name: it
+repetitions: 1
+warmup: 0
+platforms:
+  - {name: box, type: container, runtime: crun, memory: 256MiB}
+workloads:
+  - {type: cpu, params: {duration: 50ms}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(samples) != 1 || samples[0].Error != "" || samples[0].Metrics[0].Value <= 0 {
+		t.Fatalf("samples %+v", samples)
+	}
+	if left := leftovers(t, "crun", runID(t, dir)); len(left) > 0 {
+		t.Errorf("containers left behind: %v", left)
+	}
+}
