@@ -17,10 +17,10 @@ func newAgentCmd() *cobra.Command {
 	}
 	cmd.AddCommand(newHideCgroup2Cmd())
 	cmd.AddCommand(&cobra.Command{
-		Use:   "run REQUEST",
-		Short: "Run one workload and print its metrics as JSON",
+		Use:     "run REQUEST",
+		Short:   "Run one workload and print its metrics as JSON",
 		Example: `  vmbench agent run '{"type":"cpu","params":{"threads":"2","duration":"500ms"}}'`,
-		Args:  cobra.ExactArgs(1),
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req, err := agent.ParseRequest(args[0])
 			if err != nil {

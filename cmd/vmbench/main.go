@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/vmbench/vmbench/internal/agent/guest"
 )
 
 // Exit codes, as documented in the README.
@@ -57,6 +59,9 @@ intervals.`,
 }
 
 func main() {
+	if guest.IsInit() {
+		guest.Main() // vmbench is /init in its guests
+	}
 	os.Exit(execute(context.Background(), os.Args[1:]))
 }
 

@@ -71,13 +71,7 @@ func ParseOutput(out []byte) (workload.Result, error) {
 	if err := json.Unmarshal(last, &resp); err != nil {
 		return workload.Result{}, fmt.Errorf("agent output is not a response (%q): %w", truncate(string(last), 200), err)
 	}
-	if resp.Error != "" {
-		return resp.Result, errors.New(resp.Error)
-	}
-	if len(resp.Metrics) == 0 {
-		return resp.Result, errors.New("agent returned no metrics")
-	}
-	return resp.Result, nil
+	return responseResult(resp)
 }
 
 func truncate(s string, n int) string {

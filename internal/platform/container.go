@@ -75,7 +75,7 @@ func (i *containerInstance) Run(ctx context.Context, req agent.Request) (workloa
 		return workload.Result{}, err
 	}
 	defer i.rt.Delete(id)
-	return runAgent(i.rt.RunCmd(ctx, i.dir, id))
+	return RunAgent(i.rt.RunCmd(ctx, i.dir, id))
 }
 
 func (i *containerInstance) Info() map[string]string {

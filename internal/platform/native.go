@@ -27,7 +27,7 @@ type nativeInstance struct {
 }
 
 func (i *nativeInstance) Run(ctx context.Context, req agent.Request) (workload.Result, error) {
-	return runAgent(exec.CommandContext(ctx, i.binary, agent.Args(req)...))
+	return RunAgent(exec.CommandContext(ctx, i.binary, agent.Args(req)...))
 }
 
 func (i *nativeInstance) Info() map[string]string { return map[string]string{"binary": i.binary} }

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/workload"
 )
 
@@ -43,6 +44,12 @@ type Conditioner interface {
 	Conditions() map[string]string
 }
 
+// StartupReporter is implemented by instances that measure their own start,
+// such as a guest's boot; the runner records these metrics as a "boot" sample.
+type StartupReporter interface {
+	StartupMetrics() []result.Metric
+}
+
 // CheckStatic fails unless the binary at path is statically linked: the
 // same binary runs in a bare container rootfs and as a guest's /init, where
 // no dynamic loader exists.
@@ -60,9 +67,9 @@ func CheckStatic(path string) error {
 	return nil
 }
 
-// runAgent runs cmd, which starts the agent, and parses its response. The
+// RunAgent runs cmd, which starts the agent, and parses its response. The
 // stderr of a failed command is part of the error.
-func runAgent(cmd *exec.Cmd) (workload.Result, error) {
+func RunAgent(cmd *exec.Cmd) (workload.Result, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 
+	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/scenario"
 )
@@ -17,6 +18,13 @@ func New(p scenario.Platform, env Env) (platform.Platform, error) {
 		return &platform.Container{
 			PlatformName: p.Name, RunID: env.RunID, Runtime: p.Runtime,
 			CPUs: p.CPUs, Memory: p.Memory, Binary: env.Binary, IDs: env.IDs,
+		}, nil
+	case scenario.VM:
+		return &kvm.VM{
+			PlatformName: p.Name, RunID: env.RunID, RunDir: env.RunDir, Binary: env.Binary,
+			Container: p.Container, VCPUs: p.VCPUs, MemoryB: p.Memory, Machine: p.Machine, Accel: p.Accel,
+			Kernel: p.Kernel, Pin: p.Pin, Hugepages: p.Hugepages, BootTimeout: p.BootTimeout,
+			CacheDir: env.CacheDir, Decision: env.Decision,
 		}, nil
 	}
 	return nil, fmt.Errorf("platform type %q is not supported by this build", p.Type)

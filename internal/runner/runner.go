@@ -22,6 +22,7 @@ import (
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/cleanup"
 	"github.com/vmbench/vmbench/internal/hostinfo"
+	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
@@ -43,6 +44,8 @@ type Options struct {
 	Log          io.Writer
 	// NewPlatform builds a platform of the scenario. Nil means New.
 	NewPlatform func(p scenario.Platform, env Env) (platform.Platform, error)
+	// CacheDir keeps guest images between runs; "" means kvm.DefaultCacheDir.
+	CacheDir string
 	// TeardownTimeout bounds the whole teardown; 0 means two minutes.
 	TeardownTimeout time.Duration
 }
@@ -53,6 +56,9 @@ type Env struct {
 	RunDir string
 	Binary string
 	IDs    *atomic.Int64 // container numbering across the run
+	// Decision is the accel: auto outcome, shared by the run's guests.
+	Decision *kvm.Decision
+	CacheDir string // guest images; "": kvm.DefaultCacheDir
 }
 
 // NewRunID returns a sortable, unique id such as 20261124-221500-3fa2.
@@ -116,7 +122,7 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 		}
 	}()
 
-	env := Env{RunID: runID, RunDir: dir, Binary: o.Binary, IDs: new(atomic.Int64)}
+	env := Env{RunID: runID, RunDir: dir, Binary: o.Binary, IDs: new(atomic.Int64), Decision: &kvm.Decision{}, CacheDir: o.CacheDir}
 	instances := map[string]platform.Instance{}
 	for _, p := range s.Platforms {
 		if ctx.Err() != nil {
@@ -135,7 +141,12 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 			fmt.Fprintf(o.Log, "platform %s did not start, its trials are skipped: %v\n", p.Name, serr)
 		} else {
 			instances[p.Name] = inst
-			fmt.Fprintf(o.Log, "platform %s (%s) ready\n", p.Name, p.Type)
+			fmt.Fprintf(o.Log, "platform %s (%s) ready%s\n", p.Name, p.Type, describeInfo(pi.Info))
+			if sr, ok := inst.(platform.StartupReporter); ok {
+				if err := samples.Write(startupSample(runID, p.Name, inst, sr)); err != nil {
+					return dir, err
+				}
+			}
 		}
 		info.Platforms = append(info.Platforms, pi)
 	}
@@ -201,6 +212,22 @@ func runTrial(ctx context.Context, s *scenario.Scenario, inst platform.Instance,
 		sample.Error = err.Error()
 	}
 	return sample, nil
+}
+
+// startupSample records what an instance measured of its own start.
+func startupSample(runID, name string, inst platform.Instance, sr platform.StartupReporter) result.Sample {
+	s := result.Sample{RunID: runID, Workload: "boot", Type: "boot", Platform: name, Start: time.Now(), Metrics: sr.StartupMetrics()}
+	if c, ok := inst.(platform.Conditioner); ok {
+		s.Conditions = maps.Clone(c.Conditions())
+	}
+	return s
+}
+
+func describeInfo(info map[string]string) string {
+	if info["accel"] == "" {
+		return ""
+	}
+	return fmt.Sprintf(": accel %s (%s)", info["accel"], info["accel_reason"])
 }
 
 func describeSample(s result.Sample) string {

@@ -1,0 +1,222 @@
+// Package guest is the agent as a guest's PID 1: it sets up the minimal
+// system a container runtime needs (mounts, cgroups, virtio modules), opens
+// the virtio-serial port to the host and serves workload requests, running
+// each in runc from the same bundle layout as on the host, or as a plain
+// guest process. It powers the guest off when the host asks or when the link
+// to the host is lost.
+package guest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/internal/platform"
+)
+
+// IsInit reports whether this process is a guest's init. PID 1 alone does
+// not tell: the agent is PID 1 of every container's PID namespace too, but
+// there it runs as /vmbench with arguments.
+func IsInit() bool { return os.Getpid() == 1 && os.Args[0] == "/init" && len(os.Args) == 1 }
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "vmbench-agent: "+format+"\n", args...)
+}
+
+// Main runs the guest; it never returns.
+func Main() {
+	initAt := uptime()
+	os.Setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin")
+	var notes []string
+	note := func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		logf("%s", msg)
+		notes = append(notes, msg)
+	}
+	for _, m := range []struct{ src, dst, fstype, data string }{
+		{"proc", "/proc", "proc", ""},
+		{"sysfs", "/sys", "sysfs", ""},
+		{"devtmpfs", "/dev", "devtmpfs", ""},
+		{"tmpfs", "/run", "tmpfs", "mode=755"},
+		{"tmpfs", "/tmp", "tmpfs", "mode=1777"},
+		{"cgroup2", "/sys/fs/cgroup", "cgroup2", ""},
+	} {
+		os.MkdirAll(m.dst, 0o755)
+		if err := unix.Mount(m.src, m.dst, m.fstype, 0, m.data); err != nil {
+			note("mount %s: %v", m.dst, err)
+		}
+	}
+	os.MkdirAll("/dev/pts", 0o755)
+	unix.Mount("devpts", "/dev/pts", "devpts", 0, "")
+	modules := loadModules(note)
+	port, err := openPort(5 * time.Second)
+	if err != nil {
+		logf("%v; powering off", err)
+		powerOff()
+	}
+	hello := agent.Hello{
+		Kernel: kernelRelease(), CPUs: runtime.NumCPU(), MemoryB: memTotal(),
+		InitAt: initAt, Modules: modules, Notes: notes,
+	}
+	var rt *platform.Runtime
+	if _, err := os.Stat("/bin/runc"); err == nil {
+		rt, err = platform.NewRuntime("runc", "/init")
+		if err != nil {
+			logf("runc: %v", err)
+		} else {
+			rt.NoPivot = true // pivot_root fails on an initramfs root
+			hello.Runc = rt.Version()
+		}
+	}
+	h := &handler{rt: rt}
+	hello.ReadyAt = uptime()
+	logf("ready after %.2fs of guest uptime (init started at %.2fs)", hello.ReadyAt, initAt)
+	err = agent.Serve(context.Background(), port, hello, h.handle)
+	logf("link ended (%v); powering off", err)
+	powerOff()
+}
+
+type handler struct {
+	rt *platform.Runtime
+	n  atomic.Int64
+}
+
+const bundleDir = "/run/vmbench/bundle"
+
+func (h *handler) handle(ctx context.Context, req agent.Request, container bool) agent.Response {
+	defer reapOrphans()
+	start := time.Now()
+	logf("run %s container=%v", req.Type, container)
+	defer func() { logf("run %s done in %s", req.Type, time.Since(start).Round(time.Millisecond)) }()
+	self := "/init"
+	var cmd *exec.Cmd
+	if container {
+		if h.rt == nil {
+			return agent.Response{Error: "the guest has no usable runc (see the console log)"}
+		}
+		if _, err := os.Stat(filepath.Join(bundleDir, "rootfs", platform.BundleBinary)); err != nil {
+			if err := platform.WriteRootfs(bundleDir, self); err != nil {
+				return agent.Response{Error: "guest bundle: " + err.Error()}
+			}
+		}
+		id := fmt.Sprintf("vmbench-guest-%d", h.n.Add(1))
+		spec := platform.Spec(platform.SpecOptions{ID: id, Args: append([]string{platform.BundleBinary}, agent.Args(req)...)})
+		if err := platform.WriteSpec(bundleDir, spec); err != nil {
+			return agent.Response{Error: err.Error()}
+		}
+		defer h.rt.Delete(id)
+		cmd = h.rt.RunCmd(ctx, bundleDir, id)
+	} else {
+		cmd = exec.CommandContext(ctx, self, agent.Args(req)...)
+	}
+	res, err := platform.RunAgent(cmd)
+	if err != nil {
+		logf("run %s failed: %v", req.Type, err)
+		return agent.Response{Result: res, Error: err.Error()}
+	}
+	return agent.Response{Result: res}
+}
+
+// reapOrphans collects exited processes that were re-parented to init; it
+// runs only between requests, when init waits for no child of its own.
+func reapOrphans() {
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if pid <= 0 || err != nil {
+			return
+		}
+	}
+}
+
+// loadModules loads the modules listed in the image, in order.
+func loadModules(note func(string, ...any)) []string {
+	b, err := os.ReadFile("/etc/vmbench/modules")
+	if err != nil {
+		return nil
+	}
+	var loaded []string
+	for _, p := range strings.Fields(string(b)) {
+		f, err := os.Open(p)
+		if err != nil {
+			note("module %s: %v", p, err)
+			continue
+		}
+		err = unix.FinitModule(int(f.Fd()), "", 0)
+		f.Close()
+		if err != nil && err != unix.EEXIST {
+			note("load module %s: %v", filepath.Base(p), err)
+			continue
+		}
+		loaded = append(loaded, strings.TrimSuffix(filepath.Base(p), ".ko"))
+	}
+	return loaded
+}
+
+// openPort finds the virtio-serial port named agent.PortName and opens it.
+// Without udev there is no /dev/virtio-ports link: the name is in sysfs.
+func openPort(timeout time.Duration) (*os.File, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		names, _ := filepath.Glob("/sys/class/virtio-ports/*/name")
+		for _, n := range names {
+			b, _ := os.ReadFile(n)
+			if strings.TrimSpace(string(b)) == agent.PortName {
+				dev := "/dev/" + filepath.Base(filepath.Dir(n))
+				return os.OpenFile(dev, os.O_RDWR, 0)
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("no virtio-serial port named %s after %s", agent.PortName, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func uptime() float64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
+	return float64(ts.Sec) + float64(ts.Nsec)/1e9
+}
+
+func kernelRelease() string {
+	var u unix.Utsname
+	unix.Uname(&u)
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+func memTotal() uint64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func powerOff() {
+	unix.Sync()
+	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+

@@ -1,0 +1,78 @@
+// Package kvm is the vm platform: it assembles a guest image (kernel,
+// initramfs with the vmbench agent as /init, runc and the virtio modules),
+// boots it with QEMU under KVM or, when KVM is unusable, TCG, talks to the
+// agent over virtio-serial, and shuts the guest down through the agent, QMP
+// and finally SIGKILL.
+package kvm
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Config is everything the QEMU command line depends on.
+type Config struct {
+	Name       string // -name, also how `vmbench cleanup` finds a leftover QEMU
+	Accel      string // kvm or tcg
+	Machine    string // q35 or microvm
+	VCPUs      int
+	MemoryB    int64
+	Kernel     string
+	Initrd     string
+	Append     []string // kernel command line beyond the defaults
+	AgentSock  string   // unix socket the host listens on; QEMU connects to it
+	QMPSock    string   // unix socket QEMU listens on for QMP
+	ConsoleLog string   // file that receives the serial console
+	Hugepages  bool     // back guest memory with /dev/hugepages
+	TSCkHz     int      // microvm under TCG: tsc_early_khz, so that TSC calibration cannot hang
+	Bios       string   // microvm: qboot.rom
+}
+
+// QbootROM is Debian's qboot, the firmware microvm boots fastest with.
+const QbootROM = "/usr/share/qemu/qboot.rom"
+
+// Args builds the QEMU argument vector (without the binary). It is pure:
+// the same Config always gives the same argv.
+func Args(c Config) []string {
+	mem := strconv.FormatInt(c.MemoryB>>20, 10)
+	machine := c.Machine + ",accel=" + c.Accel
+	var a []string
+	add := func(s ...string) { a = append(a, s...) }
+	add("-name", c.Name+",debug-threads=on")
+	if c.Hugepages {
+		machine += ",memory-backend=mem0"
+		add("-object", "memory-backend-file,id=mem0,size="+mem+"M,mem-path=/dev/hugepages,share=on,prealloc=on")
+	}
+	add("-machine", machine)
+	if c.Accel == "kvm" {
+		add("-cpu", "host")
+	} else {
+		add("-cpu", "max")
+	}
+	add("-smp", strconv.Itoa(c.VCPUs), "-m", mem)
+	add("-nodefaults", "-no-user-config", "-nographic", "-no-reboot")
+	if c.Machine == "microvm" && c.Bios != "" {
+		add("-bios", c.Bios)
+	}
+	add("-kernel", c.Kernel, "-initrd", c.Initrd, "-append", KernelCmdline(c))
+	add("-chardev", "file,id=console,path="+c.ConsoleLog, "-serial", "chardev:console")
+	bus := "virtio-serial-pci"
+	if c.Machine == "microvm" {
+		bus = "virtio-serial-device"
+	}
+	add("-device", bus+",id=vser0",
+		"-chardev", "socket,id=agent,path="+c.AgentSock,
+		"-device", "virtserialport,bus=vser0.0,chardev=agent,name=vmbench.agent")
+	add("-chardev", "socket,id=qmp,path="+c.QMPSock+",server=on,wait=off", "-mon", "chardev=qmp,mode=control")
+	return a
+}
+
+// KernelCmdline is the guest kernel's command line.
+func KernelCmdline(c Config) string {
+	args := []string{"console=ttyS0", "panic=-1", "quiet", "loglevel=4"}
+	if c.Machine == "microvm" && c.Accel == "tcg" && c.TSCkHz > 0 {
+		args = append(args, fmt.Sprintf("tsc_early_khz=%d", c.TSCkHz))
+	}
+	return strings.Join(append(args, c.Append...), " ")
+}

@@ -1,0 +1,93 @@
+package kvm
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func base() Config {
+	return Config{
+		Name: "vmbench-r-vm", Accel: "tcg", Machine: "q35", VCPUs: 2, MemoryB: 1 << 30,
+		Kernel: "/boot/vmlinuz", Initrd: "/cache/i.cpio", AgentSock: "/t/agent.sock", QMPSock: "/t/qmp.sock", ConsoleLog: "/r/vm-console.log",
+	}
+}
+
+// value returns the argument after flag, or "" when flag is absent.
+func value(args []string, flag string) string {
+	if i := slices.Index(args, flag); i >= 0 && i+1 < len(args) {
+		return args[i+1]
+	}
+	return ""
+}
+
+func TestArgs(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mod    func(*Config)
+		checks map[string]string // flag → value wanted; "" wants the flag absent
+		has    []string          // substrings wanted somewhere in argv
+		hasnt  []string
+	}{
+		{
+			name:   "tcg q35",
+			mod:    func(*Config) {},
+			checks: map[string]string{"-machine": "q35,accel=tcg", "-cpu": "max", "-smp": "2", "-m": "1024", "-kernel": "/boot/vmlinuz", "-initrd": "/cache/i.cpio", "-bios": "", "-object": ""},
+			has:    []string{"-nodefaults", "-nographic", "-no-reboot", "virtio-serial-pci,id=vser0", "name=vmbench.agent", "socket,id=agent,path=/t/agent.sock", "socket,id=qmp,path=/t/qmp.sock,server=on,wait=off", "file,id=console,path=/r/vm-console.log"},
+			hasnt:  []string{"tsc_early_khz"},
+		},
+		{
+			name:   "kvm uses the host cpu",
+			mod:    func(c *Config) { c.Accel = "kvm"; c.VCPUs = 4 },
+			checks: map[string]string{"-machine": "q35,accel=kvm", "-cpu": "host", "-smp": "4"},
+		},
+		{
+			name:   "microvm under tcg",
+			mod:    func(c *Config) { c.Machine = "microvm"; c.Bios = QbootROM; c.TSCkHz = 2100000 },
+			checks: map[string]string{"-machine": "microvm,accel=tcg", "-bios": QbootROM},
+			has:    []string{"virtio-serial-device,id=vser0", "tsc_early_khz=2100000"},
+			hasnt:  []string{"virtio-serial-pci"},
+		},
+		{
+			name:   "microvm under kvm needs no tsc hint",
+			mod:    func(c *Config) { c.Machine = "microvm"; c.Accel = "kvm"; c.TSCkHz = 2100000 },
+			hasnt:  []string{"tsc_early_khz"},
+			checks: map[string]string{"-machine": "microvm,accel=kvm"},
+		},
+		{
+			name:   "hugepages",
+			mod:    func(c *Config) { c.Hugepages = true; c.MemoryB = 2 << 30 },
+			checks: map[string]string{"-machine": "q35,accel=tcg,memory-backend=mem0", "-object": "memory-backend-file,id=mem0,size=2048M,mem-path=/dev/hugepages,share=on,prealloc=on", "-m": "2048"},
+		},
+		{
+			name:   "extra kernel args",
+			mod:    func(c *Config) { c.Append = []string{"mitigations=off"} },
+			checks: map[string]string{"-append": "console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base()
+			tc.mod(&c)
+			args := Args(c)
+			joined := strings.Join(args, " ")
+			for flag, want := range tc.checks {
+				if got := value(args, flag); got != want {
+					t.Errorf("%s = %q, want %q\nargv: %s", flag, got, want, joined)
+				}
+			}
+			for _, s := range tc.has {
+				if !strings.Contains(joined, s) {
+					t.Errorf("argv lacks %q: %s", s, joined)
+				}
+			}
+			for _, s := range tc.hasnt {
+				if strings.Contains(joined, s) {
+					t.Errorf("argv has %q: %s", s, joined)
+				}
+			}
+			if !slices.Equal(args, Args(c)) {
+				t.Error("Args is not deterministic")
+			}
+		})
+	}
+}

@@ -1,0 +1,268 @@
+package kvm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/workload"
+)
+
+// VM is the vm platform: a KVM (or TCG) guest vmbench boots itself.
+type VM struct {
+	PlatformName string
+	RunID        string
+	RunDir       string // receives <platform>-console.log
+	Binary       string // the static vmbench binary, the guest's /init
+	Container    bool   // run workloads in runc inside the guest
+	VCPUs        int
+	MemoryB      int64
+	Machine      string // q35 or microvm
+	Accel        string // auto, kvm or tcg
+	Kernel       string // "": the host's newest /boot/vmlinuz-*
+	Pin          []int
+	Hugepages    bool
+	BootTimeout  time.Duration
+	QEMU         string    // "": qemu-system-x86_64 from PATH
+	CacheDir     string    // where guest images are kept; "": DefaultCacheDir
+	Decision     *Decision // shared accel: auto outcome; nil: decide alone
+}
+
+var _ platform.Platform = (*VM)(nil)
+
+// DefaultCacheDir keeps guest images between runs.
+const DefaultCacheDir = "/var/cache/vmbench"
+
+func (v *VM) Name() string { return v.PlatformName }
+
+// Instance is a booted guest.
+type Instance struct {
+	v       *VM
+	g       *guest
+	dir     string // temp dir holding the sockets
+	info    map[string]string
+	boot    []result.Metric
+	mu      sync.Mutex // one trial at a time
+	closeMu sync.Mutex
+	closed  bool
+}
+
+var (
+	_ platform.Instance    = (*Instance)(nil)
+	_ platform.Conditioner = (*Instance)(nil)
+)
+
+// Start builds (or reuses) the guest image, decides the accelerator and
+// boots the guest. The returned Instance, also on error, must be closed.
+func (v *VM) Start(ctx context.Context) (platform.Instance, error) {
+	qemu := v.QEMU
+	if qemu == "" {
+		qemu = "qemu-system-x86_64"
+	}
+	qemuPath, err := exec.LookPath(qemu)
+	if err != nil {
+		return nil, fmt.Errorf("%s not found: install it (apt-get install -y qemu-system-x86)", qemu)
+	}
+	kernel, err := FindKernel("/", v.Kernel)
+	if err != nil {
+		return nil, err
+	}
+	spec := ImageSpec{Agent: v.Binary, Kernel: kernel, Modules: GuestModules}
+	if v.Container {
+		if spec.Runc, err = exec.LookPath("runc"); err != nil {
+			return nil, errors.New("runc not found: the guest runs workloads in the host's runc; install it (apt-get install -y runc) or set container: false")
+		}
+	}
+	cacheDir := v.CacheDir
+	if cacheDir == "" {
+		cacheDir = DefaultCacheDir
+	}
+	image, cached, err := BuildImage(spec, cacheDir)
+	if err != nil {
+		return nil, fmt.Errorf("guest image: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "vmbench-"+v.RunID+"-"+v.PlatformName+"-")
+	if err != nil {
+		return nil, err
+	}
+	inst := &Instance{v: v, dir: dir, info: map[string]string{
+		"kernel": kernel.Path, "image": image, "image_cached": strconv.FormatBool(cached),
+		"qemu_version": platform.ToolVersion(qemuPath, "--version"),
+		"vcpus":        strconv.Itoa(v.VCPUs), "memory_bytes": strconv.FormatInt(v.MemoryB, 10),
+		"machine": v.Machine, "container": strconv.FormatBool(v.Container),
+	}}
+	cfg := Config{
+		Name:    "vmbench-" + v.RunID + "-" + v.PlatformName,
+		Machine: v.Machine, VCPUs: v.VCPUs, MemoryB: v.MemoryB, Kernel: kernel.Path, Initrd: image,
+		AgentSock: filepath.Join(dir, "agent.sock"), QMPSock: filepath.Join(dir, "qmp.sock"),
+		ConsoleLog: filepath.Join(v.RunDir, v.PlatformName+"-console.log"), Hugepages: v.Hugepages,
+	}
+	if v.Machine == "microvm" {
+		cfg.Bios = QbootROM
+		cfg.TSCkHz = tscKHz()
+	}
+	g, accel, reason, err := v.boot(ctx, qemuPath, cfg)
+	inst.info["accel"], inst.info["accel_reason"] = accel, reason
+	if err != nil {
+		return inst, err
+	}
+	inst.g = g
+	inst.info["qemu"] = qemuPath + " " + strings.Join(Args(g.cfg), " ")
+	inst.info["console_log"] = cfg.ConsoleLog
+	inst.info["guest_kernel"] = g.hello.Kernel
+	inst.info["guest_cpus"] = strconv.Itoa(g.hello.CPUs)
+	inst.info["guest_memory_bytes"] = strconv.FormatUint(g.hello.MemoryB, 10)
+	if g.hello.Runc != "" {
+		inst.info["guest_runc"] = g.hello.Runc
+	}
+	if len(g.hello.Notes) > 0 {
+		inst.info["guest_notes"] = strings.Join(g.hello.Notes, "; ")
+	}
+	total := g.ready.Sub(g.launched).Seconds()
+	inst.boot = []result.Metric{
+		{Name: "launch_to_ready", Unit: "s", Value: total},
+		{Name: "qemu_and_firmware", Unit: "s", Value: max(total-g.hello.ReadyAt, 0)},
+		{Name: "kernel", Unit: "s", Value: g.hello.InitAt},
+		{Name: "agent", Unit: "s", Value: g.hello.ReadyAt - g.hello.InitAt},
+	}
+	if len(v.Pin) > 0 {
+		pinned, err := g.pin(v.Pin)
+		if err != nil {
+			return inst, err
+		}
+		inst.info["pinned"] = pinned
+	}
+	return inst, nil
+}
+
+// boot boots the guest under the accelerator the platform asks for. Under
+// auto it tries KVM first, with ProbeTimeout, and falls back to TCG.
+func (v *VM) boot(ctx context.Context, qemu string, cfg Config) (*guest, string, string, error) {
+	try := func(accel string, timeout time.Duration) (*guest, error) {
+		return launchWith(ctx, qemu, cfg, accel, timeout)
+	}
+	switch v.Accel {
+	case "tcg":
+		g, err := try("tcg", v.BootTimeout)
+		return g, "tcg", "accel: tcg was asked for", err
+	case "kvm":
+		if err := KVMUsable(); err != nil {
+			return nil, "kvm", "", fmt.Errorf("accel: kvm, but KVM is unusable: %w (use accel: auto or tcg)", err)
+		}
+		g, err := try("kvm", v.BootTimeout)
+		if err != nil {
+			err = fmt.Errorf("accel: kvm, but %w; this host's KVM may not run ordinary guests (nested or PVM hosts): use accel: auto or tcg", err)
+		}
+		return g, "kvm", "accel: kvm was asked for", err
+	}
+	d := v.Decision
+	if d == nil {
+		d = &Decision{}
+	}
+	if accel, reason, ok := d.get(); ok && accel == "tcg" {
+		g, err := try("tcg", v.BootTimeout)
+		return g, "tcg", reason, err
+	}
+	if err := KVMUsable(); err != nil {
+		reason := "KVM is unusable: " + err.Error()
+		d.set("tcg", reason)
+		g, err := try("tcg", v.BootTimeout)
+		return g, "tcg", reason, err
+	}
+	// The probe keeps its own console log, the evidence of why KVM failed.
+	probe := cfg
+	probe.ConsoleLog = strings.TrimSuffix(cfg.ConsoleLog, "-console.log") + "-kvm-probe-console.log"
+	g, err := launchWith(ctx, qemu, probe, "kvm", min(ProbeTimeout, v.BootTimeout))
+	if err == nil {
+		d.set("kvm", "the KVM probe guest reached its agent")
+		return g, "kvm", "the KVM probe guest reached its agent", nil
+	}
+	if ctx.Err() != nil {
+		return nil, "kvm", "", err
+	}
+	reason := fmt.Sprintf("/dev/kvm opens, but a KVM guest did not reach its agent within %s (%v), so the guest runs under TCG", min(ProbeTimeout, v.BootTimeout), firstClause(err))
+	d.set("tcg", reason)
+	g, err = try("tcg", v.BootTimeout)
+	return g, "tcg", reason, err
+}
+
+// launchWith boots cfg under accel, on fresh sockets.
+func launchWith(ctx context.Context, qemu string, cfg Config, accel string, timeout time.Duration) (*guest, error) {
+	cfg.Accel = accel
+	os.Remove(cfg.AgentSock)
+	os.Remove(cfg.QMPSock)
+	return launch(ctx, qemu, cfg, timeout)
+}
+
+func firstClause(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "; console log")
+	return s
+}
+
+// tscKHz reads the host TSC frequency for microvm under TCG, or 0.
+func tscKHz() int {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "cpu MHz"); ok {
+			_, val, _ := strings.Cut(rest, ":")
+			mhz, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+			if err == nil {
+				return int(mhz * 1000)
+			}
+		}
+	}
+	return 0
+}
+
+// Run runs one trial in the guest.
+func (i *Instance) Run(ctx context.Context, req agent.Request) (workload.Result, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.g == nil {
+		return workload.Result{}, errors.New("the guest is not running")
+	}
+	res, err := i.g.link.Run(ctx, req, i.v.Container)
+	if errors.Is(err, agent.ErrLinkClosed) {
+		return res, i.g.died()
+	}
+	return res, err
+}
+
+// Conditions marks every sample of this platform with its accelerator.
+func (i *Instance) Conditions() map[string]string {
+	return map[string]string{"accel": i.info["accel"]}
+}
+
+// Info describes the guest for run.json.
+func (i *Instance) Info() map[string]string { return i.info }
+
+// StartupMetrics are the guest's boot times, measured when it started.
+func (i *Instance) StartupMetrics() []result.Metric { return i.boot }
+
+// Close shuts the guest down and removes its sockets. Idempotent.
+func (i *Instance) Close(ctx context.Context) error {
+	i.closeMu.Lock()
+	defer i.closeMu.Unlock()
+	if i.closed {
+		return nil
+	}
+	i.closed = true
+	var err error
+	if i.g != nil {
+		err = i.g.stop(ctx)
+	}
+	return errors.Join(err, os.RemoveAll(i.dir))
+}
