@@ -219,4 +219,3 @@ func powerOff() {
 		time.Sleep(time.Hour)
 	}
 }
-
