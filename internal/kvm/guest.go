@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -157,12 +158,20 @@ func consoleTail(path string) string {
 	if err != nil || len(bytes.TrimSpace(b)) == 0 {
 		return ""
 	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	var lines []string
+	for _, l := range strings.Split(ansi.ReplaceAllString(string(b), ""), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
 	if len(lines) > 3 {
 		lines = lines[len(lines)-3:]
 	}
 	return " (last lines: " + strings.Join(lines, " | ") + ")"
 }
+
+// ansi matches the terminal escapes firmware writes to the serial console.
+var ansi = regexp.MustCompile(`\x1b(\[[0-9;?]*[a-zA-Z]|c)`)
 
 func lastLine(s string) string {
 	lines := strings.Split(s, "\n")

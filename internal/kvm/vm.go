@@ -161,7 +161,7 @@ func (v *VM) boot(ctx context.Context, qemu string, cfg Config) (*guest, string,
 		}
 		g, err := try("kvm", v.BootTimeout)
 		if err != nil {
-			err = fmt.Errorf("accel: kvm, but %w; this host's KVM may not run ordinary guests (nested or PVM hosts): use accel: auto or tcg", err)
+			err = fmt.Errorf("%w; this host's KVM may not run ordinary guests (nested hosts using PVM, for one): use accel: auto or tcg", err)
 		}
 		return g, "kvm", "accel: kvm was asked for", err
 	}

@@ -8,7 +8,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 
+	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 )
 
@@ -17,7 +19,7 @@ import (
 const Prefix = "vmbench-"
 
 // Sweep removes what killed runs left behind: containers of every runtime
-// and temp dirs named vmbench-*. With dryRun it only lists them. It returns
+// QEMU processes and temp dirs named vmbench-*. With dryRun it only lists them. It returns
 // how many it found.
 func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, error) {
 	found := 0
@@ -51,6 +53,9 @@ func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, e
 				act(name+" container "+id, func() error { return rt.Delete(id) })
 			}
 		}
+	}
+	for _, q := range kvm.Leftovers("/proc", Prefix) {
+		act(fmt.Sprintf("QEMU pid %d (%s)", q.PID, q.Name), func() error { return syscall.Kill(q.PID, syscall.SIGKILL) })
 	}
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), Prefix+"*"))
 	for _, d := range dirs {

@@ -1,0 +1,203 @@
+// Package doctor checks what this host can run: each platform type's
+// requirements, and whether KVM really runs a guest (not just whether
+// /dev/kvm exists). It boots real guests, so its verdict is the one a run
+// would reach.
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/internal/hostinfo"
+	"github.com/vmbench/vmbench/internal/kvm"
+	"github.com/vmbench/vmbench/internal/platform"
+)
+
+// Status of a check.
+type Status string
+
+const (
+	OK   Status = "ok"
+	Warn Status = "warn"
+	Fail Status = "FAIL"
+)
+
+// Check is one finding.
+type Check struct {
+	Name   string
+	Status Status
+	Detail string
+}
+
+// Report is every finding and, per platform type, whether it can run.
+type Report struct {
+	Checks    []Check
+	Platforms map[string]error // nil: can run
+}
+
+// Options say what to check with.
+type Options struct {
+	Binary   string // the static vmbench binary
+	CacheDir string
+	Log      io.Writer // progress while guests boot
+}
+
+// Run performs every check. It takes as long as a KVM probe and a TCG boot.
+func Run(ctx context.Context, o Options) Report {
+	r := Report{Platforms: map[string]error{}}
+	add := func(name string, st Status, format string, args ...any) {
+		r.Checks = append(r.Checks, Check{name, st, fmt.Sprintf(format, args...)})
+	}
+	if err := platform.CheckStatic(o.Binary); err != nil {
+		add("vmbench binary", Fail, "%v", err)
+		r.Platforms["native"] = err
+	} else {
+		add("vmbench binary", OK, "%s is static", o.Binary)
+	}
+
+	root := os.Geteuid() == 0
+	if root {
+		add("root", OK, "running as root")
+	} else {
+		add("root", Fail, "not root: container and vm platforms need root (run vmbench with sudo)")
+	}
+	mode := hostinfo.CgroupMode("/")
+	add("cgroups", OK, "%s", mode)
+	for _, name := range []string{"runc", "crun"} {
+		rt, err := platform.NewRuntime(name, o.Binary)
+		switch {
+		case err != nil && name == "runc":
+			add(name, Fail, "%v", err)
+		case err != nil:
+			add(name, Warn, "%v (only needed for runtime: crun)", err)
+		case name == "crun" && mode == "hybrid":
+			add(name, OK, "%s; this host's hybrid cgroups make crun refuse to run, so vmbench runs it in a mount namespace without /sys/fs/cgroup/unified", rt.Version())
+		default:
+			add(name, OK, "%s", rt.Version())
+		}
+		if name == "runc" {
+			r.Platforms["container"] = err
+		}
+	}
+
+	vmErr := checkVMTools(add)
+	if vmErr == nil {
+		vmErr = r.Platforms["container"] // the guest runs workloads in the host's runc
+	}
+	if vmErr != nil {
+		r.Platforms["vm"] = vmErr
+		return r
+	}
+	kvmErr := kvm.KVMUsable()
+	if kvmErr != nil {
+		add("/dev/kvm", Warn, "%v: guests will run under TCG (emulation)", kvmErr)
+	} else {
+		add("/dev/kvm", OK, "present, KVM API version 12")
+		t, err := bootGuest(ctx, o, "kvm", kvm.ProbeTimeout, false)
+		if err != nil {
+			add("KVM probe", Warn, "KVM is present but its probe failed: %v.\n"+
+				"                      vm platforms with accel: auto run under TCG here, which measures emulation, not virtualization.", err)
+		} else {
+			add("KVM probe", OK, "a KVM guest reached its agent in %.2fs", t.Seconds())
+		}
+	}
+	t, err := bootGuest(ctx, o, "tcg", 2*time.Minute, true)
+	if err != nil {
+		add("TCG guest", Fail, "%v", err)
+		r.Platforms["vm"] = err
+	} else {
+		add("TCG guest", OK, "booted to agent in %.2fs and ran cpu in runc inside the guest", t.Seconds())
+	}
+	return r
+}
+
+func checkVMTools(add func(string, Status, string, ...any)) error {
+	qemu, err := exec.LookPath("qemu-system-x86_64")
+	if err != nil {
+		err = fmt.Errorf("qemu-system-x86_64 not found: apt-get install -y qemu-system-x86")
+		add("qemu", Fail, "%v", err)
+		return err
+	}
+	add("qemu", OK, "%s", platform.ToolVersion(qemu, "--version"))
+	k, err := kvm.FindKernel("/", "")
+	if err != nil {
+		add("guest kernel", Fail, "%v", err)
+		return err
+	}
+	if k.ModulesDir == "" {
+		add("guest kernel", Warn, "%s, but no /lib/modules/%s: the guest has only the drivers built into the kernel", k.Path, k.Version)
+	} else {
+		add("guest kernel", OK, "%s with modules from %s", k.Path, k.ModulesDir)
+	}
+	return nil
+}
+
+// bootGuest boots a guest under accel, runs a short trial when run is set,
+// shuts it down, and returns the launch-to-ready time. The console logs stay
+// in <cache>/doctor, overwritten by the next doctor, for a look afterwards.
+func bootGuest(ctx context.Context, o Options, accel string, timeout time.Duration, run bool) (time.Duration, error) {
+	cache := o.CacheDir
+	if cache == "" {
+		cache = kvm.DefaultCacheDir
+	}
+	dir := filepath.Join(cache, "doctor")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, err
+	}
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, "booting a guest under %s ...\n", accel)
+	}
+	vm := &kvm.VM{
+		PlatformName: accel, RunID: "doctor", RunDir: dir, Binary: o.Binary, Container: true,
+		VCPUs: 1, MemoryB: 512 << 20, Machine: "q35", Accel: accel, BootTimeout: timeout, CacheDir: o.CacheDir,
+	}
+	inst, err := vm.Start(ctx)
+	if inst != nil {
+		defer inst.Close(context.WithoutCancel(ctx))
+	}
+	if err != nil {
+		return 0, err
+	}
+	var ready time.Duration
+	if sr, ok := inst.(platform.StartupReporter); ok && len(sr.StartupMetrics()) > 0 {
+		ready = time.Duration(sr.StartupMetrics()[0].Value * float64(time.Second))
+	}
+	if run {
+		if _, err := inst.Run(ctx, agent.Request{Type: "cpu", Params: map[string]string{"duration": "50ms"}}); err != nil {
+			return ready, fmt.Errorf("the guest booted, but running cpu in runc inside it failed: %w", err)
+		}
+	}
+	return ready, nil
+}
+
+// Print writes the report; it returns whether every platform can run.
+func Print(w io.Writer, r Report) bool {
+	for _, c := range r.Checks {
+		fmt.Fprintf(w, "%-5s %-15s %s\n", c.Status, c.Name, c.Detail)
+	}
+	fmt.Fprintln(w)
+	ok := true
+	var parts []string
+	for _, p := range []string{"native", "container", "vm"} {
+		if err := r.Platforms[p]; err != nil {
+			ok = false
+			parts = append(parts, p+": cannot run ("+firstLine(err.Error())+")")
+		} else {
+			parts = append(parts, p+": can run")
+		}
+	}
+	fmt.Fprintf(w, "platforms of the default scenario: %s\n", strings.Join(parts, "; "))
+	return ok
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
