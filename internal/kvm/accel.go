@@ -15,21 +15,27 @@ import (
 // expose a /dev/kvm on which ordinary guest kernels hang forever.
 var ProbeTimeout = 10 * time.Second
 
+// KVMDevice is the KVM device; tests point it elsewhere.
+var KVMDevice = "/dev/kvm"
+
+// kvmUsable is KVMUsable, replaceable in tests.
+var kvmUsable = KVMUsable
+
 // KVMUsable opens /dev/kvm and asks its API version: the cheap half of the
 // probe. The other half is booting a guest.
 func KVMUsable() error {
-	f, err := os.OpenFile("/dev/kvm", os.O_RDWR|unix.O_CLOEXEC, 0)
+	f, err := os.OpenFile(KVMDevice, os.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("/dev/kvm: %w", err)
+		return err
 	}
 	defer f.Close()
 	const kvmGetAPIVersion = 0xAE00
 	v, err := unix.IoctlRetInt(int(f.Fd()), kvmGetAPIVersion)
 	if err != nil {
-		return fmt.Errorf("/dev/kvm: KVM_GET_API_VERSION: %w", err)
+		return fmt.Errorf("%s: KVM_GET_API_VERSION: %w", KVMDevice, err)
 	}
 	if v != 12 {
-		return fmt.Errorf("/dev/kvm: API version %d, want 12", v)
+		return fmt.Errorf("%s: API version %d, want 12", KVMDevice, v)
 	}
 	return nil
 }

@@ -74,8 +74,9 @@ func launch(ctx context.Context, qemuBin string, cfg Config, bootTimeout time.Du
 	if err == nil {
 		g.link = agent.NewLink(conn)
 		var h agent.Hello
-		h, err = g.waitHello(bctx)
-		g.hello, g.ready = h, time.Now()
+		if h, err = g.waitHello(bctx); err == nil {
+			g.hello, g.ready = h, time.Now()
+		}
 	}
 	if err != nil {
 		g.stop(context.WithoutCancel(ctx))
@@ -187,8 +188,11 @@ func (g *guest) stop(ctx context.Context) error {
 
 func (g *guest) doStop(ctx context.Context) error {
 	if g.link != nil {
-		g.link.Shutdown()
 		defer g.link.Close()
+	}
+	// Only an agent that said hello can power the guest off.
+	if !g.ready.IsZero() {
+		g.link.Shutdown()
 		if g.waitExit(ctx, PoweroffGrace) {
 			return nil
 		}

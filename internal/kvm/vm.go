@@ -156,7 +156,7 @@ func (v *VM) boot(ctx context.Context, qemu string, cfg Config) (*guest, string,
 		g, err := try("tcg", v.BootTimeout)
 		return g, "tcg", "accel: tcg was asked for", err
 	case "kvm":
-		if err := KVMUsable(); err != nil {
+		if err := kvmUsable(); err != nil {
 			return nil, "kvm", "", fmt.Errorf("accel: kvm, but KVM is unusable: %w (use accel: auto or tcg)", err)
 		}
 		g, err := try("kvm", v.BootTimeout)
@@ -173,7 +173,7 @@ func (v *VM) boot(ctx context.Context, qemu string, cfg Config) (*guest, string,
 		g, err := try("tcg", v.BootTimeout)
 		return g, "tcg", reason, err
 	}
-	if err := KVMUsable(); err != nil {
+	if err := kvmUsable(); err != nil {
 		reason := "KVM is unusable: " + err.Error()
 		d.set("tcg", reason)
 		g, err := try("tcg", v.BootTimeout)
