@@ -6,7 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # What vmbench needs from Debian: OCI runtimes, QEMU (with its firmware and
 # qboot for microvm), a guest kernel with its modules.
-PACKAGES=(runc crun qemu-system-x86 qemu-system-data linux-image-cloud-amd64 iproute2 ca-certificates)
+PACKAGES=(runc crun qemu-system-x86 qemu-system-data linux-image-cloud-amd64)
 
 die() { echo "vmbench: $*" >&2; exit 2; }
 
