@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Quick start, step 1: install what is missing, build, run a scenario (the
 # default one unless given) and print where the report is.
-#   sudo scripts/run.sh                       # the default scenario
-#   sudo scripts/run.sh scenarios/default.yaml --results /tmp/results
+#   scripts/run.sh                       # the default scenario
+#   scripts/run.sh scenarios/default.yaml --results /tmp/results
 source "$(dirname "$0")/lib.sh"
 require_root
 install_packages

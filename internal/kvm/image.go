@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 )
 
 // GuestModules are the kernel modules the guest needs, when the kernel does
@@ -262,6 +263,29 @@ func (s ImageSpec) entries() ([]entry, []string, error) {
 	return es, mods, nil
 }
 
+// KeepImages is how many guest images the cache keeps: each vmbench build
+// makes a new one, and the old ones are of no further use.
+const KeepImages = 4
+
+// pruneCache removes all but the keep most recently used images.
+func pruneCache(dir string, keep int) {
+	paths, _ := filepath.Glob(filepath.Join(dir, "initramfs-*.cpio"))
+	type aged struct {
+		path string
+		mod  time.Time
+	}
+	var imgs []aged
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil {
+			imgs = append(imgs, aged{p, st.ModTime()})
+		}
+	}
+	sort.Slice(imgs, func(i, j int) bool { return imgs[i].mod.After(imgs[j].mod) })
+	for i := keep; i < len(imgs); i++ {
+		os.Remove(imgs[i].path)
+	}
+}
+
 // BuildImage writes the initramfs for spec into cacheDir, named by the hash
 // of everything in it, and returns its path. An image already there is
 // reused, so a second run does not rebuild it.
@@ -297,8 +321,11 @@ func BuildImage(spec ImageSpec, cacheDir string) (image string, cached bool, err
 	name := "initramfs-" + hex.EncodeToString(sum[:8]) + ".cpio"
 	image = filepath.Join(cacheDir, name)
 	if _, err := os.Stat(image); err == nil {
+		now := time.Now()
+		os.Chtimes(image, now, now) // most recently used: kept by pruneCache
 		return image, true, nil
 	}
+	defer pruneCache(cacheDir, KeepImages)
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return "", false, err
 	}

@@ -2,6 +2,7 @@ package kvm
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -131,6 +132,15 @@ func TestBuildImageContentsAndCache(t *testing.T) {
 	changed, cached, _ := BuildImage(spec, cache)
 	if cached || changed == path {
 		t.Error("a changed agent reused the old image")
+	}
+	for i := range KeepImages + 2 {
+		os.WriteFile(agentBin, []byte(fmt.Sprintf("#!agent v%d", i+3)), 0o755)
+		if _, _, err := BuildImage(spec, cache); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if imgs, _ := filepath.Glob(filepath.Join(cache, "initramfs-*.cpio")); len(imgs) != KeepImages {
+		t.Errorf("cache holds %d images, want %d", len(imgs), KeepImages)
 	}
 }
 
