@@ -209,7 +209,11 @@ func (l *Link) send(m Message) error {
 }
 
 // CancelGrace is how long Run waits for the guest to confirm a cancel.
-const CancelGrace = 10 * time.Second
+var CancelGrace = 10 * time.Second
+
+// ErrStuck is returned when the guest did not end a cancelled run in time:
+// the guest is wedged and should be restarted.
+var ErrStuck = errors.New("the guest did not stop the trial")
 
 // Run asks the guest to run req and waits for its result. When ctx is
 // cancelled it asks the guest to cancel and waits up to CancelGrace for the
@@ -238,7 +242,7 @@ func (l *Link) Run(ctx context.Context, req Request, container bool) (workload.R
 	case <-l.done:
 		return workload.Result{}, l.closedErr()
 	case <-time.After(CancelGrace):
-		return workload.Result{}, fmt.Errorf("%w; the guest did not stop the trial within %s", ctx.Err(), CancelGrace)
+		return workload.Result{}, fmt.Errorf("%w; %w within %s", ctx.Err(), ErrStuck, CancelGrace)
 	}
 }
 

@@ -34,6 +34,7 @@ type guest struct {
 	hello    agent.Hello
 	stopOnce sync.Once
 	stopErr  error
+	wedged   bool // its agent cannot answer: skip the poweroff request
 }
 
 // Timeouts of the shutdown sequence: the agent powers off, then QMP quit,
@@ -190,8 +191,8 @@ func (g *guest) doStop(ctx context.Context) error {
 	if g.link != nil {
 		defer g.link.Close()
 	}
-	// Only an agent that said hello can power the guest off.
-	if !g.ready.IsZero() {
+	// Only an agent that said hello, and is not wedged, can power off.
+	if !g.ready.IsZero() && !g.wedged {
 		g.link.Shutdown()
 		if g.waitExit(ctx, PoweroffGrace) {
 			return nil

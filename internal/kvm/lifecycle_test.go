@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,7 +40,7 @@ func fakeQEMU(mode string, args []string) {
 			sock = rest
 		}
 		if rest, ok := strings.CutPrefix(a, "file,id=console,path="); ok {
-			console = rest
+			console = strings.TrimSuffix(rest, ",append=on")
 		}
 		kvm = kvm || strings.Contains(a, "accel=kvm")
 	}
@@ -67,6 +68,8 @@ func fakeQEMU(mode string, args []string) {
 		case "slow":
 			<-ctx.Done()
 			return agent.Response{Error: "cancelled"}
+		case "wedge": // a guest kernel that locked up mid-trial
+			select {}
 		}
 		return agent.Response{Result: workload.Result{Metrics: []result.Metric{{Name: "throughput", Unit: "B/s", Value: 1}}}}
 	})
@@ -194,8 +197,35 @@ func TestGuestDyingMidTrialPointsAtConsole(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "guest died") || !strings.Contains(err.Error(), "vm-console.log") {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := inst.Run(context.Background(), agent.Request{Type: "cpu"}); err == nil {
-		t.Error("a dead guest ran a trial")
+	if !strings.Contains(err.Error(), "restarted") || inst.Info()["restarts"] != "1" {
+		t.Errorf("the dead guest was not restarted: %v, info %v", err, inst.Info())
+	}
+}
+
+// A guest that neither finishes nor cancels a trial is wedged: it is killed
+// and booted again, and the next trial runs on the new guest.
+func TestWedgedGuestIsRestarted(t *testing.T) {
+	v, _ := fakeVM(t, "wedge")
+	defer func(g time.Duration) { agent.CancelGrace = g }(agent.CancelGrace)
+	agent.CancelGrace = 200 * time.Millisecond
+	inst, err := v.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Close(context.Background())
+	first := inst.(*Instance).g.cmd.Process.Pid
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err = inst.Run(ctx, agent.Request{Type: "cpu"})
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "restarted") {
+		t.Fatalf("err = %v", err)
+	}
+	g := inst.(*Instance).g
+	if g == nil || g.cmd.Process.Pid == first {
+		t.Fatal("no new guest")
+	}
+	if syscall.Kill(first, 0) == nil {
+		t.Error("the wedged QEMU still runs")
 	}
 }
 

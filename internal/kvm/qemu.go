@@ -56,7 +56,8 @@ func Args(c Config) []string {
 		add("-bios", c.Bios)
 	}
 	add("-kernel", c.Kernel, "-initrd", c.Initrd, "-append", KernelCmdline(c))
-	add("-chardev", "file,id=console,path="+c.ConsoleLog, "-serial", "chardev:console")
+	// append=on: a restarted guest adds to the log of the one it replaces.
+	add("-chardev", "file,id=console,path="+c.ConsoleLog+",append=on", "-serial", "chardev:console")
 	bus := "virtio-serial-pci"
 	if c.Machine == "microvm" {
 		bus = "virtio-serial-device"

@@ -47,8 +47,10 @@ func (v *VM) Name() string { return v.PlatformName }
 
 // Instance is a booted guest.
 type Instance struct {
-	v       *VM
-	g       *guest
+	v        *VM
+	qemu     string
+	g        *guest
+	restarts int
 	dir     string // temp dir holding the sockets
 	info    map[string]string
 	boot    []result.Metric
@@ -116,7 +118,7 @@ func (v *VM) Start(ctx context.Context) (platform.Instance, error) {
 	if err != nil {
 		return inst, err
 	}
-	inst.g = g
+	inst.g, inst.qemu = g, qemuPath
 	inst.info["qemu"] = qemuPath + " " + strings.Join(Args(g.cfg), " ")
 	inst.info["console_log"] = cfg.ConsoleLog
 	inst.info["guest_kernel"] = g.hello.Kernel
@@ -235,10 +237,35 @@ func (i *Instance) Run(ctx context.Context, req agent.Request) (workload.Result,
 		return workload.Result{}, errors.New("the guest is not running")
 	}
 	res, err := i.g.link.Run(ctx, req, i.v.Container)
-	if errors.Is(err, agent.ErrLinkClosed) {
-		return res, i.g.died()
+	switch {
+	case errors.Is(err, agent.ErrLinkClosed):
+		err = i.g.died()
+	case errors.Is(err, agent.ErrStuck):
+		i.g.wedged = true
+	default:
+		return res, err
 	}
-	return res, err
+	// The guest died or is wedged: boot it again for the trials to come,
+	// unless the whole run is being stopped.
+	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return res, err
+	}
+	return res, errors.Join(err, i.restart(context.WithoutCancel(ctx)))
+}
+
+// restart replaces the guest with a fresh boot of the same configuration.
+func (i *Instance) restart(ctx context.Context) error {
+	old := i.g
+	i.g = nil
+	old.stop(ctx)
+	i.restarts++
+	i.info["restarts"] = strconv.Itoa(i.restarts)
+	g, err := launch(ctx, i.qemu, old.cfg, i.v.BootTimeout)
+	if err != nil {
+		return fmt.Errorf("restart the guest: %w", err)
+	}
+	i.g = g
+	return fmt.Errorf("the guest was restarted for the next trials (restart %d)", i.restarts)
 }
 
 // Conditions marks every sample of this platform with its accelerator.

@@ -27,7 +27,7 @@ func fixture() (result.RunInfo, []result.Sample) {
 		Platforms: []result.PlatformInfo{
 			{Name: "native", Type: "native"},
 			{Name: "container", Type: "container"},
-			{Name: "vm", Type: "vm", Info: map[string]string{"accel": "tcg", "accel_reason": "KVM probe guest did not reach its agent in 10s."}},
+			{Name: "vm", Type: "vm", Info: map[string]string{"accel": "tcg", "accel_reason": "KVM probe guest did not reach its agent in 10s.", "restarts": "1", "console_log": "results/x/vm-console.log"}},
 		},
 	}
 	var samples []result.Sample
@@ -113,6 +113,9 @@ func TestBuild(t *testing.T) {
 	}
 	if mem.Cells[2].Failed != 1 || mem.Cells[2].Summary.N != 5 {
 		t.Errorf("vm memory cell %+v, want 5 values and 1 failure", mem.Cells[2])
+	}
+	if !strings.Contains(strings.Join(tab.Notes, "\n"), "restarted 1 time(s)") {
+		t.Errorf("no restart note: %v", tab.Notes)
 	}
 	if len(tab.Banners) == 0 || !strings.Contains(tab.Banners[0], "TCG") {
 		t.Errorf("no TCG banner: %v", tab.Banners)

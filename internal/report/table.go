@@ -67,6 +67,9 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 		if c.Error != "" {
 			t.Notes = append(t.Notes, fmt.Sprintf("platform %s did not start: %s", p.Name, p.Error))
 		}
+		if n := p.Info["restarts"]; n != "" {
+			t.Notes = append(t.Notes, fmt.Sprintf("platform %s: the guest died or wedged and was restarted %s time(s); see %s", p.Name, n, p.Info["console_log"]))
+		}
 		if c.Accel == "tcg" {
 			t.Banners = append(t.Banners, fmt.Sprintf("platform %s ran under TCG (software emulation, no KVM): its numbers measure emulation, not virtualization overhead. %s", p.Name, p.Info["accel_reason"]))
 		}

@@ -25,6 +25,18 @@ func needGuest(t *testing.T) {
 	}
 }
 
+// consoles logs the guests' consoles of a failed test.
+func consoles(t *testing.T, dir string) {
+	if !t.Failed() {
+		return
+	}
+	logs, _ := filepath.Glob(filepath.Join(dir, "*console.log"))
+	for _, l := range logs {
+		b, _ := os.ReadFile(l)
+		t.Logf("%s:\n%s", filepath.Base(l), b)
+	}
+}
+
 func noGuestLeft(t *testing.T, runID string) {
 	t.Helper()
 	if left := kvm.Leftovers("/proc", Prefix+runID); len(left) > 0 {
@@ -43,6 +55,7 @@ func TestRunVMUnderTCG(t *testing.T) {
 name: it
 repetitions: 1
 warmup: 0
+timeout: 60s
 platforms:
   - {name: native, type: native}
   - {name: guest, type: vm, accel: tcg, vcpus: 2, memory: 512MiB}
@@ -81,6 +94,7 @@ workloads:
 	if boots != 2 || guestRuns != 2 {
 		t.Errorf("got %d boot and %d cpu samples from guests, want 2 and 2", boots, guestRuns)
 	}
+	defer consoles(t, dir)
 	info, _ := result.ReadRun(dir)
 	for _, p := range info.Platforms[1:] {
 		if p.Info["accel"] != "tcg" || p.Info["guest_kernel"] == "" || p.Info["qemu"] == "" {
