@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -122,6 +123,7 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 		}
 	}()
 
+	var failed []string
 	env := Env{RunID: runID, RunDir: dir, Binary: o.Binary, IDs: new(atomic.Int64), Decision: &kvm.Decision{}, CacheDir: o.CacheDir}
 	instances := map[string]platform.Instance{}
 	for _, p := range s.Platforms {
@@ -138,6 +140,7 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 				return dir, ErrInterrupted
 			}
 			pi.Error = serr.Error()
+			failed = append(failed, p.Name)
 			fmt.Fprintf(o.Log, "platform %s did not start, its trials are skipped: %v\n", p.Name, serr)
 		} else {
 			instances[p.Name] = inst
@@ -170,8 +173,15 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 		}
 		fmt.Fprintf(o.Log, "[%d/%d] %s\n", i+1, len(trials), describeSample(sample))
 	}
+	if len(failed) > 0 {
+		return dir, fmt.Errorf("%w: %s (the others ran; see the notes of the report)", ErrPlatformsFailed, strings.Join(failed, ", "))
+	}
 	return dir, nil
 }
+
+// ErrPlatformsFailed is returned when some platforms could not start; the
+// trials of the others were run and written.
+var ErrPlatformsFailed = errors.New("platforms did not start")
 
 // startPlatform builds and starts one platform, pushing its Close onto undo.
 func startPlatform(ctx context.Context, o Options, p scenario.Platform, env Env, undo *cleanup.Stack) (platform.Instance, error) {

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -241,5 +242,48 @@ workloads:
 	}
 	if left := leftovers(t, "crun", runID(t, dir)); len(left) > 0 {
 		t.Errorf("containers left behind: %v", left)
+	}
+}
+
+type brokenPlatform struct{}
+
+func (brokenPlatform) Name() string { return "broken" }
+func (brokenPlatform) Start(context.Context) (platform.Instance, error) {
+	return nil, fmt.Errorf("no such hypervisor")
+}
+
+// A platform that cannot start is reported and fails the run, but the other
+// platforms' trials still run and are written.
+func TestPlatformThatCannotStart(t *testing.T) {
+	s := load(t, `version: 1
+name: it
+repetitions: 2
+warmup: 0
+platforms:
+  - {name: native, type: native}
+  - {name: broken, type: native}
+workloads:
+  - {type: cpu, params: {duration: 20ms}}
+`)
+	var log strings.Builder
+	dir, err := Run(context.Background(), Options{
+		Scenario: s, ScenarioText: []byte("x"), ResultsDir: t.TempDir(), Binary: agentBinary, Log: &log,
+		NewPlatform: func(p scenario.Platform, env Env) (platform.Platform, error) {
+			if p.Name == "broken" {
+				return brokenPlatform{}, nil
+			}
+			return New(p, env)
+		},
+	})
+	if !errors.Is(err, ErrPlatformsFailed) || !strings.Contains(err.Error(), "broken") {
+		t.Fatalf("err = %v", err)
+	}
+	samples, _ := result.ReadSamples(dir)
+	if len(samples) != 2 || samples[0].Platform != "native" {
+		t.Errorf("samples %+v", samples)
+	}
+	info, _ := result.ReadRun(dir)
+	if !strings.Contains(info.Platforms[1].Error, "no such hypervisor") {
+		t.Errorf("run.json platform error %q", info.Platforms[1].Error)
 	}
 }

@@ -1,5 +1,5 @@
 // Package guest is the agent as a guest's PID 1: it sets up the minimal
-// system a container runtime needs (mounts, cgroups, virtio modules), opens
+// system a container runtime needs (mounts, cgroup v1, virtio modules), opens
 // the virtio-serial port to the host and serves workload requests, running
 // each in runc from the same bundle layout as on the host, or as a plain
 // guest process. It powers the guest off when the host asks or when the link
@@ -50,7 +50,7 @@ func Main() {
 		{"devtmpfs", "/dev", "devtmpfs", ""},
 		{"tmpfs", "/run", "tmpfs", "mode=755"},
 		{"tmpfs", "/tmp", "tmpfs", "mode=1777"},
-		{"cgroup2", "/sys/fs/cgroup", "cgroup2", ""},
+		{"tmpfs", "/sys/fs/cgroup", "tmpfs", "mode=755"},
 	} {
 		os.MkdirAll(m.dst, 0o755)
 		if err := unix.Mount(m.src, m.dst, m.fstype, 0, m.data); err != nil {
@@ -59,6 +59,7 @@ func Main() {
 	}
 	os.MkdirAll("/dev/pts", 0o755)
 	unix.Mount("devpts", "/dev/pts", "devpts", 0, "")
+	mountCgroupV1(note)
 	modules := loadModules(note)
 	port, err := openPort(5 * time.Second)
 	if err != nil {
@@ -126,6 +127,30 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 		return agent.Response{Result: res, Error: err.Error()}
 	}
 	return agent.Response{Result: res}
+}
+
+// mountCgroupV1 mounts one cgroup v1 hierarchy per controller. Not cgroup2:
+// there runc loads a device-filter eBPF program for every container, which
+// toggles a static key and live-patches kernel text on every vCPU, and under
+// multi-threaded TCG that wedged 2-vCPU guests about once in 40 container
+// starts. The v1 devices controller needs none of it.
+func mountCgroupV1(note func(string, ...any)) {
+	b, err := os.ReadFile("/proc/cgroups")
+	if err != nil {
+		note("cgroups: %v", err)
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 || strings.HasPrefix(f[0], "#") || f[3] != "1" {
+			continue
+		}
+		dir := "/sys/fs/cgroup/" + f[0]
+		os.MkdirAll(dir, 0o755)
+		if err := unix.Mount("cgroup", dir, "cgroup", 0, f[0]); err != nil {
+			note("mount cgroup %s: %v", f[0], err)
+		}
+	}
 }
 
 // reapOrphans collects exited processes that were re-parented to init; it
