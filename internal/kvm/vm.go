@@ -51,12 +51,12 @@ type Instance struct {
 	qemu     string
 	g        *guest
 	restarts int
-	dir     string // temp dir holding the sockets
-	info    map[string]string
-	boot    []result.Metric
-	mu      sync.Mutex // one trial at a time
-	closeMu sync.Mutex
-	closed  bool
+	dir      string // temp dir holding the sockets
+	info     map[string]string
+	boot     []result.Metric
+	mu       sync.Mutex // one trial at a time
+	closeMu  sync.Mutex
+	closed   bool
 }
 
 var (
