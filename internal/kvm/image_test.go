@@ -152,3 +152,10 @@ func keys(m map[string][]byte) []string {
 	slices.Sort(k)
 	return k
 }
+
+func TestCheckHugepagesNeedsAMount(t *testing.T) {
+	err := checkHugepages(t.TempDir(), "/proc/meminfo", 1<<30)
+	if err == nil || !strings.Contains(err.Error(), "mount -t hugetlbfs") {
+		t.Errorf("err = %v", err)
+	}
+}

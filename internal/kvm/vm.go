@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
@@ -74,6 +76,11 @@ func (v *VM) Start(ctx context.Context) (platform.Instance, error) {
 	qemuPath, err := exec.LookPath(qemu)
 	if err != nil {
 		return nil, fmt.Errorf("%s not found: install it (apt-get install -y qemu-system-x86)", qemu)
+	}
+	if v.Hugepages {
+		if err := checkHugepages("/dev/hugepages", "/proc/meminfo", v.MemoryB); err != nil {
+			return nil, err
+		}
 	}
 	kernel, err := FindKernel("/", v.Kernel)
 	if err != nil {
@@ -209,6 +216,38 @@ func launchWith(ctx context.Context, qemu string, cfg Config, accel string, time
 func firstClause(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "; console log")
 	return s
+}
+
+// checkHugepages fails unless dir is a hugetlbfs mount and enough free huge
+// pages are reserved for a guest of memory bytes, saying how to fix it.
+func checkHugepages(dir, meminfo string, memory int64) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil || st.Type != unix.HUGETLBFS_MAGIC {
+		return fmt.Errorf("hugepages: true, but %s is not a hugetlbfs mount: mkdir -p %s && mount -t hugetlbfs none %s", dir, dir, dir)
+	}
+	b, err := os.ReadFile(meminfo)
+	if err != nil {
+		return err
+	}
+	var free, size int64
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "HugePages_Free:" {
+			free, _ = strconv.ParseInt(f[1], 10, 64)
+		}
+		if len(f) >= 2 && f[0] == "Hugepagesize:" {
+			size, _ = strconv.ParseInt(f[1], 10, 64)
+			size <<= 10
+		}
+	}
+	if size == 0 || free*size < memory {
+		need := int64(0)
+		if size > 0 {
+			need = (memory + size - 1) / size
+		}
+		return fmt.Errorf("hugepages: true, but only %d huge pages are free and the guest needs %d: echo %d > /proc/sys/vm/nr_hugepages", free, need, need)
+	}
+	return nil
 }
 
 // tscKHz reads the host TSC frequency for microvm under TCG, or 0.
