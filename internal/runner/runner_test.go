@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
@@ -73,8 +74,23 @@ func run(t *testing.T, ctx context.Context, s *scenario.Scenario) (string, []res
 	return dir, samples, err
 }
 
-// leftovers lists the containers of a run that still exist.
-func leftovers(t *testing.T, runtime, runID string) []string {
+// nothingLeft fails the test if anything the run created still exists:
+// containers of runtime, QEMU processes, temp dirs.
+func nothingLeft(t *testing.T, runtime, runID string) {
+	t.Helper()
+	if left := containers(t, runtime, runID); len(left) > 0 {
+		t.Errorf("%s containers left behind: %v", runtime, left)
+	}
+	if left := kvm.Leftovers("/proc", Prefix+runID); len(left) > 0 {
+		t.Errorf("QEMU left running: %+v", left)
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(os.TempDir(), Prefix+runID+"*")); len(tmp) > 0 {
+		t.Errorf("temp dirs left behind: %v", tmp)
+	}
+}
+
+// containers lists the containers of a run that still exist.
+func containers(t *testing.T, runtime, runID string) []string {
 	t.Helper()
 	rt, err := platform.NewRuntime(runtime, agentBinary)
 	if err != nil {
@@ -148,12 +164,7 @@ func TestRunNativeAndRunc(t *testing.T) {
 	if info.End.IsZero() || info.Interrupted || len(info.Platforms) != 2 || info.Platforms[1].Info["runtime"] != "runc" {
 		t.Errorf("run.json: %+v", info)
 	}
-	if left := leftovers(t, "runc", info.RunID); len(left) > 0 {
-		t.Errorf("containers left behind: %v", left)
-	}
-	if tmp, _ := filepath.Glob(filepath.Join(os.TempDir(), Prefix+info.RunID+"*")); len(tmp) > 0 {
-		t.Errorf("temp dirs left behind: %v", tmp)
-	}
+	nothingLeft(t, "runc", info.RunID)
 }
 
 // A trial longer than the scenario's timeout is stopped, recorded as failed,
@@ -184,9 +195,7 @@ workloads:
 	if samples[1].Error != "" {
 		t.Errorf("the run did not go on after the timeout: %+v", samples[1])
 	}
-	if left := leftovers(t, "runc", runID(t, dir)); len(left) > 0 {
-		t.Errorf("containers left behind: %v", left)
-	}
+	nothingLeft(t, "runc", runID(t, dir))
 }
 
 // Cancelling the run (what SIGINT does) stops the trial in flight, keeps the
@@ -216,9 +225,7 @@ workloads:
 	if !info.Interrupted || info.End.IsZero() {
 		t.Errorf("run.json not marked interrupted: %+v", info)
 	}
-	if left := leftovers(t, "runc", info.RunID); len(left) > 0 {
-		t.Errorf("containers left behind: %v", left)
-	}
+	nothingLeft(t, "runc", info.RunID)
 }
 
 // crun refuses hybrid cgroup hosts; vmbench runs it without the cgroup2
@@ -240,9 +247,7 @@ workloads:
 	if len(samples) != 1 || samples[0].Error != "" || samples[0].Metrics[0].Value <= 0 {
 		t.Fatalf("samples %+v", samples)
 	}
-	if left := leftovers(t, "crun", runID(t, dir)); len(left) > 0 {
-		t.Errorf("containers left behind: %v", left)
-	}
+	nothingLeft(t, "crun", runID(t, dir))
 }
 
 type brokenPlatform struct{}

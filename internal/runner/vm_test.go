@@ -37,16 +37,6 @@ func consoles(t *testing.T, dir string) {
 	}
 }
 
-func noGuestLeft(t *testing.T, runID string) {
-	t.Helper()
-	if left := kvm.Leftovers("/proc", Prefix+runID); len(left) > 0 {
-		t.Errorf("QEMU left running: %+v", left)
-	}
-	if tmp, _ := filepath.Glob(filepath.Join(os.TempDir(), Prefix+runID+"*")); len(tmp) > 0 {
-		t.Errorf("temp dirs left behind: %v", tmp)
-	}
-}
-
 // A real guest under TCG: cpu runs in runc inside it and as a bare guest
 // process, every sample says accel=tcg, the boot is measured.
 func TestRunVMUnderTCG(t *testing.T) {
@@ -107,7 +97,7 @@ workloads:
 	if _, err := os.Stat(filepath.Join(dir, "guest-console.log")); err != nil {
 		t.Errorf("console log: %v", err)
 	}
-	noGuestLeft(t, info.RunID)
+	nothingLeft(t, "runc", info.RunID)
 }
 
 // accel: auto decides by a probe and records why; on this project's build
@@ -136,7 +126,7 @@ workloads:
 	if last.Error != "" || last.Conditions["accel"] != p.Info["accel"] {
 		t.Errorf("sample %+v", last)
 	}
-	noGuestLeft(t, info.RunID)
+	nothingLeft(t, "runc", info.RunID)
 }
 
 // Interrupting a run while a guest works tears the guest down.
@@ -171,5 +161,5 @@ workloads:
 	if !info.Interrupted {
 		t.Error("run.json not marked interrupted")
 	}
-	noGuestLeft(t, info.RunID)
+	nothingLeft(t, "runc", info.RunID)
 }
