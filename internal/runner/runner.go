@@ -109,7 +109,14 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	defer samples.Close()
 
 	var undo cleanup.Stack
+	instances := map[string]platform.Instance{}
 	defer func() {
+		// Instances learn things while they run (a guest's restarts).
+		for i, p := range info.Platforms {
+			if inst := instances[p.Name]; inst != nil {
+				info.Platforms[i].Info = maps.Clone(inst.Info())
+			}
+		}
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.TeardownTimeout)
 		defer cancel()
 		if cerr := undo.Run(tctx); cerr != nil {
@@ -125,7 +132,6 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 
 	var failed []string
 	env := Env{RunID: runID, RunDir: dir, Binary: o.Binary, IDs: new(atomic.Int64), Decision: &kvm.Decision{}, CacheDir: o.CacheDir}
-	instances := map[string]platform.Instance{}
 	for _, p := range s.Platforms {
 		if ctx.Err() != nil {
 			return dir, ErrInterrupted
@@ -133,7 +139,7 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 		pi := result.PlatformInfo{Name: p.Name, Type: p.Type}
 		inst, serr := startPlatform(ctx, o, p, env, &undo)
 		if inst != nil {
-			pi.Info = inst.Info()
+			pi.Info = maps.Clone(inst.Info())
 		}
 		if serr != nil {
 			if ctx.Err() != nil {
