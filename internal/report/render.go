@@ -51,7 +51,8 @@ func (t Table) records() [][]string {
 // legend explains the cells; it is the same in every format.
 func (t Table) legend() string {
 	return fmt.Sprintf("Cells: median ±95%% confidence interval, n trials. \"X vs %s\": overhead, the extra cost per unit of work on X "+
-		"(+10%% = 10%% more time or machines for the same work), with the Mann-Whitney U p-value; ~ = not significant at α=0.05.", t.Baseline)
+		"(+10%% = 10%% more time or machines for the same work), its 95%% bootstrap interval in percent, and the Mann-Whitney U p-value; "+
+		"~ = not significant at α=0.05.", t.Baseline)
 }
 
 // Text renders the table for a terminal.

@@ -6,6 +6,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -183,7 +184,7 @@ func (c Cell) text(unit string, format func(float64, string) string) string {
 		return "—"
 	}
 	s := format(c.Summary.Center, unit)
-	if iv := c.Summary.Interval(); iv == iv { // not NaN
+	if iv := c.Summary.Interval(); !math.IsNaN(iv) {
 		s += fmt.Sprintf(" ±%.0f%%", 100*iv)
 	}
 	s += fmt.Sprintf(" n=%d", c.Summary.N)
@@ -193,18 +194,22 @@ func (c Cell) text(unit string, format func(float64, string) string) string {
 	return s
 }
 
-// deltaText is how an overhead reads: "+12.3% p=0.002", or "~ p=0.394"
-// where the difference is not significant.
+// deltaText is how an overhead reads: "+12.3% [+10.1, +14.0] p=0.002",
+// or "~ [-1.2, +1.5] p=0.394" where the difference is not significant.
 func (c Cell) deltaText() string {
 	if c.Delta == nil {
 		return ""
 	}
 	d := c.Delta
-	if d.Overhead != d.Overhead {
+	if math.IsNaN(d.Overhead) {
 		return "?"
 	}
+	s := fmt.Sprintf("%+.1f%%", 100*d.Overhead)
 	if !d.Significant {
-		return fmt.Sprintf("~ p=%.3f", d.P)
+		s = "~"
 	}
-	return fmt.Sprintf("%+.1f%% p=%.3f", 100*d.Overhead, d.P)
+	if !math.IsNaN(d.Lo) {
+		s += fmt.Sprintf(" [%+.1f, %+.1f]", 100*d.Lo, 100*d.Hi)
+	}
+	return s + fmt.Sprintf(" p=%.3f", d.P)
 }

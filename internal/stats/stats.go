@@ -8,6 +8,8 @@ package stats
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 
 	"golang.org/x/perf/benchmath"
 )
@@ -60,6 +62,7 @@ type Delta struct {
 	// more machines) for the same work. For rates (higher is better) it is
 	// base/x - 1; for times (lower is better) x/base - 1.
 	Overhead    float64
+	Lo, Hi      float64 // 95% bootstrap interval of Overhead; NaN when too few values
 	P           float64 // Mann-Whitney U p-value
 	Alpha       float64
 	Significant bool // P < Alpha
@@ -69,7 +72,7 @@ type Delta struct {
 // Compare compares a platform's values x with the baseline's values base.
 func Compare(base, x []float64, higherIsBetter bool) Delta {
 	if len(base) == 0 || len(x) == 0 {
-		return Delta{Overhead: math.NaN(), P: math.NaN()}
+		return Delta{Overhead: math.NaN(), Lo: math.NaN(), Hi: math.NaN(), P: math.NaN()}
 	}
 	t := &benchmath.DefaultThresholds
 	sb, sx := benchmath.NewSample(base, t), benchmath.NewSample(x, t)
@@ -77,18 +80,64 @@ func Compare(base, x []float64, higherIsBetter bool) Delta {
 	mb := benchmath.AssumeNothing.Summary(sb, Confidence).Center
 	mx := benchmath.AssumeNothing.Summary(sx, Confidence).Center
 	d := Delta{P: c.P, Alpha: c.Alpha, Significant: c.P < c.Alpha}
-	switch {
-	case higherIsBetter && mx != 0:
-		d.Overhead = mb/mx - 1
-	case !higherIsBetter && mb != 0:
-		d.Overhead = mx/mb - 1
-	default:
-		d.Overhead = math.NaN()
-	}
+	d.Overhead = overhead(mb, mx, higherIsBetter)
+	d.Lo, d.Hi = bootstrap(sb.Values, sx.Values, higherIsBetter)
 	for _, w := range c.Warnings {
 		d.Warnings = append(d.Warnings, w.Error())
 	}
 	return d
+}
+
+func overhead(base, x float64, higherIsBetter bool) float64 {
+	switch {
+	case higherIsBetter && x != 0:
+		return base/x - 1
+	case !higherIsBetter && base != 0:
+		return x/base - 1
+	}
+	return math.NaN()
+}
+
+// Resamples is the number of bootstrap resamples behind an overhead interval.
+const Resamples = 2000
+
+// bootstrap returns the 95% percentile-bootstrap interval of the overhead
+// of the medians: both samples are resampled with replacement. The generator
+// is seeded, so that the same values always give the same interval (a
+// report re-rendered from stored samples reads the same).
+func bootstrap(base, x []float64, higherIsBetter bool) (lo, hi float64) {
+	if len(base) < 3 || len(x) < 3 {
+		return math.NaN(), math.NaN()
+	}
+	r := rand.New(rand.NewPCG(uint64(len(base)), uint64(len(x))))
+	est := make([]float64, 0, Resamples)
+	rb, rx := make([]float64, len(base)), make([]float64, len(x))
+	for range Resamples {
+		for i := range rb {
+			rb[i] = base[r.IntN(len(base))]
+		}
+		for i := range rx {
+			rx[i] = x[r.IntN(len(x))]
+		}
+		if o := overhead(median(rb), median(rx), higherIsBetter); !math.IsNaN(o) {
+			est = append(est, o)
+		}
+	}
+	if len(est) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	slices.Sort(est)
+	return est[int(0.025*float64(len(est)))], est[int(0.975*float64(len(est)-1))]
+}
+
+// median sorts v in place and returns its median.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 func cv(values []float64) float64 {

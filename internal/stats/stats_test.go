@@ -34,6 +34,12 @@ func TestCompareOverheadDirection(t *testing.T) {
 	if math.Abs(d.Overhead-0.25) > 1e-9 || !d.Significant {
 		t.Errorf("rate: %+v, want +25%% significant", d)
 	}
+	if !(d.Lo <= d.Overhead && d.Overhead <= d.Hi && d.Lo > 0.2 && d.Hi < 0.3) {
+		t.Errorf("interval [%g, %g] does not hold +25%% tightly", d.Lo, d.Hi)
+	}
+	if again := Compare(base, slower, true); again.Lo != d.Lo || again.Hi != d.Hi {
+		t.Error("the bootstrap interval is not reproducible")
+	}
 	longer := []float64{120, 121, 119, 120, 120, 122} // a time: 20% longer
 	d = Compare(base, longer, false)
 	if math.Abs(d.Overhead-0.2) > 1e-9 || !d.Significant {
@@ -42,5 +48,8 @@ func TestCompareOverheadDirection(t *testing.T) {
 	same := Compare(base, []float64{101, 99, 100, 102, 100, 101}, true)
 	if same.Significant {
 		t.Errorf("equal samples significant: %+v", same)
+	}
+	if !(same.Lo < 0 && same.Hi > 0) {
+		t.Errorf("equal samples: interval [%g, %g] should straddle 0", same.Lo, same.Hi)
 	}
 }
