@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,66 +15,108 @@ import (
 	"github.com/vmbench/vmbench/internal/result"
 )
 
+// format is one way to render a run; file is where it goes in the run
+// directory ("": printed only).
+type format struct {
+	name, file string
+	render     func(io.Writer, *loadedRun) error
+}
+
+// formats are what `vmbench report --format` prints, and the files a
+// rendered run directory holds.
+var formats = []format{
+	{"text", "", func(w io.Writer, r *loadedRun) error { return report.Text(w, r.table) }},
+	{"markdown", "report.md", func(w io.Writer, r *loadedRun) error { return report.Markdown(w, r.table) }},
+	{"json", "report.json", func(w io.Writer, r *loadedRun) error { return report.JSON(w, r.table) }},
+	{"csv", "samples.csv", func(w io.Writer, r *loadedRun) error { return report.CSV(w, r.samples) }},
+	{"benchstat", "bench.txt", func(w io.Writer, r *loadedRun) error { return report.Benchfmt(w, r.info, r.samples) }},
+}
+
+func formatNames() []string {
+	var names []string
+	for _, f := range formats {
+		names = append(names, f.name)
+	}
+	return names
+}
+
 func newReportCmd() *cobra.Command {
-	var format string
+	var name string
 	cmd := &cobra.Command{
 		Use:   "report RUN_DIR",
 		Short: "Render the report of a stored run again, without re-running it",
-		Long: `Read RUN_DIR/run.json and samples.jsonl, print the table and write
-RUN_DIR/report.md. Works on runs that were interrupted or crashed: every
-trial that finished is in samples.jsonl.`,
+		Long: `Read RUN_DIR/run.json and samples.jsonl, (re)write report.md, report.json,
+samples.csv and bench.txt (Go benchmark format: benchstat -col /platform
+bench.txt) in RUN_DIR, and print the report in the chosen format. Works on
+runs that were interrupted or crashed: every trial that finished is in
+samples.jsonl.`,
 		Example: `  vmbench report results/20261124-221500-3fa2
-  vmbench report --format markdown results/20261124-221500-3fa2 > report.md`,
+  vmbench report --format csv results/20261124-221500-3fa2 > samples.csv
+  benchstat -col /platform results/20261124-221500-3fa2/bench.txt`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "text" && format != "markdown" {
-				return usageError(fmt.Errorf("--format must be text or markdown, got %q", format))
+			i := slices.IndexFunc(formats, func(f format) bool { return f.name == name })
+			if i < 0 {
+				return usageError(fmt.Errorf("--format must be one of %s, got %q", strings.Join(formatNames(), ", "), name))
 			}
-			table, err := loadTable(args[0])
+			r, err := loadRun(args[0])
 			if err != nil {
 				return err
 			}
-			if err := writeMarkdown(args[0], table); err != nil {
+			if err := writeFiles(args[0], r); err != nil {
 				return err
 			}
-			if format == "markdown" {
-				return report.Markdown(os.Stdout, table)
-			}
-			return report.Text(os.Stdout, table)
+			return formats[i].render(os.Stdout, r)
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "what to print: text or markdown")
+	cmd.Flags().StringVar(&name, "format", "text", "what to print: "+strings.Join(formatNames(), ", "))
 	return cmd
 }
 
-func loadTable(dir string) (report.Table, error) {
+// loadedRun is a run read back from its directory.
+type loadedRun struct {
+	info    result.RunInfo
+	samples []result.Sample
+	table   report.Table
+}
+
+func loadRun(dir string) (*loadedRun, error) {
 	info, err := result.ReadRun(dir)
 	if err != nil {
-		return report.Table{}, usageError(fmt.Errorf("read run: %w", err))
+		return nil, usageError(fmt.Errorf("read run: %w", err))
 	}
 	samples, err := result.ReadSamples(dir)
 	if err != nil {
-		return report.Table{}, usageError(fmt.Errorf("read samples: %w", err))
+		return nil, usageError(fmt.Errorf("read samples: %w", err))
 	}
-	return report.Build(info, samples), nil
+	return &loadedRun{info: info, samples: samples, table: report.Build(info, samples)}, nil
 }
 
-func writeMarkdown(dir string, t report.Table) error {
-	var b bytes.Buffer
-	if err := report.Markdown(&b, t); err != nil {
-		return err
+// writeFiles writes every file format of a run into its directory.
+func writeFiles(dir string, r *loadedRun) error {
+	for _, f := range formats {
+		if f.file == "" {
+			continue
+		}
+		var b bytes.Buffer
+		if err := f.render(&b, r); err != nil {
+			return fmt.Errorf("render %s: %w", f.file, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f.file), b.Bytes(), 0o644); err != nil {
+			return err
+		}
 	}
-	return os.WriteFile(filepath.Join(dir, "report.md"), b.Bytes(), 0o644)
+	return nil
 }
 
-// renderRun prints the text table of a run and writes its report.md.
+// renderRun writes the files of a run and prints its text table.
 func renderRun(dir string, w io.Writer) error {
-	t, err := loadTable(dir)
+	r, err := loadRun(dir)
 	if err != nil {
 		return err
 	}
-	if err := writeMarkdown(dir, t); err != nil {
+	if err := writeFiles(dir, r); err != nil {
 		return err
 	}
-	return report.Text(w, t)
+	return report.Text(w, r.table)
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/perf/benchfmt"
+
 	"github.com/vmbench/vmbench/internal/result"
 )
 
@@ -133,4 +135,54 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "fixture.md", md.Bytes())
+	info, samples := fixture()
+	var c, b, j bytes.Buffer
+	if err := CSV(&c, samples); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "fixture.csv", c.Bytes())
+	if err := Benchfmt(&b, info, samples); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "fixture.bench.txt", b.Bytes())
+	if err := JSON(&j, tab); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "fixture.json", j.Bytes())
+}
+
+// The benchmark-format export parses with benchfmt, the reader benchstat
+// uses, and carries the platform as a name key with unit directions.
+func TestBenchfmtParses(t *testing.T) {
+	info, samples := fixture()
+	var b bytes.Buffer
+	Benchfmt(&b, info, samples)
+	r := benchfmt.NewReader(&b, "bench.txt")
+	results := 0
+	platforms := map[string]bool{}
+	for r.Scan() {
+		switch rec := r.Result().(type) {
+		case *benchfmt.SyntaxError:
+			t.Fatalf("benchfmt: %v", rec)
+		case *benchfmt.UnitMetadata:
+			if rec.Unit == "B/s" && rec.Value != "higher" && rec.Key == "better" {
+				t.Errorf("B/s better=%s", rec.Value)
+			}
+		case *benchfmt.Result:
+			results++
+			_, parts := rec.Name.Parts()
+			for _, p := range parts {
+				if v, ok := strings.CutPrefix(string(p), "/platform="); ok {
+					platforms[v] = true
+				}
+			}
+		}
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// 6 reps × (cpu + memory) × 3 platforms, less the failed trial; warmup excluded.
+	if results != 35 || len(platforms) != 3 {
+		t.Errorf("%d results on %v platforms, want 35 on 3", results, platforms)
+	}
 }

@@ -1,0 +1,172 @@
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vmbench/vmbench/internal/result"
+)
+
+// CSV writes every sample, one row per metric (a failed trial is one row
+// with its error), for spreadsheets and data frames.
+func CSV(w io.Writer, samples []result.Sample) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"run_id", "workload", "type", "variant", "platform", "trial", "warmup", "start", "duration_s", "metric", "unit", "value", "conditions", "error"})
+	for _, s := range samples {
+		base := []string{s.RunID, s.Workload, s.Type, s.Label, s.Platform, strconv.Itoa(s.Trial), strconv.FormatBool(s.Warmup),
+			s.Start.UTC().Format(time.RFC3339Nano), strconv.FormatFloat(s.Duration, 'g', -1, 64)}
+		conds := kv(s.Conditions, ";")
+		if len(s.Metrics) == 0 {
+			cw.Write(append(base, "", "", "", conds, s.Error))
+		}
+		for _, m := range s.Metrics {
+			cw.Write(append(slices.Clone(base), m.Name, m.Unit, strconv.FormatFloat(m.Value, 'g', -1, 64), conds, s.Error))
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// Benchfmt writes the measured trials in the Go benchmark format, one line
+// per metric and trial, with the platform as a name key, so that
+// `benchstat -col /platform bench.txt` compares platforms.
+func Benchfmt(w io.Writer, info result.RunInfo, samples []result.Sample) error {
+	fmt.Fprintf(w, "goos: linux\ngoarch: amd64\ncpu: %s\nvmbench-run: %s\nvmbench-scenario: %s\n", info.Host.CPUModel, info.RunID, info.Scenario.Name)
+	units := map[string]bool{}
+	for _, s := range samples {
+		for _, m := range s.Metrics {
+			units[benchUnit(m.Unit)] = result.HigherIsBetter(m.Unit)
+		}
+	}
+	for _, u := range slices.Sorted(maps.Keys(units)) {
+		better := "lower"
+		if units[u] {
+			better = "higher"
+		}
+		fmt.Fprintf(w, "Unit %s better=%s assume=nothing\n", u, better)
+	}
+	fmt.Fprintln(w)
+	// benchstat takes the first column it meets as the base: baseline first,
+	// then the platforms in run order.
+	rank := map[string]int{info.Baseline: -1}
+	for i, p := range info.Platforms {
+		if p.Name != info.Baseline {
+			rank[p.Name] = i
+		}
+	}
+	samples = slices.Clone(samples)
+	slices.SortStableFunc(samples, func(a, b result.Sample) int { return rank[a.Platform] - rank[b.Platform] })
+	for _, s := range samples {
+		if s.Warmup || s.Error != "" {
+			continue
+		}
+		for _, m := range s.Metrics {
+			name := "Benchmark" + title(s.Workload) + "/metric=" + clean(m.Name)
+			for _, part := range strings.Fields(s.Label) {
+				name += "/" + clean(part)
+			}
+			name += "/platform=" + clean(s.Platform)
+			fmt.Fprintf(w, "%s 1 %s %s\n", name, strconv.FormatFloat(m.Value, 'g', -1, 64), benchUnit(m.Unit))
+		}
+	}
+	return nil
+}
+
+// benchUnit names units as benchstat does: seconds are "sec".
+func benchUnit(u string) string {
+	if u == "s" {
+		return "sec"
+	}
+	return u
+}
+
+func title(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + clean(s[1:])
+}
+
+// clean keeps a name part free of what the benchmark format splits on.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '/' || r == '\t' {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+func kv(m map[string]string, sep string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, k+"="+m[k])
+	}
+	return strings.Join(parts, sep)
+}
+
+// JSON writes the summarised table: what report.md shows, as numbers.
+func JSON(w io.Writer, t Table) error {
+	type cell struct {
+		Platform    string   `json:"platform"`
+		N           int      `json:"n"`
+		Failed      int      `json:"failed,omitempty"`
+		Median      *float64 `json:"median,omitempty"`
+		Lo          *float64 `json:"ci_lo,omitempty"`
+		Hi          *float64 `json:"ci_hi,omitempty"`
+		CV          *float64 `json:"cv,omitempty"`
+		Overhead    *float64 `json:"overhead,omitempty"`
+		OverheadLo  *float64 `json:"overhead_lo,omitempty"`
+		OverheadHi  *float64 `json:"overhead_hi,omitempty"`
+		P           *float64 `json:"p,omitempty"`
+		Significant *bool    `json:"significant,omitempty"`
+	}
+	type row struct {
+		Workload string `json:"workload"`
+		Variant  string `json:"variant"`
+		Metric   string `json:"metric"`
+		Unit     string `json:"unit"`
+		Cells    []cell `json:"cells"`
+	}
+	num := func(v float64) *float64 {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+		return &v
+	}
+	out := struct {
+		RunID     string   `json:"run_id"`
+		Scenario  string   `json:"scenario"`
+		Baseline  string   `json:"baseline"`
+		Platforms []Column `json:"platforms"`
+		Banners   []string `json:"banners,omitempty"`
+		Notes     []string `json:"notes,omitempty"`
+		Rows      []row    `json:"rows"`
+	}{RunID: t.RunID, Scenario: t.Scenario, Baseline: t.Baseline, Platforms: t.Platforms, Banners: t.Banners, Notes: t.Notes}
+	for _, r := range t.Rows {
+		jr := row{Workload: r.Workload, Variant: r.Label, Metric: r.Metric, Unit: r.Unit}
+		for i, c := range r.Cells {
+			jc := cell{Platform: t.Platforms[i].Name, N: c.Summary.N, Failed: c.Failed}
+			if c.Summary.N > 0 {
+				jc.Median, jc.Lo, jc.Hi, jc.CV = num(c.Summary.Center), num(c.Summary.Lo), num(c.Summary.Hi), num(c.Summary.CV)
+			}
+			if d := c.Delta; d != nil {
+				sig := d.Significant
+				jc.Overhead, jc.OverheadLo, jc.OverheadHi, jc.P, jc.Significant = num(d.Overhead), num(d.Lo), num(d.Hi), num(d.P), &sig
+			}
+			jr.Cells = append(jr.Cells, jc)
+		}
+		out.Rows = append(out.Rows, jr)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
