@@ -5,8 +5,11 @@ import (
 	"context"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vmbench/vmbench/internal/result"
 )
 
 // runCLI runs vmbench in-process and returns its exit code, stdout and stderr.
@@ -70,5 +73,44 @@ func TestListShowsWorkloadsAndPlatforms(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("list lacks %q", want)
 		}
+	}
+}
+
+// writeRun stores a small run of cpu on native, with values scaled by f.
+func writeRun(t *testing.T, id string, f float64) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), id)
+	os.MkdirAll(dir, 0o755)
+	if err := result.WriteRun(dir, result.RunInfo{RunID: id, Baseline: "native", Scenario: result.ScenarioCopy{Name: "s"},
+		Platforms: []result.PlatformInfo{{Name: "native", Type: "native"}}}); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := result.CreateSamples(dir)
+	for i, v := range []float64{100, 101, 99, 100, 102, 98} {
+		w.Write(result.Sample{RunID: id, Workload: "cpu", Platform: "native", Trial: i,
+			Metrics: []result.Metric{{Name: "throughput", Unit: "B/s", Value: v * f}}})
+	}
+	w.Close()
+	return dir
+}
+
+func TestCompareAndReportFormats(t *testing.T) {
+	a, b := writeRun(t, "a", 1), writeRun(t, "b", 0.5)
+	code, stdout, stderr := runCLI(t, "compare", a, b)
+	if code != 0 || !strings.Contains(stdout, "+100.0%") || !strings.Contains(stdout, "B vs A") {
+		t.Errorf("compare: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, f := range []string{"text", "markdown", "json", "csv", "benchstat"} {
+		if code, out, errOut := runCLI(t, "report", "--format", f, a); code != 0 || out == "" {
+			t.Errorf("report --format %s: exit %d %s", f, code, errOut)
+		}
+	}
+	for _, file := range []string{"report.md", "report.json", "samples.csv", "bench.txt"} {
+		if _, err := os.Stat(filepath.Join(a, file)); err != nil {
+			t.Errorf("report did not write %s: %v", file, err)
+		}
+	}
+	if code, _, _ := runCLI(t, "report", "--format", "pdf", a); code != exitUsage {
+		t.Errorf("--format pdf: exit %d", code)
 	}
 }

@@ -186,3 +186,42 @@ func TestBenchfmtParses(t *testing.T) {
 		t.Errorf("%d results on %v platforms, want 35 on 3", results, platforms)
 	}
 }
+
+// B is A with the container 20% slower on cpu: the comparison finds that,
+// calls the unchanged cells not significant, and flags the host change.
+func TestCompare(t *testing.T) {
+	infoA, samplesA := fixture()
+	infoB, samplesB := fixture()
+	infoB.RunID = "20261125-120000-ef01"
+	infoB.Host.Kernel = "6.12.0"
+	for i, s := range samplesB {
+		if s.Platform == "container" && s.Workload == "cpu" {
+			samplesB[i].Metrics = []result.Metric{{Name: "throughput", Unit: "B/s", Value: s.Metrics[0].Value / 1.2}}
+		}
+	}
+	c := Compare(Build(infoA, samplesA), Build(infoB, samplesB))
+	var found bool
+	for _, r := range c.Rows {
+		d := r.Cells[1].Delta
+		switch {
+		case r.Workload == "cpu" && strings.HasPrefix(r.Label, "container"):
+			found = true
+			if d == nil || !d.Significant || d.Overhead < 0.199 || d.Overhead > 0.201 {
+				t.Errorf("container cpu: %+v, want +20%% significant", d)
+			}
+		case r.Workload == "cpu" && strings.HasPrefix(r.Label, "native"):
+			if d == nil || d.Significant || d.Overhead != 0 {
+				t.Errorf("native cpu unchanged, got %+v", d)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no container cpu row: %+v", c.Rows)
+	}
+	if !strings.Contains(strings.Join(c.Banners, "\n"), `the hosts differ in kernel: "6.1.0" and "6.12.0"`) {
+		t.Errorf("banners %v", c.Banners)
+	}
+	var txt bytes.Buffer
+	Text(&txt, c)
+	golden(t, "compare.txt", txt.Bytes())
+}
