@@ -27,6 +27,7 @@ type format struct {
 var formats = []format{
 	{"text", "", func(w io.Writer, r *loadedRun) error { return report.Text(w, r.table) }},
 	{"markdown", "report.md", func(w io.Writer, r *loadedRun) error { return report.Markdown(w, r.table) }},
+	{"html", "report.html", func(w io.Writer, r *loadedRun) error { return report.HTML(w, r.table) }},
 	{"json", "report.json", func(w io.Writer, r *loadedRun) error { return report.JSON(w, r.table) }},
 	{"csv", "samples.csv", func(w io.Writer, r *loadedRun) error { return report.CSV(w, r.samples) }},
 	{"benchstat", "bench.txt", func(w io.Writer, r *loadedRun) error { return report.Benchfmt(w, r.info, r.samples) }},
@@ -45,7 +46,7 @@ func newReportCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report RUN_DIR",
 		Short: "Render the report of a stored run again, without re-running it",
-		Long: `Read RUN_DIR/run.json and samples.jsonl, (re)write report.md, report.json,
+		Long: `Read RUN_DIR/run.json and samples.jsonl, (re)write report.md, report.html, report.json,
 samples.csv and bench.txt (Go benchmark format: benchstat -col /platform
 bench.txt) in RUN_DIR, and print the report in the chosen format. Works on
 runs that were interrupted or crashed: every trial that finished is in

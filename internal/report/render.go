@@ -99,16 +99,25 @@ func Markdown(w io.Writer, t Table) error {
 		}
 	}
 	fmt.Fprintf(w, "\n## Environment\n\n")
-	h0 := t.Host
+	fmt.Fprintf(w, "| | |\n| --- | --- |\n")
+	for _, kv := range t.environment() {
+		fmt.Fprintf(w, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
+	}
+	return nil
+}
+
+// environment is the host fingerprint, tools and platforms as rows.
+func (t Table) environment() [][2]string {
+	h := t.Host
 	env := [][2]string{
-		{"CPU", fmt.Sprintf("%s, %d logical CPUs", h0.CPUModel, h0.Cores)},
-		{"memory", units.FormatSize(int64(h0.MemoryB))},
-		{"kernel", h0.Kernel},
-		{"OS", h0.OS},
-		{"governor / turbo / SMT", fmt.Sprintf("%s / %s / %s", orUnknown(h0.Governor), orUnknown(h0.Turbo), orUnknown(h0.SMT))},
-		{"transparent hugepages", orUnknown(h0.THP)},
-		{"cgroups", orUnknown(h0.CgroupMode)},
-		{"/dev/kvm", orUnknown(h0.KVM)},
+		{"CPU", fmt.Sprintf("%s, %d logical CPUs", h.CPUModel, h.Cores)},
+		{"memory", units.FormatSize(int64(h.MemoryB))},
+		{"kernel", h.Kernel},
+		{"OS", h.OS},
+		{"governor / turbo / SMT", fmt.Sprintf("%s / %s / %s", orUnknown(h.Governor), orUnknown(h.Turbo), orUnknown(h.SMT))},
+		{"transparent hugepages", orUnknown(h.THP)},
+		{"cgroups", orUnknown(h.CgroupMode)},
+		{"/dev/kvm", orUnknown(h.KVM)},
 	}
 	for _, k := range slices.Sorted(maps.Keys(t.Tools)) {
 		env = append(env, [2]string{k, t.Tools[k]})
@@ -120,11 +129,7 @@ func Markdown(w io.Writer, t Table) error {
 		}
 		env = append(env, [2]string{"platform " + p.Name, desc})
 	}
-	fmt.Fprintf(w, "| | |\n| --- | --- |\n")
-	for _, kv := range env {
-		fmt.Fprintf(w, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
-	}
-	return nil
+	return env
 }
 
 func orUnknown(s string) string {

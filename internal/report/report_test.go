@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"html"
 	"flag"
 	"fmt"
 	"os"
@@ -224,4 +225,31 @@ func TestCompare(t *testing.T) {
 	var txt bytes.Buffer
 	Text(&txt, c)
 	golden(t, "compare.txt", txt.Bytes())
+}
+
+// report.html is one self-contained file: both charts inline, nothing
+// loaded from elsewhere.
+func TestHTMLSelfContained(t *testing.T) {
+	info, samples := fixture()
+	samples = append(samples, result.Sample{Workload: "boot", Type: "boot", Platform: "vm", Metrics: []result.Metric{
+		{Name: "launch_to_ready", Unit: "s", Value: 2.6}, {Name: "qemu_and_firmware", Unit: "s", Value: 0.6},
+		{Name: "kernel", Unit: "s", Value: 1.7}, {Name: "agent", Unit: "s", Value: 0.3}}})
+	var b bytes.Buffer
+	if err := HTML(&b, Build(info, samples)); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if n := strings.Count(page, "<svg"); n != 2 {
+		t.Errorf("%d charts, want 2 (performance and boot)", n)
+	}
+	for _, bad := range []string{"<script", "<link", " src=", "<?xml"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("report.html contains %q", bad)
+		}
+	}
+	for _, want := range []string{"Performance relative to native", "Guest boot", "+10.0% [+8.9, +11.1] p=0.002", "TCG"} {
+		if !strings.Contains(html.UnescapeString(page), want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
 }

@@ -1,0 +1,221 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// HTML writes report.html: the report.md content plus SVG charts, in one
+// self-contained file (no scripts, styles or images from elsewhere).
+func HTML(w io.Writer, t Table) error {
+	var charts []chart
+	if svg, err := performanceChart(t); err != nil {
+		return fmt.Errorf("performance chart: %w", err)
+	} else if svg != "" {
+		charts = append(charts, chart{Title: "Performance relative to " + t.Baseline,
+			Caption: "Each point is a platform's median performance divided by the baseline's (log scale; 1 = same as the baseline, 0.5 = half as fast or twice the cost); whiskers are the 95% bootstrap interval of the overhead.",
+			SVG:     template.HTML(svg)})
+	}
+	if svg, err := bootChart(t); err != nil {
+		return fmt.Errorf("boot chart: %w", err)
+	} else if svg != "" {
+		charts = append(charts, chart{Title: "Guest boot, launch to agent-ready",
+			Caption: "Median of each phase: QEMU start and firmware, kernel until /init, agent until ready.",
+			SVG:     template.HTML(svg)})
+	}
+	return htmlPage.Execute(w, struct {
+		T      Table
+		Header []string
+		Rows   [][]string
+		Legend string
+		Charts []chart
+		Env    [][2]string
+	}{t, t.header(), t.records(), t.legend(), charts, t.environment()})
+}
+
+type chart struct {
+	Title, Caption string
+	SVG            template.HTML
+}
+
+var htmlPage = template.Must(template.New("report").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>vmbench report: {{.T.Scenario}}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}
+table{border-collapse:collapse;font-size:13px;margin:1em 0}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;white-space:nowrap}
+th{background:#f3f3f3}
+.warn{background:#fff4d6;border-left:4px solid #e0a800;padding:.5em 1em;margin:.5em 0}
+figure{margin:2em 0}figcaption{font-size:13px;color:#555}
+</style></head><body>
+<h1>vmbench report: {{.T.Scenario}}</h1>
+<p>Run <code>{{.T.RunID}}</code>, baseline platform <code>{{.T.Baseline}}</code>.</p>
+{{range .T.Banners}}<div class="warn"><b>Warning:</b> {{.}}</div>
+{{end}}
+<table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table>
+<p>{{.Legend}}</p>
+{{range .Charts}}<figure><h2>{{.Title}}</h2>{{.SVG}}<figcaption>{{.Caption}}</figcaption></figure>
+{{end}}
+{{if .T.Notes}}<h2>Notes</h2><ul>{{range .T.Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
+<h2>Environment</h2>
+<table>{{range .Env}}<tr><td>{{index . 0}}</td><td>{{index . 1}}</td></tr>{{end}}</table>
+</body></html>
+`))
+
+// performanceChart plots, per row with a baseline value, each platform's
+// performance relative to the baseline: 1/(1+overhead).
+func performanceChart(t Table) (string, error) {
+	var names []string
+	type point struct{ x, y, lo, hi float64 }
+	series := make([][]point, len(t.Platforms))
+	for _, r := range t.Rows {
+		has := false
+		for _, c := range r.Cells {
+			if c.Delta != nil && !math.IsNaN(c.Delta.Overhead) {
+				has = true
+			}
+		}
+		if !has {
+			continue
+		}
+		x := float64(len(names))
+		names = append(names, strings.Join(append([]string{r.Workload}, append(strings.Fields(r.Label), r.Metric)...), "\n"))
+		for i, c := range r.Cells {
+			if d := c.Delta; d != nil && !math.IsNaN(d.Overhead) {
+				p := point{x: x, y: 1 / (1 + d.Overhead)}
+				p.lo, p.hi = p.y, p.y
+				if !math.IsNaN(d.Lo) {
+					p.lo, p.hi = 1/(1+d.Hi), 1/(1+d.Lo)
+				}
+				series[i] = append(series[i], p)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return "", nil
+	}
+	p := plot.New()
+	p.Y.Label.Text = "performance relative to " + t.Baseline
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.NominalX(names...)
+	p.X.Tick.Label.Font.Size = vg.Points(8)
+	base := plotter.NewFunction(func(float64) float64 { return 1 })
+	base.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
+	p.Add(base)
+	p.Legend.Add(t.Baseline, base)
+	p.Legend.Top = true
+	minY, maxY := 1.0, 1.0
+	k := 0
+	for i, pts := range series {
+		if len(pts) == 0 {
+			continue
+		}
+		xy := make(plotter.XYs, len(pts))
+		errs := make(plotter.YErrors, len(pts))
+		for j, pt := range pts {
+			xy[j].X = pt.x + 0.12*float64(k) - 0.06
+			xy[j].Y = pt.y
+			errs[j].Low, errs[j].High = pt.y-pt.lo, pt.hi-pt.y
+			minY, maxY = math.Min(minY, pt.lo), math.Max(maxY, pt.hi)
+		}
+		sc, err := plotter.NewScatter(xy)
+		if err != nil {
+			return "", err
+		}
+		sc.Color = plotutil.Color(k + 1)
+		sc.Shape = plotutil.Shape(k)
+		sc.Radius = vg.Points(4)
+		eb, err := plotter.NewYErrorBars(struct {
+			plotter.XYs
+			plotter.YErrors
+		}{xy, errs})
+		if err != nil {
+			return "", err
+		}
+		eb.Color = sc.Color
+		eb.CapWidth = vg.Points(8)
+		p.Add(sc, eb)
+		p.Legend.Add(t.Platforms[i].Name, sc)
+		k++
+	}
+	p.Y.Min, p.Y.Max = minY/1.5, maxY*4 // room above for the legend
+	p.X.Min, p.X.Max = -0.5, float64(len(names))-0.5
+	return svg(p, vg.Length(math.Max(8, 2.6*float64(len(names))))*vg.Inch, 4.5*vg.Inch)
+}
+
+// bootChart stacks the boot phases of each guest.
+func bootChart(t Table) (string, error) {
+	phases := []string{"qemu_and_firmware", "kernel", "agent"}
+	vals := make([]plotter.Values, len(phases))
+	var names []string
+	for c, col := range t.Platforms {
+		row := map[string]float64{}
+		for _, r := range t.Rows {
+			if r.Workload == "boot" && len(r.Cells[c].Values) > 0 {
+				row[r.Metric] = r.Cells[c].Summary.Center
+			}
+		}
+		if _, ok := row["launch_to_ready"]; !ok {
+			continue
+		}
+		names = append(names, col.Name)
+		for i, ph := range phases {
+			vals[i] = append(vals[i], row[ph])
+		}
+	}
+	if len(names) == 0 {
+		return "", nil
+	}
+	p := plot.New()
+	p.Y.Label.Text = "seconds"
+	p.NominalX(names...)
+	p.Legend.Top = true
+	p.Legend.XOffs = vg.Points(-10)
+	var below *plotter.BarChart
+	for i, ph := range phases {
+		b, err := plotter.NewBarChart(vals[i], vg.Points(40))
+		if err != nil {
+			return "", err
+		}
+		b.Color = plotutil.Color(i)
+		b.LineStyle.Width = 0
+		if below != nil {
+			b.StackOn(below)
+		}
+		p.Add(b)
+		p.Legend.Add(ph, b)
+		below = b
+	}
+	p.X.Min, p.X.Max = -0.5, float64(len(names))+1 // the legend stands right of the bars
+	return svg(p, vg.Length(math.Max(5, 1.5*float64(len(names))))*vg.Inch, 3.5*vg.Inch)
+}
+
+// svg renders p as an SVG element for inlining (no XML prolog).
+func svg(p *plot.Plot, w, h vg.Length) (string, error) {
+	wt, err := p.WriterTo(w, h, "svg")
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	if _, err := wt.WriteTo(&b); err != nil {
+		return "", err
+	}
+	s := b.String()
+	if i := strings.Index(s, "<svg"); i > 0 {
+		s = s[i:]
+	}
+	return s, nil
+}
