@@ -2,9 +2,9 @@ package report
 
 import (
 	"bytes"
-	"html"
 	"flag"
 	"fmt"
+	"html"
 	"os"
 	"path/filepath"
 	"strings"
