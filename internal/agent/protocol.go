@@ -259,8 +259,5 @@ func responseResult(r Response) (workload.Result, error) {
 // Shutdown asks the guest to power off. It does not wait.
 func (l *Link) Shutdown() error { return l.send(Message{Op: OpShutdown}) }
 
-// Done is closed when the guest side goes away.
-func (l *Link) Done() <-chan struct{} { return l.done }
-
 // Close closes the connection.
 func (l *Link) Close() error { return l.conn.Close() }

@@ -19,11 +19,8 @@ type Metric struct {
 	Value float64 `json:"value"`
 }
 
-// HigherIsBetter tells the direction of a metric from its unit: rates are
-// better high, times and sizes are better low.
-func (m Metric) HigherIsBetter() bool { return HigherIsBetter(m.Unit) }
-
-// HigherIsBetter reports whether larger values of unit mean better performance.
+// HigherIsBetter reports whether larger values of unit mean better
+// performance: rates are better high, times and sizes are better low.
 func HigherIsBetter(unit string) bool { return strings.HasSuffix(unit, "/s") }
 
 // Sample is what one trial produced.

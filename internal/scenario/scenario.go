@@ -74,16 +74,6 @@ type Param struct {
 // File is the path the scenario was read from.
 func (s *Scenario) File() string { return s.file }
 
-// PlatformByName returns the platform with the given name.
-func (s *Scenario) PlatformByName(name string) (Platform, bool) {
-	for _, p := range s.Platforms {
-		if p.Name == name {
-			return p, true
-		}
-	}
-	return Platform{}, false
-}
-
 // Defaults applied when a field is absent.
 const (
 	DefaultRepetitions = 6
