@@ -63,7 +63,7 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 		Timeout:     DefaultTimeout,
 	}
 	doc := root.Content[0]
-	f := d.fields(doc, "", "scenario", []string{"version", "name", "description", "repetitions", "warmup", "baseline", "timeout", "platforms", "workloads"},
+	f := d.fields(doc, "", "scenario", []string{"version", "name", "description", "repetitions", "warmup", "baseline", "timeout", "platforms", "workloads", "gates"},
 		"version", "name", "platforms", "workloads")
 	d.intField(f, "version", "version", &s.Version)
 	d.strField(f, "name", "name", &s.Name)
@@ -80,6 +80,11 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 	if n := f["workloads"]; n != nil {
 		for i, item := range d.seq(n, "workloads") {
 			s.Workloads = append(s.Workloads, d.workload(item, fmt.Sprintf("workloads[%d]", i)))
+		}
+	}
+	if n := f["gates"]; n != nil {
+		for i, item := range d.seq(n, "gates") {
+			s.Gates = append(s.Gates, d.gate(item, fmt.Sprintf("gates[%d]", i)))
 		}
 	}
 	s.pos = d.pos

@@ -29,6 +29,7 @@ type Scenario struct {
 	Timeout     time.Duration // per trial
 	Platforms   []Platform
 	Workloads   []Workload
+	Gates       []Gate
 
 	file string
 	pos  map[string]Pos // where each field path was written

@@ -61,6 +61,9 @@ func Validate(s *Scenario) Errors {
 		}
 		seen[w.Name] = true
 	}
+	for i := range s.Gates {
+		v.gate(&s.Gates[i])
+	}
 	slices.SortStableFunc(v.errs, func(a, b Error) int {
 		if a.Pos.Line != b.Pos.Line {
 			return a.Pos.Line - b.Pos.Line
