@@ -24,7 +24,7 @@ func Compare(a, b Table) Table {
 	if a.Scenario != b.Scenario {
 		t.Banners = append(t.Banners, fmt.Sprintf("the runs are of different scenarios: %q and %q", a.Scenario, b.Scenario))
 	}
-	t.Banners = append(t.Banners, hostDifferences(a.Host, b.Host)...)
+	t.Banners = append(t.Banners, result.HostDifferences(a.Host, b.Host)...)
 	for _, pa := range a.Platforms {
 		for _, pb := range b.Platforms {
 			if pa.Name == pb.Name && pa.Accel != pb.Accel {
@@ -71,22 +71,4 @@ func Compare(a, b Table) Table {
 		t.Rows = append(t.Rows, Row{Workload: k.workload, Label: label, Metric: k.metric, Unit: k.unit, Cells: []Cell{x, y}})
 	}
 	return t
-}
-
-// hostDifferences lists what differs between two hosts' fingerprints.
-func hostDifferences(a, b result.Host) []string {
-	var out []string
-	diff := func(what, x, y string) {
-		if x != y {
-			out = append(out, fmt.Sprintf("the hosts differ in %s: %q and %q", what, x, y))
-		}
-	}
-	diff("CPU model", a.CPUModel, b.CPUModel)
-	diff("logical CPUs", fmt.Sprint(a.Cores), fmt.Sprint(b.Cores))
-	diff("kernel", a.Kernel, b.Kernel)
-	diff("CPU governor", a.Governor, b.Governor)
-	diff("turbo", a.Turbo, b.Turbo)
-	diff("SMT", a.SMT, b.SMT)
-	diff("transparent hugepages", a.THP, b.THP)
-	return out
 }

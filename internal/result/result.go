@@ -5,6 +5,7 @@
 package result
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -91,4 +92,22 @@ type PlatformInfo struct {
 	Type  string            `json:"type"`
 	Info  map[string]string `json:"info,omitempty"`
 	Error string            `json:"error,omitempty"` // set when the platform could not start
+}
+
+// HostDifferences lists what differs between two hosts' fingerprints.
+func HostDifferences(a, b Host) []string {
+	var out []string
+	diff := func(what, x, y string) {
+		if x != y {
+			out = append(out, fmt.Sprintf("the hosts differ in %s: %q and %q", what, x, y))
+		}
+	}
+	diff("CPU model", a.CPUModel, b.CPUModel)
+	diff("logical CPUs", fmt.Sprint(a.Cores), fmt.Sprint(b.Cores))
+	diff("kernel", a.Kernel, b.Kernel)
+	diff("CPU governor", a.Governor, b.Governor)
+	diff("turbo", a.Turbo, b.Turbo)
+	diff("SMT", a.SMT, b.SMT)
+	diff("transparent hugepages", a.THP, b.THP)
+	return out
 }

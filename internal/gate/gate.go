@@ -1,0 +1,432 @@
+// Package gate is the last stage of the pipeline for CI: it evaluates the
+// scenario's gates on a stored run (and, for regression gates, a baseline
+// run), gives each a verdict with the numbers behind it, and renders the
+// verdicts as a table, JUnit XML and Markdown.
+//
+// A verdict is decided by an interval wherever there is one: a gate fails
+// only when the whole 95% interval is on the wrong side of its bound, passes
+// when the whole interval is on the right side, and is inconclusive when the
+// interval straddles the bound. Regression gates also need the change to be
+// significant (Mann-Whitney U at the gate's alpha), so that noise never
+// fails a build.
+package gate
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+
+	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/scenario"
+	"github.com/vmbench/vmbench/internal/stats"
+	"github.com/vmbench/vmbench/internal/units"
+	"github.com/vmbench/vmbench/internal/workload"
+	"github.com/vmbench/vmbench/workloads"
+)
+
+// Status is a verdict.
+type Status string
+
+// Verdicts.
+const (
+	Pass         Status = "pass"
+	Fail         Status = "FAIL"
+	Inconclusive Status = "inconclusive"
+	Skipped      Status = "skipped"
+)
+
+// Check is one gate judged on one variant of its workload on one platform.
+type Check struct {
+	Gate     string // the gate's name
+	Path     string // where the gate is written: gates[2]
+	Kind     string
+	Workload string
+	Label    string // the variant, "threads=2"; "" for a workload without parameters
+	Metric   string
+	Unit     string
+	Platform string
+	Against  string // relative: the platform compared with; regression: "baseline"
+	Status   Status
+	// Value is the aggregate (absolute, in Unit) or the overhead (relative
+	// and regression, a fraction); Lo and Hi its 95% interval, NaN when
+	// there is none.
+	Value, Lo, Hi float64
+	Bound         float64
+	Upper         bool    // absolute: Value must stay ≤ Bound (else ≥)
+	P             float64 // relative and regression: Mann-Whitney U p-value; NaN otherwise
+	Alpha         float64 // regression
+	N, BaseN      int     // values behind Value; and behind the comparison's other side
+	Reason        string  // the verdict in words, with its numbers
+}
+
+// Cell names the trials a check was decided on; a retry re-runs them.
+type Cell struct {
+	Workload, Label, Platform string
+}
+
+// Cells returns the cells of this run the check depends on.
+func (c Check) Cells() []Cell {
+	out := []Cell{{c.Workload, c.Label, c.Platform}}
+	if c.Kind == scenario.Relative {
+		out = append(out, Cell{c.Workload, c.Label, c.Against})
+	}
+	return out
+}
+
+// Baseline is the run a regression gate compares with: a run directory or
+// a file written by `vmbench baseline save`.
+type Baseline struct {
+	Source  string // what the user named
+	Info    result.RunInfo
+	Samples []result.Sample
+}
+
+// Report is every check of a run.
+type Report struct {
+	RunID    string
+	Baseline string // the baseline's run id; "" when none was given
+	Checks   []Check
+	Warnings []string // comparability of the baseline, gates that could not be judged
+}
+
+// Count returns how many checks have the status.
+func (r Report) Count(s Status) int {
+	n := 0
+	for _, c := range r.Checks {
+		if c.Status == s {
+			n++
+		}
+	}
+	return n
+}
+
+// Failed reports whether any check failed.
+func (r Report) Failed() bool { return r.Count(Fail) > 0 }
+
+// RetryCells lists, without repeats, the cells of the inconclusive checks.
+func (r Report) RetryCells() []Cell {
+	var out []Cell
+	for _, c := range r.Checks {
+		if c.Status != Inconclusive {
+			continue
+		}
+		for _, cell := range c.Cells() {
+			if !slices.Contains(out, cell) {
+				out = append(out, cell)
+			}
+		}
+	}
+	return out
+}
+
+// Evaluate judges the gates of s on a run's samples. base may be nil: the
+// regression gates are then skipped, each with a reason.
+func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample, base *Baseline) Report {
+	r := Report{RunID: info.RunID}
+	cur := index(samples)
+	var prev map[key]*values
+	if base != nil {
+		r.Baseline = base.Info.RunID
+		prev = index(base.Samples)
+		r.Warnings = append(r.Warnings, comparability(base, info)...)
+	}
+	for _, g := range s.Gates {
+		for _, v := range variants(s, g) {
+			for _, p := range g.Platforms {
+				c := Check{
+					Gate: g.Name, Path: g.Path, Kind: g.Kind, Workload: g.Workload, Label: v.label,
+					Metric: g.Metric, Unit: v.unit, Platform: p, Bound: g.Bound, Upper: g.Upper,
+					Lo: math.NaN(), Hi: math.NaN(), P: math.NaN(),
+				}
+				x := lookup(cur, key{g.Workload, v.label, g.Metric, p})
+				switch g.Kind {
+				case scenario.Absolute:
+					absolute(&c, g, x)
+				case scenario.Relative:
+					c.Against = g.Versus
+					relative(&c, x, lookup(cur, key{g.Workload, v.label, g.Metric, g.Versus}))
+				case scenario.Regression:
+					c.Against, c.Alpha = "baseline", g.Alpha
+					if base == nil {
+						c.Status, c.Value = Skipped, math.NaN()
+						c.Reason = "no baseline given (vmbench gate --baseline RUN_OR_FILE)"
+						break
+					}
+					regression(&c, x, lookup(prev, key{g.Workload, v.label, g.Metric, p}))
+				}
+				r.Checks = append(r.Checks, c)
+			}
+		}
+	}
+	if base == nil && slices.ContainsFunc(s.Gates, func(g scenario.Gate) bool { return g.Kind == scenario.Regression }) {
+		r.Warnings = append(r.Warnings, "the regression gates were skipped: no baseline was given")
+	}
+	return r
+}
+
+// key is a cell of a run and one of its metrics.
+type key struct{ workload, label, metric, platform string }
+
+// values are the measured values of a cell, and what went wrong in it.
+type values struct {
+	v      []float64
+	failed int
+	err    string // the first failure
+}
+
+// index groups the measured trials of a run by cell and metric.
+func index(samples []result.Sample) map[key]*values {
+	m := map[key]*values{}
+	get := func(k key) *values {
+		if m[k] == nil {
+			m[k] = &values{}
+		}
+		return m[k]
+	}
+	for _, s := range samples {
+		if s.Warmup {
+			continue
+		}
+		if s.Error != "" {
+			// A failed trial has no metrics; it counts against every metric.
+			k := get(key{s.Workload, s.Label, "", s.Platform})
+			k.failed++
+			if k.err == "" {
+				k.err = s.Error
+			}
+			continue
+		}
+		for _, mt := range s.Metrics {
+			k := get(key{s.Workload, s.Label, mt.Name, s.Platform})
+			k.v = append(k.v, mt.Value)
+		}
+	}
+	return m
+}
+
+// lookup returns the values of a cell's metric and the cell's failures;
+// nil when the cell has neither.
+func lookup(m map[key]*values, k key) *values {
+	x, f := m[k], m[key{k.workload, k.label, "", k.platform}]
+	if x == nil && f == nil {
+		return nil
+	}
+	out := &values{}
+	if x != nil {
+		out.v = x.v
+	}
+	if f != nil {
+		out.failed, out.err = f.failed, f.err
+	}
+	return out
+}
+
+type variant struct{ label, unit string }
+
+// variants lists the variants of the gate's workload that it selects.
+func variants(s *scenario.Scenario, g scenario.Gate) []variant {
+	if g.Workload == "boot" {
+		return []variant{{"", unitOf(scenario.BootMetrics, g.Metric)}}
+	}
+	var out []variant
+	for _, w := range s.Workloads {
+		if w.Name != g.Workload {
+			continue
+		}
+		impl, ok := workloads.Lookup(w.Type)
+		if !ok {
+			continue
+		}
+		for _, v := range scenario.Variants(w) {
+			params, _ := workload.Complete(impl, v.Given)
+			if g.Matches(params) {
+				out = append(out, variant{v.Label, unitOf(impl.Metrics(), g.Metric)})
+			}
+		}
+	}
+	return out
+}
+
+func unitOf(metrics []workload.MetricInfo, name string) string {
+	for _, m := range metrics {
+		if m.Name == name {
+			return m.Unit
+		}
+	}
+	return ""
+}
+
+// noData fails a check that has nothing to judge: a run whose trials all
+// failed, or whose platform never started, does not pass a gate.
+func noData(c *Check, x *values, where string) bool {
+	if x != nil && len(x.v) > 0 {
+		return false
+	}
+	c.Status, c.Value = Fail, math.NaN()
+	switch {
+	case x != nil && x.failed > 0:
+		c.Reason = fmt.Sprintf("no measurement on %s: %d trial(s) failed: %s", where, x.failed, x.err)
+	default:
+		c.Reason = fmt.Sprintf("no measurement on %s (did the platform start? see the report's notes)", where)
+	}
+	return true
+}
+
+func absolute(c *Check, g scenario.Gate, x *values) {
+	if noData(c, x, c.Platform) {
+		return
+	}
+	v := slices.Clone(x.v)
+	c.N = len(v)
+	op, ok := "≤", "within"
+	if !c.Upper {
+		op = "≥"
+	}
+	bad := func(v float64) bool {
+		if c.Upper {
+			return v > c.Bound
+		}
+		return v < c.Bound
+	}
+	bound := units.Format(c.Bound, c.Unit)
+	if g.Aggregate == "median" {
+		s := stats.Summarize(v)
+		c.Value = s.Center
+		if !math.IsInf(s.Lo, 0) && !math.IsInf(s.Hi, 0) {
+			c.Lo, c.Hi = s.Lo, s.Hi
+			iv := fmt.Sprintf("median %s, 95%% interval [%s, %s]", units.Format(s.Center, c.Unit), units.Format(s.Lo, c.Unit), units.Format(s.Hi, c.Unit))
+			switch {
+			case bad(c.Lo) && bad(c.Hi):
+				c.Status, c.Reason = Fail, fmt.Sprintf("%s: all of it breaks %s %s", iv, op, bound)
+			case !bad(c.Lo) && !bad(c.Hi):
+				c.Status, c.Reason = Pass, fmt.Sprintf("%s: all of it is %s %s", iv, op, bound)
+			default:
+				c.Status, c.Reason = Inconclusive, fmt.Sprintf("%s straddles the bound %s %s", iv, op, bound)
+			}
+			return
+		}
+		// benchmath gives no interval below 6 values at 95%.
+		c.Status, ok = Pass, "within"
+		if bad(c.Value) {
+			c.Status, ok = Fail, "breaks"
+		}
+		c.Reason = fmt.Sprintf("median %s %s %s %s (only %d trials, too few for an interval: judged on the median alone)", units.Format(c.Value, c.Unit), ok, op, bound, c.N)
+		return
+	}
+	c.Value = aggregate(g.Aggregate, v)
+	c.Status = Pass
+	if bad(c.Value) {
+		c.Status, ok = Fail, "breaks"
+	}
+	c.Reason = fmt.Sprintf("%s of %d trials %s %s: %s %s", g.Aggregate, c.N, units.Format(c.Value, c.Unit), ok, op, bound)
+}
+
+// aggregate computes median, mean, min, max or pNN (nearest rank) of v.
+func aggregate(name string, v []float64) float64 {
+	sort.Float64s(v)
+	switch name {
+	case "mean":
+		var sum float64
+		for _, x := range v {
+			sum += x
+		}
+		return sum / float64(len(v))
+	case "min":
+		return v[0]
+	case "max":
+		return v[len(v)-1]
+	case "median":
+		return stats.Summarize(v).Center
+	}
+	var q float64
+	fmt.Sscanf(name, "p%g", &q)
+	rank := int(math.Ceil(q / 100 * float64(len(v))))
+	return v[max(rank-1, 0)]
+}
+
+func relative(c *Check, x, base *values) {
+	if noData(c, x, c.Platform) || noData(c, base, c.Against) {
+		return
+	}
+	d := stats.Compare(slices.Clone(base.v), slices.Clone(x.v), result.HigherIsBetter(c.Unit))
+	c.N, c.BaseN = len(x.v), len(base.v)
+	c.Value, c.Lo, c.Hi, c.P = d.Overhead, d.Lo, d.Hi, d.P
+	bound := pct(c.Bound)
+	if math.IsNaN(d.Lo) {
+		c.Status = Pass
+		if d.Overhead > c.Bound {
+			c.Status = Fail
+		}
+		c.Reason = fmt.Sprintf("overhead vs %s %s (n=%d and %d, too few for an interval: judged on the point estimate) against ≤ %s", c.Against, pct(d.Overhead), c.N, c.BaseN, bound)
+		return
+	}
+	iv := fmt.Sprintf("overhead vs %s %s, 95%% interval [%s, %s]", c.Against, pct(d.Overhead), pct(d.Lo), pct(d.Hi))
+	switch {
+	case d.Lo > c.Bound:
+		c.Status, c.Reason = Fail, fmt.Sprintf("%s: all of it above %s", iv, bound)
+	case d.Hi <= c.Bound:
+		c.Status, c.Reason = Pass, fmt.Sprintf("%s: all of it ≤ %s", iv, bound)
+	default:
+		c.Status, c.Reason = Inconclusive, fmt.Sprintf("%s straddles the bound %s", iv, bound)
+	}
+}
+
+func regression(c *Check, x, base *values) {
+	if noData(c, x, c.Platform) {
+		return
+	}
+	if base == nil || len(base.v) == 0 {
+		c.Status, c.Value = Skipped, math.NaN()
+		c.Reason = "the baseline has no measurement of this cell"
+		return
+	}
+	d := stats.Compare(slices.Clone(base.v), slices.Clone(x.v), result.HigherIsBetter(c.Unit))
+	c.N, c.BaseN = len(x.v), len(base.v)
+	c.Value, c.Lo, c.Hi, c.P = d.Overhead, d.Lo, d.Hi, d.P
+	change := fmt.Sprintf("change vs baseline %s", pct(d.Overhead))
+	if !math.IsNaN(d.Lo) {
+		change += fmt.Sprintf(", 95%% interval [%s, %s]", pct(d.Lo), pct(d.Hi))
+	}
+	change += fmt.Sprintf(", p=%.3f", d.P)
+	bound := pct(c.Bound)
+	switch {
+	case !(d.P < c.Alpha):
+		c.Status, c.Reason = Pass, fmt.Sprintf("%s: not significant at α=%g", change, c.Alpha)
+		for _, w := range d.Warnings {
+			c.Reason += " (" + w + ")"
+		}
+	case d.Overhead <= c.Bound:
+		c.Status, c.Reason = Pass, fmt.Sprintf("%s: significant, but within the noise threshold %s", change, bound)
+	case math.IsNaN(d.Lo) || d.Lo > c.Bound:
+		c.Status, c.Reason = Fail, fmt.Sprintf("%s: a significant regression larger than %s", change, bound)
+	default:
+		c.Status, c.Reason = Inconclusive, fmt.Sprintf("%s: significant, and the interval straddles the threshold %s", change, bound)
+	}
+}
+
+func pct(f float64) string {
+	if math.IsNaN(f) {
+		return "?"
+	}
+	return fmt.Sprintf("%+.1f%%", 100*f)
+}
+
+// comparability warns about what makes the baseline a poor reference.
+func comparability(base *Baseline, info result.RunInfo) []string {
+	var out []string
+	if base.Info.Scenario.SHA256 != "" && base.Info.Scenario.SHA256 != info.Scenario.SHA256 {
+		out = append(out, fmt.Sprintf("the baseline %s ran a different scenario file (sha256 %.12s, this run %.12s)", base.Info.RunID, base.Info.Scenario.SHA256, info.Scenario.SHA256))
+	}
+	for _, d := range result.HostDifferences(base.Info.Host, info.Host) {
+		out = append(out, "baseline: "+d)
+	}
+	for _, pa := range base.Info.Platforms {
+		for _, pb := range info.Platforms {
+			if pa.Name == pb.Name && pa.Info["accel"] != pb.Info["accel"] {
+				out = append(out, fmt.Sprintf("platform %s ran under %q in the baseline and %q now: its numbers are not comparable", pa.Name, pa.Info["accel"], pb.Info["accel"]))
+			}
+		}
+	}
+	return out
+}

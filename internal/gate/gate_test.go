@@ -1,0 +1,318 @@
+package gate
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/scenario"
+)
+
+// The recorded run in testdata/run is a real run of the default scenario on
+// a host without working KVM: native, runc and a TCG guest.
+func recorded(t *testing.T) (result.RunInfo, []result.Sample) {
+	t.Helper()
+	info, err := result.ReadRun("testdata/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples, err := result.ReadSamples("testdata/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info, samples
+}
+
+// withGates is the recorded run's own scenario with gates appended.
+func withGates(t *testing.T, info result.RunInfo, gates string) *scenario.Scenario {
+	t.Helper()
+	s, err := scenario.Load("gated.yaml", []byte(info.Scenario.Text+"gates:\n"+gates))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func find(t *testing.T, r Report, path, label, platform string) Check {
+	t.Helper()
+	for _, c := range r.Checks {
+		if c.Path == path && c.Platform == platform && strings.Contains(c.Label, label) {
+			return c
+		}
+	}
+	t.Fatalf("no check of %s %s on %s in %+v", path, label, platform, r.Checks)
+	return Check{}
+}
+
+func TestRelativeGatesOnRecordedRun(t *testing.T) {
+	info, samples := recorded(t)
+	s := withGates(t, info, `
+  - metric: cpu.throughput
+    max_overhead: 10%
+  - metric: memory.bandwidth
+    where: {op: copy}
+    platform: container
+    max_overhead: 1%
+`)
+	r := Evaluate(s, info, samples, nil)
+	// Under TCG the guest hashes ~60x slower: the whole interval is far
+	// above 10%.
+	vm := find(t, r, "gates[0]", "threads=1", "vm")
+	if vm.Status != Fail || !(vm.Lo > 10) || !strings.Contains(vm.Reason, "all of it above +10.0%") {
+		t.Errorf("vm: %+v", vm)
+	}
+	// runc costs nothing measurable for cpu: the interval sits below 10%.
+	box := find(t, r, "gates[0]", "threads=1", "container")
+	if box.Status != Pass || !(box.Hi <= 0.10) || box.N != 6 || box.BaseN != 6 {
+		t.Errorf("container: %+v", box)
+	}
+	// Memory copy in runc: about 0%, with an interval wider than ±1%.
+	cp := find(t, r, "gates[1]", "op=copy", "container")
+	if cp.Status != Inconclusive || !(cp.Lo < 0.01 && cp.Hi > 0.01) || !strings.Contains(cp.Reason, "straddles") {
+		t.Errorf("memory copy: %+v", cp)
+	}
+	if len(r.Checks) != 2*2+1 {
+		t.Errorf("got %d checks, want 5 (2 variants × 2 platforms, then 1)", len(r.Checks))
+	}
+	// With two threads runc's cpu numbers are noisy (CV 8.5%): the
+	// interval reaches past 10%.
+	box2 := find(t, r, "gates[0]", "threads=2", "container")
+	if box2.Status != Inconclusive {
+		t.Errorf("container, 2 threads: %+v", box2)
+	}
+	if !r.Failed() || r.Summary() != "FAIL: 2 failed, 1 passed, 2 inconclusive" {
+		t.Errorf("summary %q", r.Summary())
+	}
+	cells := r.RetryCells()
+	want := []Cell{{"cpu", box2.Label, "container"}, {"cpu", box2.Label, "native"}, {"memory", cp.Label, "container"}, {"memory", cp.Label, "native"}}
+	if fmt.Sprint(cells) != fmt.Sprint(want) {
+		t.Errorf("retry cells %v, want %v", cells, want)
+	}
+}
+
+func TestAbsoluteGates(t *testing.T) {
+	info, samples := recorded(t)
+	s := withGates(t, info, `
+  - metric: boot.launch_to_ready
+    max: 5s
+  - metric: cpu.throughput
+    where: {threads: 1}
+    platform: native
+    min: 1GB/s
+  - metric: cpu.throughput
+    where: {threads: 1}
+    platform: vm
+    min: 1GB/s
+  - metric: memory.bandwidth
+    where: {op: triad}
+    platform: native
+    aggregate: min
+    min: 12.9GB/s
+  - metric: cpu.throughput
+    where: {threads: 2}
+    platform: native
+    min: 3.6GB/s
+`)
+	r := Evaluate(s, info, samples, nil)
+	boot := find(t, r, "gates[0]", "", "vm")
+	if boot.Status != Pass || boot.N != 1 || !strings.Contains(boot.Reason, "too few for an interval") {
+		t.Errorf("boot: %+v", boot)
+	}
+	if c := find(t, r, "gates[1]", "", "native"); c.Status != Pass || !(c.Lo >= 1e9) {
+		t.Errorf("native cpu ≥ 1GB/s: %+v", c)
+	}
+	if c := find(t, r, "gates[2]", "", "vm"); c.Status != Fail || !(c.Hi < 1e9) || !strings.Contains(c.Reason, "all of it breaks ≥ 1.00 GB/s") {
+		t.Errorf("vm cpu ≥ 1GB/s: %+v", c)
+	}
+	if c := find(t, r, "gates[3]", "", "native"); c.Status != Fail || !strings.HasPrefix(c.Reason, "min of 6 trials") {
+		t.Errorf("min aggregate: %+v", c)
+	}
+	if c := find(t, r, "gates[4]", "", "native"); c.Status != Inconclusive {
+		t.Errorf("a bound inside the median's interval: %+v", c)
+	}
+}
+
+// scaled returns the samples with the values of one workload on one
+// platform multiplied by f, as a change that slows that workload down.
+func scaled(samples []result.Sample, workload, platform string, f float64) []result.Sample {
+	out := make([]result.Sample, len(samples))
+	for i, s := range samples {
+		out[i] = s
+		if s.Workload == workload && s.Platform == platform {
+			out[i].Metrics = nil
+			for _, m := range s.Metrics {
+				m.Value *= f
+				out[i].Metrics = append(out[i].Metrics, m)
+			}
+		}
+	}
+	return out
+}
+
+// synthetic is one measured cell, cpu threads=1 on native, with values×f.
+func synthetic(values []float64, f float64) []result.Sample {
+	var out []result.Sample
+	for i, v := range values {
+		out = append(out, result.Sample{Workload: "cpu", Label: "kernel=hash threads=1 duration=500ms", Platform: "native", Trial: i,
+			Metrics: []result.Metric{{Name: "throughput", Unit: "B/s", Value: v * f}}})
+	}
+	return out
+}
+
+func TestRegressionGates(t *testing.T) {
+	info, samples := recorded(t)
+	s := withGates(t, info, `
+  - metric: cpu.throughput
+    max_regression: 5%
+`)
+	base := &Baseline{Info: info, Samples: samples}
+
+	// The same samples: nothing changed.
+	same := Evaluate(s, info, samples, base)
+	if same.Failed() || same.Count(Pass) != 6 {
+		t.Errorf("unchanged run: %s %+v", same.Summary(), same.Checks)
+	}
+	for _, c := range same.Checks {
+		if !strings.Contains(c.Reason, "not significant") {
+			t.Errorf("unchanged: %s", c.Reason)
+		}
+	}
+
+	// 20% less throughput in the container: 25% more cost per unit of work.
+	slow := Evaluate(s, info, scaled(samples, "cpu", "container", 1/1.2), base)
+	c := find(t, slow, "gates[0]", "threads=1", "container")
+	if c.Status != Fail || math.Abs(c.Value-0.2) > 0.001 || !(c.P < 0.05) || !strings.Contains(c.Reason, "a significant regression larger than +5.0%") {
+		t.Errorf("20%% slower: %+v", c)
+	}
+	if slow.Count(Fail) != 2 {
+		t.Errorf("want the 2 container variants to fail: %s", slow.Summary())
+	}
+
+	// 2% slower with the recorded noise (CV 5%): not significant.
+	small := Evaluate(s, info, scaled(samples, "cpu", "native", 1/1.02), base)
+	if c := find(t, small, "gates[0]", "threads=2", "native"); c.Status != Pass || !(c.P >= 0.05) || !strings.Contains(c.Reason, "not significant") {
+		t.Errorf("2%% slower: %+v", c)
+	}
+	// 3% slower without noise: significant, but below the threshold.
+	quiet := []float64{100, 100.2, 99.8, 100.1, 99.9, 100}
+	steady := Evaluate(s, info, synthetic(quiet, 1/1.03), &Baseline{Info: info, Samples: synthetic(quiet, 1)})
+	if c := find(t, steady, "gates[0]", "threads=1", "native"); c.Status != Pass || !(c.P < 0.05) || !strings.Contains(c.Reason, "significant, but within the noise threshold +5.0%") {
+		t.Errorf("3%% slower, quiet: %+v", c)
+	}
+
+	// 6% slower with the recorded noise: significant, interval across 5%.
+	mid := Evaluate(s, info, scaled(samples, "cpu", "native", 1/1.06), base)
+	if c := find(t, mid, "gates[0]", "threads=2", "native"); c.Status != Inconclusive || !(c.Lo < 0.05 && c.Hi > 0.05) {
+		t.Errorf("6%% slower: %+v", c)
+	}
+
+	// Without a baseline the regression gates are skipped, visibly.
+	none := Evaluate(s, info, samples, nil)
+	if none.Count(Skipped) != 6 || none.Failed() || len(none.Warnings) != 1 {
+		t.Errorf("no baseline: %s %v", none.Summary(), none.Warnings)
+	}
+}
+
+func TestFailedTrialsFailTheGate(t *testing.T) {
+	info, samples := recorded(t)
+	s := withGates(t, info, "  - {metric: cpu.throughput, platform: container, max: 100GB/s}\n")
+	var broken []result.Sample
+	for _, x := range samples {
+		if x.Platform == "container" && x.Workload == "cpu" {
+			x.Metrics, x.Error = nil, "runc: exit status 1"
+		}
+		broken = append(broken, x)
+	}
+	r := Evaluate(s, info, broken, nil)
+	c := find(t, r, "gates[0]", "threads=1", "container")
+	if c.Status != Fail || c.Reason != "no measurement on container: 6 trial(s) failed: runc: exit status 1" {
+		t.Errorf("%+v", c)
+	}
+}
+
+func TestBaselineFileRoundTrip(t *testing.T) {
+	info, samples := recorded(t)
+	path := filepath.Join(t.TempDir(), "baseline.json")
+	n, err := SaveBaseline(path, info, samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm := 0
+	for _, s := range samples {
+		if s.Warmup {
+			warm++
+		}
+	}
+	if n != len(samples)-warm || warm == 0 {
+		t.Errorf("saved %d samples of %d (%d warmups)", n, len(samples), warm)
+	}
+	b, err := LoadBaseline(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Info.RunID != info.RunID || len(b.Samples) != n || b.Samples[3].Metrics[0] != samples[3+0].Metrics[0] && !samples[3].Warmup {
+		t.Errorf("loaded %s with %d samples", b.Info.RunID, len(b.Samples))
+	}
+	// A run directory is a baseline too.
+	d, err := LoadBaseline("testdata/run")
+	if err != nil || len(d.Samples) != len(samples) {
+		t.Errorf("run dir as baseline: %v", err)
+	}
+	// Gating a run against its own saved baseline passes.
+	s := withGates(t, info, "  - {metric: memory.bandwidth, max_regression: 5%}\n")
+	if r := Evaluate(s, info, samples, b); r.Failed() || r.Count(Pass) != 6 {
+		t.Errorf("against its own baseline: %s", r.Summary())
+	}
+	if _, err := LoadBaseline("testdata/run/run.json"); err == nil || !strings.Contains(err.Error(), "not a baseline file") {
+		t.Errorf("run.json as a baseline file: %v", err)
+	}
+}
+
+func TestRenderings(t *testing.T) {
+	info, samples := recorded(t)
+	s := withGates(t, info, `
+  - {metric: cpu.throughput, where: {threads: 1}, max_overhead: 10%}
+  - {metric: cpu.throughput, where: {threads: 1}, platform: native, max_regression: 5%}
+`)
+	r := Evaluate(s, info, scaled(samples, "cpu", "native", 1/1.2), &Baseline{Info: info, Samples: samples})
+
+	var text bytes.Buffer
+	if err := Text(&text, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"vmbench gates for run 20261124-225227-87d7, baseline run 20261124-225227-87d7",
+		"FAIL cpu.throughput kernel=hash threads=1 duration=500ms on vm (gates[0]): overhead vs native",
+		"FAIL cpu.throughput kernel=hash threads=1 duration=500ms on native (gates[1]): change vs baseline +20.0%",
+		"FAIL: 2 failed, 1 passed",
+	} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, text.String())
+		}
+	}
+
+	var md bytes.Buffer
+	Markdown(&md, r)
+	if !strings.HasPrefix(md.String(), "## ❌ vmbench gates — FAIL: 2 failed, 1 passed\n") || !strings.Contains(md.String(), "| **FAIL** | cpu.throughput regression ≤ 5% |") {
+		t.Errorf("markdown:\n%s", md.String())
+	}
+
+	var junit bytes.Buffer
+	if err := JUnit(&junit, r); err != nil {
+		t.Fatal(err)
+	}
+	var doc junitSuites
+	if err := xml.Unmarshal(junit.Bytes(), &doc); err != nil {
+		t.Fatalf("JUnit does not parse: %v\n%s", err, junit.String())
+	}
+	cases := doc.Suites[0].Cases
+	if doc.Tests != 3 || doc.Failures != 2 || len(cases) != 3 || cases[0].Failure != nil || cases[1].Failure == nil ||
+		cases[1].Name != "cpu.throughput kernel=hash threads=1 duration=500ms on vm" || !strings.Contains(cases[1].Failure.Text, "bound ≤ +10.0% vs native") {
+		t.Errorf("JUnit: %+v", doc)
+	}
+}

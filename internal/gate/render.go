@@ -1,0 +1,210 @@
+package gate
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+
+	"github.com/vmbench/vmbench/internal/scenario"
+	"github.com/vmbench/vmbench/internal/units"
+)
+
+// Summary is the outcome in one line: "FAIL: 1 failed, 5 passed, 1 inconclusive".
+func (r Report) Summary() string {
+	verdict := "PASS"
+	if r.Failed() {
+		verdict = "FAIL"
+	}
+	parts := []string{fmt.Sprintf("%d failed", r.Count(Fail)), fmt.Sprintf("%d passed", r.Count(Pass))}
+	if n := r.Count(Inconclusive); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d inconclusive", n))
+	}
+	if n := r.Count(Skipped); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d skipped", n))
+	}
+	return verdict + ": " + strings.Join(parts, ", ")
+}
+
+// measured is a check's numbers in short: "+12.3% [+10.1, +14.0] p=0.002".
+func (c Check) measured() string {
+	if math.IsNaN(c.Value) {
+		return "—"
+	}
+	var s string
+	if c.Kind == scenario.Absolute {
+		s = units.Format(c.Value, c.Unit)
+		if !math.IsNaN(c.Lo) {
+			s += fmt.Sprintf(" [%s, %s]", units.Format(c.Lo, c.Unit), units.Format(c.Hi, c.Unit))
+		}
+	} else {
+		s = pct(c.Value)
+		if !math.IsNaN(c.Lo) {
+			s += fmt.Sprintf(" [%s, %s]", pct(c.Lo), pct(c.Hi))
+		}
+		s += fmt.Sprintf(" p=%.3f", c.P)
+	}
+	return s
+}
+
+// bound is a check's rule in short: "≤ 2ms", "≤ +10% vs native".
+func (c Check) bound() string {
+	switch c.Kind {
+	case scenario.Absolute:
+		op := "≥"
+		if c.Upper {
+			op = "≤"
+		}
+		return op + " " + units.Format(c.Bound, c.Unit)
+	case scenario.Relative:
+		return fmt.Sprintf("≤ %s vs %s", pct(c.Bound), c.Against)
+	}
+	return fmt.Sprintf("≤ %s vs baseline, α=%g", pct(c.Bound), c.Alpha)
+}
+
+// what names the cell of a check: "cpu.throughput threads=1 on vm".
+func (c Check) what() string {
+	s := c.Workload + "." + c.Metric
+	if c.Label != "" {
+		s += " " + c.Label
+	}
+	return s + " on " + c.Platform
+}
+
+func (r Report) header() string {
+	s := fmt.Sprintf("vmbench gates for run %s", r.RunID)
+	if r.Baseline != "" {
+		s += fmt.Sprintf(", baseline run %s", r.Baseline)
+	}
+	return s
+}
+
+var columns = []string{"verdict", "gate", "variant", "platform", "measured", "bound"}
+
+func (c Check) record() []string {
+	return []string{string(c.Status), c.Gate, c.Label, c.Platform, c.measured(), c.bound()}
+}
+
+// Text renders the verdicts for a terminal: a table, then why each check
+// that did not pass did not.
+func Text(w io.Writer, r Report) error {
+	fmt.Fprintln(w, r.header())
+	for _, s := range r.Warnings {
+		fmt.Fprintf(w, "!! %s\n", s)
+	}
+	tw := tablewriter.NewWriter(w)
+	tw.SetHeader(columns)
+	tw.SetAutoFormatHeaders(false)
+	tw.SetAutoWrapText(false)
+	tw.SetAlignment(tablewriter.ALIGN_LEFT)
+	for _, c := range r.Checks {
+		tw.Append(c.record())
+	}
+	tw.Render()
+	for _, c := range r.Checks {
+		if c.Status != Pass {
+			fmt.Fprintf(w, "%s %s (%s): %s\n", c.Status, c.what(), c.Path, c.Reason)
+		}
+	}
+	fmt.Fprintln(w, r.Summary())
+	return nil
+}
+
+// Markdown renders the verdicts for a pull-request comment.
+func Markdown(w io.Writer, r Report) error {
+	icon := "✅"
+	if r.Failed() {
+		icon = "❌"
+	}
+	fmt.Fprintf(w, "## %s vmbench gates — %s\n\n", icon, r.Summary())
+	fmt.Fprintf(w, "%s.\n\n", strings.TrimPrefix(r.header(), "vmbench gates for "))
+	for _, s := range r.Warnings {
+		fmt.Fprintf(w, "> **Warning:** %s\n\n", s)
+	}
+	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(columns, " | "), strings.Repeat(" --- |", len(columns)))
+	for _, c := range r.Checks {
+		rec := c.record()
+		if c.Status == Fail {
+			rec[0] = "**FAIL**"
+		}
+		for i := range rec {
+			rec[i] = strings.ReplaceAll(rec[i], "|", `\|`)
+		}
+		fmt.Fprintf(w, "| %s |\n", strings.Join(rec, " | "))
+	}
+	var why []string
+	for _, c := range r.Checks {
+		if c.Status != Pass {
+			why = append(why, fmt.Sprintf("- **%s** `%s` (%s): %s", c.Status, c.what(), c.Path, c.Reason))
+		}
+	}
+	if len(why) > 0 {
+		fmt.Fprintf(w, "\n%s\n", strings.Join(why, "\n"))
+	}
+	fmt.Fprintln(w, "\nIntervals are 95%; relative and regression values are the extra cost per unit of work. A gate fails only when its whole interval breaks the bound (regressions must also be significant); inconclusive means the interval straddles the bound.")
+	return nil
+}
+
+// JUnit XML, as CI systems read it: one test case per check.
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Skipped  int         `xml:"skipped,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Failure   *junitMessage `xml:"failure,omitempty"`
+	Skipped   *junitMessage `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitMessage struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr,omitempty"`
+	Text    string `xml:",chardata"`
+}
+
+// JUnit renders the verdicts as JUnit XML. A failed check is a failure; an
+// inconclusive or skipped one is a skipped test case, so that it shows.
+func JUnit(w io.Writer, r Report) error {
+	suite := junitSuite{Name: "vmbench gates " + r.RunID}
+	for _, c := range r.Checks {
+		tc := junitCase{Name: c.what(), Classname: "vmbench.gates." + c.Gate, SystemOut: c.Reason}
+		switch c.Status {
+		case Fail:
+			tc.Failure = &junitMessage{Message: c.Reason, Type: c.Kind, Text: fmt.Sprintf("%s\nmeasured %s, bound %s", c.Reason, c.measured(), c.bound())}
+			suite.Failures++
+		case Inconclusive, Skipped:
+			tc.Skipped = &junitMessage{Message: string(c.Status) + ": " + c.Reason}
+			suite.Skipped++
+		}
+		suite.Cases = append(suite.Cases, tc)
+	}
+	suite.Tests = len(suite.Cases)
+	doc := junitSuites{Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped, Suites: []junitSuite{suite}}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
