@@ -76,21 +76,8 @@ func runScenario(ctx context.Context, path string, o runOptions) error {
 			return err
 		}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		if _, ok := <-sigs; !ok {
-			return
-		}
-		fmt.Fprintln(os.Stderr, "vmbench: interrupted: stopping the trial, tearing down, keeping the samples so far (again to exit at once)")
-		cancel()
-		if _, ok := <-sigs; ok {
-			os.Exit(exitInterrupted)
-		}
-	}()
+	ctx, stop := interruptible(ctx)
+	defer stop()
 
 	dir, runErr := runner.Run(ctx, runner.Options{
 		Scenario: s, ScenarioText: text, ResultsDir: o.results, Binary: bin,
@@ -107,4 +94,28 @@ func runScenario(ctx context.Context, path string, o runOptions) error {
 		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted: partial results in %s", dir)}
 	}
 	return runErr
+}
+
+// interruptible returns a context that the first SIGINT or SIGTERM cancels,
+// so that the trial in flight stops and everything is torn down; a second
+// signal exits at once.
+func interruptible(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-sigs; !ok {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "vmbench: interrupted: stopping the trial, tearing down, keeping the samples so far (again to exit at once)")
+		cancel()
+		if _, ok := <-sigs; ok {
+			os.Exit(exitInterrupted)
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(sigs)
+		cancel()
+	}
 }

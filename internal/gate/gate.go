@@ -311,7 +311,7 @@ func absolute(c *Check, g scenario.Gate, x *values) {
 		if bad(c.Value) {
 			c.Status, ok = Fail, "breaks"
 		}
-		c.Reason = fmt.Sprintf("median %s %s %s %s (only %d trials, too few for an interval: judged on the median alone)", units.Format(c.Value, c.Unit), ok, op, bound, c.N)
+		c.Reason = fmt.Sprintf("median %s %s %s %s (only %d trial(s), too few for an interval: judged on the median alone)", units.Format(c.Value, c.Unit), ok, op, bound, c.N)
 		return
 	}
 	c.Value = aggregate(g.Aggregate, v)

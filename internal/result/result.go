@@ -35,6 +35,7 @@ type Sample struct {
 	Platform string            `json:"platform"`
 	Trial    int               `json:"trial"` // repetition index; warmups count from 0 too
 	Warmup   bool              `json:"warmup"`
+	Round    int               `json:"round,omitempty"` // 0: the run itself; n: the nth retry round of vmbench gate --retry
 	Start    time.Time         `json:"start"`
 	Duration float64           `json:"duration_s"` // wall time of the whole trial, host side
 	Metrics  []Metric          `json:"metrics,omitempty"`
@@ -59,6 +60,18 @@ type RunInfo struct {
 	Tools       map[string]string `json:"tools,omitempty"`
 	Platforms   []PlatformInfo    `json:"platforms"`
 	Baseline    string            `json:"baseline"`
+	Retries     []Retry           `json:"retries,omitempty"`
+}
+
+// Retry is a round of extra trials that vmbench gate --retry appended to
+// the run to decide inconclusive gates.
+type Retry struct {
+	Round  int       `json:"round"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	Cells  []string  `json:"cells"` // "memory op=copy on container"
+	Trials int       `json:"trials"`
+	Error  string    `json:"error,omitempty"`
 }
 
 // ScenarioCopy keeps the scenario exactly as it was run.

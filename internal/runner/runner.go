@@ -130,34 +130,11 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 		}
 	}()
 
-	var failed []string
 	env := Env{RunID: runID, RunDir: dir, Binary: o.Binary, IDs: new(atomic.Int64), Decision: &kvm.Decision{}, CacheDir: o.CacheDir}
-	for _, p := range s.Platforms {
-		if ctx.Err() != nil {
-			return dir, ErrInterrupted
-		}
-		pi := result.PlatformInfo{Name: p.Name, Type: p.Type}
-		inst, serr := startPlatform(ctx, o, p, env, &undo)
-		if inst != nil {
-			pi.Info = maps.Clone(inst.Info())
-		}
-		if serr != nil {
-			if ctx.Err() != nil {
-				return dir, ErrInterrupted
-			}
-			pi.Error = serr.Error()
-			failed = append(failed, p.Name)
-			fmt.Fprintf(o.Log, "platform %s did not start, its trials are skipped: %v\n", p.Name, serr)
-		} else {
-			instances[p.Name] = inst
-			fmt.Fprintf(o.Log, "platform %s (%s) ready%s\n", p.Name, p.Type, describeInfo(pi.Info))
-			if sr, ok := inst.(platform.StartupReporter); ok {
-				if err := samples.Write(startupSample(runID, p.Name, inst, sr)); err != nil {
-					return dir, err
-				}
-			}
-		}
-		info.Platforms = append(info.Platforms, pi)
+	var failed []string
+	info.Platforms, failed, err = startPlatforms(ctx, o, s.Platforms, env, &undo, instances, samples, 0)
+	if err != nil {
+		return dir, err
 	}
 	if err := result.WriteRun(dir, info); err != nil {
 		return dir, err
@@ -165,19 +142,8 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 
 	trials := scenario.Plan(s)
 	fmt.Fprintf(o.Log, "run %s: %s\n", runID, scenario.Describe(s, trials))
-	for i, t := range trials {
-		inst := instances[t.Platform]
-		if inst == nil {
-			continue
-		}
-		sample, terr := runTrial(ctx, s, inst, t, runID)
-		if errors.Is(terr, ErrInterrupted) {
-			return dir, ErrInterrupted
-		}
-		if err := samples.Write(sample); err != nil {
-			return dir, err
-		}
-		fmt.Fprintf(o.Log, "[%d/%d] %s\n", i+1, len(trials), describeSample(sample))
+	if err := runTrials(ctx, o, instances, trials, samples, runID, 0); err != nil {
+		return dir, err
 	}
 	if len(failed) > 0 {
 		return dir, fmt.Errorf("%w: %s (the others ran; see the notes of the report)", ErrPlatformsFailed, strings.Join(failed, ", "))
@@ -188,6 +154,64 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 // ErrPlatformsFailed is returned when some platforms could not start; the
 // trials of the others were run and written.
 var ErrPlatformsFailed = errors.New("platforms did not start")
+
+// startPlatforms starts the platforms in order, pushing each Close onto
+// undo and writing the boot sample of those that report one. A platform
+// that does not start is recorded and named in failed; the others go on.
+func startPlatforms(ctx context.Context, o Options, platforms []scenario.Platform, env Env, undo *cleanup.Stack,
+	instances map[string]platform.Instance, samples *result.SampleWriter, round int) (infos []result.PlatformInfo, failed []string, err error) {
+	for _, p := range platforms {
+		if ctx.Err() != nil {
+			return infos, failed, ErrInterrupted
+		}
+		pi := result.PlatformInfo{Name: p.Name, Type: p.Type}
+		inst, serr := startPlatform(ctx, o, p, env, undo)
+		if inst != nil {
+			pi.Info = maps.Clone(inst.Info())
+		}
+		if serr != nil {
+			if ctx.Err() != nil {
+				return infos, failed, ErrInterrupted
+			}
+			pi.Error = serr.Error()
+			failed = append(failed, p.Name)
+			fmt.Fprintf(o.Log, "platform %s did not start, its trials are skipped: %v\n", p.Name, serr)
+		} else {
+			instances[p.Name] = inst
+			fmt.Fprintf(o.Log, "platform %s (%s) ready%s\n", p.Name, p.Type, describeInfo(pi.Info))
+			if sr, ok := inst.(platform.StartupReporter); ok {
+				boot := startupSample(env.RunID, p.Name, inst, sr)
+				boot.Round = round
+				if err := samples.Write(boot); err != nil {
+					return infos, failed, err
+				}
+			}
+		}
+		infos = append(infos, pi)
+	}
+	return infos, failed, nil
+}
+
+// runTrials runs the trials whose platform has an instance, writing each
+// sample as soon as it is measured.
+func runTrials(ctx context.Context, o Options, instances map[string]platform.Instance, trials []scenario.Trial, samples *result.SampleWriter, runID string, round int) error {
+	for i, t := range trials {
+		inst := instances[t.Platform]
+		if inst == nil {
+			continue
+		}
+		sample, err := runTrial(ctx, o.Scenario, inst, t, runID)
+		if errors.Is(err, ErrInterrupted) {
+			return ErrInterrupted
+		}
+		sample.Round = round
+		if err := samples.Write(sample); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Log, "[%d/%d] %s\n", i+1, len(trials), describeSample(sample))
+	}
+	return nil
+}
 
 // startPlatform builds and starts one platform, pushing its Close onto undo.
 func startPlatform(ctx context.Context, o Options, p scenario.Platform, env Env, undo *cleanup.Stack) (platform.Instance, error) {

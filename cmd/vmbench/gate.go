@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vmbench/vmbench/internal/gate"
+	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/runner"
+	"github.com/vmbench/vmbench/internal/scenario"
+)
+
+type gateOptions struct {
+	baseline         string
+	scenario         string
+	junit, markdown  string
+	retry            int
+	failInconclusive bool
+	binary           string
+}
+
+func newGateCmd() *cobra.Command {
+	var o gateOptions
+	cmd := &cobra.Command{
+		Use:   "gate RUN_DIR",
+		Short: "Evaluate the scenario's gates on a stored run (exit 3 when one fails)",
+		Long: `Evaluate the gates of the run's scenario (its gates: list) on the stored
+samples, without re-running anything, and print a verdict per gate, variant
+and platform with the numbers behind it. Also writes RUN_DIR/gates.xml
+(JUnit) and RUN_DIR/gates.md (Markdown, for a pull-request comment).
+
+A gate fails only when its whole 95% interval breaks the bound; a
+regression gate also needs a significant change (Mann-Whitney U at the
+gate's alpha). When the interval straddles the bound the verdict is
+inconclusive: --retry N re-runs just those cells, interleaved, up to N
+rounds, and decides on all the data. Inconclusive verdicts do not fail the
+gate unless --fail-inconclusive is given.
+
+Exit codes: 0 every gate passed, 3 a gate failed, 2 bad input (run,
+scenario, baseline or flags), 1 internal error.`,
+		Example: `  vmbench gate results/20261125-093000-77c1
+  vmbench gate results/20261125-093000-77c1 --baseline baseline.json --retry 2
+  vmbench baseline save results/20261124-221500-3fa2 baseline.json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runGate(cmd, args[0], o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.baseline, "baseline", "", "run directory or baseline file (vmbench baseline save) for the regression gates")
+	f.StringVar(&o.scenario, "scenario", "", "take the gates from this scenario file instead of the run's own copy")
+	f.StringVar(&o.junit, "junit", "", "where to write JUnit XML (default RUN_DIR/gates.xml)")
+	f.StringVar(&o.markdown, "markdown", "", "where to write the Markdown summary (default RUN_DIR/gates.md)")
+	f.IntVar(&o.retry, "retry", 0, "re-run the trials of inconclusive gates, up to this many rounds")
+	f.BoolVar(&o.failInconclusive, "fail-inconclusive", false, "count inconclusive verdicts as failures")
+	f.StringVar(&o.binary, "agent-binary", "", "static vmbench binary the platforms run on --retry (default: this binary)")
+	return cmd
+}
+
+func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
+	if o.retry < 0 {
+		return usageError(fmt.Errorf("--retry must be ≥ 0, got %d", o.retry))
+	}
+	info, err := result.ReadRun(dir)
+	if err != nil {
+		return usageError(fmt.Errorf("read run: %w", err))
+	}
+	s, err := gateScenario(info, o.scenario)
+	if err != nil {
+		return err
+	}
+	var base *gate.Baseline
+	if o.baseline != "" {
+		if base, err = gate.LoadBaseline(o.baseline); err != nil {
+			return usageError(fmt.Errorf("read baseline: %w", err))
+		}
+	}
+	evaluate := func() (gate.Report, error) {
+		samples, err := result.ReadSamples(dir)
+		if err != nil {
+			return gate.Report{}, usageError(fmt.Errorf("read samples: %w", err))
+		}
+		info, err := result.ReadRun(dir)
+		if err != nil {
+			return gate.Report{}, usageError(err)
+		}
+		return gate.Evaluate(s, info, samples, base), nil
+	}
+	rep, err := evaluate()
+	if err != nil {
+		return err
+	}
+	var retryErr error
+	for round := len(info.Retries) + 1; o.retry > 0 && len(rep.RetryCells()) > 0; round++ {
+		if retryErr = retryRound(cmd, dir, s, rep, round, o); retryErr != nil {
+			break
+		}
+		o.retry--
+		if rep, err = evaluate(); err != nil {
+			return err
+		}
+	}
+	if len(rep.Checks) > 0 && o.retry >= 0 {
+		// The retries appended trials: the run's reports include them.
+		if r, err := loadRun(dir); err == nil && len(r.info.Retries) > len(info.Retries) {
+			if err := writeFiles(dir, r); err != nil {
+				return err
+			}
+		}
+	}
+	if err := writeGateFiles(dir, rep, o); err != nil {
+		return err
+	}
+	if err := gate.Text(cmd.OutOrStdout(), rep); err != nil {
+		return err
+	}
+	switch {
+	case errors.Is(retryErr, runner.ErrInterrupted):
+		return &exitError{code: exitInterrupted, err: fmt.Errorf("retry interrupted; the verdicts above use the trials that finished")}
+	case retryErr != nil && !errors.Is(retryErr, runner.ErrPlatformsFailed):
+		return fmt.Errorf("retry: %w", retryErr)
+	case rep.Failed():
+		return silentExit(exitGateFailed)
+	case o.failInconclusive && rep.Count(gate.Inconclusive) > 0:
+		fmt.Fprintln(cmd.ErrOrStderr(), "vmbench: inconclusive verdicts count as failures (--fail-inconclusive)")
+		return silentExit(exitGateFailed)
+	}
+	return nil
+}
+
+// gateScenario is the scenario whose gates are evaluated: the run's own
+// copy, or another file.
+func gateScenario(info result.RunInfo, path string) (*scenario.Scenario, error) {
+	var s *scenario.Scenario
+	var err error
+	if path != "" {
+		s, _, err = loadScenario(path)
+	} else {
+		name := info.Scenario.Path
+		if name == "" {
+			name = info.Scenario.Name
+		}
+		name += " (as stored in run.json)"
+		if s, err = scenario.Load(name, []byte(info.Scenario.Text)); err != nil {
+			err = usageError(fmt.Errorf("the run's scenario does not load:\n%w", err))
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(s.Gates) == 0 {
+		return nil, usageError(fmt.Errorf("scenario %q has no gates: add a gates: list to it (see the README's Gates section), or name another file with --scenario", s.Name))
+	}
+	return s, nil
+}
+
+// retryRound runs the trials of the inconclusive cells once more.
+func retryRound(cmd *cobra.Command, dir string, s *scenario.Scenario, rep gate.Report, round int, o gateOptions) error {
+	bin := o.binary
+	if bin == "" {
+		var err error
+		if bin, err = os.Executable(); err != nil {
+			return err
+		}
+	}
+	var cells []runner.Cell
+	for _, c := range rep.RetryCells() {
+		cells = append(cells, runner.Cell{Workload: c.Workload, Label: c.Label, Platform: c.Platform})
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "vmbench: %d inconclusive verdict(s): retry round %d re-runs %d cell(s)\n", rep.Count(gate.Inconclusive), round, len(cells))
+	ctx, stop := interruptible(cmd.Context())
+	defer stop()
+	return runner.Extend(ctx, runner.Options{Scenario: s, Binary: bin, Log: cmd.ErrOrStderr()}, dir, cells, round)
+}
+
+func writeGateFiles(dir string, rep gate.Report, o gateOptions) error {
+	for _, f := range []struct {
+		path, def string
+		render    func(io.Writer, gate.Report) error
+	}{
+		{o.junit, "gates.xml", gate.JUnit},
+		{o.markdown, "gates.md", gate.Markdown},
+	} {
+		path := f.path
+		if path == "" {
+			path = filepath.Join(dir, f.def)
+		}
+		var b bytes.Buffer
+		if err := f.render(&b, rep); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func newBaselineCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "baseline",
+		Short: "Manage baseline files for regression gates",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "save RUN_DIR FILE",
+		Short: "Store the samples of a run that later regression gates need, in one file to commit",
+		Long: `Write FILE with RUN_DIR's description (host, platforms, scenario) and its
+measured trials (warmups left out), one trial per line. Pass it to
+vmbench gate --baseline FILE; a run directory works there too.`,
+		Example: `  vmbench baseline save results/20261124-221500-3fa2 ci/baseline.json`,
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := loadRun(args[0])
+			if err != nil {
+				return err
+			}
+			n, err := gate.SaveBaseline(args[1], r.info, r.samples)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d trials of run %s\n", args[1], n, r.info.RunID)
+			return nil
+		},
+	})
+	return cmd
+}

@@ -1,0 +1,136 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/vmbench/vmbench/internal/cleanup"
+	"github.com/vmbench/vmbench/internal/kvm"
+	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/scenario"
+)
+
+// Cell is one workload variant on one platform: the unit a retry re-runs.
+type Cell struct {
+	Workload, Label, Platform string
+}
+
+func (c Cell) String() string {
+	s := c.Workload
+	if c.Label != "" {
+		s += " " + c.Label
+	}
+	return s + " on " + c.Platform
+}
+
+// Extend runs more trials of some cells of the stored run in dir and
+// appends them to its samples.jsonl, each marked with round. The trials are
+// the scenario's own (its warmups, then its repetitions), interleaved and
+// rotated the same way, restricted to the cells; only the platforms of the
+// cells are started, and they are torn down before Extend returns.
+// o.Scenario must be the scenario the run was made of.
+func Extend(ctx context.Context, o Options, dir string, cells []Cell, round int) (err error) {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.NewPlatform == nil {
+		o.NewPlatform = New
+	}
+	if o.TeardownTimeout == 0 {
+		o.TeardownTimeout = 2 * time.Minute
+	}
+	if err := platform.CheckStatic(o.Binary); err != nil {
+		return err
+	}
+	info, err := result.ReadRun(dir)
+	if err != nil {
+		return err
+	}
+	old, err := result.ReadSamples(dir)
+	if err != nil {
+		return err
+	}
+	// Measured repetitions continue the numbering of each cell.
+	next := map[Cell]int{}
+	for _, s := range old {
+		if c := (Cell{s.Workload, s.Label, s.Platform}); !s.Warmup && s.Trial >= next[c] {
+			next[c] = s.Trial + 1
+		}
+	}
+	var trials []scenario.Trial
+	for _, t := range scenario.Plan(o.Scenario) {
+		c := Cell{t.Workload, t.Label, t.Platform}
+		if !slices.Contains(cells, c) {
+			continue
+		}
+		if !t.Warmup {
+			t.Rep += next[c]
+		}
+		t.Seq = len(trials)
+		trials = append(trials, t)
+	}
+	var platforms []scenario.Platform
+	for _, p := range o.Scenario.Platforms {
+		if slices.ContainsFunc(cells, func(c Cell) bool { return c.Platform == p.Name }) {
+			platforms = append(platforms, p)
+		}
+	}
+	if len(trials) == 0 {
+		return fmt.Errorf("none of the cells to retry is in the scenario: %v", cells)
+	}
+
+	samples, err := result.CreateSamples(dir)
+	if err != nil {
+		return err
+	}
+	defer samples.Close()
+	retry := result.Retry{Round: round, Start: time.Now(), Trials: len(trials)}
+	for _, c := range cells {
+		retry.Cells = append(retry.Cells, c.String())
+	}
+	var undo cleanup.Stack
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.TeardownTimeout)
+		defer cancel()
+		if cerr := undo.Run(tctx); cerr != nil {
+			fmt.Fprintf(o.Log, "teardown: %v\n", cerr)
+			err = errors.Join(err, cerr)
+		}
+		retry.End = time.Now()
+		if err != nil {
+			retry.Error = err.Error()
+		}
+		// Re-read: nothing else writes run.json meanwhile, but keep what is there.
+		if cur, rerr := result.ReadRun(dir); rerr == nil {
+			info = cur
+		}
+		info.Retries = append(info.Retries, retry)
+		if werr := result.WriteRun(dir, info); werr != nil {
+			err = errors.Join(err, werr)
+		}
+	}()
+
+	// Container names continue after the run's own: vmbench-<run-id>-<n>.
+	ids := new(atomic.Int64)
+	ids.Store(int64(round) * 10000)
+	env := Env{RunID: info.RunID, RunDir: dir, Binary: o.Binary, IDs: ids, Decision: &kvm.Decision{}, CacheDir: o.CacheDir}
+	instances := map[string]platform.Instance{}
+	_, failed, err := startPlatforms(ctx, o, platforms, env, &undo, instances, samples, round)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Log, "retry round %d of run %s: %d trials of %d cells\n", round, info.RunID, len(trials), len(cells))
+	if err := runTrials(ctx, o, instances, trials, samples, info.RunID, round); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%w: %v", ErrPlatformsFailed, failed)
+	}
+	return nil
+}
