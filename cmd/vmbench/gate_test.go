@@ -1,0 +1,214 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vmbench/vmbench/internal/kvm"
+	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/stats"
+)
+
+// agentBinary is a static build of vmbench, what the platforms run.
+var agentBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "vmbench-cmd-test-")
+	if err != nil {
+		panic(err)
+	}
+	agentBinary = filepath.Join(dir, "vmbench")
+	cmd := exec.Command("go", "build", "-o", agentBinary, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build agent: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// gateScenario is cpu on the host and in a runc container limited to cpus
+// cores, gated against regressions in the container.
+func writeGateScenario(t *testing.T, cpus string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "gated.yaml")
+	os.WriteFile(path, []byte(`version: 1
+name: gated
+repetitions: 6
+warmup: 1
+platforms:
+  - {name: native, type: native}
+  - {name: container, type: container, runtime: runc, cpus: `+cpus+`}
+workloads:
+  - type: cpu
+    params: {kernel: hash, threads: 1, duration: 200ms}
+gates:
+  - metric: cpu.throughput
+    platform: container
+    max_regression: 5%
+    alpha: 0.01
+`), 0o644)
+	return path
+}
+
+// runDir runs a scenario through the CLI and returns its run directory.
+func runDir(t *testing.T, results, scenarioPath string) string {
+	t.Helper()
+	before, _ := os.ReadDir(results)
+	code, _, stderr := runCLI(t, "run", scenarioPath, "--results", results, "--agent-binary", agentBinary)
+	if code != 0 {
+		t.Fatalf("vmbench run: exit %d\n%s", code, stderr)
+	}
+	after, _ := os.ReadDir(results)
+	if len(after) != len(before)+1 {
+		t.Fatalf("run made %d directories", len(after)-len(before))
+	}
+	return filepath.Join(results, after[len(after)-1].Name())
+}
+
+func needRunc(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create containers")
+	}
+	if _, err := exec.LookPath("runc"); err != nil {
+		t.Skip("runc is not installed")
+	}
+}
+
+// A change that makes the container 20% slower (a CPU limit of 0.8 cores
+// instead of 1) fails the regression gate with exit 3 and names the metric;
+// an unchanged rerun passes.
+func TestGateCatchesInjectedSlowdown(t *testing.T) {
+	needRunc(t)
+	results := t.TempDir()
+	base := runDir(t, results, writeGateScenario(t, "1"))
+	slow := runDir(t, results, writeGateScenario(t, "0.8"))
+	same := runDir(t, results, writeGateScenario(t, "1"))
+
+	file := filepath.Join(t.TempDir(), "baseline.json")
+	if code, out, stderr := runCLI(t, "baseline", "save", base, file); code != 0 || !strings.Contains(out, "12 trials") {
+		t.Fatalf("baseline save: exit %d %s%s", code, out, stderr)
+	}
+	code, out, stderr := runCLI(t, "gate", slow, "--baseline", file)
+	if code != exitGateFailed {
+		t.Errorf("slower run: exit %d, want %d\n%s%s", code, exitGateFailed, out, stderr)
+	}
+	if !strings.Contains(out, "FAIL cpu.throughput kernel=hash threads=1 duration=200ms on container") || !strings.Contains(out, "FAIL: 1 failed, 0 passed") {
+		t.Errorf("the verdict does not name the metric:\n%s", out)
+	}
+	junit, _ := os.ReadFile(filepath.Join(slow, "gates.xml"))
+	if !strings.Contains(string(junit), `failures="1"`) {
+		t.Errorf("gates.xml:\n%s", junit)
+	}
+	if md, _ := os.ReadFile(filepath.Join(slow, "gates.md")); !strings.Contains(string(md), "❌") {
+		t.Errorf("gates.md:\n%s", md)
+	}
+
+	code, out, stderr = runCLI(t, "gate", same, "--baseline", base)
+	if code != 0 || !strings.Contains(out, "PASS: 0 failed, 1 passed") {
+		t.Errorf("unchanged run: exit %d\n%s%s", code, out, stderr)
+	}
+	for _, dir := range []string{base, slow, same} {
+		nothingLeft(t, filepath.Base(dir))
+	}
+}
+
+// --retry re-runs the cells of an inconclusive gate and decides on all the
+// data. A bound at the measured median is inside the median's interval, so
+// the first verdict is always inconclusive.
+func TestGateRetryAppendsTrials(t *testing.T) {
+	needRunc(t)
+	path := writeGateScenario(t, "1")
+	dir := runDir(t, t.TempDir(), path)
+	samples, _ := result.ReadSamples(dir)
+	var values []float64
+	for _, s := range samples {
+		if s.Platform == "container" && !s.Warmup {
+			values = append(values, s.Metrics[0].Value)
+		}
+	}
+	median := stats.Summarize(values).Center
+	text, _ := os.ReadFile(path)
+	gated := strings.Replace(string(text), "max_regression: 5%\n    alpha: 0.01", fmt.Sprintf("min: %.0f", median), 1)
+	os.WriteFile(path, []byte(gated), 0o644)
+
+	code, out, stderr := runCLI(t, "gate", dir, "--scenario", path)
+	if code != 0 || !strings.Contains(out, "PASS: 0 failed, 0 passed, 1 inconclusive") {
+		t.Fatalf("before the retry: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "gate", dir, "--scenario", path, "--retry", "1", "--agent-binary", agentBinary)
+	if code != 0 && code != exitGateFailed {
+		t.Fatalf("gate --retry: exit %d\n%s%s", code, out, stderr)
+	}
+	if !strings.Contains(stderr, "retry round 1 re-runs 1 cell(s)") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	info, _ := result.ReadRun(dir)
+	samples, _ = result.ReadSamples(dir)
+	measured := map[string]int{}
+	for _, s := range samples {
+		if !s.Warmup {
+			measured[fmt.Sprintf("%s/round%d/trial%d", s.Platform, s.Round, s.Trial)]++
+		}
+	}
+	// The retry ran the warmup and the 6 repetitions of the container
+	// cell only, numbered after the run's own.
+	if len(info.Retries) != 1 || info.Retries[0].Trials != 7 || info.Retries[0].Error != "" ||
+		measured["container/round1/trial6"] != 1 || measured["container/round1/trial11"] != 1 || measured["native/round1/trial6"] != 0 {
+		t.Errorf("retries %+v, measured %v", info.Retries, measured)
+	}
+	// The report of the run now counts 12 trials in the container.
+	if md, _ := os.ReadFile(filepath.Join(dir, "report.md")); !strings.Contains(string(md), "n=12") {
+		t.Errorf("report.md was not re-rendered with the retried trials:\n%s", md)
+	}
+	nothingLeft(t, info.RunID)
+}
+
+// nothingLeft checks that no container or QEMU of the run is left.
+func nothingLeft(t *testing.T, runID string) {
+	t.Helper()
+	out, err := exec.Command("runc", "list", "-q").Output()
+	if err != nil {
+		t.Fatalf("runc list: %v", err)
+	}
+	if strings.Contains(string(out), runID) {
+		t.Errorf("runc containers left behind:\n%s", out)
+	}
+	if left := kvm.Leftovers("/proc", "vmbench-"+runID); len(left) > 0 {
+		t.Errorf("QEMU left behind: %v", left)
+	}
+}
+
+func TestGateBadInputExit2(t *testing.T) {
+	run := writeRun(t, "a", 1) // its scenario copy is empty
+	noGates := filepath.Join(t.TempDir(), "plain.yaml")
+	os.WriteFile(noGates, []byte("version: 1\nname: plain\nplatforms: [{name: native, type: native}]\nworkloads: [{type: cpu}]\n"), 0o644)
+	gated := filepath.Join(t.TempDir(), "gated.yaml")
+	os.WriteFile(gated, []byte("version: 1\nname: gated\nplatforms: [{name: native, type: native}]\nworkloads: [{type: cpu}]\ngates: [{metric: cpu.throughput, max_regression: 5%}]\n"), 0o644)
+	badGate := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(badGate, []byte("version: 1\nname: bad\nplatforms: [{name: native, type: native}]\nworkloads: [{type: cpu}]\ngates:\n  - {metric: cpu.ops, max: 1}\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"gate", run}, "the run's scenario does not load"},
+		{[]string{"gate", run, "--scenario", noGates}, `scenario "plain" has no gates`},
+		{[]string{"gate", run, "--scenario", badGate}, `bad.yaml:6:14: gates[0].metric: workload cpu has no metric "ops" (metrics: cpu.throughput)`},
+		{[]string{"gate", run, "--scenario", badGate, "--retry", "-1"}, "--retry must be ≥ 0"},
+		{[]string{"gate", "/nonexistent-run"}, "read run"},
+		{[]string{"gate", run, "--scenario", gated, "--baseline", "/nonexistent.json"}, "read baseline"},
+		{[]string{"baseline", "save", "/nonexistent-run", "x.json"}, "read run"},
+	} {
+		code, _, stderr := runCLI(t, tc.args...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("vmbench %v: exit %d, stderr:\n%s\nwant exit 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
