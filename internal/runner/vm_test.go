@@ -2,9 +2,11 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,6 +162,53 @@ workloads:
 	info, _ := result.ReadRun(dir)
 	if !info.Interrupted {
 		t.Error("run.json not marked interrupted")
+	}
+	nothingLeft(t, "runc", info.RunID)
+}
+
+// Extend boots the guest again for the cells it retries, appends their
+// trials and the new boot as round 1, and leaves nothing behind.
+func TestExtendRetriesAGuestCell(t *testing.T) {
+	needGuest(t)
+	s := load(t, `version: 1
+name: it
+repetitions: 2
+warmup: 0
+timeout: 60s
+platforms:
+  - {name: native, type: native}
+  - {name: bare, type: vm, accel: tcg, vcpus: 1, memory: 256MiB, container: false}
+workloads:
+  - {type: cpu, params: {duration: 100ms, threads: [1, 2]}}
+`)
+	dir, _, err := run(t, context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consoles(t, dir)
+	var log strings.Builder
+	cell := Cell{Workload: "cpu", Label: "duration=100ms threads=2", Platform: "bare"}
+	if err := Extend(context.Background(), Options{Scenario: s, Binary: agentBinary, Log: &log}, dir, []Cell{cell}, 1); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	samples, _ := result.ReadSamples(dir)
+	var got []string
+	for _, x := range samples {
+		if x.Round == 1 {
+			got = append(got, fmt.Sprintf("%s %s %s #%d err=%q", x.Workload, x.Label, x.Platform, x.Trial, x.Error))
+		}
+	}
+	want := []string{
+		`boot  bare #0 err=""`,
+		`cpu duration=100ms threads=2 bare #2 err=""`,
+		`cpu duration=100ms threads=2 bare #3 err=""`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("round 1 samples:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	info, _ := result.ReadRun(dir)
+	if len(info.Retries) != 1 || info.Retries[0].Cells[0] != cell.String() || info.Retries[0].End.IsZero() {
+		t.Errorf("retries %+v", info.Retries)
 	}
 	nothingLeft(t, "runc", info.RunID)
 }
