@@ -92,6 +92,9 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("create run directory: %w", err)
 	}
+	if err := pointLatest(o.ResultsDir, runID); err != nil {
+		fmt.Fprintf(o.Log, "warning: %v\n", err)
+	}
 	sum := sha256.Sum256(o.ScenarioText)
 	info := result.RunInfo{
 		RunID:    runID,
@@ -149,6 +152,24 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 		return dir, fmt.Errorf("%w: %s (the others ran; see the notes of the report)", ErrPlatformsFailed, strings.Join(failed, ", "))
 	}
 	return dir, nil
+}
+
+// Latest is the symlink in the results directory that names the newest run.
+const Latest = "latest"
+
+// pointLatest makes ResultsDir/latest point at the run, replacing the
+// previous link in one rename.
+func pointLatest(results, runID string) error {
+	tmp := filepath.Join(results, "."+Latest+"-"+runID)
+	os.Remove(tmp)
+	if err := os.Symlink(runID, tmp); err != nil {
+		return fmt.Errorf("link %s: %w", Latest, err)
+	}
+	if err := os.Rename(tmp, filepath.Join(results, Latest)); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("link %s: %w", Latest, err)
+	}
+	return nil
 }
 
 // ErrPlatformsFailed is returned when some platforms could not start; the
