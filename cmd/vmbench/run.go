@@ -90,6 +90,9 @@ func runScenario(ctx context.Context, path string, o runOptions) error {
 		return errors.Join(runErr, err)
 	}
 	fmt.Fprintf(os.Stderr, "report: %s\n", filepath.Join(dir, "report.md"))
+	if n := len(s.Gates); n > 0 {
+		fmt.Fprintf(os.Stderr, "this scenario has %d gate(s): vmbench gate %s [--baseline RUN_OR_FILE]\n", n, dir)
+	}
 	if errors.Is(runErr, runner.ErrInterrupted) {
 		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted: partial results in %s", dir)}
 	}

@@ -22,7 +22,11 @@ when there is any.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: scenario %q, %s\n", args[0], s.Name, scenario.Describe(s, scenario.Plan(s)))
+			gates := ""
+			if len(s.Gates) > 0 {
+				gates = fmt.Sprintf("; %d gate(s)", len(s.Gates))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: scenario %q, %s%s\n", args[0], s.Name, scenario.Describe(s, scenario.Plan(s)), gates)
 			return nil
 		},
 	}

@@ -12,6 +12,7 @@
 package gate
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -147,13 +148,20 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 					c.Against = g.Versus
 					relative(&c, x, lookup(cur, key{g.Workload, v.label, g.Metric, g.Versus}))
 				case scenario.Regression:
-					c.Against, c.Alpha = "baseline", g.Alpha
+					c.Alpha = g.Alpha
 					if base == nil {
 						c.Status, c.Value = Skipped, math.NaN()
 						c.Reason = "no baseline given (vmbench gate --baseline RUN_OR_FILE)"
 						break
 					}
-					regression(&c, x, lookup(prev, key{g.Workload, v.label, g.Metric, p}))
+					c.Against = "baseline run"
+					if g.Of == "overhead" {
+						c.Against = "baseline run, as overhead vs " + info.Baseline
+						x = overheads(samples, key{g.Workload, v.label, g.Metric, p}, info.Baseline, v.unit)
+						regression(&c, x, overheads(base.Samples, key{g.Workload, v.label, g.Metric, p}, base.Info.Baseline, v.unit), false)
+						break
+					}
+					regression(&c, x, lookup(prev, key{g.Workload, v.label, g.Metric, p}), result.HigherIsBetter(v.unit))
 				}
 				r.Checks = append(r.Checks, c)
 			}
@@ -218,6 +226,61 @@ func lookup(m map[key]*values, k key) *values {
 	}
 	if f != nil {
 		out.failed, out.err = f.failed, f.err
+	}
+	return out
+}
+
+// overheads pairs each measured trial of a cell with the trial of the
+// same round and repetition on the run's baseline platform, and returns the
+// cost ratios (x/base for times, base/x for rates): what the platform
+// costs relative to the baseline, round by round, so that drift of the host
+// between runs, which moves both, cancels out. Failures are counted as in
+// lookup.
+func overheads(samples []result.Sample, k key, basePlatform, unit string) *values {
+	type slot struct{ round, trial int }
+	own, ref := map[slot]float64{}, map[slot]float64{}
+	out := &values{}
+	for _, s := range samples {
+		if s.Warmup || s.Workload != k.workload || s.Label != k.label {
+			continue
+		}
+		if s.Platform == k.platform && s.Error != "" {
+			out.failed++
+			if out.err == "" {
+				out.err = s.Error
+			}
+		}
+		for _, m := range s.Metrics {
+			if m.Name != k.metric {
+				continue
+			}
+			switch s.Platform {
+			case k.platform:
+				own[slot{s.Round, s.Trial}] = m.Value
+			case basePlatform:
+				ref[slot{s.Round, s.Trial}] = m.Value
+			}
+		}
+	}
+	slots := make([]slot, 0, len(own))
+	for sl := range own {
+		slots = append(slots, sl)
+	}
+	slices.SortFunc(slots, func(a, b slot) int { return cmp.Or(a.round-b.round, a.trial-b.trial) })
+	for _, sl := range slots {
+		b, ok := ref[sl]
+		x := own[sl]
+		if !ok || b == 0 || x == 0 {
+			continue
+		}
+		if result.HigherIsBetter(unit) {
+			out.v = append(out.v, b/x)
+		} else {
+			out.v = append(out.v, x/b)
+		}
+	}
+	if len(out.v) == 0 && out.failed == 0 && len(own) == 0 {
+		return nil
 	}
 	return out
 }
@@ -372,7 +435,7 @@ func relative(c *Check, x, base *values) {
 	}
 }
 
-func regression(c *Check, x, base *values) {
+func regression(c *Check, x, base *values, higherIsBetter bool) {
 	if noData(c, x, c.Platform) {
 		return
 	}
@@ -381,7 +444,7 @@ func regression(c *Check, x, base *values) {
 		c.Reason = "the baseline has no measurement of this cell"
 		return
 	}
-	d := stats.Compare(slices.Clone(base.v), slices.Clone(x.v), result.HigherIsBetter(c.Unit))
+	d := stats.Compare(slices.Clone(base.v), slices.Clone(x.v), higherIsBetter)
 	c.N, c.BaseN = len(x.v), len(base.v)
 	c.Value, c.Lo, c.Hi, c.P = d.Overhead, d.Lo, d.Hi, d.P
 	change := fmt.Sprintf("change vs baseline %s", pct(d.Overhead))

@@ -169,10 +169,15 @@ func TestRegressionGates(t *testing.T) {
 	s := withGates(t, info, `
   - metric: cpu.throughput
     max_regression: 5%
+  - metric: cpu.throughput
+    platform: native
+    max_regression: 5%
+    of: value
 `)
 	base := &Baseline{Info: info, Samples: samples}
 
-	// The same samples: nothing changed.
+	// The same samples: nothing changed. The overhead gate checks the two
+	// non-baseline platforms, the value gate native.
 	same := Evaluate(s, info, samples, base)
 	if same.Failed() || same.Count(Pass) != 6 {
 		t.Errorf("unchanged run: %s %+v", same.Summary(), same.Checks)
@@ -183,31 +188,47 @@ func TestRegressionGates(t *testing.T) {
 		}
 	}
 
-	// 20% less throughput in the container: 25% more cost per unit of work.
+	// 20% less throughput in the container: 25% more cost per unit of work
+	// relative to native, round by round.
 	slow := Evaluate(s, info, scaled(samples, "cpu", "container", 1/1.2), base)
 	c := find(t, slow, "gates[0]", "threads=1", "container")
-	if c.Status != Fail || math.Abs(c.Value-0.2) > 0.001 || !(c.P < 0.05) || !strings.Contains(c.Reason, "a significant regression larger than +5.0%") {
+	if c.Status != Fail || math.Abs(c.Value-0.2) > 0.001 || !(c.P < 0.05) || !strings.Contains(c.Reason, "a significant regression larger than +5.0%") ||
+		c.Against != "baseline run, as overhead vs native" {
 		t.Errorf("20%% slower: %+v", c)
 	}
-	if slow.Count(Fail) != 2 {
-		t.Errorf("want the 2 container variants to fail: %s", slow.Summary())
+	if c := find(t, slow, "gates[0]", "threads=1", "vm"); c.Status != Pass {
+		t.Errorf("the vm did not change: %+v", c)
+	}
+
+	// The whole host 20% slower (every platform): the overheads did not
+	// change, so the overhead gate passes, exactly; native's value gate
+	// sees the drift.
+	drift := samples
+	for _, p := range []string{"native", "container", "vm"} {
+		drift = scaled(drift, "cpu", p, 1/1.2)
+	}
+	d := Evaluate(s, info, drift, base)
+	if c := find(t, d, "gates[0]", "threads=2", "container"); c.Status != Pass || math.Abs(c.Value) > 1e-9 {
+		t.Errorf("host drift, overhead gate: %+v", c)
+	}
+	if c := find(t, d, "gates[1]", "threads=2", "native"); c.Status != Fail {
+		t.Errorf("host drift, value gate: %+v", c)
 	}
 
 	// 2% slower with the recorded noise (CV 5%): not significant.
 	small := Evaluate(s, info, scaled(samples, "cpu", "native", 1/1.02), base)
-	if c := find(t, small, "gates[0]", "threads=2", "native"); c.Status != Pass || !(c.P >= 0.05) || !strings.Contains(c.Reason, "not significant") {
+	if c := find(t, small, "gates[1]", "threads=2", "native"); c.Status != Pass || !(c.P >= 0.05) || !strings.Contains(c.Reason, "not significant") {
 		t.Errorf("2%% slower: %+v", c)
 	}
 	// 3% slower without noise: significant, but below the threshold.
 	quiet := []float64{100, 100.2, 99.8, 100.1, 99.9, 100}
 	steady := Evaluate(s, info, synthetic(quiet, 1/1.03), &Baseline{Info: info, Samples: synthetic(quiet, 1)})
-	if c := find(t, steady, "gates[0]", "threads=1", "native"); c.Status != Pass || !(c.P < 0.05) || !strings.Contains(c.Reason, "significant, but within the noise threshold +5.0%") {
+	if c := find(t, steady, "gates[1]", "threads=1", "native"); c.Status != Pass || !(c.P < 0.05) || !strings.Contains(c.Reason, "significant, but within the noise threshold +5.0%") {
 		t.Errorf("3%% slower, quiet: %+v", c)
 	}
-
 	// 6% slower with the recorded noise: significant, interval across 5%.
 	mid := Evaluate(s, info, scaled(samples, "cpu", "native", 1/1.06), base)
-	if c := find(t, mid, "gates[0]", "threads=2", "native"); c.Status != Inconclusive || !(c.Lo < 0.05 && c.Hi > 0.05) {
+	if c := find(t, mid, "gates[1]", "threads=2", "native"); c.Status != Inconclusive || !(c.Lo < 0.05 && c.Hi > 0.05) {
 		t.Errorf("6%% slower: %+v", c)
 	}
 
@@ -265,7 +286,7 @@ func TestBaselineFileRoundTrip(t *testing.T) {
 	}
 	// Gating a run against its own saved baseline passes.
 	s := withGates(t, info, "  - {metric: memory.bandwidth, max_regression: 5%}\n")
-	if r := Evaluate(s, info, samples, b); r.Failed() || r.Count(Pass) != 6 {
+	if r := Evaluate(s, info, samples, b); r.Failed() || r.Count(Pass) != 4 {
 		t.Errorf("against its own baseline: %s", r.Summary())
 	}
 	if _, err := LoadBaseline("testdata/run/run.json"); err == nil || !strings.Contains(err.Error(), "not a baseline file") {
@@ -277,7 +298,7 @@ func TestRenderings(t *testing.T) {
 	info, samples := recorded(t)
 	s := withGates(t, info, `
   - {metric: cpu.throughput, where: {threads: 1}, max_overhead: 10%}
-  - {metric: cpu.throughput, where: {threads: 1}, platform: native, max_regression: 5%}
+  - {metric: cpu.throughput, where: {threads: 1}, platform: native, max_regression: 5%, of: value}
 `)
 	r := Evaluate(s, info, scaled(samples, "cpu", "native", 1/1.2), &Baseline{Info: info, Samples: samples})
 

@@ -75,6 +75,13 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 			t.Banners = append(t.Banners, fmt.Sprintf("platform %s ran under TCG (software emulation, no KVM): its numbers measure emulation, not virtualization overhead. %s", p.Name, p.Info["accel_reason"]))
 		}
 	}
+	for _, r := range info.Retries {
+		msg := fmt.Sprintf("retry round %d (vmbench gate --retry) added %d trials of %s", r.Round, r.Trials, strings.Join(r.Cells, "; "))
+		if r.Error != "" {
+			msg += ": " + r.Error
+		}
+		t.Notes = append(t.Notes, msg)
+	}
 	t.Banners = append(t.Banners, hostinfo.Warnings(info.Host)...)
 	if info.Interrupted {
 		t.Banners = append(t.Banners, "the run was interrupted: only the trials that finished are shown")

@@ -45,8 +45,12 @@ type Gate struct {
 	// Relative: the overhead versus Versus must stay ≤ Bound.
 	Versus string
 	// Regression: fail where the change versus the baseline run is both
-	// significant at Alpha and an overhead larger than Bound.
+	// significant at Alpha and an overhead larger than Bound. Of says what
+	// changes: "overhead", the platform's cost relative to the run's
+	// baseline platform, trial by trial in the same round (host drift
+	// between the two runs cancels out); or "value", the metric itself.
 	Alpha float64
+	Of    string
 
 	bound string // as written; Validate parses it in the metric's unit
 }
@@ -63,7 +67,7 @@ var BootMetrics = []workload.MetricInfo{
 	{Name: "agent", Unit: "s", Help: "/init to the agent ready"},
 }
 
-var gateKeys = []string{"name", "metric", "where", "platform", "aggregate", "max", "min", "max_overhead", "versus", "max_regression", "alpha"}
+var gateKeys = []string{"name", "metric", "where", "platform", "aggregate", "max", "min", "max_overhead", "versus", "max_regression", "alpha", "of"}
 
 func (d *decoder) gate(n *yaml.Node, path string) Gate {
 	g := Gate{Path: path, Aggregate: "median", Alpha: DefaultAlpha}
@@ -106,6 +110,7 @@ func (d *decoder) gate(n *yaml.Node, path string) Gate {
 	d.strField(f, "aggregate", path+".aggregate", &g.Aggregate)
 	d.strField(f, "versus", path+".versus", &g.Versus)
 	d.floatField(f, "alpha", path+".alpha", &g.Alpha)
+	d.strField(f, "of", path+".of", &g.Of)
 
 	var bounds []string
 	for _, k := range []string{"max", "min", "max_overhead", "max_regression"} {
@@ -131,7 +136,13 @@ func (d *decoder) gate(n *yaml.Node, path string) Gate {
 	case "max_regression":
 		g.Kind = Regression
 	}
-	for k, kind := range map[string]string{"aggregate": Absolute, "versus": Relative, "alpha": Regression} {
+	if g.Kind == Regression && f["of"] == nil {
+		g.Of = "overhead"
+		if g.Workload == "boot" {
+			g.Of = "value" // the baseline platform does not boot
+		}
+	}
+	for k, kind := range map[string]string{"aggregate": Absolute, "versus": Relative, "alpha": Regression, "of": Regression} {
 		if f[k] != nil && g.Kind != kind {
 			d.fail(f[k], path+"."+k, "applies to %s gates only (this gate's bound, %s, makes it %s)", kind, key, g.Kind)
 		}
@@ -208,7 +219,12 @@ func (v *validator) gate(g *Gate) {
 			v.fail(ppath, "platform %s is a %s; only vm platforms have boot metrics", p, pl.Type)
 		case g.Kind == Relative && p == g.versus(v.s):
 			v.fail(ppath, "is the platform it is compared with (versus: %s); name another platform", p)
+		case g.Kind == Regression && g.Of == "overhead" && p == v.s.Baseline:
+			v.fail(ppath, "is the baseline platform, whose overhead is 0 by definition; name another platform, or set of: value to gate its values")
 		}
+	}
+	if g.Kind == Regression && g.Of == "overhead" && g.Workload == "boot" {
+		v.fail(path+".of", "boot metrics have no value on the baseline platform to be relative to; set of: value")
 	}
 	if g.Kind == Relative {
 		if _, ok := v.platformNamed(g.versus(v.s)); !ok {
@@ -242,6 +258,9 @@ func (v *validator) gate(g *Gate) {
 			v.fail(path+"."+key, "is the noise threshold and must be ≥ 0%%, got %s", g.bound)
 		}
 		g.Bound = b
+		if g.Kind == Regression && g.Of != "overhead" && g.Of != "value" {
+			v.fail(path+".of", "must be overhead (the cost relative to the baseline platform, round by round) or value (the metric itself), got %q", g.Of)
+		}
 		if g.Kind == Regression && !(g.Alpha > 0 && g.Alpha < 1) {
 			v.fail(path+".alpha", "must be a significance level between 0 and 1, such as 0.05, got %g", g.Alpha)
 		}
@@ -251,7 +270,8 @@ func (v *validator) gate(g *Gate) {
 	}
 	if len(g.Platforms) == 0 {
 		for _, p := range v.s.Platforms {
-			if (g.Kind == Relative && p.Name == g.Versus) || (g.Workload == "boot" && p.Type != VM) {
+			if (g.Kind == Relative && p.Name == g.Versus) || (g.Workload == "boot" && p.Type != VM) ||
+				(g.Kind == Regression && g.Of == "overhead" && p.Name == v.s.Baseline) {
 				continue
 			}
 			g.Platforms = append(g.Platforms, p.Name)
@@ -282,6 +302,9 @@ func (g Gate) describe() string {
 		return fmt.Sprintf("%s %s %s %s", m, g.Aggregate, op, g.bound)
 	case Relative:
 		return fmt.Sprintf("%s overhead vs %s ≤ %s", m, g.Versus, g.bound)
+	}
+	if g.Of == "overhead" {
+		return fmt.Sprintf("%s overhead regression ≤ %s", m, g.bound)
 	}
 	return fmt.Sprintf("%s regression ≤ %s", m, g.bound)
 }

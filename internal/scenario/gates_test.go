@@ -54,7 +54,10 @@ func TestGatesDecode(t *testing.T) {
 	if abs.Upper || abs.Bound != 1e9 || abs.Aggregate != "median" || strings.Join(abs.Platforms, ",") != "box,guest" {
 		t.Errorf("absolute gate %+v", abs)
 	}
-	if reg.Kind != Regression || reg.Alpha != 0.01 || reg.Bound != 0.05 || len(reg.Platforms) != 3 {
+	// A regression of the overhead is judged on the platforms other than
+	// the baseline.
+	if reg.Kind != Regression || reg.Alpha != 0.01 || reg.Bound != 0.05 || reg.Of != "overhead" || strings.Join(reg.Platforms, ",") != "box,guest" ||
+		reg.Name != "cpu.throughput overhead regression ≤ 5%" {
 		t.Errorf("regression gate %+v", reg)
 	}
 	if !rel.Matches(map[string]string{"threads": "1", "kernel": "hash"}) || rel.Matches(map[string]string{"threads": "2"}) {
@@ -90,6 +93,10 @@ func TestGateErrors(t *testing.T) {
 		{"versus unknown", "  - {metric: cpu.throughput, max_overhead: 5%, versus: bare}\n", `gates[0].versus: "bare" is not a platform of this scenario`},
 		{"where param", "  - {metric: cpu.throughput, max: 1, where: {cores: 2}}\n", "gates[0].where.cores: not a parameter of workload cpu (parameters: kernel, threads, duration)"},
 		{"where value", "  - {metric: cpu.throughput, max: 1, where: {threads: 4}}\n", "x.yaml:9:55: gates[0].where.threads: no variant of workload cpu has threads=4 (values in this scenario: 1, 2)"},
+		{"of", "  - {metric: cpu.throughput, max_regression: 5%, of: ratio}\n", `gates[0].of: must be overhead (the cost relative to the baseline platform, round by round) or value (the metric itself), got "ratio"`},
+		{"of on absolute", "  - {metric: cpu.throughput, max: 1, of: value}\n", "gates[0].of: applies to regression gates only"},
+		{"overhead of the baseline", "  - {metric: cpu.throughput, max_regression: 5%, platform: native}\n", "gates[0].platform: is the baseline platform, whose overhead is 0 by definition; name another platform, or set of: value"},
+		{"boot overhead", "  - {metric: boot.kernel, max_regression: 5%, of: overhead}\n", "gates[0].of: boot metrics have no value on the baseline platform to be relative to; set of: value"},
 		{"where not mapping", "  - {metric: cpu.throughput, max: 1, where: threads}\n", "gates[0].where: must be a mapping of parameter names to values"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
