@@ -97,21 +97,25 @@ func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
 		return err
 	}
 	var retryErr error
-	for round := len(info.Retries) + 1; o.retry > 0 && len(rep.RetryCells()) > 0; round++ {
-		if retryErr = retryRound(cmd, dir, s, rep, round, o); retryErr != nil {
-			break
-		}
-		o.retry--
+	retried := false
+	for round := len(info.Retries) + 1; round <= len(info.Retries)+o.retry && len(rep.RetryCells()) > 0; round++ {
+		retried = true
+		retryErr = retryRound(cmd, dir, s, rep, round, o)
 		if rep, err = evaluate(); err != nil {
 			return err
 		}
+		if retryErr != nil {
+			break
+		}
 	}
-	if len(rep.Checks) > 0 && o.retry >= 0 {
+	if retried {
 		// The retries appended trials: the run's reports include them.
-		if r, err := loadRun(dir); err == nil && len(r.info.Retries) > len(info.Retries) {
-			if err := writeFiles(dir, r); err != nil {
-				return err
-			}
+		r, err := loadRun(dir)
+		if err != nil {
+			return err
+		}
+		if err := writeFiles(dir, r); err != nil {
+			return err
 		}
 	}
 	if err := writeGateFiles(dir, rep, o); err != nil {

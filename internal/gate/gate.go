@@ -47,8 +47,12 @@ type Check struct {
 	Metric   string
 	Unit     string
 	Platform string
-	Against  string // relative: the platform compared with; regression: "baseline"
-	Status   Status
+	Against  string // what the platform is compared with, in words
+	// Reference is the platform of the same run whose trials the check also
+	// depends on: versus of a relative gate, the baseline platform of an
+	// overhead regression; "" when none.
+	Reference string
+	Status    Status
 	// Value is the aggregate (absolute, in Unit) or the overhead (relative
 	// and regression, a fraction); Lo and Hi its 95% interval, NaN when
 	// there is none.
@@ -69,8 +73,8 @@ type Cell struct {
 // Cells returns the cells of this run the check depends on.
 func (c Check) Cells() []Cell {
 	out := []Cell{{c.Workload, c.Label, c.Platform}}
-	if c.Kind == scenario.Relative {
-		out = append(out, Cell{c.Workload, c.Label, c.Against})
+	if c.Reference != "" {
+		out = append(out, Cell{c.Workload, c.Label, c.Reference})
 	}
 	return out
 }
@@ -145,7 +149,7 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 				case scenario.Absolute:
 					absolute(&c, g, x)
 				case scenario.Relative:
-					c.Against = g.Versus
+					c.Against, c.Reference = g.Versus, g.Versus
 					relative(&c, x, lookup(cur, key{g.Workload, v.label, g.Metric, g.Versus}))
 				case scenario.Regression:
 					c.Alpha = g.Alpha
@@ -156,7 +160,7 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 					}
 					c.Against = "baseline run"
 					if g.Of == "overhead" {
-						c.Against = "baseline run, as overhead vs " + info.Baseline
+						c.Against, c.Reference = "baseline run, as overhead vs "+info.Baseline, info.Baseline
 						x = overheads(samples, key{g.Workload, v.label, g.Metric, p}, info.Baseline, v.unit)
 						regression(&c, x, overheads(base.Samples, key{g.Workload, v.label, g.Metric, p}, base.Info.Baseline, v.unit), false)
 						break

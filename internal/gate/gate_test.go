@@ -196,6 +196,10 @@ func TestRegressionGates(t *testing.T) {
 		c.Against != "baseline run, as overhead vs native" {
 		t.Errorf("20%% slower: %+v", c)
 	}
+	// A retry of an overhead regression re-runs the baseline platform too.
+	if cells := c.Cells(); len(cells) != 2 || cells[1].Platform != "native" {
+		t.Errorf("cells %v", cells)
+	}
 	if c := find(t, slow, "gates[0]", "threads=1", "vm"); c.Status != Pass {
 		t.Errorf("the vm did not change: %+v", c)
 	}
