@@ -44,6 +44,10 @@ func list(w io.Writer) {
 			fmt.Fprintf(w, "    metric %-10s %-22s %s\n", m.Name, m.Unit, m.Help)
 		}
 	}
+	fmt.Fprintln(w, "\n  every workload — what each successful trial cost the host, measured by the platform")
+	for _, m := range workload.CostMetrics {
+		fmt.Fprintf(w, "    metric %-10s %-22s %s\n", m.Name, m.Unit, m.Help)
+	}
 	fmt.Fprintln(w, "\nPLATFORM TYPES")
 	help := map[string]string{
 		scenario.Native:    "the agent as a plain host process (the usual baseline)",

@@ -275,7 +275,12 @@ func (i *Instance) Run(ctx context.Context, req agent.Request) (workload.Result,
 	if i.g == nil {
 		return workload.Result{}, errors.New("the guest is not running")
 	}
+	pid := i.g.cmd.Process.Pid
+	before, cerr := ProcessCPU("/proc", pid)
 	res, err := i.g.link.Run(ctx, req, i.v.Container)
+	if after, aerr := ProcessCPU("/proc", pid); cerr == nil && aerr == nil {
+		res.HostCPU = after - before // every QEMU thread: vCPUs, I/O, TCG translation
+	}
 	switch {
 	case errors.Is(err, agent.ErrLinkClosed):
 		err = i.g.died()

@@ -74,6 +74,11 @@ func RunAgent(cmd *exec.Cmd) (workload.Result, error) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	res, perr := agent.ParseOutput(stdout.Bytes())
+	if ps := cmd.ProcessState; ps != nil {
+		// wait4's usage of a child includes the descendants it reaped:
+		// runc's container process, crun's after its re-exec.
+		res.HostCPU = (ps.UserTime() + ps.SystemTime()).Seconds()
+	}
 	if perr == nil {
 		return res, nil
 	}

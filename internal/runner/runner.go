@@ -28,6 +28,7 @@ import (
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/units"
+	"github.com/vmbench/vmbench/internal/workload"
 )
 
 // ErrInterrupted is returned when the run was stopped by its context; the
@@ -266,6 +267,9 @@ func runTrial(ctx context.Context, s *scenario.Scenario, inst platform.Instance,
 		return sample, ErrInterrupted
 	}
 	sample.Metrics, sample.Warnings = res.Metrics, res.Warnings
+	if err == nil {
+		sample.Metrics = append(sample.Metrics, workload.Cost(res)...)
+	}
 	if err != nil {
 		if tctx.Err() != nil {
 			err = fmt.Errorf("timed out after %s (the scenario's timeout): %w", s.Timeout, err)

@@ -151,6 +151,15 @@ func TestRunNativeAndRunc(t *testing.T) {
 			t.Errorf("%s on %s: no positive metric: %+v", s.Workload, s.Platform, s.Metrics)
 		}
 		per[s.Platform+"/"+s.Workload]++
+		// The host's CPU time of the trial: at least the 100ms the
+		// workload ran per thread, runc's container included.
+		cost := map[string]float64{}
+		for _, m := range s.Metrics {
+			cost[m.Name] = m.Value
+		}
+		if threads := s.Params["threads"]; s.Workload == "cpu" && (cost["host_cpu"] < 0.09 || cost["host_cpu_per_GB"] <= 0) {
+			t.Errorf("cpu threads=%s on %s: cost metrics %v", threads, s.Platform, cost)
+		}
 	}
 	for _, k := range []string{"native/cpu", "box/cpu", "native/memory", "box/memory"} {
 		if per[k] == 0 {

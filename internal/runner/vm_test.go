@@ -81,6 +81,10 @@ workloads:
 			if s.Metrics[0].Value <= 0 {
 				t.Errorf("cpu on %s: %+v", s.Platform, s.Metrics)
 			}
+			// QEMU's threads used at least the 100ms the workload ran.
+			if len(s.Metrics) != 3 || s.Metrics[1].Name != "host_cpu" || s.Metrics[1].Value < 0.09 {
+				t.Errorf("cpu on %s: host CPU %+v", s.Platform, s.Metrics)
+			}
 		}
 	}
 	if boots != 2 || guestRuns != 2 {

@@ -35,6 +35,14 @@ type Workload interface {
 type Result struct {
 	Metrics  []result.Metric `json:"metrics"`
 	Warnings []string        `json:"warnings,omitempty"`
+	// Work is how much the trial did, in bytes (hashed, moved): what the
+	// host's CPU time is divided by to give the cost of a unit of work.
+	Work float64 `json:"work_bytes,omitempty"`
+	// HostCPU is set on the host by the platform, never by the workload:
+	// the CPU time, user plus system, of every host process the trial ran
+	// in (the agent; the OCI runtime and the container; all of QEMU's
+	// threads), in seconds. 0 when unknown.
+	HostCPU float64 `json:"-"`
 }
 
 // Kind is how a parameter's value is written.
@@ -58,6 +66,32 @@ type Param struct {
 	DefaultFunc func() string
 	Choices     []string // for Enum
 	Min, Max    int64    // for Int and Size (bytes) and Duration (ns); Max 0 means none
+}
+
+// CostMetrics are what the runner adds to every successful trial from the
+// platform's HostCPU and the workload's Work: what the trial cost the host.
+var CostMetrics = []MetricInfo{
+	{Name: "host_cpu", Unit: "s", Help: "host CPU time of the trial, user plus system, every process included (the agent; runc and the container; all of QEMU's threads), start-up included"},
+	{Name: "host_cpu_per_GB", Unit: "s/GB", Help: "host CPU-seconds per 10⁹ bytes of work: the cost of a unit of work"},
+}
+
+// AllMetrics is what a trial of w records: its own metrics, then the cost
+// metrics.
+func AllMetrics(w Workload) []MetricInfo {
+	return append(append([]MetricInfo(nil), w.Metrics()...), CostMetrics...)
+}
+
+// Cost returns the cost metrics of a result; none when the platform did not
+// measure its CPU time.
+func Cost(r Result) []result.Metric {
+	if r.HostCPU <= 0 {
+		return nil
+	}
+	out := []result.Metric{{Name: CostMetrics[0].Name, Unit: CostMetrics[0].Unit, Value: r.HostCPU}}
+	if r.Work > 0 {
+		out = append(out, result.Metric{Name: CostMetrics[1].Name, Unit: CostMetrics[1].Unit, Value: r.HostCPU / (r.Work / 1e9)})
+	}
+	return out
 }
 
 // MetricInfo declares one metric a workload reports.

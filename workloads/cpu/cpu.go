@@ -76,11 +76,12 @@ func (Workload) Run(ctx context.Context, p workload.Params) (workload.Result, er
 	if err := ctx.Err(); err != nil {
 		return workload.Result{}, err
 	}
-	var rate float64
+	var rate, work float64
 	for i := range threads {
 		rate += float64(counts[i]) * float64(blockSize) / elapsed[i].Seconds()
+		work += float64(counts[i]) * float64(blockSize)
 	}
-	return workload.Result{Metrics: []result.Metric{{Name: "throughput", Unit: "B/s", Value: rate}}}, nil
+	return workload.Result{Metrics: []result.Metric{{Name: "throughput", Unit: "B/s", Value: rate}}, Work: work}, nil
 }
 
 // textLike returns n bytes of words drawn from a small vocabulary, so that

@@ -133,14 +133,15 @@ func (w Workload) Run(ctx context.Context, p workload.Params) (workload.Result, 
 	threads := p.Int("threads")
 	chunk := (n + threads - 1) / threads
 	var wg sync.WaitGroup
-	rates := make([]float64, threads)
+	rates, moved := make([]float64, threads), make([]float64, threads)
 	for t := range threads {
 		lo, hi := min(t*chunk, n), min((t+1)*chunk, n)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			passes, took := workload.Deadline(ctx, p.Duration("duration"), func() { kernel(lo, hi) })
-			rates[t] = float64(passes) * float64(arrays*(hi-lo)*8) / took.Seconds()
+			moved[t] = float64(passes) * float64(arrays*(hi-lo)*8)
+			rates[t] = moved[t] / took.Seconds()
 		}()
 	}
 	wg.Wait()
@@ -148,8 +149,9 @@ func (w Workload) Run(ctx context.Context, p workload.Params) (workload.Result, 
 		return res, err
 	}
 	var total float64
-	for _, r := range rates {
+	for t, r := range rates {
 		total += r
+		res.Work += moved[t]
 	}
 	res.Metrics = []result.Metric{{Name: "bandwidth", Unit: "B/s", Value: total}}
 	return res, nil
