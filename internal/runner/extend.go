@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -36,16 +35,7 @@ func (c Cell) String() string {
 // cells are started, and they are torn down before Extend returns.
 // o.Scenario must be the scenario the run was made of.
 func Extend(ctx context.Context, o Options, dir string, cells []Cell, round int) (err error) {
-	if o.Log == nil {
-		o.Log = io.Discard
-	}
-	if o.NewPlatform == nil {
-		o.NewPlatform = New
-	}
-	if o.TeardownTimeout == 0 {
-		o.TeardownTimeout = 2 * time.Minute
-	}
-	if err := platform.CheckStatic(o.Binary); err != nil {
+	if err := o.complete(); err != nil {
 		return err
 	}
 	info, err := result.ReadRun(dir)

@@ -63,6 +63,20 @@ type Env struct {
 	CacheDir string // guest images; "": kvm.DefaultCacheDir
 }
 
+// complete fills in the defaults of the options and checks the binary.
+func (o *Options) complete() error {
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	if o.NewPlatform == nil {
+		o.NewPlatform = New
+	}
+	if o.TeardownTimeout == 0 {
+		o.TeardownTimeout = 2 * time.Minute
+	}
+	return platform.CheckStatic(o.Binary)
+}
+
 // NewRunID returns a sortable, unique id such as 20261124-221500-3fa2.
 func NewRunID(now time.Time) string {
 	b := make([]byte, 2)
@@ -74,16 +88,7 @@ func NewRunID(now time.Time) string {
 // holds run.json and samples.jsonl even when Run returns an error, as long as
 // it could be created.
 func Run(ctx context.Context, o Options) (dir string, err error) {
-	if o.Log == nil {
-		o.Log = io.Discard
-	}
-	if o.NewPlatform == nil {
-		o.NewPlatform = New
-	}
-	if o.TeardownTimeout == 0 {
-		o.TeardownTimeout = 2 * time.Minute
-	}
-	if err := platform.CheckStatic(o.Binary); err != nil {
+	if err := o.complete(); err != nil {
 		return "", err
 	}
 	s := o.Scenario
