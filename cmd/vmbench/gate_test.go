@@ -11,27 +11,13 @@ import (
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/stats"
+	"github.com/vmbench/vmbench/internal/testagent"
 )
 
 // agentBinary is a static build of vmbench, what the platforms run.
 var agentBinary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "vmbench-cmd-test-")
-	if err != nil {
-		panic(err)
-	}
-	agentBinary = filepath.Join(dir, "vmbench")
-	cmd := exec.Command("go", "build", "-o", agentBinary, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build agent: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testagent.Main(m.Run, &agentBinary) }
 
 // gateScenario is cpu on the host and in a runc container limited to cpus
 // cores, gated against regressions in the container.

@@ -86,10 +86,7 @@ func Extend(ctx context.Context, o Options, dir string, cells []Cell, round int)
 	}
 	var undo cleanup.Stack
 	defer func() {
-		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.TeardownTimeout)
-		defer cancel()
-		if cerr := undo.Run(tctx); cerr != nil {
-			fmt.Fprintf(o.Log, "teardown: %v\n", cerr)
+		if cerr := o.teardown(ctx, &undo); cerr != nil {
 			err = errors.Join(err, cerr)
 		}
 		retry.End = time.Now()

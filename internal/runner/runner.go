@@ -77,6 +77,18 @@ func (o *Options) complete() error {
 	return platform.CheckStatic(o.Binary)
 }
 
+// teardown runs undo within TeardownTimeout, also when ctx was cancelled,
+// and logs what failed.
+func (o *Options) teardown(ctx context.Context, undo *cleanup.Stack) error {
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.TeardownTimeout)
+	defer cancel()
+	err := undo.Run(tctx)
+	if err != nil {
+		fmt.Fprintf(o.Log, "teardown: %v\n", err)
+	}
+	return err
+}
+
 // NewRunID returns a sortable, unique id such as 20261124-221500-3fa2.
 func NewRunID(now time.Time) string {
 	b := make([]byte, 2)
@@ -126,10 +138,7 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 				info.Platforms[i].Info = maps.Clone(inst.Info())
 			}
 		}
-		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.TeardownTimeout)
-		defer cancel()
-		if cerr := undo.Run(tctx); cerr != nil {
-			fmt.Fprintf(o.Log, "teardown: %v\n", cerr)
+		if cerr := o.teardown(ctx, &undo); cerr != nil {
 			err = errors.Join(err, cerr)
 		}
 		info.End = time.Now()

@@ -15,28 +15,14 @@ import (
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
+	"github.com/vmbench/vmbench/internal/testagent"
 )
 
 // agentBinary is a static vmbench built once for these tests: the platforms
 // run it as their agent, exactly as a user's run does.
 var agentBinary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "runner-test-")
-	if err != nil {
-		panic(err)
-	}
-	agentBinary = filepath.Join(dir, "vmbench")
-	cmd := exec.Command("go", "build", "-o", agentBinary, "github.com/vmbench/vmbench/cmd/vmbench")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build agent: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testagent.Main(m.Run, &agentBinary) }
 
 // needRuntime skips unless the runtime can really run here; CI installs runc
 // and runs as root, so these tests run there.
