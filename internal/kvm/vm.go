@@ -309,7 +309,7 @@ func (i *Instance) restart(ctx context.Context) error {
 		return fmt.Errorf("restart the guest: %w", err)
 	}
 	i.g = g
-	return fmt.Errorf("the guest was restarted for the next trials (restart %d)", i.restarts)
+	return fmt.Errorf("%w for the next trials (restart %d)", platform.ErrRestarted, i.restarts)
 }
 
 // Conditions marks every sample of this platform with its accelerator.

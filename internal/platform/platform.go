@@ -104,3 +104,8 @@ func lastLines(s string, n int) string {
 }
 
 var errClosed = errors.New("instance is closed")
+
+// ErrRestarted is wrapped by a Run error when the instance died or wedged
+// during the trial and was started afresh: the trial failed because of the
+// platform, not the workload, and may be run again on the new instance.
+var ErrRestarted = errors.New("the guest was restarted")

@@ -273,24 +273,39 @@ func runTrial(ctx context.Context, s *scenario.Scenario, inst platform.Instance,
 	if c, ok := inst.(platform.Conditioner); ok {
 		sample.Conditions = maps.Clone(c.Conditions())
 	}
-	tctx, cancel := context.WithTimeout(ctx, s.Timeout)
-	defer cancel()
-	res, err := inst.Run(tctx, agent.Request{Type: t.Type, Params: t.Params})
+	res, err := attempt(ctx, s, inst, t)
+	if errors.Is(err, platform.ErrRestarted) && ctx.Err() == nil {
+		// The guest died or wedged under the trial and was booted again
+		// (under TCG a 2-vCPU guest locks up in runc now and then). That
+		// is the platform's failure, not the workload's: run the trial
+		// once more on the fresh guest, and say so in the sample.
+		sample.Warnings = append(sample.Warnings, "first attempt failed and was run again: "+err.Error())
+		sample.Start = time.Now()
+		res, err = attempt(ctx, s, inst, t)
+	}
 	sample.Duration = time.Since(sample.Start).Seconds()
 	if ctx.Err() != nil {
 		return sample, ErrInterrupted
 	}
-	sample.Metrics, sample.Warnings = res.Metrics, res.Warnings
+	sample.Metrics, sample.Warnings = res.Metrics, append(sample.Warnings, res.Warnings...)
 	if err == nil {
 		sample.Metrics = append(sample.Metrics, workload.Cost(res)...)
 	}
 	if err != nil {
-		if tctx.Err() != nil {
-			err = fmt.Errorf("timed out after %s (the scenario's timeout): %w", s.Timeout, err)
-		}
 		sample.Error = err.Error()
 	}
 	return sample, nil
+}
+
+// attempt runs a trial once within the scenario's timeout.
+func attempt(ctx context.Context, s *scenario.Scenario, inst platform.Instance, t scenario.Trial) (workload.Result, error) {
+	tctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	res, err := inst.Run(tctx, agent.Request{Type: t.Type, Params: t.Params})
+	if err != nil && tctx.Err() != nil && ctx.Err() == nil {
+		err = fmt.Errorf("timed out after %s (the scenario's timeout): %w", s.Timeout, err)
+	}
+	return res, err
 }
 
 // startupSample records what an instance measured of its own start.

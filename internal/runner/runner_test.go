@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/testagent"
+	"github.com/vmbench/vmbench/internal/workload"
 )
 
 // agentBinary is a static vmbench built once for these tests: the platforms
@@ -285,5 +287,67 @@ workloads:
 	info, _ := result.ReadRun(dir)
 	if !strings.Contains(info.Platforms[1].Error, "no such hypervisor") {
 		t.Errorf("run.json platform error %q", info.Platforms[1].Error)
+	}
+}
+
+// flakyPlatform is a guest that dies under the first `deaths` trials and is
+// restarted each time, as a wedged TCG guest is.
+type flakyPlatform struct{ deaths int }
+
+func (p *flakyPlatform) Name() string { return "flaky" }
+func (p *flakyPlatform) Start(context.Context) (platform.Instance, error) {
+	return &flakyInstance{p: p}, nil
+}
+
+type flakyInstance struct {
+	p     *flakyPlatform
+	calls int
+}
+
+func (i *flakyInstance) Run(ctx context.Context, req agent.Request) (workload.Result, error) {
+	i.calls++
+	if i.calls <= i.p.deaths {
+		return workload.Result{}, fmt.Errorf("the guest died: %w for the next trials (restart %d)", platform.ErrRestarted, i.calls)
+	}
+	return workload.Result{Metrics: []result.Metric{{Name: "throughput", Unit: "B/s", Value: 42}}}, nil
+}
+func (i *flakyInstance) Info() map[string]string         { return nil }
+func (i *flakyInstance) Close(ctx context.Context) error { return nil }
+
+// A trial whose guest died and was restarted is run once more on the new
+// guest; a second death fails it.
+func TestTrialRunAgainAfterARestart(t *testing.T) {
+	s := load(t, `version: 1
+name: it
+repetitions: 1
+warmup: 0
+platforms:
+  - {name: native, type: native}
+workloads:
+  - {type: cpu, params: {duration: 20ms}}
+`)
+	for _, tc := range []struct {
+		deaths  int
+		wantErr bool
+	}{{1, false}, {2, true}} {
+		p := &flakyPlatform{deaths: tc.deaths}
+		dir, err := Run(context.Background(), Options{
+			Scenario: s, ScenarioText: []byte("x"), ResultsDir: t.TempDir(), Binary: agentBinary,
+			NewPlatform: func(scenario.Platform, Env) (platform.Platform, error) { return p, nil },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		samples, _ := result.ReadSamples(dir)
+		if len(samples) != 1 {
+			t.Fatalf("%d deaths: %d samples", tc.deaths, len(samples))
+		}
+		got := samples[0]
+		if (got.Error != "") != tc.wantErr || len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "first attempt failed and was run again: the guest died") {
+			t.Errorf("%d deaths: error %q, warnings %q", tc.deaths, got.Error, got.Warnings)
+		}
+		if !tc.wantErr && got.Metrics[0].Value != 42 {
+			t.Errorf("%d deaths: metrics %+v", tc.deaths, got.Metrics)
+		}
 	}
 }
