@@ -186,7 +186,7 @@ func TestGateBadInputExit2(t *testing.T) {
 	}{
 		{[]string{"gate", run}, "the run's scenario does not load"},
 		{[]string{"gate", run, "--scenario", noGates}, `scenario "plain" has no gates`},
-		{[]string{"gate", run, "--scenario", badGate}, `bad.yaml:6:14: gates[0].metric: workload cpu has no metric "ops" (metrics: cpu.throughput, cpu.host_cpu, cpu.host_cpu_per_GB)`},
+		{[]string{"gate", run, "--scenario", badGate}, `bad.yaml:6:14: gates[0].metric: workload cpu has no metric "ops" (metrics: cpu.throughput, cpu.host_cpu, cpu.host_cpu_per_GB, cpu.footprint)`},
 		{[]string{"gate", run, "--scenario", badGate, "--retry", "-1"}, "--retry must be ≥ 0"},
 		{[]string{"gate", "/nonexistent-run"}, "read run"},
 		{[]string{"gate", run, "--scenario", gated, "--baseline", "/nonexistent.json"}, "read baseline"},

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/pprof"
 
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads"
@@ -19,6 +20,11 @@ import (
 type Request struct {
 	Type   string            `json:"type"`
 	Params map[string]string `json:"params"`
+	// Profile asks for a CPU profile of the workload (runtime/pprof).
+	Profile bool `json:"profile,omitempty"`
+	// Sample, in seconds, asks a guest's agent to sample its own machine
+	// during the run at this interval (the guest's view); 0: don't.
+	Sample float64 `json:"sample_s,omitempty"`
 }
 
 // Response is the agent's answer; Error is set when the workload failed.
@@ -44,7 +50,13 @@ func Run(ctx context.Context, req Request) Response {
 	if len(errs) > 0 {
 		return Response{Error: errors.Join(errs...).Error()}
 	}
+	var prof bytes.Buffer
+	profiling := req.Profile && pprof.StartCPUProfile(&prof) == nil
 	res, err := w.Run(ctx, params)
+	if profiling {
+		pprof.StopCPUProfile()
+		res.Profile = prof.Bytes()
+	}
 	if err != nil {
 		return Response{Error: err.Error()}
 	}

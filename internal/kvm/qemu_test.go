@@ -1,7 +1,6 @@
 package kvm
 
 import (
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -90,21 +89,5 @@ func TestArgs(t *testing.T) {
 				t.Error("Args is not deterministic")
 			}
 		})
-	}
-}
-
-func TestProcessCPU(t *testing.T) {
-	// A fixture: a command name with a space and parentheses, utime 1234
-	// and stime 567 ticks.
-	got, err := ProcessCPU("testdata/proc", 4242)
-	if err != nil || got != 18.01 {
-		t.Errorf("ProcessCPU = %v, %v; want 18.01 s", got, err)
-	}
-	if _, err := ProcessCPU("testdata/proc", 1); err == nil {
-		t.Error("a missing process gave no error")
-	}
-	// This test process has used some CPU.
-	if self, err := ProcessCPU("/proc", os.Getpid()); err != nil || self < 0 {
-		t.Errorf("own CPU %v, %v", self, err)
 	}
 }

@@ -10,11 +10,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/workload"
@@ -38,6 +40,9 @@ type VM struct {
 	QEMU         string    // "": qemu-system-x86_64 from PATH
 	CacheDir     string    // where guest images are kept; "": DefaultCacheDir
 	Decision     *Decision // shared accel: auto outcome; nil: decide alone
+	// Sample asks the guest's agent for its own view of the guest at this
+	// interval during each trial; 0: don't.
+	Sample time.Duration
 }
 
 var _ platform.Platform = (*VM)(nil)
@@ -59,6 +64,7 @@ type Instance struct {
 	mu       sync.Mutex // one trial at a time
 	closeMu  sync.Mutex
 	closed   bool
+	pid      atomic.Int64 // QEMU's, for the samplers; 0 while no guest runs
 }
 
 var (
@@ -126,6 +132,7 @@ func (v *VM) Start(ctx context.Context) (platform.Instance, error) {
 		return inst, err
 	}
 	inst.g, inst.qemu = g, qemuPath
+	inst.pid.Store(int64(g.cmd.Process.Pid))
 	inst.info["qemu"] = qemuPath + " " + strings.Join(Args(g.cfg), " ")
 	inst.info["console_log"] = cfg.ConsoleLog
 	inst.info["guest_kernel"] = g.hello.Kernel
@@ -276,9 +283,10 @@ func (i *Instance) Run(ctx context.Context, req agent.Request) (workload.Result,
 		return workload.Result{}, errors.New("the guest is not running")
 	}
 	pid := i.g.cmd.Process.Pid
-	before, cerr := ProcessCPU("/proc", pid)
+	req.Sample = i.v.Sample.Seconds()
+	before, cerr := collect.ProcessCPU("/proc", pid)
 	res, err := i.g.link.Run(ctx, req, i.v.Container)
-	if after, aerr := ProcessCPU("/proc", pid); cerr == nil && aerr == nil {
+	if after, aerr := collect.ProcessCPU("/proc", pid); cerr == nil && aerr == nil {
 		res.HostCPU = after - before // every QEMU thread: vCPUs, I/O, TCG translation
 	}
 	switch {
@@ -301,6 +309,7 @@ func (i *Instance) Run(ctx context.Context, req agent.Request) (workload.Result,
 func (i *Instance) restart(ctx context.Context) error {
 	old := i.g
 	i.g = nil
+	i.pid.Store(0)
 	old.stop(ctx)
 	i.restarts++
 	i.info["restarts"] = strconv.Itoa(i.restarts)
@@ -309,7 +318,14 @@ func (i *Instance) restart(ctx context.Context) error {
 		return fmt.Errorf("restart the guest: %w", err)
 	}
 	i.g = g
+	i.pid.Store(int64(g.cmd.Process.Pid))
 	return fmt.Errorf("%w for the next trials (restart %d)", platform.ErrRestarted, i.restarts)
+}
+
+// Samplers follow the QEMU process: its threads' CPU time, and its RSS and
+// PSS, which hold the guest's memory as far as the guest has touched it.
+func (i *Instance) Samplers() []collect.Sampler {
+	return []collect.Sampler{&collect.Tree{Root: "/proc", PID: func() int { return int(i.pid.Load()) }}}
 }
 
 // Conditions marks every sample of this platform with its accelerator.
@@ -333,6 +349,7 @@ func (i *Instance) Close(ctx context.Context) error {
 	i.closed = true
 	var err error
 	if i.g != nil {
+		i.pid.Store(0)
 		err = i.g.stop(ctx)
 	}
 	return errors.Join(err, os.RemoveAll(i.dir))

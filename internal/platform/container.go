@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/hostinfo"
 	"github.com/vmbench/vmbench/internal/workload"
 )
@@ -58,6 +59,9 @@ type containerInstance struct {
 
 	mu     sync.Mutex
 	closed bool
+
+	pid    atomic.Int64          // the runtime's, during a trial
+	cgroup atomic.Pointer[string] // the container's id, during a trial
 }
 
 func (i *containerInstance) Run(ctx context.Context, req agent.Request) (workload.Result, error) {
@@ -75,7 +79,23 @@ func (i *containerInstance) Run(ctx context.Context, req agent.Request) (workloa
 		return workload.Result{}, err
 	}
 	defer i.rt.Delete(id)
-	return RunAgent(i.rt.RunCmd(ctx, i.dir, id))
+	i.cgroup.Store(&id)
+	defer i.cgroup.Store(nil)
+	return RunAgent(i.rt.RunCmd(ctx, i.dir, id), &i.pid)
+}
+
+// Samplers follow the container of the trial in flight: the runtime's
+// process tree (runc and the container's processes) and its cgroup.
+func (i *containerInstance) Samplers() []collect.Sampler {
+	return []collect.Sampler{
+		&collect.Tree{Root: "/proc", PID: func() int { return int(i.pid.Load()) }},
+		&collect.Cgroup{Root: "/sys/fs/cgroup", Path: func() string {
+			if id := i.cgroup.Load(); id != nil {
+				return "/" + *id // the spec's cgroupsPath
+			}
+			return ""
+		}},
+	}
 }
 
 func (i *containerInstance) Info() map[string]string {

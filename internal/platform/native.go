@@ -3,8 +3,10 @@ package platform
 import (
 	"context"
 	"os/exec"
+	"sync/atomic"
 
 	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/workload"
 )
 
@@ -24,10 +26,16 @@ func (n *Native) Start(context.Context) (Instance, error) {
 
 type nativeInstance struct {
 	binary string
+	pid    atomic.Int64 // the agent's, during a trial
 }
 
 func (i *nativeInstance) Run(ctx context.Context, req agent.Request) (workload.Result, error) {
-	return RunAgent(exec.CommandContext(ctx, i.binary, agent.Args(req)...))
+	return RunAgent(exec.CommandContext(ctx, i.binary, agent.Args(req)...), &i.pid)
+}
+
+// Samplers follow the agent process.
+func (i *nativeInstance) Samplers() []collect.Sampler {
+	return []collect.Sampler{&collect.Tree{Root: "/proc", PID: func() int { return int(i.pid.Load()) }}}
 }
 
 func (i *nativeInstance) Info() map[string]string { return map[string]string{"binary": i.binary} }

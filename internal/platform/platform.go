@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 
 	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/workload"
 )
@@ -67,12 +69,29 @@ func CheckStatic(path string) error {
 	return nil
 }
 
+// Sampled is implemented by instances whose host processes (and cgroup)
+// the runner samples during each trial. The samplers follow the instance:
+// they read whatever process or container is current when they read.
+type Sampled interface {
+	Samplers() []collect.Sampler
+}
+
 // RunAgent runs cmd, which starts the agent, and parses its response. The
-// stderr of a failed command is part of the error.
-func RunAgent(cmd *exec.Cmd) (workload.Result, error) {
+// stderr of a failed command is part of the error. While the command runs,
+// pid (when not nil) holds its process id, for the samplers.
+func RunAgent(cmd *exec.Cmd, pid *atomic.Int64) (workload.Result, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		if pid != nil {
+			pid.Store(int64(cmd.Process.Pid))
+		}
+		err = cmd.Wait()
+		if pid != nil {
+			pid.Store(0)
+		}
+	}
 	res, perr := agent.ParseOutput(stdout.Bytes())
 	if ps := cmd.ProcessState; ps != nil {
 		// wait4's usage of a child includes the descendants it reaped:

@@ -15,38 +15,71 @@ import (
 const (
 	RunFile     = "run.json"
 	SamplesFile = "samples.jsonl"
+	SeriesFile  = "series.jsonl"
+	ProfilesDir = "profiles"
 )
 
-// SampleWriter appends samples to samples.jsonl and syncs after each one, so
-// that a crash loses at most the trial in flight.
-type SampleWriter struct {
+// lines appends JSON lines to a file and syncs after each one, so that a
+// crash loses at most the trial in flight.
+type lines struct {
 	f *os.File
 }
 
-// CreateSamples opens dir/samples.jsonl for appending.
-func CreateSamples(dir string) (*SampleWriter, error) {
-	f, err := os.OpenFile(filepath.Join(dir, SamplesFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	return &SampleWriter{f: f}, nil
+func createLines(dir, name string) (lines, error) {
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	return lines{f}, err
 }
 
-// Write appends one sample as a JSON line and syncs it to disk.
-func (w *SampleWriter) Write(s Sample) error {
-	s.Schema = SchemaVersion
-	b, err := json.Marshal(s)
+func (w lines) write(what string, v any) error {
+	b, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("encode sample: %w", err)
+		return fmt.Errorf("encode %s: %w", what, err)
 	}
 	if _, err := w.f.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("write sample: %w", err)
+		return fmt.Errorf("write %s: %w", what, err)
 	}
 	return w.f.Sync()
 }
 
 // Close closes the file.
-func (w *SampleWriter) Close() error { return w.f.Close() }
+func (w lines) Close() error { return w.f.Close() }
+
+// SampleWriter appends samples to samples.jsonl.
+type SampleWriter struct{ lines }
+
+// CreateSamples opens dir/samples.jsonl for appending.
+func CreateSamples(dir string) (*SampleWriter, error) {
+	l, err := createLines(dir, SamplesFile)
+	if err != nil {
+		return nil, err
+	}
+	return &SampleWriter{l}, nil
+}
+
+// Write appends one sample as a JSON line and syncs it to disk.
+func (w *SampleWriter) Write(s Sample) error {
+	s.Schema = SchemaVersion
+	return w.write("sample", s)
+}
+
+// TraceWriter appends the samplers' time series of each trial to
+// series.jsonl.
+type TraceWriter struct{ lines }
+
+// CreateTraces opens dir/series.jsonl for appending.
+func CreateTraces(dir string) (*TraceWriter, error) {
+	l, err := createLines(dir, SeriesFile)
+	if err != nil {
+		return nil, err
+	}
+	return &TraceWriter{l}, nil
+}
+
+// Write appends one trial's series as a JSON line and syncs it to disk.
+func (w *TraceWriter) Write(t Trace) error {
+	t.Schema = SchemaVersion
+	return w.write("series", t)
+}
 
 // WriteRun writes run.json atomically (temp file, then rename), so a reader
 // never sees half of it.
@@ -92,9 +125,28 @@ func ReadSamples(dir string) ([]Sample, error) {
 	return DecodeSamples(f, path)
 }
 
-// DecodeSamples reads JSON lines from r; name is used in error messages.
+// DecodeSamples reads samples from r; name is used in error messages.
 func DecodeSamples(r io.Reader, name string) ([]Sample, error) {
-	var out []Sample
+	return decodeLines(r, name, func(s Sample) int { return s.Schema })
+}
+
+// ReadTraces reads dir/series.jsonl; a run without one has no traces.
+func ReadTraces(dir string) ([]Trace, error) {
+	path := filepath.Join(dir, SeriesFile)
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return decodeLines(f, path, func(t Trace) int { return t.Schema })
+}
+
+// decodeLines reads JSON lines from r; name is used in error messages.
+func decodeLines[T any](r io.Reader, name string, schema func(T) int) ([]T, error) {
+	var out []T
 	br := bufio.NewReader(r)
 	for line := 1; ; line++ {
 		b, err := br.ReadBytes('\n')
@@ -103,15 +155,15 @@ func DecodeSamples(r io.Reader, name string) ([]Sample, error) {
 			return out, err
 		}
 		if b = bytes.TrimSpace(b); len(b) > 0 {
-			var s Sample
+			var s T
 			if jerr := json.Unmarshal(b, &s); jerr != nil {
 				if !complete {
 					return out, nil // the torn write of a crash
 				}
 				return out, fmt.Errorf("%s:%d: %w", name, line, jerr)
 			}
-			if s.Schema > SchemaVersion {
-				return out, fmt.Errorf("%s:%d: schema %d is newer than this vmbench understands (%d)", name, line, s.Schema, SchemaVersion)
+			if v := schema(s); v > SchemaVersion {
+				return out, fmt.Errorf("%s:%d: schema %d is newer than this vmbench understands (%d)", name, line, v, SchemaVersion)
 			}
 			out = append(out, s)
 		}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/vmbench/vmbench/internal/collect"
 )
 
 // SchemaVersion is written into every record. Readers refuse newer schemas.
@@ -44,6 +46,24 @@ type Sample struct {
 	Conditions map[string]string `json:"conditions,omitempty"`
 	Warnings   []string          `json:"warnings,omitempty"`
 	Error      string            `json:"error,omitempty"`
+	// Profile is the trial's CPU profile (pprof format), relative to the
+	// run directory: profiles/<platform>/<workload>-….pb.gz.
+	Profile string `json:"profile,omitempty"`
+}
+
+// Trace is one line of series.jsonl: what the samplers read during one
+// trial, identified as its sample is.
+type Trace struct {
+	Schema   int       `json:"schema"`
+	RunID    string    `json:"run_id"`
+	Workload string    `json:"workload"`
+	Label    string    `json:"label,omitempty"`
+	Platform string    `json:"platform"`
+	Trial    int       `json:"trial"`
+	Warmup   bool      `json:"warmup"`
+	Round    int       `json:"round,omitempty"`
+	Start    time.Time `json:"start"`
+	collect.Result
 }
 
 // RunInfo is run.json: everything needed to interpret the samples later.

@@ -75,11 +75,11 @@ func Extend(ctx context.Context, o Options, dir string, cells []Cell, round int)
 		return fmt.Errorf("none of the cells to retry is in the scenario: %v", cells)
 	}
 
-	samples, err := result.CreateSamples(dir)
+	w, err := openSinks(dir)
 	if err != nil {
 		return err
 	}
-	defer samples.Close()
+	defer w.Close()
 	retry := result.Retry{Round: round, Start: time.Now(), Trials: len(trials)}
 	for _, c := range cells {
 		retry.Cells = append(retry.Cells, c.String())
@@ -106,14 +106,14 @@ func Extend(ctx context.Context, o Options, dir string, cells []Cell, round int)
 	// Container names continue after the run's own: vmbench-<run-id>-<n>.
 	ids := new(atomic.Int64)
 	ids.Store(int64(round) * 10000)
-	env := Env{RunID: info.RunID, RunDir: dir, Binary: o.Binary, IDs: ids, Decision: &kvm.Decision{}, CacheDir: o.CacheDir}
+	env := Env{RunID: info.RunID, RunDir: dir, Binary: o.Binary, IDs: ids, Decision: &kvm.Decision{}, CacheDir: o.CacheDir, Sample: o.Scenario.Sample}
 	instances := map[string]platform.Instance{}
-	_, failed, err := startPlatforms(ctx, o, platforms, env, &undo, instances, samples, round)
+	_, failed, err := startPlatforms(ctx, o, platforms, env, &undo, instances, w.samples, round)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(o.Log, "retry round %d of run %s: %d trials of %d cells\n", round, info.RunID, len(trials), len(cells))
-	if err := runTrials(ctx, o, instances, trials, samples, info.RunID, round); err != nil {
+	if err := runTrials(ctx, o, instances, trials, w, info.RunID, round); err != nil {
 		return err
 	}
 	if len(failed) > 0 {

@@ -24,7 +24,7 @@ func New(p scenario.Platform, env Env) (platform.Platform, error) {
 			PlatformName: p.Name, RunID: env.RunID, RunDir: env.RunDir, Binary: env.Binary,
 			Container: p.Container, VCPUs: p.VCPUs, MemoryB: p.Memory, Machine: p.Machine, Accel: p.Accel,
 			Kernel: p.Kernel, Pin: p.Pin, Hugepages: p.Hugepages, BootTimeout: p.BootTimeout,
-			CacheDir: env.CacheDir, Decision: env.Decision,
+			CacheDir: env.CacheDir, Decision: env.Decision, Sample: env.Sample,
 		}, nil
 	}
 	return nil, fmt.Errorf("platform type %q is not supported by this build", p.Type)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/cleanup"
+	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/hostinfo"
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
@@ -60,7 +61,55 @@ type Env struct {
 	IDs    *atomic.Int64 // container numbering across the run
 	// Decision is the accel: auto outcome, shared by the run's guests.
 	Decision *kvm.Decision
-	CacheDir string // guest images; "": kvm.DefaultCacheDir
+	CacheDir string        // guest images; "": kvm.DefaultCacheDir
+	Sample   time.Duration // the scenario's sample_interval
+}
+
+// sinks are where a run's trials are written: samples.jsonl, series.jsonl
+// and profiles/.
+type sinks struct {
+	dir     string
+	samples *result.SampleWriter
+	traces  *result.TraceWriter
+	host    collect.Sampler
+}
+
+func openSinks(dir string) (*sinks, error) {
+	samples, err := result.CreateSamples(dir)
+	if err != nil {
+		return nil, err
+	}
+	traces, err := result.CreateTraces(dir)
+	if err != nil {
+		samples.Close()
+		return nil, err
+	}
+	return &sinks{dir: dir, samples: samples, traces: traces, host: collect.NewHost("host", "/")}, nil
+}
+
+func (w *sinks) Close() error { return errors.Join(w.samples.Close(), w.traces.Close()) }
+
+// profile writes a trial's CPU profile under profiles/<platform>/ and
+// returns its path relative to the run directory.
+func (w *sinks) profile(s result.Sample, data []byte) (string, error) {
+	name := s.Workload
+	if s.Label != "" {
+		name += "-" + strings.Map(func(r rune) rune {
+			if r == ' ' || r == '/' {
+				return ','
+			}
+			return r
+		}, s.Label)
+	}
+	name += fmt.Sprintf("-%d", s.Trial)
+	if s.Round > 0 {
+		name += fmt.Sprintf("-r%d", s.Round)
+	}
+	rel := filepath.Join(result.ProfilesDir, s.Platform, name+".pb.gz")
+	if err := os.MkdirAll(filepath.Dir(filepath.Join(w.dir, rel)), 0o755); err != nil {
+		return "", err
+	}
+	return rel, os.WriteFile(filepath.Join(w.dir, rel), data, 0o644)
 }
 
 // complete fills in the defaults of the options and checks the binary.
@@ -123,11 +172,11 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	if err := result.WriteRun(dir, info); err != nil {
 		return dir, err
 	}
-	samples, err := result.CreateSamples(dir)
+	w, err := openSinks(dir)
 	if err != nil {
 		return dir, err
 	}
-	defer samples.Close()
+	defer w.Close()
 
 	var undo cleanup.Stack
 	instances := map[string]platform.Instance{}
@@ -148,9 +197,9 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 		}
 	}()
 
-	env := Env{RunID: runID, RunDir: dir, Binary: o.Binary, IDs: new(atomic.Int64), Decision: &kvm.Decision{}, CacheDir: o.CacheDir}
+	env := Env{RunID: runID, RunDir: dir, Binary: o.Binary, IDs: new(atomic.Int64), Decision: &kvm.Decision{}, CacheDir: o.CacheDir, Sample: s.Sample}
 	var failed []string
-	info.Platforms, failed, err = startPlatforms(ctx, o, s.Platforms, env, &undo, instances, samples, 0)
+	info.Platforms, failed, err = startPlatforms(ctx, o, s.Platforms, env, &undo, instances, w.samples, 0)
 	if err != nil {
 		return dir, err
 	}
@@ -160,7 +209,7 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 
 	trials := scenario.Plan(s)
 	fmt.Fprintf(o.Log, "run %s: %s\n", runID, scenario.Describe(s, trials))
-	if err := runTrials(ctx, o, instances, trials, samples, runID, 0); err != nil {
+	if err := runTrials(ctx, o, instances, trials, w, runID, 0); err != nil {
 		return dir, err
 	}
 	if len(failed) > 0 {
@@ -230,18 +279,20 @@ func startPlatforms(ctx context.Context, o Options, platforms []scenario.Platfor
 
 // runTrials runs the trials whose platform has an instance, writing each
 // sample as soon as it is measured.
-func runTrials(ctx context.Context, o Options, instances map[string]platform.Instance, trials []scenario.Trial, samples *result.SampleWriter, runID string, round int) error {
+func runTrials(ctx context.Context, o Options, instances map[string]platform.Instance, trials []scenario.Trial, w *sinks, runID string, round int) error {
 	for i, t := range trials {
 		inst := instances[t.Platform]
 		if inst == nil {
 			continue
 		}
-		sample, err := runTrial(ctx, o.Scenario, inst, t, runID)
+		sample, err := runTrial(ctx, o.Scenario, inst, t, runID, round, w)
 		if errors.Is(err, ErrInterrupted) {
 			return ErrInterrupted
 		}
-		sample.Round = round
-		if err := samples.Write(sample); err != nil {
+		if err != nil {
+			return err
+		}
+		if err := w.samples.Write(sample); err != nil {
 			return err
 		}
 		fmt.Fprintf(o.Log, "[%d/%d] %s\n", i+1, len(trials), describeSample(sample))
@@ -265,15 +316,24 @@ func startPlatform(ctx context.Context, o Options, p scenario.Platform, env Env,
 	return inst, nil
 }
 
-func runTrial(ctx context.Context, s *scenario.Scenario, inst platform.Instance, t scenario.Trial, runID string) (result.Sample, error) {
+func runTrial(ctx context.Context, s *scenario.Scenario, inst platform.Instance, t scenario.Trial, runID string, round int, w *sinks) (result.Sample, error) {
 	sample := result.Sample{
 		RunID: runID, Workload: t.Workload, Type: t.Type, Params: t.Params, Label: t.Label,
-		Platform: t.Platform, Trial: t.Rep, Warmup: t.Warmup, Start: time.Now(),
+		Platform: t.Platform, Trial: t.Rep, Warmup: t.Warmup, Round: round, Start: time.Now(),
 	}
 	if c, ok := inst.(platform.Conditioner); ok {
 		sample.Conditions = maps.Clone(c.Conditions())
 	}
-	res, err := attempt(ctx, s, inst, t)
+	var coll *collect.Collection
+	if s.Sample > 0 {
+		samplers := []collect.Sampler{w.host}
+		if sm, ok := inst.(platform.Sampled); ok {
+			samplers = append(samplers, sm.Samplers()...)
+		}
+		coll = collect.Start(ctx, s.Sample, samplers...)
+	}
+	req := agent.Request{Type: t.Type, Params: t.Params, Profile: s.Profile && !t.Warmup}
+	res, err := attempt(ctx, s, inst, req)
 	if errors.Is(err, platform.ErrRestarted) && ctx.Err() == nil {
 		// The guest died or wedged under the trial and was booted again
 		// (under TCG a 2-vCPU guest locks up in runc now and then). That
@@ -281,9 +341,16 @@ func runTrial(ctx context.Context, s *scenario.Scenario, inst platform.Instance,
 		// once more on the fresh guest, and say so in the sample.
 		sample.Warnings = append(sample.Warnings, "first attempt failed and was run again: "+err.Error())
 		sample.Start = time.Now()
-		res, err = attempt(ctx, s, inst, t)
+		res, err = attempt(ctx, s, inst, req)
 	}
 	sample.Duration = time.Since(sample.Start).Seconds()
+	var trace result.Trace
+	if coll != nil {
+		trace = result.Trace{RunID: runID, Workload: t.Workload, Label: t.Label, Platform: t.Platform,
+			Trial: t.Rep, Warmup: t.Warmup, Round: round, Start: sample.Start, Result: coll.Stop()}
+		trace.Series = append(trace.Series, res.Series...)
+		res.Footprint = footprint(trace.Series)
+	}
 	if ctx.Err() != nil {
 		return sample, ErrInterrupted
 	}
@@ -294,14 +361,39 @@ func runTrial(ctx context.Context, s *scenario.Scenario, inst platform.Instance,
 	if err != nil {
 		sample.Error = err.Error()
 	}
+	if len(res.Profile) > 0 {
+		if path, perr := w.profile(sample, res.Profile); perr != nil {
+			sample.Warnings = append(sample.Warnings, "profile not written: "+perr.Error())
+		} else {
+			sample.Profile = path
+		}
+	}
+	if coll != nil {
+		if err := w.traces.Write(trace); err != nil {
+			return sample, err
+		}
+	}
 	return sample, nil
 }
 
+// footprint is the peak PSS of the platform's processes in series, 0 when
+// they were not sampled.
+func footprint(series []collect.Series) float64 {
+	for _, s := range series {
+		if s.Sampler == "process" {
+			if v, ok := s.Max("pss"); ok {
+				return v
+			}
+		}
+	}
+	return 0
+}
+
 // attempt runs a trial once within the scenario's timeout.
-func attempt(ctx context.Context, s *scenario.Scenario, inst platform.Instance, t scenario.Trial) (workload.Result, error) {
+func attempt(ctx context.Context, s *scenario.Scenario, inst platform.Instance, req agent.Request) (workload.Result, error) {
 	tctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	res, err := inst.Run(tctx, agent.Request{Type: t.Type, Params: t.Params})
+	res, err := inst.Run(tctx, req)
 	if err != nil && tctx.Err() != nil && ctx.Err() == nil {
 		err = fmt.Errorf("timed out after %s (the scenario's timeout): %w", s.Timeout, err)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/pprof/profile"
+
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
@@ -97,6 +99,75 @@ func containers(t *testing.T, runtime, runID string) []string {
 	return mine
 }
 
+// checkTraces checks series.jsonl: one trace per trial but boots, each with
+// a series of every sampler of its platform, read without errors, and the
+// footprint metric taken from them.
+func checkTraces(t *testing.T, dir string, samplers map[string][]string) []result.Trace {
+	t.Helper()
+	traces, err := result.ReadTraces(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples, _ := result.ReadSamples(dir)
+	trials := 0
+	for _, s := range samples {
+		if s.Workload != "boot" {
+			trials++
+		}
+	}
+	if len(traces) != trials {
+		t.Errorf("%d traces for %d trials", len(traces), trials)
+	}
+	for _, tr := range traces {
+		var got []string
+		for _, s := range tr.Series {
+			got = append(got, s.Sampler)
+			if len(s.Errors) > 0 || len(s.Points) == 0 {
+				t.Errorf("%s on %s: %s series: %d points, errors %v", tr.Workload, tr.Platform, s.Sampler, len(s.Points), s.Errors)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(samplers[tr.Platform]) {
+			t.Errorf("%s on %s: samplers %v, want %v", tr.Workload, tr.Platform, got, samplers[tr.Platform])
+		}
+		if tr.Interval != 0.1 || tr.Wall <= 0 || tr.SelfCPU < 0 {
+			t.Errorf("%s on %s: interval %v, wall %v, self CPU %v", tr.Workload, tr.Platform, tr.Interval, tr.Wall, tr.SelfCPU)
+		}
+	}
+	return traces
+}
+
+// checkProfiles checks that every measured trial has a CPU profile that
+// pprof reads, with samples in the workload's code.
+func checkProfiles(t *testing.T, dir string, samples []result.Sample) {
+	t.Helper()
+	for _, s := range samples {
+		if s.Warmup || s.Error != "" || s.Workload == "boot" {
+			if s.Profile != "" {
+				t.Errorf("%s on %s (warmup %v): profile %s", s.Workload, s.Platform, s.Warmup, s.Profile)
+			}
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, s.Profile))
+		if err != nil {
+			t.Errorf("%s on %s: %v", s.Workload, s.Platform, err)
+			continue
+		}
+		p, err := profile.Parse(f)
+		f.Close()
+		if err != nil {
+			t.Errorf("%s: %v", s.Profile, err)
+			continue
+		}
+		found := false
+		for _, fn := range p.Function {
+			found = found || strings.Contains(fn.Name, "workloads/"+s.Type)
+		}
+		if !found || len(p.Sample) == 0 {
+			t.Errorf("%s: %d samples, none in package workloads/%s", s.Profile, len(p.Sample), s.Type)
+		}
+	}
+}
+
 func runID(t *testing.T, dir string) string {
 	info, err := result.ReadRun(dir)
 	if err != nil {
@@ -154,6 +225,16 @@ func TestRunNativeAndRunc(t *testing.T) {
 			t.Errorf("no sample for %s", k)
 		}
 	}
+	traces := checkTraces(t, dir, map[string][]string{"native": {"host", "process"}, "box": {"host", "process", "cgroup"}})
+	for _, tr := range traces {
+		// The container's cgroup holds at least the agent's heap.
+		for _, s := range tr.Series {
+			if m, ok := s.Max("memory"); s.Sampler == "cgroup" && (!ok || m < 1<<20) {
+				t.Errorf("%s on %s: cgroup memory %v", tr.Workload, tr.Platform, m)
+			}
+		}
+	}
+	checkProfiles(t, dir, samples)
 	info, err := result.ReadRun(dir)
 	if err != nil {
 		t.Fatal(err)

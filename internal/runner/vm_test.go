@@ -82,8 +82,14 @@ workloads:
 				t.Errorf("cpu on %s: %+v", s.Platform, s.Metrics)
 			}
 			// QEMU's threads used at least the 100ms the workload ran.
-			if len(s.Metrics) != 3 || s.Metrics[1].Name != "host_cpu" || s.Metrics[1].Value < 0.09 {
+			if len(s.Metrics) != 4 || s.Metrics[1].Name != "host_cpu" || s.Metrics[1].Value < 0.09 {
 				t.Errorf("cpu on %s: host CPU %+v", s.Platform, s.Metrics)
+			}
+			// QEMU holds at least the guest kernel and the initramfs it
+			// unpacked, and at most the guest's memory plus QEMU's own
+			// (TCG's translation cache among it).
+			if fp := s.Metrics[3]; fp.Name != "footprint" || fp.Value < 32<<20 || fp.Value > 2<<30 {
+				t.Errorf("cpu on %s: footprint %+v", s.Platform, fp)
 			}
 		}
 	}
@@ -91,6 +97,12 @@ workloads:
 		t.Errorf("got %d boot and %d cpu samples from guests, want 2 and 2", boots, guestRuns)
 	}
 	defer consoles(t, dir)
+	checkTraces(t, dir, map[string][]string{
+		"native": {"host", "process"},
+		"guest":  {"host", "process", "guest"},
+		"bare":   {"host", "process", "guest"},
+	})
+	checkProfiles(t, dir, samples)
 	info, _ := result.ReadRun(dir)
 	for _, p := range info.Platforms[1:] {
 		if p.Info["accel"] != "tcg" || p.Info["guest_kernel"] == "" || p.Info["qemu"] == "" {

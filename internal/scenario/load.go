@@ -61,9 +61,11 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 		Repetitions: DefaultRepetitions,
 		Warmup:      DefaultWarmup,
 		Timeout:     DefaultTimeout,
+		Sample:      DefaultSample,
+		Profile:     true,
 	}
 	doc := root.Content[0]
-	f := d.fields(doc, "", "scenario", []string{"version", "name", "description", "repetitions", "warmup", "baseline", "timeout", "platforms", "workloads", "gates"},
+	f := d.fields(doc, "", "scenario", []string{"version", "name", "description", "repetitions", "warmup", "baseline", "timeout", "sample_interval", "profile", "platforms", "workloads", "gates"},
 		"version", "name", "platforms", "workloads")
 	d.intField(f, "version", "version", &s.Version)
 	d.strField(f, "name", "name", &s.Name)
@@ -72,6 +74,8 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 	d.intField(f, "warmup", "warmup", &s.Warmup)
 	d.strField(f, "baseline", "baseline", &s.Baseline)
 	d.durationField(f, "timeout", "timeout", &s.Timeout)
+	d.durationField(f, "sample_interval", "sample_interval", &s.Sample)
+	d.boolField(f, "profile", "profile", &s.Profile)
 	if n := f["platforms"]; n != nil {
 		for i, item := range d.seq(n, "platforms") {
 			s.Platforms = append(s.Platforms, d.platform(item, fmt.Sprintf("platforms[%d]", i)))

@@ -27,9 +27,14 @@ type Scenario struct {
 	Warmup      int
 	Baseline    string
 	Timeout     time.Duration // per trial
-	Platforms   []Platform
-	Workloads   []Workload
-	Gates       []Gate
+	// Sample is the interval of the resource samplers during each trial;
+	// 0 turns them off.
+	Sample time.Duration
+	// Profile asks the agent for a CPU profile of each built-in trial.
+	Profile   bool
+	Platforms []Platform
+	Workloads []Workload
+	Gates     []Gate
 
 	file string
 	pos  map[string]Pos // where each field path was written
@@ -80,6 +85,8 @@ const (
 	DefaultRepetitions = 6
 	DefaultWarmup      = 1
 	DefaultTimeout     = 5 * time.Minute
+	DefaultSample      = 100 * time.Millisecond
+	MinSample          = 10 * time.Millisecond
 	DefaultVMMemory    = 1 << 30
 	DefaultVCPUs       = 2
 	DefaultBootTimeout = 60 * time.Second

@@ -133,6 +133,8 @@ func TestErrors(t *testing.T) {
 		{"warmup", base(native, cpu) + "warmup: -1\n", "x.yaml:7:9: warmup: must be ≥ 0, got -1"},
 		{"timeout", base(native, cpu) + "timeout: soon\n", `timeout: must be a duration such as 90s or 5m, got "soon"`},
 		{"timeout zero", base(native, cpu) + "timeout: 0s\n", "timeout: must be a positive duration, got 0s"},
+		{"sample interval", base(native, cpu) + "sample_interval: 1ms\n", "x.yaml:7:18: sample_interval: must be 0 (no sampling) or at least 10ms, got 1ms"},
+		{"profile", base(native, cpu) + "profile: yes\n", `x.yaml:7:10: profile: must be true or false, got "yes"`},
 		{"empty name", "version: 1\nname: ' '\nplatforms:\n" + native + "workloads:\n" + cpu, "x.yaml:2:7: name: must not be empty"},
 		{"no platforms", "version: 1\nname: x\nplatforms: []\nworkloads:\n" + cpu, "x.yaml:3:12: platforms: must list at least one platform"},
 		{"no workloads", "version: 1\nname: x\nplatforms:\n" + native + "workloads: []\n", "workloads: must list at least one workload"},

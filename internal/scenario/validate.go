@@ -33,6 +33,9 @@ func Validate(s *Scenario) Errors {
 	if s.Timeout <= 0 {
 		v.fail("timeout", "must be a positive duration, got %s", s.Timeout)
 	}
+	if s.Sample != 0 && s.Sample < MinSample {
+		v.fail("sample_interval", "must be 0 (no sampling) or at least %s, got %s", MinSample, s.Sample)
+	}
 	if _, hasList := s.pos["platforms"]; hasList && len(s.Platforms) == 0 {
 		v.fail("platforms", "must list at least one platform")
 	}

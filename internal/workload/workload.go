@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/units"
 )
@@ -43,6 +44,15 @@ type Result struct {
 	// in (the agent; the OCI runtime and the container; all of QEMU's
 	// threads), in seconds. 0 when unknown.
 	HostCPU float64 `json:"-"`
+	// Footprint is set on the host by the runner from its samplers: the
+	// peak proportional set size of the platform's host processes during
+	// the trial, in bytes. 0 when unknown.
+	Footprint float64 `json:"-"`
+	// Series is what a guest's agent sampled of its own machine during the
+	// trial (the guest's view), when the host asked for it.
+	Series []collect.Series `json:"series,omitempty"`
+	// Profile is the trial's CPU profile in pprof format, when asked for.
+	Profile []byte `json:"profile,omitempty"`
 }
 
 // Kind is how a parameter's value is written.
@@ -73,6 +83,7 @@ type Param struct {
 var CostMetrics = []MetricInfo{
 	{Name: "host_cpu", Unit: "s", Help: "host CPU time of the trial, user plus system, every process included (the agent; runc and the container; all of QEMU's threads), start-up included"},
 	{Name: "host_cpu_per_GB", Unit: "s/GB", Help: "host CPU-seconds per 10⁹ bytes of work: the cost of a unit of work"},
+	{Name: "footprint", Unit: "B", Help: "peak proportional set size (PSS) of the platform's host processes during the trial: the agent; runc and its container; QEMU, guest memory included"},
 }
 
 // AllMetrics is what a trial of w records: its own metrics, then the cost
@@ -81,15 +92,20 @@ func AllMetrics(w Workload) []MetricInfo {
 	return append(append([]MetricInfo(nil), w.Metrics()...), CostMetrics...)
 }
 
-// Cost returns the cost metrics of a result; none when the platform did not
-// measure its CPU time.
+// Cost returns the cost metrics of a result, those that were measured.
 func Cost(r Result) []result.Metric {
-	if r.HostCPU <= 0 {
-		return nil
+	var out []result.Metric
+	add := func(i int, v float64) {
+		out = append(out, result.Metric{Name: CostMetrics[i].Name, Unit: CostMetrics[i].Unit, Value: v})
 	}
-	out := []result.Metric{{Name: CostMetrics[0].Name, Unit: CostMetrics[0].Unit, Value: r.HostCPU}}
-	if r.Work > 0 {
-		out = append(out, result.Metric{Name: CostMetrics[1].Name, Unit: CostMetrics[1].Unit, Value: r.HostCPU / (r.Work / 1e9)})
+	if r.HostCPU > 0 {
+		add(0, r.HostCPU)
+		if r.Work > 0 {
+			add(1, r.HostCPU/(r.Work/1e9))
+		}
+	}
+	if r.Footprint > 0 {
+		add(2, r.Footprint)
 	}
 	return out
 }

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/platform"
 )
 
@@ -121,7 +122,14 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 	} else {
 		cmd = exec.CommandContext(ctx, self, agent.Args(req)...)
 	}
-	res, err := platform.RunAgent(cmd)
+	var view *collect.Collection
+	if req.Sample > 0 {
+		view = collect.Start(ctx, time.Duration(req.Sample*float64(time.Second)), collect.NewHost("guest", "/"))
+	}
+	res, err := platform.RunAgent(cmd, nil)
+	if view != nil {
+		res.Series = append(res.Series, view.Stop().Series...)
+	}
 	if err != nil {
 		logf("run %s failed: %v", req.Type, err)
 		return agent.Response{Result: res, Error: err.Error()}

@@ -1,0 +1,159 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"testing"
+	"time"
+)
+
+func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+
+func check(t *testing.T, s Sampler, got []float64, want map[string]float64) {
+	t.Helper()
+	fields := s.Fields()
+	if len(got) != len(fields) {
+		t.Fatalf("%d values for %d fields", len(got), len(fields))
+	}
+	for i, f := range fields {
+		if w, ok := want[f.Name]; ok && !near(got[i], w) {
+			t.Errorf("%s = %v, want %v", f.Name, got[i], w)
+		}
+	}
+}
+
+func TestHostFixture(t *testing.T) {
+	h := NewHost("host", "testdata/host")
+	got, err := h.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, h, got, map[string]float64{
+		"cpu_user": 11, "cpu_system": 5.5, "cpu_iowait": 0.5, "cpu_steal": 0.3, "cpu_guest": 2, "cpu_idle": 80,
+		"mem_used": 3000000 * 1024, "mem_available": 5000000 * 1024,
+		// vda only: not its partition, not the loop device.
+		"disk_read": 2000 * 512, "disk_written": 1000 * 512,
+		"net_recv": 51000, "net_sent": 21000,
+	})
+}
+
+func TestProcessCPU(t *testing.T) {
+	// A command name with a space and parentheses, utime 1234 and stime
+	// 567 ticks.
+	got, err := ProcessCPU("testdata/host/proc", 4242)
+	if err != nil || !near(got, 18.01) {
+		t.Errorf("ProcessCPU = %v, %v; want 18.01 s", got, err)
+	}
+	if _, err := ProcessCPU("testdata/host/proc", 1); err == nil {
+		t.Error("a missing process gave no error")
+	}
+	if self, err := ProcessCPU("/proc", os.Getpid()); err != nil || self < 0 {
+		t.Errorf("own CPU %v, %v", self, err)
+	}
+}
+
+func TestTreeFixture(t *testing.T) {
+	if got := Descendants("testdata/host/proc", 4242); len(got) != 2 || got[0] != 4242 || got[1] != 4300 {
+		t.Errorf("Descendants = %v, want [4242 4300] (the child is listed by the second thread)", got)
+	}
+	pid := 4242
+	tr := &Tree{Root: "testdata/host/proc", PID: func() int { return pid }}
+	got, err := tr.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, tr, got, map[string]float64{
+		// 4242: 1234+567 ticks; 4300: 50+25 own and 3+2 reaped.
+		"cpu": 18.01 + 0.80,
+		"rss": (600000 + 10000) * 1024,
+		"pss": (550000 + 8000) * 1024,
+	})
+	for _, pid = range []int{0, 9999} {
+		if _, err := tr.Read(context.Background()); !errors.Is(err, ErrAbsent) {
+			t.Errorf("pid %d: err %v, want ErrAbsent", pid, err)
+		}
+	}
+}
+
+func TestCgroupFixture(t *testing.T) {
+	for _, tc := range []struct {
+		root     string
+		cpu, mem float64
+	}{
+		{"testdata/cgroup1", 2.5, 40 << 20},
+		{"testdata/cgroup2", 1.5, 20 << 20},
+	} {
+		path := "/vmbench-x-1"
+		c := &Cgroup{Root: tc.root, Path: func() string { return path }}
+		got, err := c.Read(context.Background())
+		if err != nil {
+			t.Fatalf("%s: %v", tc.root, err)
+		}
+		check(t, c, got, map[string]float64{"cpu": tc.cpu, "memory": tc.mem})
+		for _, path = range []string{"", "/vmbench-x-2"} {
+			if _, err := c.Read(context.Background()); !errors.Is(err, ErrAbsent) {
+				t.Errorf("%s: path %q: err %v, want ErrAbsent", tc.root, path, err)
+			}
+		}
+	}
+}
+
+// A collection on this machine: the host and this test process, while it
+// burns CPU.
+func TestCollection(t *testing.T) {
+	self := &Tree{Root: "/proc", PID: os.Getpid}
+	c := Start(context.Background(), 10*time.Millisecond, NewHost("host", "/"), self)
+	for end := time.Now().Add(300 * time.Millisecond); time.Now().Before(end); {
+	}
+	res := c.Stop()
+	if again := c.Stop(); len(again.Series) != len(res.Series) {
+		t.Error("a second Stop differs")
+	}
+	if len(res.Series) != 2 || res.Series[0].Sampler != "host" || res.Series[1].Sampler != "process" {
+		t.Fatalf("series %+v", res.Series)
+	}
+	for _, s := range res.Series {
+		if len(s.Errors) > 0 {
+			t.Errorf("%s: errors %v", s.Sampler, s.Errors)
+		}
+		if len(s.Points) < 5 {
+			t.Errorf("%s: %d points in 300 ms at 10 ms", s.Sampler, len(s.Points))
+		}
+		for i := 1; i < len(s.Points); i++ {
+			if s.Points[i].T < s.Points[i-1].T {
+				t.Errorf("%s: time goes back at point %d", s.Sampler, i)
+			}
+		}
+	}
+	cpu := res.Series[1].Field("cpu")
+	pts := res.Series[1].Points
+	if d := pts[len(pts)-1].Values[cpu] - pts[0].Values[cpu]; d < 0.1 {
+		t.Errorf("this process burnt 300 ms of CPU, its tree counter moved %.2f s", d)
+	}
+	if rss, ok := res.Series[1].Max("rss"); !ok || rss < 1<<20 {
+		t.Errorf("max rss %v, %v", rss, ok)
+	}
+	if res.SelfCPU < 0.1 || res.Wall < 0.3 || res.Interval != 0.01 {
+		t.Errorf("self CPU %.3f s, wall %.3f s, interval %v", res.SelfCPU, res.Wall, res.Interval)
+	}
+}
+
+func BenchmarkHostRead(b *testing.B) {
+	h := NewHost("host", "/")
+	for b.Loop() {
+		if _, err := h.Read(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkTreeRead(b *testing.B) {
+	tr := &Tree{Root: "/proc", PID: os.Getpid}
+	for b.Loop() {
+		if _, err := tr.Read(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

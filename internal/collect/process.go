@@ -1,0 +1,140 @@
+package collect
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat times; it is 100 on
+// every Linux architecture vmbench runs on (x86-64, arm64).
+const clockTicks = 100
+
+// ProcessCPU returns the CPU time, user plus system, that every thread of
+// process pid has used so far, in seconds, read from root/<pid>/stat.
+func ProcessCPU(root string, pid int) (float64, error) {
+	own, _, err := processTimes(root, pid)
+	return own, err
+}
+
+// processTimes returns a process's own CPU time and that of the children
+// it has reaped (cutime + cstime), in seconds.
+func processTimes(root string, pid int) (own, reaped float64, err error) {
+	b, err := os.ReadFile(filepath.Join(root, strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0, 0, err
+	}
+	// The command name may hold spaces and parentheses; the fields after
+	// the last ")" are state (field 3) onwards: utime is field 14, stime
+	// 15, cutime 16, cstime 17.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("%s/%d/stat: no command name", root, pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 15 {
+		return 0, 0, fmt.Errorf("%s/%d/stat: %d fields after the name, want at least 15", root, pid, len(f))
+	}
+	var t [4]uint64
+	for j := range t {
+		if t[j], err = strconv.ParseUint(f[11+j], 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("%s/%d/stat: field %d: %w", root, pid, 14+j, err)
+		}
+	}
+	return float64(t[0]+t[1]) / clockTicks, float64(t[2]+t[3]) / clockTicks, nil
+}
+
+// Tree samples a process and all its descendants: what the platform's own
+// processes cost the host (the agent; runc and its container; QEMU).
+type Tree struct {
+	Root string     // the proc filesystem, "/proc"
+	PID  func() int // the tree's root process now; 0 while there is none
+}
+
+var _ Sampler = (*Tree)(nil)
+
+func (t *Tree) Name() string { return "process" }
+
+func (t *Tree) Fields() []Field {
+	return []Field{
+		{Name: "cpu", Unit: "s", Kind: Counter},
+		{Name: "rss", Unit: "B", Kind: Gauge},
+		{Name: "pss", Unit: "B", Kind: Gauge},
+	}
+}
+
+// Read sums the tree's CPU time (reaped children included, so that the
+// counter does not drop when one exits), resident set and proportional set.
+func (t *Tree) Read(context.Context) ([]float64, error) {
+	pid := t.PID()
+	if pid <= 0 {
+		return nil, ErrAbsent
+	}
+	pids := Descendants(t.Root, pid)
+	if len(pids) == 0 {
+		return nil, ErrAbsent
+	}
+	var cpu, rss, pss float64
+	for _, p := range pids {
+		own, reaped, err := processTimes(t.Root, p)
+		if err != nil {
+			continue // it exited while we read
+		}
+		cpu += own + reaped
+		rss += statusKB(filepath.Join(t.Root, strconv.Itoa(p), "status"), "VmRSS:")
+		pss += statusKB(filepath.Join(t.Root, strconv.Itoa(p), "smaps_rollup"), "Pss:")
+	}
+	return []float64{cpu, rss, pss}, nil
+}
+
+// Descendants returns pid and every live descendant of it, parents first,
+// from the children lists of each thread under root/<pid>/task. It returns
+// nothing when pid does not exist.
+func Descendants(root string, pid int) []int {
+	if _, err := os.Stat(filepath.Join(root, strconv.Itoa(pid))); err != nil {
+		return nil
+	}
+	out := []int{pid}
+	for i := 0; i < len(out); i++ {
+		dir := filepath.Join(root, strconv.Itoa(out[i]), "task")
+		tasks, _ := os.ReadDir(dir)
+		for _, task := range tasks {
+			b, _ := os.ReadFile(filepath.Join(dir, task.Name(), "children"))
+			for _, f := range strings.Fields(string(b)) {
+				if c, err := strconv.Atoi(f); err == nil {
+					out = append(out, c)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// statusKB returns the value of the "key  123 kB" line of a proc file in
+// bytes, or 0 when the file or the line is missing (a kernel thread, a
+// process that exited).
+func statusKB(path, key string) float64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, key); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				if v, err := strconv.ParseFloat(f[0], 64); err == nil {
+					return v * 1024
+				}
+			}
+		}
+	}
+	return 0
+}
