@@ -90,7 +90,16 @@ func loadRun(dir string) (*loadedRun, error) {
 	if err != nil {
 		return nil, usageError(fmt.Errorf("read samples: %w", err))
 	}
-	return &loadedRun{info: info, samples: samples, table: report.Build(info, samples)}, nil
+	t := report.Build(info, samples)
+	traces, err := result.ReadTraces(dir)
+	if err != nil {
+		t.Notes = append(t.Notes, fmt.Sprintf("resource series not shown: %v", err))
+	}
+	t.AddTraces(traces)
+	if err := t.AddProfiles(dir, samples); err != nil {
+		t.Notes = append(t.Notes, fmt.Sprintf("CPU profiles not shown: %v", err))
+	}
+	return &loadedRun{info: info, samples: samples, table: t}, nil
 }
 
 // writeFiles writes every file format of a run into its directory.

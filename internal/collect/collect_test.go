@@ -3,8 +3,10 @@ package collect
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -138,6 +140,11 @@ func TestCollection(t *testing.T) {
 	if res.SelfCPU < 0.1 || res.Wall < 0.3 || res.Interval != 0.01 {
 		t.Errorf("self CPU %.3f s, wall %.3f s, interval %v", res.SelfCPU, res.Wall, res.Interval)
 	}
+	// The samplers' thread did part of what the process did: not the
+	// busy loop.
+	if res.SamplerCPU <= 0 || res.SamplerCPU >= res.SelfCPU/2 {
+		t.Errorf("sampler CPU %.4f s of the process's %.3f s", res.SamplerCPU, res.SelfCPU)
+	}
 }
 
 func BenchmarkHostRead(b *testing.B) {
@@ -155,5 +162,47 @@ func BenchmarkTreeRead(b *testing.B) {
 		if _, err := tr.Read(context.Background()); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// PSS is read again when RSS moved by more than PSSDrift, or every
+// PSSEvery readings; in between the last PSS reading stands.
+func TestTreePSSRefresh(t *testing.T) {
+	root := t.TempDir()
+	status := filepath.Join(root, "7", "status")
+	rollup := filepath.Join(root, "7", "smaps_rollup")
+	os.MkdirAll(filepath.Join(root, "7"), 0o755)
+	os.WriteFile(filepath.Join(root, "7", "stat"), []byte("7 (x) S 1 7 7 0 -1 0 0 0 0 0 10 10 0 0 20 0 1 0 1 1 1\n"), 0o644)
+	set := func(rssKB, pssKB int) {
+		os.WriteFile(status, fmt.Appendf(nil, "VmRSS:\t%d kB\n", rssKB), 0o644)
+		os.WriteFile(rollup, fmt.Appendf(nil, "Pss:\t%d kB\n", pssKB), 0o644)
+	}
+	tr := &Tree{Root: root, PID: func() int { return 7 }}
+	pss := func() float64 {
+		v, err := tr.Read(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v[2] / 1024
+	}
+	set(1000, 900)
+	if got := pss(); got != 900 {
+		t.Fatalf("first reading: pss %v kB, want 900", got)
+	}
+	set(1030, 930) // RSS +3%: the last PSS stands
+	if got := pss(); got != 900 {
+		t.Errorf("after +3%% RSS: pss %v kB, want 900 still", got)
+	}
+	set(1100, 990) // +10% since the PSS reading: read again
+	if got := pss(); got != 990 {
+		t.Errorf("after +10%% RSS: pss %v kB, want 990", got)
+	}
+	set(1100, 995)
+	var got float64
+	for range PSSEvery {
+		got = pss()
+	}
+	if got != 995 {
+		t.Errorf("after %d readings: pss %v kB, want 995", PSSEvery, got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -52,10 +53,25 @@ func processTimes(root string, pid int) (own, reaped float64, err error) {
 
 // Tree samples a process and all its descendants: what the platform's own
 // processes cost the host (the agent; runc and its container; QEMU).
+//
+// PSS comes from smaps_rollup, which walks the page tables: about 2 ms for
+// 600 MiB resident, 2% of a core at 10 Hz. So PSS is read again only when
+// the tree's RSS moved by more than PSSDrift since the last PSS reading, or
+// PSSEvery readings later; in between the last PSS reading stands. The peak
+// PSS is so caught within PSSDrift.
 type Tree struct {
 	Root string     // the proc filesystem, "/proc"
 	PID  func() int // the tree's root process now; 0 while there is none
+
+	pid           int // of the last PSS reading
+	pss, rssAtPSS float64
+	sincePSS      int
 }
+
+const (
+	PSSDrift = 0.05
+	PSSEvery = 10
+)
 
 var _ Sampler = (*Tree)(nil)
 
@@ -80,17 +96,25 @@ func (t *Tree) Read(context.Context) ([]float64, error) {
 	if len(pids) == 0 {
 		return nil, ErrAbsent
 	}
-	var cpu, rss, pss float64
+	var cpu, rss float64
+	var live []int
 	for _, p := range pids {
 		own, reaped, err := processTimes(t.Root, p)
 		if err != nil {
 			continue // it exited while we read
 		}
+		live = append(live, p)
 		cpu += own + reaped
 		rss += statusKB(filepath.Join(t.Root, strconv.Itoa(p), "status"), "VmRSS:")
-		pss += statusKB(filepath.Join(t.Root, strconv.Itoa(p), "smaps_rollup"), "Pss:")
 	}
-	return []float64{cpu, rss, pss}, nil
+	t.sincePSS++
+	if pid != t.pid || t.sincePSS >= PSSEvery || math.Abs(rss-t.rssAtPSS) > PSSDrift*t.rssAtPSS {
+		t.pid, t.rssAtPSS, t.sincePSS, t.pss = pid, rss, 0, 0
+		for _, p := range live {
+			t.pss += statusKB(filepath.Join(t.Root, strconv.Itoa(p), "smaps_rollup"), "Pss:")
+		}
+	}
+	return []float64{cpu, rss, t.pss}, nil
 }
 
 // Descendants returns pid and every live descendant of it, parents first,

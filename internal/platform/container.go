@@ -60,7 +60,7 @@ type containerInstance struct {
 	mu     sync.Mutex
 	closed bool
 
-	pid    atomic.Int64          // the runtime's, during a trial
+	pid    atomic.Int64           // the runtime's, during a trial
 	cgroup atomic.Pointer[string] // the container's id, during a trial
 }
 

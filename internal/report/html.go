@@ -6,24 +6,29 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/vmbench/vmbench/internal/workload"
 )
 
 // HTML writes report.html: the report.md content plus SVG charts, in one
 // self-contained file (no scripts, styles or images from elsewhere).
 func HTML(w io.Writer, t Table) error {
 	var charts []chart
-	if svg, err := performanceChart(t); err != nil {
-		return fmt.Errorf("performance chart: %w", err)
-	} else if svg != "" {
-		charts = append(charts, chart{Title: "Performance relative to " + t.Baseline,
-			Caption: "Each point is a platform's median performance divided by the baseline's (log scale; 1 = same as the baseline, 0.5 = half as fast or twice the cost); whiskers are the 95% bootstrap interval of the overhead.",
-			SVG:     template.HTML(svg)})
+	for _, g := range panels(t) {
+		svg, err := performanceChart(t, g)
+		if err != nil {
+			return fmt.Errorf("%s chart: %w", g.title, err)
+		}
+		if svg != "" {
+			charts = append(charts, chart{Title: g.title, Caption: g.caption, SVG: template.HTML(svg)})
+		}
 	}
 	if svg, err := bootChart(t); err != nil {
 		return fmt.Errorf("boot chart: %w", err)
@@ -32,14 +37,67 @@ func HTML(w io.Writer, t Table) error {
 			Caption: "Median of each phase: QEMU start and firmware, kernel until /init, agent until ready.",
 			SVG:     template.HTML(svg)})
 	}
+	for _, tl := range t.Timelines {
+		svg, err := timelineChart(tl)
+		if err != nil {
+			return fmt.Errorf("timeline chart: %w", err)
+		}
+		if svg != "" {
+			charts = append(charts, chart{Title: "Resources over one trial: " + strings.TrimSpace(tl.Workload+" "+tl.Label),
+				Caption: "The first measured trial on each platform, from the samplers (series.jsonl). Left: CPU of the platform's host processes (the agent; runc and the container; all QEMU threads) in cores, and, dashed, the whole host busy. Right: their proportional set size (PSS).",
+				SVG:     template.HTML(svg)})
+		}
+	}
+	var profiles []profileTable
+	for _, p := range t.Profiles {
+		profiles = append(profiles, profileTable{Title: p.title(), Header: p.header(t.Baseline), Rows: p.records(t.Baseline)})
+	}
 	return htmlPage.Execute(w, struct {
-		T      Table
-		Header []string
-		Rows   [][]string
-		Legend string
-		Charts []chart
-		Env    [][2]string
-	}{t, t.header(), t.records(), t.legend(), charts, t.environment()})
+		T             Table
+		Header        []string
+		Rows          [][]string
+		Legend        string
+		Charts        []chart
+		Profiles      []profileTable
+		ProfileLegend string
+		Env           [][2]string
+	}{t, t.header(), t.records(), t.legend(), charts, profiles, profileLegend(t.Baseline), t.environment()})
+}
+
+type profileTable struct {
+	Title  string
+	Header []string
+	Rows   [][]string
+}
+
+// panel is one performance chart: the rows it plots and how.
+type panel struct {
+	title, caption string
+	rows           func(Row) bool
+	cost           bool // plot the cost ratio, 1+overhead, instead of performance
+}
+
+// panels are the performance charts: the workloads' own metrics, then one
+// per cost metric, so that each chart's rows read in the same unit.
+func panels(t Table) []panel {
+	out := []panel{{
+		title:   "Performance relative to " + t.Baseline,
+		caption: "Each point is a platform's median performance divided by the baseline's (log scale; 1 = same as the baseline, 0.5 = half as fast or twice the cost); whiskers are the 95% bootstrap interval of the overhead.",
+		rows:    func(r Row) bool { return !isCost(r.Metric) },
+	}}
+	for _, m := range workload.CostMetrics {
+		out = append(out, panel{
+			title:   fmt.Sprintf("%s relative to %s", m.Name, t.Baseline),
+			caption: fmt.Sprintf("%s: %s. Each point is a platform's median divided by the baseline's (log scale; 2 = twice what the baseline costs); whiskers are the 95%% bootstrap interval.", m.Name, m.Help),
+			rows:    func(r Row) bool { return r.Metric == m.Name },
+			cost:    true,
+		})
+	}
+	return out
+}
+
+func isCost(metric string) bool {
+	return slices.ContainsFunc(workload.CostMetrics, func(m workload.MetricInfo) bool { return m.Name == metric })
 }
 
 type chart struct {
@@ -68,19 +126,36 @@ figure{margin:2em 0}figcaption{font-size:13px;color:#555}
 <p>{{.Legend}}</p>
 {{range .Charts}}<figure><h2>{{.Title}}</h2>{{.SVG}}<figcaption>{{.Caption}}</figcaption></figure>
 {{end}}
+{{if .Profiles}}<h2>Where the CPU time goes</h2>
+<p>{{.ProfileLegend}}</p>
+{{range .Profiles}}<h3>{{.Title}}</h3>
+<table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range $i, $c := .}}<td>{{if eq $i 0}}<code>{{$c}}</code>{{else}}{{$c}}{{end}}</td>{{end}}</tr>
+{{end}}</table>
+{{end}}{{end}}
 {{if .T.Notes}}<h2>Notes</h2><ul>{{range .T.Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <h2>Environment</h2>
 <table>{{range .Env}}<tr><td>{{index . 0}}</td><td>{{index . 1}}</td></tr>{{end}}</table>
 </body></html>
 `))
 
-// performanceChart plots, per row with a baseline value, each platform's
-// performance relative to the baseline: 1/(1+overhead).
-func performanceChart(t Table) (string, error) {
+// performanceChart plots, per row of the panel with a baseline value, each
+// platform's performance relative to the baseline, 1/(1+overhead), or for a
+// cost panel its cost relative to the baseline, 1+overhead.
+func performanceChart(t Table, g panel) (string, error) {
 	var names []string
 	type point struct{ x, y, lo, hi float64 }
 	series := make([][]point, len(t.Platforms))
+	rel := func(o float64) float64 {
+		if g.cost {
+			return 1 + o
+		}
+		return 1 / (1 + o)
+	}
 	for _, r := range t.Rows {
+		if !g.rows(r) {
+			continue
+		}
 		has := false
 		for _, c := range r.Cells {
 			if c.Delta != nil && !math.IsNaN(c.Delta.Overhead) {
@@ -94,10 +169,10 @@ func performanceChart(t Table) (string, error) {
 		names = append(names, strings.Join(append([]string{r.Workload}, append(strings.Fields(r.Label), r.Metric)...), "\n"))
 		for i, c := range r.Cells {
 			if d := c.Delta; d != nil && !math.IsNaN(d.Overhead) {
-				p := point{x: x, y: 1 / (1 + d.Overhead)}
+				p := point{x: x, y: rel(d.Overhead)}
 				p.lo, p.hi = p.y, p.y
 				if !math.IsNaN(d.Lo) {
-					p.lo, p.hi = 1/(1+d.Hi), 1/(1+d.Lo)
+					p.lo, p.hi = min(rel(d.Lo), rel(d.Hi)), max(rel(d.Lo), rel(d.Hi))
 				}
 				series[i] = append(series[i], p)
 			}
@@ -108,6 +183,9 @@ func performanceChart(t Table) (string, error) {
 	}
 	p := plot.New()
 	p.Y.Label.Text = "performance relative to " + t.Baseline
+	if g.cost {
+		p.Y.Label.Text = "cost relative to " + t.Baseline
+	}
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.NominalX(names...)
@@ -218,4 +296,60 @@ func svg(p *plot.Plot, w, h vg.Length) (string, error) {
 		s = s[i:]
 	}
 	return s, nil
+}
+
+// timelineChart draws a Timeline as two plots side by side: the platforms'
+// CPU (and the host's, dashed) in cores, and their PSS in MiB.
+func timelineChart(tl Timeline) (string, error) {
+	if len(tl.Lines) == 0 {
+		return "", nil
+	}
+	cpu, mem := plot.New(), plot.New()
+	cpu.X.Label.Text, cpu.Y.Label.Text = "seconds into the trial", "cores"
+	mem.X.Label.Text, mem.Y.Label.Text = "seconds into the trial", "PSS (MiB)"
+	cpu.Legend.Top, mem.Legend.Top = true, true
+	cpu.Y.Min, mem.Y.Min = 0, 0
+	var maxCPU, maxMem float64
+	for k, l := range tl.Lines {
+		xy := func(ys []float64, scale float64) plotter.XYs {
+			out := make(plotter.XYs, len(l.T))
+			for i := range l.T {
+				out[i].X, out[i].Y = l.T[i], ys[i]*scale
+			}
+			return out
+		}
+		own, err := plotter.NewLine(xy(l.CPU, 1))
+		if err != nil {
+			return "", err
+		}
+		host, err := plotter.NewLine(xy(l.HostCPU, 1))
+		if err != nil {
+			return "", err
+		}
+		pss, err := plotter.NewLine(xy(l.PSS, 1.0/(1<<20)))
+		if err != nil {
+			return "", err
+		}
+		own.Color, host.Color, pss.Color = plotutil.Color(k), plotutil.Color(k), plotutil.Color(k)
+		own.Width, pss.Width = vg.Points(1.5), vg.Points(1.5)
+		host.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
+		cpu.Add(own, host)
+		cpu.Legend.Add(l.Platform, own)
+		mem.Add(pss)
+		mem.Legend.Add(l.Platform, pss)
+		for i := range l.T {
+			maxCPU = max(maxCPU, l.CPU[i], l.HostCPU[i])
+			maxMem = max(maxMem, l.PSS[i]/(1<<20))
+		}
+	}
+	cpu.Y.Max, mem.Y.Max = math.Max(1, maxCPU)*1.35, math.Max(1, maxMem)*1.35 // room for the legend
+	a, err := svg(cpu, 5*vg.Inch, 3*vg.Inch)
+	if err != nil {
+		return "", err
+	}
+	b, err := svg(mem, 5*vg.Inch, 3*vg.Inch)
+	if err != nil {
+		return "", err
+	}
+	return a + b, nil
 }

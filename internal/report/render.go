@@ -92,6 +92,17 @@ func Markdown(w io.Writer, t Table) error {
 		fmt.Fprintf(w, "| %s |\n", strings.Join(rec, " | "))
 	}
 	fmt.Fprintf(w, "\n%s\n", t.legend())
+	if len(t.Profiles) > 0 {
+		fmt.Fprintf(w, "\n## Where the CPU time goes\n\n%s\n", profileLegend(t.Baseline))
+		for _, p := range t.Profiles {
+			fmt.Fprintf(w, "\n### %s\n\n", p.title())
+			h := p.header(t.Baseline)
+			fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(h, " | "), strings.Repeat(" --- |", len(h)))
+			for _, rec := range p.records(t.Baseline) {
+				fmt.Fprintf(w, "| `%s` | %s |\n", mdEscape(rec[0]), strings.Join(rec[1:], " | "))
+			}
+		}
+	}
 	if len(t.Notes) > 0 {
 		fmt.Fprintf(w, "\n## Notes\n\n")
 		for _, n := range t.Notes {

@@ -25,8 +25,11 @@ type Table struct {
 	Tools       map[string]string
 	Platforms   []Column
 	Rows        []Row
-	Banners     []string // shown before the table: what changes how every number reads
-	Notes       []string // shown after it: warnings about single cells or trials
+	Banners     []string   // shown before the table: what changes how every number reads
+	Notes       []string   // shown after it: warnings about single cells or trials
+	Sampling    *Sampling  // nil: the run has no series.jsonl
+	Timelines   []Timeline // resource use over time, per workload variant
+	Profiles    []Profile  // where the CPU time went, per workload variant
 }
 
 // Column is one platform.

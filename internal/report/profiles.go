@@ -1,0 +1,263 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/vmbench/vmbench/internal/result"
+)
+
+// Profile is where the CPU time of one workload variant went on each
+// platform: the trials' CPU profiles merged per platform, as flat shares
+// per function, and the difference from the baseline platform.
+type Profile struct {
+	Workload, Label string
+	Platforms       []string // those with profiles, in table order
+	Trials          []int    // profiles merged, per platform
+	Funcs           []FuncShare
+}
+
+// FuncShare is one function's share of the CPU samples.
+type FuncShare struct {
+	Name string
+	// Share is the function's flat share (its own code, not its callees')
+	// of the CPU samples per platform: 0.25 = a quarter of the time.
+	Share []float64
+	// Delta is Share minus the baseline's, from the diff profile (the
+	// platform's profile merged with the baseline's negated); NaN on the
+	// baseline and where there is no baseline.
+	Delta []float64
+}
+
+// TopFuncs is how many functions a Profile lists by their share, before
+// those added for a large difference from the baseline.
+const TopFuncs = 8
+
+// normTotal is what each merged profile is scaled to before it is
+// compared: values are integers, so shares are kept in parts per 10⁹.
+const normTotal = 1e9
+
+// AddProfiles reads the measured trials' CPU profiles under dir and adds,
+// per workload variant, where the time went on each platform.
+func (t *Table) AddProfiles(dir string, samples []result.Sample) error {
+	type key struct{ workload, label string }
+	var keys []key
+	byPlatform := map[key]map[string][]*profile.Profile{}
+	for _, s := range samples {
+		if s.Warmup || s.Profile == "" || s.Error != "" {
+			continue
+		}
+		p, err := readProfile(filepath.Join(dir, s.Profile))
+		if err != nil {
+			return err
+		}
+		k := key{s.Workload, s.Label}
+		if byPlatform[k] == nil {
+			byPlatform[k] = map[string][]*profile.Profile{}
+			keys = append(keys, k)
+		}
+		byPlatform[k][s.Platform] = append(byPlatform[k][s.Platform], p)
+	}
+	for _, k := range keys {
+		pr := Profile{Workload: k.workload, Label: k.label}
+		var merged []*profile.Profile
+		for _, col := range t.Platforms {
+			ps := byPlatform[k][col.Name]
+			if len(ps) == 0 {
+				continue
+			}
+			m, err := profile.Merge(ps)
+			if err != nil {
+				return fmt.Errorf("merge the profiles of %s %s on %s: %w", k.workload, k.label, col.Name, err)
+			}
+			if total(m) == 0 {
+				continue
+			}
+			m.Scale(normTotal / float64(total(m)))
+			pr.Platforms = append(pr.Platforms, col.Name)
+			pr.Trials = append(pr.Trials, len(ps))
+			merged = append(merged, m)
+		}
+		if len(merged) == 0 {
+			continue
+		}
+		base := slices.Index(pr.Platforms, t.Baseline)
+		shares := make([]map[string]float64, len(merged))
+		deltas := make([]map[string]float64, len(merged))
+		for i, m := range merged {
+			shares[i] = flat(m)
+			if base >= 0 && i != base {
+				d, err := diff(m, merged[base])
+				if err != nil {
+					return fmt.Errorf("diff the profiles of %s %s: %w", k.workload, k.label, err)
+				}
+				deltas[i] = flat(d)
+			}
+		}
+		pr.Funcs = pick(shares, deltas)
+		t.Profiles = append(t.Profiles, pr)
+	}
+	return nil
+}
+
+func readProfile(path string) (*profile.Profile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	p, err := profile.Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
+}
+
+// valueIndex is the index of the CPU time among a profile's sample values.
+func valueIndex(p *profile.Profile) int {
+	for i, st := range p.SampleType {
+		if st.Type == "cpu" {
+			return i
+		}
+	}
+	return len(p.SampleType) - 1
+}
+
+func total(p *profile.Profile) int64 {
+	v := valueIndex(p)
+	var sum int64
+	for _, s := range p.Sample {
+		sum += s.Value[v]
+	}
+	return sum
+}
+
+// diff returns p minus base, both already normalised: pprof's diff_base.
+func diff(p, base *profile.Profile) (*profile.Profile, error) {
+	neg := base.Copy()
+	neg.Scale(-1)
+	return profile.Merge([]*profile.Profile{p.Copy(), neg})
+}
+
+// flat sums each function's own samples (the leaf frame, inlined callees
+// counted as themselves), as a share of normTotal.
+func flat(p *profile.Profile) map[string]float64 {
+	v := valueIndex(p)
+	out := map[string]float64{}
+	for _, s := range p.Sample {
+		name := "(unknown)"
+		if len(s.Location) > 0 && len(s.Location[0].Line) > 0 && s.Location[0].Line[0].Function != nil {
+			name = s.Location[0].Line[0].Function.Name
+		}
+		out[name] += float64(s.Value[v]) / normTotal
+	}
+	return out
+}
+
+// pick lists the TopFuncs functions with the largest share on any
+// platform, then those whose share differs from the baseline's by at least
+// a percentage point, largest first, up to TopFuncs more.
+func pick(shares, deltas []map[string]float64) []FuncShare {
+	score := map[string]float64{}
+	for _, m := range shares {
+		for f, v := range m {
+			score[f] = math.Max(score[f], v)
+		}
+	}
+	names := sortedBy(score)
+	if len(names) > TopFuncs {
+		names = names[:TopFuncs]
+	}
+	moved := map[string]float64{}
+	for _, m := range deltas {
+		for f, v := range m {
+			if !slices.Contains(names, f) && math.Abs(v) >= 0.01 {
+				moved[f] = math.Max(moved[f], math.Abs(v))
+			}
+		}
+	}
+	more := sortedBy(moved)
+	names = append(names, more[:min(len(more), TopFuncs)]...)
+	var out []FuncShare
+	for _, n := range names {
+		fs := FuncShare{Name: n}
+		for i := range shares {
+			fs.Share = append(fs.Share, shares[i][n])
+			d := math.NaN()
+			if deltas[i] != nil {
+				d = deltas[i][n]
+			}
+			fs.Delta = append(fs.Delta, d)
+		}
+		out = append(out, fs)
+	}
+	return out
+}
+
+// sortedBy returns the keys of m, largest value first, then by name.
+func sortedBy(m map[string]float64) []string {
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		switch {
+		case m[a] > m[b]:
+			return -1
+		case m[a] < m[b]:
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	return keys
+}
+
+// title names the variant and how many profiles were merged.
+func (p Profile) title() string {
+	var n []string
+	for i, pl := range p.Platforms {
+		n = append(n, fmt.Sprintf("%s %d", pl, p.Trials[i]))
+	}
+	return strings.TrimSpace(p.Workload+" "+p.Label) + " (profiles: " + strings.Join(n, ", ") + ")"
+}
+
+// header and records lay a Profile out as a table: the function, then each
+// platform's share followed, off the baseline, by its difference.
+func (p Profile) header(baseline string) []string {
+	h := []string{"function"}
+	for _, pl := range p.Platforms {
+		h = append(h, pl)
+		if pl != baseline && slices.Contains(p.Platforms, baseline) {
+			h = append(h, pl+" vs "+baseline)
+		}
+	}
+	return h
+}
+
+func (p Profile) records(baseline string) [][]string {
+	var out [][]string
+	for _, f := range p.Funcs {
+		rec := []string{f.Name}
+		for i, pl := range p.Platforms {
+			rec = append(rec, fmt.Sprintf("%.1f%%", 100*f.Share[i]))
+			if pl != baseline && slices.Contains(p.Platforms, baseline) {
+				rec = append(rec, fmt.Sprintf("%+.1f pt", 100*f.Delta[i]))
+			}
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+// profileLegend explains the profile tables.
+func profileLegend(baseline string) string {
+	return "CPU profiles of the measured trials (runtime/pprof in the agent, wherever it ran), merged per platform: each function's own share of the CPU samples " +
+		"(not its callees'), and the difference from " + baseline + " in percentage points, from pprof's diff of the two profiles. " +
+		"The files are under profiles/<platform>/ (go tool pprof reads them)."
+}

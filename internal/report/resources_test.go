@@ -1,0 +1,126 @@
+package report
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/vmbench/vmbench/internal/result"
+)
+
+// recorded reads testdata/run, a real run (native, runc, a TCG guest; cpu
+// hash and memory triad, 2 trials each) with its series and profiles.
+func recorded(t *testing.T) Table {
+	t.Helper()
+	info, err := result.ReadRun("testdata/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples, err := result.ReadSamples("testdata/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	traces, err := result.ReadTraces("testdata/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := Build(info, samples)
+	tab.AddTraces(traces)
+	if err := tab.AddProfiles("testdata/run", samples); err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+func TestTracesOfRecordedRun(t *testing.T) {
+	tab := recorded(t)
+	s := tab.Sampling
+	if s == nil || s.Interval != 0.1 || s.Trials != 12 || s.MeanSampler <= 0 || s.MaxSampler < s.MeanSampler || s.MeanSelf < s.MeanSampler {
+		t.Fatalf("sampling %+v", s)
+	}
+	if len(tab.Timelines) != 2 {
+		t.Fatalf("%d timelines, want one per workload variant (2)", len(tab.Timelines))
+	}
+	for _, tl := range tab.Timelines {
+		if len(tl.Lines) != 3 {
+			t.Errorf("%s: %d lines, want one per platform", tl.Workload, len(tl.Lines))
+		}
+		for _, l := range tl.Lines {
+			if len(l.T) == 0 || len(l.CPU) != len(l.T) || len(l.PSS) != len(l.T) || len(l.HostCPU) != len(l.T) {
+				t.Errorf("%s on %s: %d times, %d cpu, %d pss", tl.Workload, l.Platform, len(l.T), len(l.CPU), len(l.PSS))
+				continue
+			}
+			// The workload runs one thread: its platform's processes
+			// use about a core at the busiest, never much more than
+			// the two the host has.
+			peak := 0.0
+			for i := range l.T {
+				peak = math.Max(peak, l.CPU[i])
+				if l.CPU[i] < 0 || l.CPU[i] > 2.5 || l.PSS[i] <= 0 {
+					t.Errorf("%s on %s at %.2fs: cpu %.2f cores, pss %.0f", tl.Workload, l.Platform, l.T[i], l.CPU[i], l.PSS[i])
+				}
+			}
+			if peak < 0.5 {
+				t.Errorf("%s on %s: peak cpu %.2f cores, want about 1", tl.Workload, l.Platform, peak)
+			}
+		}
+	}
+}
+
+func TestProfilesOfRecordedRun(t *testing.T) {
+	tab := recorded(t)
+	if len(tab.Profiles) != 2 {
+		t.Fatalf("%d profiles, want 2", len(tab.Profiles))
+	}
+	cpu := tab.Profiles[0]
+	if cpu.Workload != "cpu" || strings.Join(cpu.Platforms, ",") != "native,container,vm" || cpu.Trials[0] != 2 {
+		t.Fatalf("cpu profile %+v", cpu)
+	}
+	for i := range cpu.Platforms {
+		var sum, top float64
+		var topName string
+		for _, f := range cpu.Funcs {
+			sum += f.Share[i]
+			if f.Share[i] > top {
+				top, topName = f.Share[i], f.Name
+			}
+		}
+		// Hashing is where the cpu workload spends its time, wherever
+		// it runs (the guest's CPU model picks another implementation).
+		if !strings.Contains(topName, "sha256.block") || top < 0.8 || sum > 1.0001 {
+			t.Errorf("%s: top %s %.2f, listed %.2f", cpu.Platforms[i], topName, top, sum)
+		}
+		// The diff is the share minus the baseline's share.
+		for _, f := range cpu.Funcs {
+			if i == 0 && !math.IsNaN(f.Delta[i]) {
+				t.Errorf("the baseline has a delta for %s", f.Name)
+			}
+			if i > 0 && math.Abs(f.Delta[i]-(f.Share[i]-f.Share[0])) > 1e-6 {
+				t.Errorf("%s on %s: delta %.4f, shares %.4f and %.4f", f.Name, cpu.Platforms[i], f.Delta[i], f.Share[i], f.Share[0])
+			}
+		}
+	}
+}
+
+func TestGoldenRecordedRun(t *testing.T) {
+	tab := recorded(t)
+	var md, h bytes.Buffer
+	if err := Markdown(&md, tab); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "run.md", md.Bytes())
+	if err := HTML(&h, tab); err != nil {
+		t.Fatal(err)
+	}
+	page := h.String()
+	// Performance and three cost panels, boot, and two timelines of two plots each.
+	if n := strings.Count(page, "<svg"); n != 9 {
+		t.Errorf("%d svg elements, want 9", n)
+	}
+	for _, want := range []string{"Resources over one trial: cpu", "footprint relative to native", "Where the CPU time goes", "sha256.block"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+}
