@@ -253,3 +253,22 @@ func TestHTMLSelfContained(t *testing.T) {
 		}
 	}
 }
+
+// An outlier is named in the notes, and kept.
+func TestOutlierNote(t *testing.T) {
+	info, samples := fixture()
+	for i := range samples {
+		s := &samples[i]
+		if s.Platform == "native" && s.Workload == "cpu" && s.Trial == 4 && !s.Warmup {
+			s.Metrics[0].Value = 1e9
+		}
+	}
+	tab := Build(info, samples)
+	want := "cpu threads=1 throughput on native: 1 of 6 values are outliers (beyond 1.5× the interquartile range): 1.00 GB/s; kept"
+	if !strings.Contains(strings.Join(tab.Notes, "\n"), want) {
+		t.Errorf("notes lack %q:\n%s", want, strings.Join(tab.Notes, "\n"))
+	}
+	if tab.Rows[0].Cells[0].Summary.N != 6 {
+		t.Errorf("the outlier was dropped: n=%d", tab.Rows[0].Cells[0].Summary.N)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/vmbench/vmbench/internal/hostinfo"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/stats"
+	"github.com/vmbench/vmbench/internal/units"
 )
 
 // Table is a run summarised for people.
@@ -172,6 +173,14 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 				if strings.HasPrefix(w, "noisy") {
 					note(strings.TrimSpace(r.Workload+" "+r.Label)+" "+r.Metric, t.Platforms[c].Name, w)
 				}
+			}
+			if out := cell.Summary.Outliers; len(out) > 0 {
+				var vs []string
+				for _, v := range out {
+					vs = append(vs, units.Format(v, r.Unit))
+				}
+				note(strings.TrimSpace(r.Workload+" "+r.Label)+" "+r.Metric, t.Platforms[c].Name,
+					fmt.Sprintf("%d of %d values are outliers (beyond 1.5× the interquartile range): %s; kept, the median is robust to them", len(out), len(cell.Values), strings.Join(vs, ", ")))
 			}
 			if hasBase && c != base && len(r.Cells[base].Values) > 0 {
 				d := stats.Compare(slices.Clone(r.Cells[base].Values), slices.Clone(cell.Values), result.HigherIsBetter(r.Unit))

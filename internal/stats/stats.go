@@ -26,8 +26,16 @@ type Summary struct {
 	Center   float64 // median
 	Lo, Hi   float64 // 95% confidence interval of the median
 	CV       float64 // coefficient of variation (stddev / mean)
+	// Outliers are the values outside Tukey's fences (1.5 × the
+	// interquartile range beyond the quartiles), with at least
+	// MinOutlierN values. They are flagged, not dropped: the median and
+	// its interval are robust to them.
+	Outliers []float64
 	Warnings []string
 }
+
+// MinOutlierN is the fewest values for which outliers are looked for.
+const MinOutlierN = 5
 
 // Summarize summarises values (which it sorts in place).
 func Summarize(values []float64) Summary {
@@ -36,7 +44,7 @@ func Summarize(values []float64) Summary {
 	}
 	smp := benchmath.NewSample(values, &benchmath.DefaultThresholds)
 	s := benchmath.AssumeNothing.Summary(smp, Confidence)
-	out := Summary{N: len(values), Center: s.Center, Lo: s.Lo, Hi: s.Hi, CV: cv(values)}
+	out := Summary{N: len(values), Center: s.Center, Lo: s.Lo, Hi: s.Hi, CV: cv(values), Outliers: outliers(smp.Values)}
 	for _, w := range s.Warnings {
 		out.Warnings = append(out.Warnings, w.Error())
 	}
@@ -44,6 +52,32 @@ func Summarize(values []float64) Summary {
 		out.Warnings = append(out.Warnings, fmt.Sprintf("noisy: coefficient of variation %.1f%% > %.0f%%", 100*out.CV, 100*NoisyCV))
 	}
 	return out
+}
+
+// outliers returns the values of sorted outside Tukey's fences.
+func outliers(sorted []float64) []float64 {
+	if len(sorted) < MinOutlierN {
+		return nil
+	}
+	q1, q3 := quantile(sorted, 0.25), quantile(sorted, 0.75)
+	lo, hi := q1-1.5*(q3-q1), q3+1.5*(q3-q1)
+	var out []float64
+	for _, v := range sorted {
+		if v < lo || v > hi {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// quantile interpolates linearly between the order statistics of sorted.
+func quantile(sorted []float64, q float64) float64 {
+	pos := q * float64(len(sorted)-1)
+	i := int(pos)
+	if i+1 >= len(sorted) {
+		return sorted[len(sorted)-1]
+	}
+	return sorted[i] + (pos-float64(i))*(sorted[i+1]-sorted[i])
 }
 
 // Interval returns the half-width of the confidence interval relative to

@@ -53,3 +53,19 @@ func TestCompareOverheadDirection(t *testing.T) {
 		t.Errorf("equal samples: interval [%g, %g] should straddle 0", same.Lo, same.Hi)
 	}
 }
+
+func TestOutliers(t *testing.T) {
+	s := Summarize([]float64{10, 10.1, 9.9, 10, 14, 10.05, 9.95})
+	if len(s.Outliers) != 1 || s.Outliers[0] != 14 {
+		t.Errorf("outliers %v, want [14]", s.Outliers)
+	}
+	if s.Center != 10 {
+		t.Errorf("median %v: the outlier moved it", s.Center)
+	}
+	if s := Summarize([]float64{10, 10.1, 9.9, 10, 10.05, 9.95}); len(s.Outliers) != 0 {
+		t.Errorf("outliers %v in tight values", s.Outliers)
+	}
+	if s := Summarize([]float64{1, 1, 1, 100}); len(s.Outliers) != 0 {
+		t.Errorf("outliers %v among %d values, fewer than MinOutlierN", s.Outliers, 4)
+	}
+}
