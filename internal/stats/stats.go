@@ -22,10 +22,10 @@ const NoisyCV = 0.05
 
 // Summary describes the values of one cell.
 type Summary struct {
-	N        int
-	Center   float64 // median
-	Lo, Hi   float64 // 95% confidence interval of the median
-	CV       float64 // coefficient of variation (stddev / mean)
+	N      int
+	Center float64 // median
+	Lo, Hi float64 // 95% confidence interval of the median
+	CV     float64 // coefficient of variation (stddev / mean)
 	// Outliers are the values outside Tukey's fences (1.5 × the
 	// interquartile range beyond the quartiles), with at least
 	// MinOutlierN values. They are flagged, not dropped: the median and
