@@ -79,10 +79,17 @@ func runScenario(ctx context.Context, path string, o runOptions) error {
 	ctx, stop := interruptible(ctx)
 	defer stop()
 
-	dir, runErr := runner.Run(ctx, runner.Options{
+	ro := runner.Options{
 		Scenario: s, ScenarioText: text, ResultsDir: o.results, Binary: bin,
 		Version: version, Revision: revision, Log: os.Stderr,
-	})
+	}
+	if bar := newProgress(os.Stderr); bar != nil {
+		ro.Log, ro.Progress = bar, bar
+	}
+	dir, runErr := runner.Run(ctx, ro)
+	if bar, ok := ro.Progress.(*progress); ok {
+		bar.Finish()
+	}
 	if dir == "" {
 		return runErr
 	}

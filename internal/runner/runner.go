@@ -51,6 +51,14 @@ type Options struct {
 	CacheDir string
 	// TeardownTimeout bounds the whole teardown; 0 means two minutes.
 	TeardownTimeout time.Duration
+	// Progress follows the trials; nil logs one line per trial instead.
+	Progress Progress
+}
+
+// Progress follows a run's trials, on a terminal.
+type Progress interface {
+	Begin(total int)
+	Done(s result.Sample)
 }
 
 // Env is what every platform of a run shares.
@@ -280,6 +288,15 @@ func startPlatforms(ctx context.Context, o Options, platforms []scenario.Platfor
 // runTrials runs the trials whose platform has an instance, writing each
 // sample as soon as it is measured.
 func runTrials(ctx context.Context, o Options, instances map[string]platform.Instance, trials []scenario.Trial, w *sinks, runID string, round int) error {
+	if o.Progress != nil {
+		n := 0
+		for _, t := range trials {
+			if instances[t.Platform] != nil {
+				n++
+			}
+		}
+		o.Progress.Begin(n)
+	}
 	for i, t := range trials {
 		inst := instances[t.Platform]
 		if inst == nil {
@@ -295,7 +312,11 @@ func runTrials(ctx context.Context, o Options, instances map[string]platform.Ins
 		if err := w.samples.Write(sample); err != nil {
 			return err
 		}
-		fmt.Fprintf(o.Log, "[%d/%d] %s\n", i+1, len(trials), describeSample(sample))
+		if o.Progress != nil {
+			o.Progress.Done(sample)
+		} else {
+			fmt.Fprintf(o.Log, "[%d/%d] %s\n", i+1, len(trials), describeSample(sample))
+		}
 	}
 	return nil
 }
