@@ -6,6 +6,7 @@ import (
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads/cpu"
 	"github.com/vmbench/vmbench/workloads/memory"
+	"github.com/vmbench/vmbench/workloads/syscall"
 )
 
 // All returns every workload, in the order `vmbench list` shows them.
@@ -13,6 +14,7 @@ func All() []workload.Workload {
 	return []workload.Workload{
 		cpu.Workload{},
 		memory.Workload{},
+		syscall.Workload{},
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/workloads/syscall"
 )
 
 func newAgentCmd() *cobra.Command {
@@ -16,6 +17,12 @@ func newAgentCmd() *cobra.Command {
 		Hidden: true,
 	}
 	cmd.AddCommand(newHideCgroup2Cmd())
+	cmd.AddCommand(&cobra.Command{
+		Use:   "echo",
+		Short: "Echo standard input to standard output: the other end of the syscall workload's pipe",
+		Args:  cobra.NoArgs,
+		RunE:  func(*cobra.Command, []string) error { return syscall.Echo() },
+	})
 	cmd.AddCommand(&cobra.Command{
 		Use:     "run REQUEST",
 		Short:   "Run one workload and print its metrics as JSON",

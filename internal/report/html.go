@@ -37,6 +37,17 @@ func HTML(w io.Writer, t Table) error {
 			Caption: "Median of each phase: QEMU start and firmware, kernel until /init, agent until ready.",
 			SVG:     template.HTML(svg)})
 	}
+	for _, l := range t.Latencies {
+		svg, err := latencyChart(t, l)
+		if err != nil {
+			return fmt.Errorf("latency chart: %w", err)
+		}
+		if svg != "" {
+			charts = append(charts, chart{Title: "Latency percentiles: " + strings.TrimSpace(l.Workload+" "+l.Label),
+				Caption: "Every " + l.Name + " the measured trials recorded (HDR histograms, merged per platform), by percentile: the x axis stretches the tail (90, 99, 99.9), the y axis is logarithmic.",
+				SVG:     template.HTML(svg)})
+		}
+	}
 	for _, tl := range t.Timelines {
 		svg, err := timelineChart(tl)
 		if err != nil {
@@ -352,4 +363,65 @@ func timelineChart(tl Timeline) (string, error) {
 		return "", err
 	}
 	return a + b, nil
+}
+
+// nines are the percentiles marked on a latency chart's axis, at
+// -log10(1-q): each step right is ten times rarer.
+var nines = []struct {
+	q     float64
+	label string
+}{{0, "0"}, {0.5, "50"}, {0.9, "90"}, {0.99, "99"}, {0.999, "99.9"}, {0.9999, "99.99"}, {0.99999, "99.999"}}
+
+type ninesTicks struct{ max float64 }
+
+func (n ninesTicks) Ticks(min, max float64) []plot.Tick {
+	var out []plot.Tick
+	for _, t := range nines {
+		if x := -math.Log10(1 - t.q); x <= n.max+1e-9 {
+			out = append(out, plot.Tick{Value: x, Label: t.label})
+		}
+	}
+	return out
+}
+
+// latencyChart draws the percentile curve of a Latency on each platform,
+// HdrHistogram's way: the x axis stretches the tail, so that p99 and p99.9
+// get as much room as the median.
+func latencyChart(t Table, l Latency) (string, error) {
+	p := plot.New()
+	p.X.Label.Text = "percentile"
+	p.Y.Label.Text = "latency (µs)"
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Legend.Top = true
+	p.Legend.Left = true
+	var xmax float64
+	drawn := 0
+	for i, h := range l.Hists {
+		if h == nil || h.Count() < 2 {
+			continue
+		}
+		// Percentiles beyond 1 - 1/n are not resolved by n events.
+		top := math.Min(math.Log10(float64(h.Count())), 5)
+		xmax = math.Max(xmax, top)
+		var xy plotter.XYs
+		for x := 0.0; x <= top+1e-9; x += 0.02 {
+			xy = append(xy, plotter.XY{X: x, Y: math.Max(1e-3, 1e6*h.Quantile(1-math.Pow(10, -x)))}) // log scale: no 0
+		}
+		ln, err := plotter.NewLine(xy)
+		if err != nil {
+			return "", err
+		}
+		ln.Color = plotutil.Color(drawn)
+		ln.Width = vg.Points(1.5)
+		p.Add(ln)
+		p.Legend.Add(fmt.Sprintf("%s (%d events)", t.Platforms[i].Name, h.Count()), ln)
+		drawn++
+	}
+	if drawn == 0 {
+		return "", nil
+	}
+	p.X.Min, p.X.Max = 0, xmax
+	p.X.Tick.Marker = ninesTicks{max: xmax}
+	return svg(p, 7*vg.Inch, 4*vg.Inch)
 }

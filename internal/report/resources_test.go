@@ -10,7 +10,8 @@ import (
 )
 
 // recorded reads testdata/run, a real run (native, runc, a TCG guest; cpu
-// hash and memory triad, 2 trials each) with its series and profiles.
+// hash, memory triad and syscall pipe, 2 trials each) with its series,
+// profiles and latency histograms.
 func recorded(t *testing.T) Table {
 	t.Helper()
 	info, err := result.ReadRun("testdata/run")
@@ -36,11 +37,11 @@ func recorded(t *testing.T) Table {
 func TestTracesOfRecordedRun(t *testing.T) {
 	tab := recorded(t)
 	s := tab.Sampling
-	if s == nil || s.Interval != 0.1 || s.Trials != 12 || s.MeanSampler <= 0 || s.MaxSampler < s.MeanSampler || s.MeanSelf < s.MeanSampler {
+	if s == nil || s.Interval != 0.1 || s.Trials != 18 || s.MeanSampler <= 0 || s.MaxSampler < s.MeanSampler || s.MeanSelf < s.MeanSampler {
 		t.Fatalf("sampling %+v", s)
 	}
-	if len(tab.Timelines) != 2 {
-		t.Fatalf("%d timelines, want one per workload variant (2)", len(tab.Timelines))
+	if len(tab.Timelines) != 3 {
+		t.Fatalf("%d timelines, want one per workload variant (3)", len(tab.Timelines))
 	}
 	for _, tl := range tab.Timelines {
 		if len(tl.Lines) != 3 {
@@ -70,8 +71,8 @@ func TestTracesOfRecordedRun(t *testing.T) {
 
 func TestProfilesOfRecordedRun(t *testing.T) {
 	tab := recorded(t)
-	if len(tab.Profiles) != 2 {
-		t.Fatalf("%d profiles, want 2", len(tab.Profiles))
+	if len(tab.Profiles) != 3 {
+		t.Fatalf("%d profiles, want 3", len(tab.Profiles))
 	}
 	cpu := tab.Profiles[0]
 	if cpu.Workload != "cpu" || strings.Join(cpu.Platforms, ",") != "native,container,vm" || cpu.Trials[0] != 2 {
@@ -103,6 +104,31 @@ func TestProfilesOfRecordedRun(t *testing.T) {
 	}
 }
 
+// The pipe's latency histograms of every measured trial are merged per
+// platform, and agree with the percentiles each trial reported.
+func TestLatenciesOfRecordedRun(t *testing.T) {
+	tab := recorded(t)
+	if len(tab.Latencies) != 1 || tab.Latencies[0].Workload != "syscall" || tab.Latencies[0].Name != "latency" {
+		t.Fatalf("latencies %+v", tab.Latencies)
+	}
+	for c, h := range tab.Latencies[0].Hists {
+		var p50 Row
+		for _, r := range tab.Rows {
+			if r.Workload == "syscall" && r.Metric == "p50" {
+				p50 = r
+			}
+		}
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, v := range p50.Cells[c].Values {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+		// The merged median lies between the trials' medians.
+		if h == nil || h.Count() < 100 || h.Quantile(0.5) < lo*0.98 || h.Quantile(0.5) > hi*1.02 {
+			t.Errorf("%s: merged p50 %v, trials' p50 in [%v, %v]", tab.Platforms[c].Name, h.Quantile(0.5), lo, hi)
+		}
+	}
+}
+
 func TestGoldenRecordedRun(t *testing.T) {
 	tab := recorded(t)
 	var md, h bytes.Buffer
@@ -114,11 +140,13 @@ func TestGoldenRecordedRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := h.String()
-	// Performance and three cost panels, boot, and two timelines of two plots each.
-	if n := strings.Count(page, "<svg"); n != 9 {
-		t.Errorf("%d svg elements, want 9", n)
+	// Performance and three cost panels, boot, syscall latency, and
+	// three timelines of two plots each.
+	if n := strings.Count(page, "<svg"); n != 12 {
+		t.Errorf("%d svg elements, want 12", n)
 	}
-	for _, want := range []string{"Resources over one trial: cpu", "footprint relative to native", "Where the CPU time goes", "sha256.block"} {
+	for _, want := range []string{"Resources over one trial: cpu", "footprint relative to native", "Where the CPU time goes", "sha256.block",
+		"Latency percentiles: syscall kind=pipe", "99.9"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report.html lacks %q", want)
 		}

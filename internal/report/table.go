@@ -6,10 +6,12 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
 
+	"github.com/vmbench/vmbench/internal/hist"
 	"github.com/vmbench/vmbench/internal/hostinfo"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/stats"
@@ -31,6 +33,14 @@ type Table struct {
 	Sampling    *Sampling  // nil: the run has no series.jsonl
 	Timelines   []Timeline // resource use over time, per workload variant
 	Profiles    []Profile  // where the CPU time went, per workload variant
+	Latencies   []Latency  // latency histograms, per workload variant
+}
+
+// Latency is one latency histogram of a workload variant, every measured
+// trial's merged, per platform.
+type Latency struct {
+	Workload, Label, Name string
+	Hists                 []*hist.Hist // in Table.Platforms order; nil where none
 }
 
 // Column is one platform.
@@ -147,6 +157,9 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 			r := row(key{s.Workload, s.Label, m.Name, m.Unit})
 			r.Cells[c].Values = append(r.Cells[c].Values, m.Value)
 		}
+		for _, name := range slices.Sorted(maps.Keys(s.Histograms)) {
+			t.latency(s.Workload, s.Label, name).merge(c, s.Histograms[name])
+		}
 		for _, w := range s.Warnings {
 			note(strings.TrimSpace(s.Workload+" "+s.Label), s.Platform, w)
 		}
@@ -192,6 +205,24 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 		t.Notes = append(t.Notes, fmt.Sprintf("%s on %s: %s", k.what, strings.Join(notePlatforms[i], ", "), k.msg))
 	}
 	return t
+}
+
+// latency returns the Latency of a variant's histogram, adding it.
+func (t *Table) latency(workload, label, name string) *Latency {
+	for i, l := range t.Latencies {
+		if l.Workload == workload && l.Label == label && l.Name == name {
+			return &t.Latencies[i]
+		}
+	}
+	t.Latencies = append(t.Latencies, Latency{Workload: workload, Label: label, Name: name, Hists: make([]*hist.Hist, len(t.Platforms))})
+	return &t.Latencies[len(t.Latencies)-1]
+}
+
+func (l *Latency) merge(platform int, h *hist.Hist) {
+	if l.Hists[platform] == nil {
+		l.Hists[platform] = hist.New()
+	}
+	l.Hists[platform].Merge(h)
 }
 
 // text is how a cell reads: "3.84 GB/s ±2% n=6".

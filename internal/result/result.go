@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vmbench/vmbench/internal/collect"
+	"github.com/vmbench/vmbench/internal/hist"
 )
 
 // SchemaVersion is written into every record. Readers refuse newer schemas.
@@ -46,6 +47,8 @@ type Sample struct {
 	Conditions map[string]string `json:"conditions,omitempty"`
 	Warnings   []string          `json:"warnings,omitempty"`
 	Error      string            `json:"error,omitempty"`
+	// Histograms hold every latency the trial recorded, by name.
+	Histograms map[string]*hist.Hist `json:"histograms,omitempty"`
 	// Profile is the trial's CPU profile (pprof format), relative to the
 	// run directory: profiles/<platform>/<workload>-….pb.gz.
 	Profile string `json:"profile,omitempty"`

@@ -376,6 +376,7 @@ func runTrial(ctx context.Context, s *scenario.Scenario, inst platform.Instance,
 		return sample, ErrInterrupted
 	}
 	sample.Metrics, sample.Warnings = res.Metrics, append(sample.Warnings, res.Warnings...)
+	sample.Histograms = res.Histograms
 	if err == nil {
 		sample.Metrics = append(sample.Metrics, workload.Cost(res)...)
 	}

@@ -54,11 +54,12 @@ platforms:
   - {name: bare, type: vm, accel: tcg, vcpus: 1, memory: 256MiB, container: false}
 workloads:
   - {type: cpu, params: {duration: 100ms}}
+  - {type: syscall, params: {duration: 100ms, kind: pipe}}
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var boots, guestRuns int
+	var boots, guestRuns, pipes int
 	for _, s := range samples {
 		if s.Error != "" {
 			t.Errorf("%s on %s failed: %s", s.Workload, s.Platform, s.Error)
@@ -71,6 +72,12 @@ workloads:
 			t.Errorf("%s on %s: conditions %v, want accel=tcg", s.Workload, s.Platform, s.Conditions)
 		}
 		switch s.Workload {
+		case "syscall":
+			// The echo process ran beside the agent in the guest.
+			if h := s.Histograms["latency"]; h == nil || h.Count() < 10 {
+				t.Errorf("syscall on %s: histogram %v", s.Platform, h)
+			}
+			pipes++
 		case "boot":
 			boots++
 			if s.Metrics[0].Name != "launch_to_ready" || s.Metrics[0].Value <= 0 {
@@ -93,8 +100,8 @@ workloads:
 			}
 		}
 	}
-	if boots != 2 || guestRuns != 2 {
-		t.Errorf("got %d boot and %d cpu samples from guests, want 2 and 2", boots, guestRuns)
+	if boots != 2 || guestRuns != 2 || pipes != 2 {
+		t.Errorf("got %d boot, %d cpu and %d syscall samples, want 2, 2 and 2", boots, guestRuns, pipes)
 	}
 	defer consoles(t, dir)
 	checkTraces(t, dir, map[string][]string{

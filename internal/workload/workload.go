@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vmbench/vmbench/internal/collect"
+	"github.com/vmbench/vmbench/internal/hist"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/units"
 )
@@ -53,6 +54,8 @@ type Result struct {
 	Series []collect.Series `json:"series,omitempty"`
 	// Profile is the trial's CPU profile in pprof format, when asked for.
 	Profile []byte `json:"profile,omitempty"`
+	// Histograms hold every latency the trial recorded, by name.
+	Histograms map[string]*hist.Hist `json:"histograms,omitempty"`
 }
 
 // Kind is how a parameter's value is written.
