@@ -440,3 +440,31 @@ workloads:
 		}
 	}
 }
+
+// sample_interval: 0s and profile: false turn the samplers and profiles
+// off: no series, no footprint, no profile files.
+func TestSamplingOff(t *testing.T) {
+	dir, samples, err := run(t, context.Background(), load(t, `version: 1
+name: it
+repetitions: 1
+warmup: 0
+sample_interval: 0s
+profile: false
+platforms:
+  - {name: native, type: native}
+workloads:
+  - {type: cpu, params: {duration: 50ms}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(samples) != 1 || samples[0].Profile != "" || len(samples[0].Metrics) != 3 || samples[0].Metrics[2].Name != "host_cpu_per_GB" {
+		t.Errorf("sample %+v", samples[0])
+	}
+	if traces, err := result.ReadTraces(dir); err != nil || len(traces) != 0 {
+		t.Errorf("%d traces (%v)", len(traces), err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, result.ProfilesDir)); !os.IsNotExist(err) {
+		t.Errorf("profiles directory: %v", err)
+	}
+}

@@ -56,6 +56,13 @@ func TestLoadGood(t *testing.T) {
 	if s.Workloads[0].Name != "cpu" {
 		t.Errorf("workload name defaults to its type, got %q", s.Workloads[0].Name)
 	}
+	if s.Sample != 100*time.Millisecond || !s.Profile {
+		t.Errorf("sampling defaults: interval %s, profile %v", s.Sample, s.Profile)
+	}
+	off, err := Load("off.yaml", []byte(good+"sample_interval: 0s\nprofile: false\n"))
+	if err != nil || off.Sample != 0 || off.Profile {
+		t.Errorf("sample_interval: 0s, profile: false gave %v, %v (%v)", off.Sample, off.Profile, err)
+	}
 }
 
 func TestPlanInterleavesAndRotates(t *testing.T) {
