@@ -165,9 +165,9 @@ func BenchmarkTreeRead(b *testing.B) {
 	}
 }
 
-// PSS is read again when RSS moved by more than PSSDrift, or every
-// PSSEvery readings; in between the last PSS reading stands.
-func TestTreePSSRefresh(t *testing.T) {
+// PSS is read at the first reading and every PSSEvery readings; between,
+// it is RSS times the last PSS/RSS ratio.
+func TestTreePSSEstimate(t *testing.T) {
 	root := t.TempDir()
 	status := filepath.Join(root, "7", "status")
 	rollup := filepath.Join(root, "7", "smaps_rollup")
@@ -187,22 +187,17 @@ func TestTreePSSRefresh(t *testing.T) {
 	}
 	set(1000, 900)
 	if got := pss(); got != 900 {
-		t.Fatalf("first reading: pss %v kB, want 900", got)
+		t.Fatalf("first reading: pss %v kB, want 900 (read)", got)
 	}
-	set(1030, 930) // RSS +3%: the last PSS stands
-	if got := pss(); got != 900 {
-		t.Errorf("after +3%% RSS: pss %v kB, want 900 still", got)
+	set(2000, 1950) // grown: estimated from RSS at the last ratio, 0.9
+	if got := pss(); got != 1800 {
+		t.Errorf("after RSS doubled: pss %v kB, want 1800 (estimated)", got)
 	}
-	set(1100, 990) // +10% since the PSS reading: read again
-	if got := pss(); got != 990 {
-		t.Errorf("after +10%% RSS: pss %v kB, want 990", got)
-	}
-	set(1100, 995)
 	var got float64
-	for range PSSEvery {
+	for range PSSEvery - 1 {
 		got = pss()
 	}
-	if got != 995 {
-		t.Errorf("after %d readings: pss %v kB, want 995", PSSEvery, got)
+	if got != 1950 {
+		t.Errorf("%d readings later: pss %v kB, want 1950 (read again)", PSSEvery, got)
 	}
 }
