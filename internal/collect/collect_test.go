@@ -166,7 +166,7 @@ func BenchmarkTreeRead(b *testing.B) {
 }
 
 // PSS is read at the first reading and every PSSEvery readings; between,
-// it is RSS times the last PSS/RSS ratio.
+// it is the last PSS plus what RSS grew since.
 func TestTreePSSEstimate(t *testing.T) {
 	root := t.TempDir()
 	status := filepath.Join(root, "7", "status")
@@ -189,9 +189,9 @@ func TestTreePSSEstimate(t *testing.T) {
 	if got := pss(); got != 900 {
 		t.Fatalf("first reading: pss %v kB, want 900 (read)", got)
 	}
-	set(2000, 1950) // grown: estimated from RSS at the last ratio, 0.9
-	if got := pss(); got != 1800 {
-		t.Errorf("after RSS doubled: pss %v kB, want 1800 (estimated)", got)
+	set(2000, 1950) // grown by 1000 kB of its own memory
+	if got := pss(); got != 1900 {
+		t.Errorf("after RSS grew 1000 kB: pss %v kB, want 1900 (estimated)", got)
 	}
 	var got float64
 	for range PSSEvery - 1 {

@@ -56,15 +56,16 @@ func processTimes(root string, pid int) (own, reaped float64, err error) {
 // PSS comes from smaps_rollup, which walks the page tables: about 4 ms for
 // a process with 400 MiB resident, 4% of a core at 10 Hz. So PSS is read at
 // the first reading of a process tree and then every PSSEvery readings; in
-// between it is RSS (cheap) times the PSS/RSS ratio of the last PSS
-// reading: the memory a workload or a guest adds is its own, so the ratio
-// holds.
+// between it is the last PSS reading plus what RSS (cheap) grew or shrank
+// since: the memory a workload or a guest adds is its own, all of it in
+// its PSS. (Not a ratio: a process just started is mostly text shared with
+// the runner's own binary, and a ratio taken then would halve its arrays.)
 type Tree struct {
 	Root string     // the proc filesystem, "/proc"
 	PID  func() int // the tree's root process now; 0 while there is none
 
 	pid      int     // of the last PSS reading
-	ratio    float64 // PSS/RSS at the last PSS reading
+	pss, rss float64 // at the last PSS reading
 	sincePSS int
 }
 
@@ -106,18 +107,15 @@ func (t *Tree) Read(context.Context) ([]float64, error) {
 		rss += statusKB(filepath.Join(t.Root, strconv.Itoa(p), "status"), "VmRSS:")
 	}
 	t.sincePSS++
-	if pid != t.pid || t.sincePSS >= PSSEvery || t.ratio == 0 {
+	if pid != t.pid || t.sincePSS >= PSSEvery {
 		var pss float64
 		for _, p := range live {
 			pss += statusKB(filepath.Join(t.Root, strconv.Itoa(p), "smaps_rollup"), "Pss:")
 		}
-		t.pid, t.sincePSS, t.ratio = pid, 0, 0
-		if rss > 0 {
-			t.ratio = pss / rss
-		}
+		t.pid, t.sincePSS, t.pss, t.rss = pid, 0, pss, rss
 		return []float64{cpu, rss, pss}, nil
 	}
-	return []float64{cpu, rss, rss * t.ratio}, nil
+	return []float64{cpu, rss, max(0, t.pss+rss-t.rss)}, nil
 }
 
 // Descendants returns pid and every live descendant of it, parents first,
