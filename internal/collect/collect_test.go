@@ -165,8 +165,9 @@ func BenchmarkTreeRead(b *testing.B) {
 	}
 }
 
-// PSS is read at the first reading and every PSSEvery readings; between,
-// it is the last PSS plus what RSS grew since.
+// PSS of a large tree is read at the first reading and every PSSEvery
+// readings; between, it is the last PSS plus what RSS grew since. A small
+// tree's is read every time.
 func TestTreePSSEstimate(t *testing.T) {
 	root := t.TempDir()
 	status := filepath.Join(root, "7", "status")
@@ -185,19 +186,23 @@ func TestTreePSSEstimate(t *testing.T) {
 		}
 		return v[2] / 1024
 	}
-	set(1000, 900)
-	if got := pss(); got != 900 {
-		t.Fatalf("first reading: pss %v kB, want 900 (read)", got)
+	set(100000, 90000)
+	if got := pss(); got != 90000 {
+		t.Fatalf("first large reading: pss %v kB, want 90000 (read)", got)
 	}
-	set(2000, 1950) // grown by 1000 kB of its own memory
-	if got := pss(); got != 1900 {
-		t.Errorf("after RSS grew 1000 kB: pss %v kB, want 1900 (estimated)", got)
+	set(200000, 195000) // grown by 100000 kB of its own memory
+	if got := pss(); got != 190000 {
+		t.Errorf("after RSS grew 100000 kB: pss %v kB, want 190000 (estimated)", got)
 	}
 	var got float64
 	for range PSSEvery - 1 {
 		got = pss()
 	}
-	if got != 1950 {
-		t.Errorf("%d readings later: pss %v kB, want 1950 (read again)", PSSEvery, got)
+	if got != 195000 {
+		t.Errorf("%d readings later: pss %v kB, want 195000 (read again)", PSSEvery, got)
+	}
+	set(1000, 900) // small: read every time
+	if got := pss(); got != 900 {
+		t.Errorf("small: pss %v kB, want 900 (read)", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -54,23 +55,29 @@ func processTimes(root string, pid int) (own, reaped float64, err error) {
 // processes cost the host (the agent; runc and its container; QEMU).
 //
 // PSS comes from smaps_rollup, which walks the page tables: about 4 ms for
-// a process with 400 MiB resident, 4% of a core at 10 Hz. So PSS is read at
-// the first reading of a process tree and then every PSSEvery readings; in
-// between it is the last PSS reading plus what RSS (cheap) grew or shrank
-// since: the memory a workload or a guest adds is its own, all of it in
-// its PSS. (Not a ratio: a process just started is mostly text shared with
-// the runner's own binary, and a ratio taken then would halve its arrays.)
+// a process with 400 MiB resident, 4% of a core at 10 Hz, but little for a
+// small one. So PSS is read every time while the tree holds less than
+// PSSAlways, when its processes change, and otherwise every PSSEvery
+// readings; in between it is the last PSS reading plus what RSS (cheap)
+// grew or shrank since: the memory a workload or a guest adds is its own,
+// all of it in its PSS. (Not a ratio: a process just started is mostly text
+// shared with the runner's own binary, and a ratio taken then would halve
+// the arrays it allocates later.)
 type Tree struct {
 	Root string     // the proc filesystem, "/proc"
 	PID  func() int // the tree's root process now; 0 while there is none
 
-	pid      int     // of the last PSS reading
+	pids     []int   // at the last PSS reading
 	pss, rss float64 // at the last PSS reading
 	sincePSS int
 }
 
-// PSSEvery is how many readings apart PSS is read.
-const PSSEvery = 10
+// PSSEvery is how many readings apart PSS is read of a large tree, and
+// PSSAlways the resident size below which it is read every time.
+const (
+	PSSEvery  = 10
+	PSSAlways = 64 << 20
+)
 
 var _ Sampler = (*Tree)(nil)
 
@@ -107,12 +114,12 @@ func (t *Tree) Read(context.Context) ([]float64, error) {
 		rss += statusKB(filepath.Join(t.Root, strconv.Itoa(p), "status"), "VmRSS:")
 	}
 	t.sincePSS++
-	if pid != t.pid || t.sincePSS >= PSSEvery {
+	if rss < PSSAlways || !slices.Equal(live, t.pids) || t.sincePSS >= PSSEvery {
 		var pss float64
 		for _, p := range live {
 			pss += statusKB(filepath.Join(t.Root, strconv.Itoa(p), "smaps_rollup"), "Pss:")
 		}
-		t.pid, t.sincePSS, t.pss, t.rss = pid, 0, pss, rss
+		t.pids, t.sincePSS, t.pss, t.rss = live, 0, pss, rss
 		return []float64{cpu, rss, pss}, nil
 	}
 	return []float64{cpu, rss, max(0, t.pss+rss-t.rss)}, nil
