@@ -104,7 +104,7 @@ workloads:
 		t.Errorf("got %d boot, %d cpu and %d syscall samples, want 2, 2 and 2", boots, guestRuns, pipes)
 	}
 	defer consoles(t, dir)
-	checkTraces(t, dir, map[string][]string{
+	checkTraces(t, dir, 0.1, map[string][]string{
 		"native": {"host", "process"},
 		"guest":  {"host", "process", "guest"},
 		"bare":   {"host", "process", "guest"},
