@@ -16,9 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DefaultInterval is the sampling interval when the scenario sets none.
-const DefaultInterval = 100 * time.Millisecond
-
 // Kind tells how a field's readings read: a counter only grows (CPU
 // seconds, bytes transferred) and is read as a rate; a gauge is a level
 // (bytes held).

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -202,10 +203,7 @@ func pick(shares, deltas []map[string]float64) []FuncShare {
 
 // sortedBy returns the keys of m, largest value first, then by name.
 func sortedBy(m map[string]float64) []string {
-	var keys []string
-	for k := range m {
-		keys = append(keys, k)
-	}
+	keys := slices.Collect(maps.Keys(m))
 	slices.SortFunc(keys, func(a, b string) int {
 		switch {
 		case m[a] > m[b]:

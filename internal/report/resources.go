@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/vmbench/vmbench/internal/collect"
@@ -120,7 +121,7 @@ func busyBetween(host *collect.Series, t0, t1 float64) float64 {
 	nearest := func(t float64) collect.Point {
 		best := host.Points[0]
 		for _, p := range host.Points[1:] {
-			if abs(p.T-t) < abs(best.T-t) {
+			if math.Abs(p.T-t) < math.Abs(best.T-t) {
 				best = p
 			}
 		}
@@ -137,11 +138,4 @@ func busyBetween(host *collect.Series, t0, t1 float64) float64 {
 		}
 	}
 	return busy / (b.T - a.T)
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
