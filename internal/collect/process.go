@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat times; it is 100 on
@@ -80,6 +81,13 @@ const (
 )
 
 var _ Sampler = (*Tree)(nil)
+
+// Follow returns a Tree of this machine's /proc rooted at whatever process
+// pid holds when it reads (0: none), which a platform sets while its trial
+// runs.
+func Follow(pid *atomic.Int64) *Tree {
+	return &Tree{Root: "/proc", PID: func() int { return int(pid.Load()) }}
+}
 
 func (t *Tree) Name() string { return "process" }
 

@@ -325,7 +325,7 @@ func (i *Instance) restart(ctx context.Context) error {
 // Samplers follow the QEMU process: its threads' CPU time, and its RSS and
 // PSS, which hold the guest's memory as far as the guest has touched it.
 func (i *Instance) Samplers() []collect.Sampler {
-	return []collect.Sampler{&collect.Tree{Root: "/proc", PID: func() int { return int(i.pid.Load()) }}}
+	return []collect.Sampler{collect.Follow(&i.pid)}
 }
 
 // Conditions marks every sample of this platform with its accelerator.

@@ -88,7 +88,7 @@ func (i *containerInstance) Run(ctx context.Context, req agent.Request) (workloa
 // process tree (runc and the container's processes) and its cgroup.
 func (i *containerInstance) Samplers() []collect.Sampler {
 	return []collect.Sampler{
-		&collect.Tree{Root: "/proc", PID: func() int { return int(i.pid.Load()) }},
+		collect.Follow(&i.pid),
 		&collect.Cgroup{Root: "/sys/fs/cgroup", Path: func() string {
 			if id := i.cgroup.Load(); id != nil {
 				return "/" + *id // the spec's cgroupsPath

@@ -35,7 +35,7 @@ func (i *nativeInstance) Run(ctx context.Context, req agent.Request) (workload.R
 
 // Samplers follow the agent process.
 func (i *nativeInstance) Samplers() []collect.Sampler {
-	return []collect.Sampler{&collect.Tree{Root: "/proc", PID: func() int { return int(i.pid.Load()) }}}
+	return []collect.Sampler{collect.Follow(&i.pid)}
 }
 
 func (i *nativeInstance) Info() map[string]string { return map[string]string{"binary": i.binary} }
