@@ -5,6 +5,7 @@ package workloads
 import (
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads/cpu"
+	"github.com/vmbench/vmbench/workloads/memlat"
 	"github.com/vmbench/vmbench/workloads/memory"
 	"github.com/vmbench/vmbench/workloads/syscall"
 )
@@ -14,6 +15,7 @@ func All() []workload.Workload {
 	return []workload.Workload{
 		cpu.Workload{},
 		memory.Workload{},
+		memlat.Workload{},
 		syscall.Workload{},
 	}
 }
