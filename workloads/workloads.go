@@ -5,6 +5,7 @@ package workloads
 import (
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads/cpu"
+	"github.com/vmbench/vmbench/workloads/disk"
 	"github.com/vmbench/vmbench/workloads/memlat"
 	"github.com/vmbench/vmbench/workloads/memory"
 	"github.com/vmbench/vmbench/workloads/syscall"
@@ -17,6 +18,7 @@ func All() []workload.Workload {
 		memory.Workload{},
 		memlat.Workload{},
 		syscall.Workload{},
+		disk.Workload{},
 	}
 }
 

@@ -27,7 +27,15 @@ type Config struct {
 	Hugepages  bool     // back guest memory with /dev/hugepages
 	TSCkHz     int      // microvm under TCG: tsc_early_khz, so that TSC calibration cannot hang
 	Bios       string   // microvm: qboot.rom
+	// ScratchDisk is the file backing the guest's scratch disk (virtio-blk,
+	// serial ScratchSerial); "": none. DiskCache and DiskAIO are QEMU's
+	// cache and aio modes for it.
+	ScratchDisk, DiskCache, DiskAIO string
 }
+
+// ScratchSerial is the serial number by which the guest finds its scratch
+// disk.
+const ScratchSerial = "vmbench-scratch"
 
 // QbootROM is Debian's qboot, the firmware microvm boots fastest with.
 const QbootROM = "/usr/share/qemu/qboot.rom"
@@ -65,6 +73,14 @@ func Args(c Config) []string {
 	add("-device", bus+",id=vser0",
 		"-chardev", "socket,id=agent,path="+c.AgentSock,
 		"-device", "virtserialport,bus=vser0.0,chardev=agent,name=vmbench.agent")
+	if c.ScratchDisk != "" {
+		blk := "virtio-blk-pci"
+		if c.Machine == "microvm" {
+			blk = "virtio-blk-device"
+		}
+		add("-drive", "file="+strings.ReplaceAll(c.ScratchDisk, ",", ",,")+",if=none,id=scratch,format=raw,cache="+c.DiskCache+",aio="+c.DiskAIO,
+			"-device", blk+",drive=scratch,serial="+ScratchSerial)
+	}
 	add("-chardev", "socket,id=qmp,path="+c.QMPSock+",server=on,wait=off", "-mon", "chardev=qmp,mode=control")
 	return a
 }

@@ -55,6 +55,17 @@ func TestArgs(t *testing.T) {
 			checks: map[string]string{"-machine": "microvm,accel=kvm"},
 		},
 		{
+			name:   "scratch disk",
+			mod:    func(c *Config) { c.ScratchDisk, c.DiskCache, c.DiskAIO = "/s/vm-disk.img", "none", "native" },
+			checks: map[string]string{"-drive": "file=/s/vm-disk.img,if=none,id=scratch,format=raw,cache=none,aio=native"},
+			has:    []string{"virtio-blk-pci,drive=scratch,serial=" + ScratchSerial},
+		},
+		{
+			name:  "no scratch disk",
+			mod:   func(*Config) {},
+			hasnt: []string{"-drive", "virtio-blk"},
+		},
+		{
 			name:   "hugepages",
 			mod:    func(c *Config) { c.Hugepages = true; c.MemoryB = 2 << 30 },
 			checks: map[string]string{"-machine": "q35,accel=tcg,memory-backend=mem0", "-object": "memory-backend-file,id=mem0,size=2048M,mem-path=/dev/hugepages,share=on,prealloc=on", "-m": "2048"},

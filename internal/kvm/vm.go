@@ -43,6 +43,13 @@ type VM struct {
 	// Sample asks the guest's agent for its own view of the guest at this
 	// interval during each trial; 0: don't.
 	Sample time.Duration
+	// Scratch is the run's scratch directory on the host, where the file
+	// backing the guest's scratch disk (ScratchSize bytes, sparse) is
+	// created; "": no scratch disk. DiskCache and DiskAIO are its QEMU
+	// cache and aio modes.
+	Scratch            string
+	ScratchSize        int64
+	DiskCache, DiskAIO string
 }
 
 var _ platform.Platform = (*VM)(nil)
@@ -121,6 +128,13 @@ func (v *VM) Start(ctx context.Context) (platform.Instance, error) {
 		Machine: v.Machine, VCPUs: v.VCPUs, MemoryB: v.MemoryB, Kernel: kernel.Path, Initrd: image,
 		AgentSock: filepath.Join(dir, "agent.sock"), QMPSock: filepath.Join(dir, "qmp.sock"),
 		ConsoleLog: filepath.Join(v.RunDir, v.PlatformName+"-console.log"), Hugepages: v.Hugepages,
+	}
+	if v.Scratch != "" {
+		cfg.ScratchDisk, cfg.DiskCache, cfg.DiskAIO = filepath.Join(v.Scratch, v.PlatformName+"-disk.img"), v.DiskCache, v.DiskAIO
+		if err := makeSparse(cfg.ScratchDisk, v.ScratchSize); err != nil {
+			return inst, fmt.Errorf("scratch disk: %w", err)
+		}
+		inst.info["scratch_disk"] = fmt.Sprintf("%s (%d bytes, cache=%s, aio=%s)", cfg.ScratchDisk, v.ScratchSize, v.DiskCache, v.DiskAIO)
 	}
 	if v.Machine == "microvm" {
 		cfg.Bios = QbootROM
@@ -255,6 +269,20 @@ func checkHugepages(dir, meminfo string, memory int64) error {
 		return fmt.Errorf("hugepages: true, but only %d huge pages are free and the guest needs %d: echo %d > /proc/sys/vm/nr_hugepages", free, need, need)
 	}
 	return nil
+}
+
+// makeSparse creates a sparse file of size bytes: a disk whose blocks the
+// host allocates as the guest writes them.
+func makeSparse(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(size); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // tscKHz reads the host TSC frequency for microvm under TCG, or 0.

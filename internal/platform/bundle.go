@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/vmbench/vmbench/internal/workload"
 )
 
 // BundleBinary is where the agent binary sits inside a bundle's rootfs.
@@ -24,7 +26,17 @@ type SpecOptions struct {
 	Args   []string // process argv, Args[0] inside the rootfs
 	CPUs   float64  // CPU limit in cores; 0: none
 	Memory int64    // memory limit in bytes; 0: none
+	// Scratch is a host directory bind-mounted read-write at
+	// ScratchMount, named in the agent's $VMBENCH_SCRATCH; "": none.
+	Scratch string
+	// ScratchDevice is a block device (a guest's scratch disk) made
+	// available at the same path in the container and named in
+	// $VMBENCH_SCRATCH; nil: none.
+	ScratchDevice *specs.LinuxDevice
 }
+
+// ScratchMount is where a container sees the run's scratch directory.
+const ScratchMount = "/scratch"
 
 // Spec builds the OCI config of a vmbench container: the agent alone in a
 // read-only rootfs, in its own namespaces, with the default capabilities of
@@ -72,6 +84,16 @@ func Spec(o SpecOptions) *specs.Spec {
 				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
 			},
 		},
+	}
+	if o.Scratch != "" {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: ScratchMount, Type: "bind", Source: o.Scratch, Options: []string{"rbind", "rw"}})
+		s.Process.Env = append(s.Process.Env, workload.ScratchEnv+"="+ScratchMount)
+	}
+	if d := o.ScratchDevice; d != nil {
+		s.Linux.Devices = append(s.Linux.Devices, *d)
+		s.Linux.Resources.Devices = append(s.Linux.Resources.Devices,
+			specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: &d.Major, Minor: &d.Minor, Access: "rw"})
+		s.Process.Env = append(s.Process.Env, workload.ScratchEnv+"="+d.Path)
 	}
 	if o.CPUs > 0 {
 		period := uint64(100000)

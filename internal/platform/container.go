@@ -29,6 +29,9 @@ type Container struct {
 	// IDs numbers containers across the whole run, so that every container
 	// of a run has a distinct name vmbench-<run-id>-<n>.
 	IDs *atomic.Int64
+	// Scratch is the run's scratch directory, bind-mounted into every
+	// container; "": none.
+	Scratch string
 }
 
 var _ Platform = (*Container)(nil)
@@ -73,7 +76,7 @@ func (i *containerInstance) Run(ctx context.Context, req agent.Request) (workloa
 	id := fmt.Sprintf("vmbench-%s-%d", i.c.RunID, i.c.IDs.Add(1))
 	spec := Spec(SpecOptions{
 		ID: id, Args: append([]string{BundleBinary}, agent.Args(req)...),
-		CPUs: i.c.CPUs, Memory: i.c.Memory,
+		CPUs: i.c.CPUs, Memory: i.c.Memory, Scratch: i.c.Scratch,
 	})
 	if err := WriteSpec(i.dir, spec); err != nil {
 		return workload.Result{}, err

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"sync/atomic"
 
@@ -14,6 +15,7 @@ import (
 type Native struct {
 	PlatformName string
 	Binary       string // the static vmbench binary
+	Scratch      string // the run's scratch directory; "": none
 }
 
 var _ Platform = (*Native)(nil)
@@ -21,16 +23,21 @@ var _ Platform = (*Native)(nil)
 func (n *Native) Name() string { return n.PlatformName }
 
 func (n *Native) Start(context.Context) (Instance, error) {
-	return &nativeInstance{binary: n.Binary}, nil
+	return &nativeInstance{binary: n.Binary, scratch: n.Scratch}, nil
 }
 
 type nativeInstance struct {
-	binary string
+	binary  string
+	scratch string
 	pid    atomic.Int64 // the agent's, during a trial
 }
 
 func (i *nativeInstance) Run(ctx context.Context, req agent.Request) (workload.Result, error) {
-	return RunAgent(exec.CommandContext(ctx, i.binary, agent.Args(req)...), &i.pid)
+	cmd := exec.CommandContext(ctx, i.binary, agent.Args(req)...)
+	if i.scratch != "" {
+		cmd.Env = append(os.Environ(), workload.ScratchEnv+"="+i.scratch)
+	}
+	return RunAgent(cmd, &i.pid)
 }
 
 // Samplers follow the agent process.

@@ -107,6 +107,9 @@ func Extend(ctx context.Context, o Options, dir string, cells []Cell, round int)
 	ids := new(atomic.Int64)
 	ids.Store(int64(round) * 10000)
 	env := Env{RunID: info.RunID, RunDir: dir, Binary: o.Binary, IDs: ids, Decision: &kvm.Decision{}, CacheDir: o.CacheDir, Sample: o.Scenario.Sample}
+	if env.Scratch, err = makeScratch(o.Scenario, info.RunID, &undo); err != nil {
+		return err
+	}
 	instances := map[string]platform.Instance{}
 	_, failed, err := startPlatforms(ctx, o, platforms, env, &undo, instances, w.samples, round)
 	if err != nil {

@@ -13,11 +13,11 @@ import (
 func New(p scenario.Platform, env Env) (platform.Platform, error) {
 	switch p.Type {
 	case scenario.Native:
-		return &platform.Native{PlatformName: p.Name, Binary: env.Binary}, nil
+		return &platform.Native{PlatformName: p.Name, Binary: env.Binary, Scratch: env.Scratch}, nil
 	case scenario.Container:
 		return &platform.Container{
 			PlatformName: p.Name, RunID: env.RunID, Runtime: p.Runtime,
-			CPUs: p.CPUs, Memory: p.Memory, Binary: env.Binary, IDs: env.IDs,
+			CPUs: p.CPUs, Memory: p.Memory, Binary: env.Binary, IDs: env.IDs, Scratch: env.Scratch,
 		}, nil
 	case scenario.VM:
 		return &kvm.VM{
@@ -25,6 +25,7 @@ func New(p scenario.Platform, env Env) (platform.Platform, error) {
 			Container: p.Container, VCPUs: p.VCPUs, MemoryB: p.Memory, Machine: p.Machine, Accel: p.Accel,
 			Kernel: p.Kernel, Pin: p.Pin, Hugepages: p.Hugepages, BootTimeout: p.BootTimeout,
 			CacheDir: env.CacheDir, Decision: env.Decision, Sample: env.Sample,
+			Scratch: env.Scratch, ScratchSize: p.ScratchSize, DiskCache: p.DiskCache, DiskAIO: p.DiskAIO,
 		}, nil
 	}
 	return nil, fmt.Errorf("platform type %q is not supported by this build", p.Type)

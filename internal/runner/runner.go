@@ -71,6 +71,20 @@ type Env struct {
 	Decision *kvm.Decision
 	CacheDir string        // guest images; "": kvm.DefaultCacheDir
 	Sample   time.Duration // the scenario's sample_interval
+	// Scratch is the run's scratch directory on the host (under the
+	// scenario's scratch_dir), removed at teardown.
+	Scratch string
+}
+
+// makeScratch creates the run's scratch directory under the scenario's
+// scratch_dir and pushes its removal onto undo.
+func makeScratch(s *scenario.Scenario, runID string, undo *cleanup.Stack) (string, error) {
+	dir, err := os.MkdirTemp(s.ScratchDir, Prefix+runID+"-scratch-")
+	if err != nil {
+		return "", fmt.Errorf("scratch directory: %w (scratch_dir: names where it goes)", err)
+	}
+	undo.Push("scratch directory", func(context.Context) error { return os.RemoveAll(dir) })
+	return dir, nil
 }
 
 // sinks are where a run's trials are written: samples.jsonl, series.jsonl
@@ -206,6 +220,9 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	}()
 
 	env := Env{RunID: runID, RunDir: dir, Binary: o.Binary, IDs: new(atomic.Int64), Decision: &kvm.Decision{}, CacheDir: o.CacheDir, Sample: s.Sample}
+	if env.Scratch, err = makeScratch(s, runID, &undo); err != nil {
+		return dir, err
+	}
 	var failed []string
 	info.Platforms, failed, err = startPlatforms(ctx, o, s.Platforms, env, &undo, instances, w.samples, 0)
 	if err != nil {

@@ -74,8 +74,10 @@ func nothingLeft(t *testing.T, runtime, runID string) {
 	if left := kvm.Leftovers("/proc", Prefix+runID); len(left) > 0 {
 		t.Errorf("QEMU left running: %+v", left)
 	}
-	if tmp, _ := filepath.Glob(filepath.Join(os.TempDir(), Prefix+runID+"*")); len(tmp) > 0 {
-		t.Errorf("temp dirs left behind: %v", tmp)
+	for _, dir := range []string{os.TempDir(), scenario.DefaultScratchDir} {
+		if tmp, _ := filepath.Glob(filepath.Join(dir, Prefix+runID+"*")); len(tmp) > 0 {
+			t.Errorf("temp or scratch dirs left behind: %v", tmp)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/scenario"
 )
 
 // Prefix starts the name of everything vmbench creates, so that Sweep can
@@ -57,8 +58,10 @@ func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, e
 	for _, q := range kvm.Leftovers("/proc", Prefix) {
 		act(fmt.Sprintf("QEMU pid %d (%s)", q.PID, q.Name), func() error { return syscall.Kill(q.PID, syscall.SIGKILL) })
 	}
+	// Temp dirs, and scratch dirs under the default scratch_dir.
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), Prefix+"*"))
-	for _, d := range dirs {
+	scratch, _ := filepath.Glob(filepath.Join(scenario.DefaultScratchDir, Prefix+"*"))
+	for _, d := range append(dirs, scratch...) {
 		act("temp dir "+d, func() error { return os.RemoveAll(d) })
 	}
 	return found, nil

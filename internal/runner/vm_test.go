@@ -125,6 +125,62 @@ workloads:
 	nothingLeft(t, "runc", info.RunID)
 }
 
+// The disk workload runs on the host filesystem (native, container) and on
+// the guest's virtio-blk scratch disk (in runc and as a guest process), and
+// the scratch area is removed after the run.
+func TestDiskOnEveryPlatform(t *testing.T) {
+	needGuest(t)
+	needRuntime(t, "runc")
+	dir, samples, err := run(t, context.Background(), load(t, `version: 1
+name: disk
+repetitions: 1
+warmup: 0
+timeout: 60s
+sample_interval: 0s
+platforms:
+  - {name: native, type: native}
+  - {name: box, type: container}
+  - {name: guest, type: vm, accel: tcg, vcpus: 1, memory: 256MiB, scratch_size: 16MiB, disk_cache: writeback, disk_aio: threads}
+  - {name: bare, type: vm, accel: tcg, vcpus: 1, memory: 256MiB, container: false, scratch_size: 16MiB}
+workloads:
+  - {type: disk, params: {op: [read, write], engine: libaio, iodepth: 4, size: 8MiB, duration: 100ms}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[string]int{}
+	for _, s := range samples {
+		if s.Workload != "disk" {
+			continue
+		}
+		if s.Error != "" {
+			t.Errorf("disk %s on %s failed: %s", s.Params["op"], s.Platform, s.Error)
+			continue
+		}
+		per[s.Platform]++
+		m := map[string]float64{}
+		for _, x := range s.Metrics {
+			m[x.Name] = x.Value
+		}
+		if m["iops"] <= 0 || m["bandwidth"] != m["iops"]*4096 || m["p50"] <= 0 || m["p99_9"] < m["p50"] {
+			t.Errorf("disk %s on %s: metrics %v", s.Params["op"], s.Platform, m)
+		}
+		if h := s.Histograms["latency"]; h == nil || h.Count() < 10 {
+			t.Errorf("disk %s on %s: histogram %v", s.Params["op"], s.Platform, h)
+		}
+	}
+	for _, p := range []string{"native", "box", "guest", "bare"} {
+		if per[p] != 2 {
+			t.Errorf("%s: %d disk samples, want 2", p, per[p])
+		}
+	}
+	info, _ := result.ReadRun(dir)
+	if !strings.Contains(info.Platforms[2].Info["scratch_disk"], "cache=writeback, aio=threads") {
+		t.Errorf("guest scratch disk: %q", info.Platforms[2].Info["scratch_disk"])
+	}
+	nothingLeft(t, "runc", info.RunID)
+}
+
 // accel: auto decides by a probe and records why; on this project's build
 // host KVM opens but hangs guests, so the answer there is tcg.
 func TestRunVMAccelAuto(t *testing.T) {

@@ -63,9 +63,10 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 		Timeout:     DefaultTimeout,
 		Sample:      DefaultSample,
 		Profile:     true,
+		ScratchDir:  DefaultScratchDir,
 	}
 	doc := root.Content[0]
-	f := d.fields(doc, "", "scenario", []string{"version", "name", "description", "repetitions", "warmup", "baseline", "timeout", "sample_interval", "profile", "platforms", "workloads", "gates"},
+	f := d.fields(doc, "", "scenario", []string{"version", "name", "description", "repetitions", "warmup", "baseline", "timeout", "sample_interval", "profile", "scratch_dir", "platforms", "workloads", "gates"},
 		"version", "name", "platforms", "workloads")
 	d.intField(f, "version", "version", &s.Version)
 	d.strField(f, "name", "name", &s.Name)
@@ -76,6 +77,7 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 	d.durationField(f, "timeout", "timeout", &s.Timeout)
 	d.durationField(f, "sample_interval", "sample_interval", &s.Sample)
 	d.boolField(f, "profile", "profile", &s.Profile)
+	d.strField(f, "scratch_dir", "scratch_dir", &s.ScratchDir)
 	if n := f["platforms"]; n != nil {
 		for i, item := range d.seq(n, "platforms") {
 			s.Platforms = append(s.Platforms, d.platform(item, fmt.Sprintf("platforms[%d]", i)))
@@ -99,7 +101,7 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 var platformOptions = map[string][]string{
 	Native:    {},
 	Container: {"runtime", "cpus", "memory"},
-	VM:        {"container", "vcpus", "memory", "machine", "accel", "kernel", "pin", "hugepages", "boot_timeout"},
+	VM:        {"container", "vcpus", "memory", "machine", "accel", "kernel", "pin", "hugepages", "boot_timeout", "scratch_size", "disk_cache", "disk_aio"},
 }
 
 // PlatformTypes lists the platform types in the order `vmbench list` shows them.
@@ -109,7 +111,8 @@ var PlatformTypes = []string{Native, Container, VM}
 func PlatformOptions(typ string) []string { return platformOptions[typ] }
 
 func (d *decoder) platform(n *yaml.Node, path string) Platform {
-	p := Platform{Runtime: "runc", Container: true, VCPUs: DefaultVCPUs, Machine: "q35", Accel: "auto", BootTimeout: DefaultBootTimeout}
+	p := Platform{Runtime: "runc", Container: true, VCPUs: DefaultVCPUs, Machine: "q35", Accel: "auto", BootTimeout: DefaultBootTimeout,
+		ScratchSize: DefaultScratchSize, DiskCache: "none", DiskAIO: "native"}
 	if n.Kind != yaml.MappingNode {
 		d.fail(n, path, "must be a mapping with name and type")
 		return p
@@ -147,6 +150,9 @@ func (d *decoder) platform(n *yaml.Node, path string) Platform {
 	d.strField(f, "kernel", path+".kernel", &p.Kernel)
 	d.boolField(f, "hugepages", path+".hugepages", &p.Hugepages)
 	d.durationField(f, "boot_timeout", path+".boot_timeout", &p.BootTimeout)
+	d.sizeField(f, "scratch_size", path+".scratch_size", &p.ScratchSize)
+	d.strField(f, "disk_cache", path+".disk_cache", &p.DiskCache)
+	d.strField(f, "disk_aio", path+".disk_aio", &p.DiskAIO)
 	if v := f["pin"]; v != nil {
 		for i, item := range d.seq(v, path+".pin") {
 			var cpu int

@@ -31,7 +31,11 @@ type Scenario struct {
 	// 0 turns them off.
 	Sample time.Duration
 	// Profile asks the agent for a CPU profile of each built-in trial.
-	Profile   bool
+	Profile bool
+	// ScratchDir is the host directory in which the run keeps its scratch
+	// area: the disk workload's file (native, container) and the backing
+	// file of each guest's scratch disk (vm).
+	ScratchDir string
 	Platforms []Platform
 	Workloads []Workload
 	Gates     []Gate
@@ -61,6 +65,9 @@ type Platform struct {
 	Pin         []int  // host CPU for each vCPU
 	Hugepages   bool
 	BootTimeout time.Duration
+	ScratchSize int64  // the guest's scratch disk
+	DiskCache   string // QEMU cache mode of the scratch disk
+	DiskAIO     string // QEMU aio mode of the scratch disk
 }
 
 // Workload is one workload entry; a parameter with several values expands
@@ -90,4 +97,6 @@ const (
 	DefaultVMMemory    = 1 << 30
 	DefaultVCPUs       = 2
 	DefaultBootTimeout = 60 * time.Second
+	DefaultScratchDir  = "/var/tmp"
+	DefaultScratchSize = 1 << 30
 )

@@ -36,6 +36,9 @@ func Validate(s *Scenario) Errors {
 	if s.Sample != 0 && s.Sample < MinSample {
 		v.fail("sample_interval", "must be 0 (no sampling) or at least %s, got %s", MinSample, s.Sample)
 	}
+	if st, err := os.Stat(s.ScratchDir); err != nil || !st.IsDir() {
+		v.fail("scratch_dir", "%q is not a directory: create it, or name the directory on the filesystem whose disk the disk workload should measure (default %s)", s.ScratchDir, DefaultScratchDir)
+	}
 	if _, hasList := s.pos["platforms"]; hasList && len(s.Platforms) == 0 {
 		v.fail("platforms", "must list at least one platform")
 	}
@@ -109,6 +112,12 @@ func (v *validator) platformNames() []string {
 	return names
 }
 
+// The scratch disk's QEMU cache and aio modes.
+var (
+	DiskCacheModes = []string{"none", "writeback", "writethrough", "directsync", "unsafe"}
+	DiskAIOModes   = []string{"native", "threads", "io_uring"}
+)
+
 func (v *validator) platform(path string, p Platform) {
 	if !nameRE.MatchString(p.Name) {
 		v.fail(path+".name", "%q must be 1–31 characters of a-z, 0-9, - and _, starting with a letter or digit (it names files and containers)", p.Name)
@@ -153,6 +162,21 @@ func (v *validator) platform(path string, p Platform) {
 		}
 		if p.BootTimeout <= 0 {
 			v.fail(path+".boot_timeout", "must be a positive duration, got %s", p.BootTimeout)
+		}
+		if p.ScratchSize < 1<<20 {
+			v.fail(path+".scratch_size", "must be at least 1MiB, got %s", units.FormatSize(p.ScratchSize))
+		}
+		if !slices.Contains(DiskCacheModes, p.DiskCache) {
+			v.fail(path+".disk_cache", "must be one of %s (QEMU's cache modes), got %q", strings.Join(DiskCacheModes, ", "), p.DiskCache)
+		}
+		if !slices.Contains(DiskAIOModes, p.DiskAIO) {
+			v.fail(path+".disk_aio", "must be one of %s, got %q", strings.Join(DiskAIOModes, ", "), p.DiskAIO)
+		} else if p.DiskAIO == "native" && slices.Contains(DiskCacheModes, p.DiskCache) && p.DiskCache != "none" && p.DiskCache != "directsync" {
+			if _, set := v.s.pos[path+".disk_aio"]; set {
+				v.fail(path+".disk_aio", "native needs disk_cache none or directsync (QEMU opens the file with O_DIRECT for it), got disk_cache %s; use disk_aio: threads or io_uring", p.DiskCache)
+			} else {
+				v.fail(path+".disk_cache", "%s needs disk_aio: threads or io_uring (the default disk_aio, native, needs disk_cache none or directsync)", p.DiskCache)
+			}
 		}
 	default:
 		v.fail(path+".type", "must be one of %s, got %q", strings.Join(PlatformTypes, ", "), p.Type)

@@ -32,6 +32,11 @@ type Workload interface {
 	Run(ctx context.Context, p Params) (Result, error)
 }
 
+// ScratchEnv names the environment variable in which the platform tells the
+// agent where its scratch area is: a directory on the host filesystem, or
+// a guest's scratch disk.
+const ScratchEnv = "VMBENCH_SCRATCH"
+
 // Result is what one run of a workload measured, plus anything a reader of
 // the numbers should be told about how they were obtained.
 type Result struct {

@@ -19,11 +19,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/collect"
+	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/workload"
 )
 
 // IsInit reports whether this process is a guest's init. PID 1 alone does
@@ -113,7 +116,7 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 			}
 		}
 		id := fmt.Sprintf("vmbench-guest-%d", h.n.Add(1))
-		spec := platform.Spec(platform.SpecOptions{ID: id, Args: append([]string{platform.BundleBinary}, agent.Args(req)...)})
+		spec := platform.Spec(platform.SpecOptions{ID: id, Args: append([]string{platform.BundleBinary}, agent.Args(req)...), ScratchDevice: scratchDisk()})
 		if err := platform.WriteSpec(bundleDir, spec); err != nil {
 			return agent.Response{Error: err.Error()}
 		}
@@ -121,6 +124,9 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 		cmd = h.rt.RunCmd(ctx, bundleDir, id)
 	} else {
 		cmd = exec.CommandContext(ctx, self, agent.Args(req)...)
+		if d := scratchDisk(); d != nil {
+			cmd.Env = append(os.Environ(), workload.ScratchEnv+"="+d.Path)
+		}
 	}
 	var view *collect.Collection
 	if req.Sample > 0 {
@@ -135,6 +141,30 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 		return agent.Response{Result: res, Error: err.Error()}
 	}
 	return agent.Response{Result: res}
+}
+
+// scratchDisk finds the disk the host attached with serial
+// kvm.ScratchSerial, or returns nil.
+func scratchDisk() *specs.LinuxDevice {
+	serials, _ := filepath.Glob("/sys/block/*/serial")
+	for _, path := range serials {
+		b, err := os.ReadFile(path)
+		if err != nil || strings.TrimSpace(string(b)) != kvm.ScratchSerial {
+			continue
+		}
+		dir := filepath.Dir(path)
+		dev, err := os.ReadFile(filepath.Join(dir, "dev"))
+		if err != nil {
+			continue
+		}
+		var major, minor int64
+		if _, err := fmt.Sscanf(strings.TrimSpace(string(dev)), "%d:%d", &major, &minor); err != nil {
+			continue
+		}
+		mode := os.FileMode(0o660)
+		return &specs.LinuxDevice{Path: "/dev/" + filepath.Base(dir), Type: "b", Major: major, Minor: minor, FileMode: &mode}
+	}
+	return nil
 }
 
 // mountCgroupV1 mounts one cgroup v1 hierarchy per controller. Not cgroup2:
