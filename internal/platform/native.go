@@ -29,7 +29,7 @@ func (n *Native) Start(context.Context) (Instance, error) {
 type nativeInstance struct {
 	binary  string
 	scratch string
-	pid    atomic.Int64 // the agent's, during a trial
+	pid     atomic.Int64 // the agent's, during a trial
 }
 
 func (i *nativeInstance) Run(ctx context.Context, req agent.Request) (workload.Result, error) {

@@ -36,9 +36,9 @@ type Scenario struct {
 	// area: the disk workload's file (native, container) and the backing
 	// file of each guest's scratch disk (vm).
 	ScratchDir string
-	Platforms []Platform
-	Workloads []Workload
-	Gates     []Gate
+	Platforms  []Platform
+	Workloads  []Workload
+	Gates      []Gate
 
 	file string
 	pos  map[string]Pos // where each field path was written
