@@ -8,6 +8,7 @@ import (
 	"github.com/vmbench/vmbench/workloads/disk"
 	"github.com/vmbench/vmbench/workloads/memlat"
 	"github.com/vmbench/vmbench/workloads/memory"
+	"github.com/vmbench/vmbench/workloads/network"
 	"github.com/vmbench/vmbench/workloads/syscall"
 )
 
@@ -19,6 +20,7 @@ func All() []workload.Workload {
 		memlat.Workload{},
 		syscall.Workload{},
 		disk.Workload{},
+		network.Workload{},
 	}
 }
 

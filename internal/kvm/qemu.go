@@ -7,6 +7,7 @@ package kvm
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -31,7 +32,25 @@ type Config struct {
 	// serial ScratchSerial); "": none. DiskCache and DiskAIO are QEMU's
 	// cache and aio modes for it.
 	ScratchDisk, DiskCache, DiskAIO string
+	// Tap is the host tap device of the guest's virtio-net NIC, and
+	// GuestIP the address (CIDR) the guest's init gives it; "": no NIC.
+	Tap, GuestIP string
 }
+
+// MAC is the NIC's address, made from its IP address: QEMU gives every
+// NIC the same one otherwise, and two guests on one bridge would share it.
+func MAC(cidr string) string {
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil || !p.Addr().Is4() {
+		return "52:54:00:12:34:56"
+	}
+	a := p.Addr().As4()
+	return fmt.Sprintf("52:54:%02x:%02x:%02x:%02x", a[0], a[1], a[2], a[3])
+}
+
+// IPParam is the kernel command line parameter that tells the guest's init
+// its NIC's address.
+const IPParam = "vmbench.ip"
 
 // ScratchSerial is the serial number by which the guest finds its scratch
 // disk.
@@ -81,6 +100,13 @@ func Args(c Config) []string {
 		add("-drive", "file="+strings.ReplaceAll(c.ScratchDisk, ",", ",,")+",if=none,id=scratch,format=raw,cache="+c.DiskCache+",aio="+c.DiskAIO,
 			"-device", blk+",drive=scratch,serial="+ScratchSerial)
 	}
+	if c.Tap != "" {
+		nic := "virtio-net-pci"
+		if c.Machine == "microvm" {
+			nic = "virtio-net-device"
+		}
+		add("-netdev", "tap,id=net0,ifname="+c.Tap+",script=no,downscript=no", "-device", nic+",netdev=net0,mac="+MAC(c.GuestIP))
+	}
 	add("-chardev", "socket,id=qmp,path="+c.QMPSock+",server=on,wait=off", "-mon", "chardev=qmp,mode=control")
 	return a
 }
@@ -90,6 +116,9 @@ func KernelCmdline(c Config) string {
 	args := []string{"console=ttyS0", "panic=-1", "quiet", "loglevel=4"}
 	if c.Machine == "microvm" && c.Accel == "tcg" && c.TSCkHz > 0 {
 		args = append(args, fmt.Sprintf("tsc_early_khz=%d", c.TSCkHz))
+	}
+	if c.GuestIP != "" {
+		args = append(args, IPParam+"="+c.GuestIP)
 	}
 	return strings.Join(append(args, c.Append...), " ")
 }

@@ -61,9 +61,16 @@ func TestArgs(t *testing.T) {
 			has:    []string{"virtio-blk-pci,drive=scratch,serial=" + ScratchSerial},
 		},
 		{
+			name:   "network",
+			mod:    func(c *Config) { c.Tap, c.GuestIP = "vmbench-abcdt3", "10.213.7.3/24" },
+			checks: map[string]string{"-netdev": "tap,id=net0,ifname=vmbench-abcdt3,script=no,downscript=no"},
+			// A MAC of its own: QEMU's default is the same for every guest.
+			has: []string{"virtio-net-pci,netdev=net0,mac=52:54:0a:d5:07:03", "vmbench.ip=10.213.7.3/24"},
+		},
+		{
 			name:  "no scratch disk",
 			mod:   func(*Config) {},
-			hasnt: []string{"-drive", "virtio-blk"},
+			hasnt: []string{"-drive", "virtio-blk", "-netdev", "vmbench.ip"},
 		},
 		{
 			name:   "hugepages",

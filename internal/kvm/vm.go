@@ -50,6 +50,9 @@ type VM struct {
 	Scratch            string
 	ScratchSize        int64
 	DiskCache, DiskAIO string
+	// Network, when not nil, is the run's bridge: the guest gets a
+	// virtio-net NIC on a tap device on it.
+	Network *platform.Network
 }
 
 var _ platform.Platform = (*VM)(nil)
@@ -72,6 +75,7 @@ type Instance struct {
 	closeMu  sync.Mutex
 	closed   bool
 	pid      atomic.Int64 // QEMU's, for the samplers; 0 while no guest runs
+	tap      *platform.Tap
 }
 
 var (
@@ -135,6 +139,13 @@ func (v *VM) Start(ctx context.Context) (platform.Instance, error) {
 			return inst, fmt.Errorf("scratch disk: %w", err)
 		}
 		inst.info["scratch_disk"] = fmt.Sprintf("%s (%d bytes, cache=%s, aio=%s)", cfg.ScratchDisk, v.ScratchSize, v.DiskCache, v.DiskAIO)
+	}
+	if v.Network != nil {
+		if inst.tap, err = v.Network.NewTap(ctx); err != nil {
+			return inst, fmt.Errorf("network: %w", err)
+		}
+		cfg.Tap, cfg.GuestIP = inst.tap.Name, inst.tap.GuestAddr.String()
+		inst.info["network"] = fmt.Sprintf("tap %s on bridge %s, guest %s", inst.tap.Name, v.Network.Bridge, cfg.GuestIP)
 	}
 	if v.Machine == "microvm" {
 		cfg.Bios = QbootROM
@@ -361,6 +372,14 @@ func (i *Instance) Conditions() map[string]string {
 	return map[string]string{"accel": i.info["accel"]}
 }
 
+// Addr is the guest's address on the run's bridge, "" without a NIC.
+func (i *Instance) Addr() string {
+	if i.tap == nil {
+		return ""
+	}
+	return i.tap.GuestAddr.Addr().String()
+}
+
 // Info describes the guest for run.json.
 func (i *Instance) Info() map[string]string { return i.info }
 
@@ -379,6 +398,9 @@ func (i *Instance) Close(ctx context.Context) error {
 	if i.g != nil {
 		i.pid.Store(0)
 		err = i.g.stop(ctx)
+	}
+	if i.tap != nil {
+		err = errors.Join(err, i.tap.Close())
 	}
 	return errors.Join(err, os.RemoveAll(i.dir))
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -33,6 +34,11 @@ type SpecOptions struct {
 	// available at the same path in the container and named in
 	// $VMBENCH_SCRATCH; nil: none.
 	ScratchDevice *specs.LinuxDevice
+	// NetNS is the path of the network namespace to join (a veth on the
+	// run's bridge); HostNetwork shares the network namespace the runtime
+	// runs in. Neither: a new namespace with only lo.
+	NetNS       string
+	HostNetwork bool
 }
 
 // ScratchMount is where a container sees the run's scratch directory.
@@ -84,6 +90,16 @@ func Spec(o SpecOptions) *specs.Spec {
 				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
 			},
 		},
+	}
+	switch {
+	case o.HostNetwork:
+		s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(ns specs.LinuxNamespace) bool { return ns.Type == specs.NetworkNamespace })
+	case o.NetNS != "":
+		for i := range s.Linux.Namespaces {
+			if s.Linux.Namespaces[i].Type == specs.NetworkNamespace {
+				s.Linux.Namespaces[i].Path = o.NetNS
+			}
+		}
 	}
 	if o.Scratch != "" {
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: ScratchMount, Type: "bind", Source: o.Scratch, Options: []string{"rbind", "rw"}})

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -32,6 +33,11 @@ type Container struct {
 	// Scratch is the run's scratch directory, bind-mounted into every
 	// container; "": none.
 	Scratch string
+	// Network, when not nil, is the run's bridge: with NetMode bridge
+	// the containers join a namespace with a veth on it. NetMode host
+	// shares the host's network namespace.
+	Network *Network
+	NetMode string
 }
 
 var _ Platform = (*Container)(nil)
@@ -52,6 +58,12 @@ func (c *Container) Start(ctx context.Context) (Instance, error) {
 		inst.Close(ctx)
 		return nil, fmt.Errorf("write bundle: %w", err)
 	}
+	if c.Network != nil && c.NetMode == NetBridge {
+		if inst.ns, err = c.Network.NewNamespace(ctx, c.RunID, c.PlatformName); err != nil {
+			inst.Close(ctx)
+			return nil, fmt.Errorf("network: %w", err)
+		}
+	}
 	return inst, nil
 }
 
@@ -59,6 +71,7 @@ type containerInstance struct {
 	c   *Container
 	rt  *Runtime
 	dir string
+	ns  *Namespace // the containers' network namespace; nil: none
 
 	mu     sync.Mutex
 	closed bool
@@ -77,6 +90,7 @@ func (i *containerInstance) Run(ctx context.Context, req agent.Request) (workloa
 	spec := Spec(SpecOptions{
 		ID: id, Args: append([]string{BundleBinary}, agent.Args(req)...),
 		CPUs: i.c.CPUs, Memory: i.c.Memory, Scratch: i.c.Scratch,
+		HostNetwork: i.c.NetMode == NetHost, NetNS: i.netNS(),
 	})
 	if err := WriteSpec(i.dir, spec); err != nil {
 		return workload.Result{}, err
@@ -85,6 +99,31 @@ func (i *containerInstance) Run(ctx context.Context, req agent.Request) (workloa
 	i.cgroup.Store(&id)
 	defer i.cgroup.Store(nil)
 	return RunAgent(i.rt.RunCmd(ctx, i.dir, id), &i.pid)
+}
+
+func (i *containerInstance) netNS() string {
+	if i.ns == nil {
+		return ""
+	}
+	return i.ns.Path()
+}
+
+// Container network modes.
+const (
+	NetBridge = "bridge" // a namespace with a veth on the run's bridge
+	NetHost   = "host"   // the host's network namespace
+	NetNone   = "none"   // a namespace with only lo
+)
+
+// Addr is where a client on the host reaches the container's servers.
+func (i *containerInstance) Addr() string {
+	switch {
+	case i.ns != nil:
+		return i.ns.Addr.Addr().String()
+	case i.c.NetMode == NetHost:
+		return "127.0.0.1"
+	}
+	return ""
 }
 
 // Samplers follow the container of the trial in flight: the runtime's
@@ -122,7 +161,11 @@ func (i *containerInstance) Close(context.Context) error {
 		return nil
 	}
 	i.closed = true
-	return os.RemoveAll(i.dir)
+	var err error
+	if i.ns != nil {
+		err = i.ns.Close()
+	}
+	return errors.Join(err, os.RemoveAll(i.dir))
 }
 
 // Runtime drives an OCI runtime binary.

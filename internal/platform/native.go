@@ -45,6 +45,9 @@ func (i *nativeInstance) Samplers() []collect.Sampler {
 	return []collect.Sampler{collect.Follow(&i.pid)}
 }
 
+// Addr is loopback: the client and the server share the host.
+func (i *nativeInstance) Addr() string { return "127.0.0.1" }
+
 func (i *nativeInstance) Info() map[string]string { return map[string]string{"binary": i.binary} }
 
 func (i *nativeInstance) Close(context.Context) error { return nil }

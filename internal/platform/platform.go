@@ -52,6 +52,12 @@ type StartupReporter interface {
 	StartupMetrics() []result.Metric
 }
 
+// Addressed is implemented by instances whose servers a client on the host
+// can reach: Addr is their IP address, "" when they have no network.
+type Addressed interface {
+	Addr() string
+}
+
 // CheckStatic fails unless the binary at path is statically linked: the
 // same binary runs in a bare container rootfs and as a guest's /init, where
 // no dynamic loader exists.

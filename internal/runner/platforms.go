@@ -18,6 +18,7 @@ func New(p scenario.Platform, env Env) (platform.Platform, error) {
 		return &platform.Container{
 			PlatformName: p.Name, RunID: env.RunID, Runtime: p.Runtime,
 			CPUs: p.CPUs, Memory: p.Memory, Binary: env.Binary, IDs: env.IDs, Scratch: env.Scratch,
+			Network: env.Network, NetMode: p.Network,
 		}, nil
 	case scenario.VM:
 		return &kvm.VM{
@@ -26,6 +27,7 @@ func New(p scenario.Platform, env Env) (platform.Platform, error) {
 			Kernel: p.Kernel, Pin: p.Pin, Hugepages: p.Hugepages, BootTimeout: p.BootTimeout,
 			CacheDir: env.CacheDir, Decision: env.Decision, Sample: env.Sample,
 			Scratch: env.Scratch, ScratchSize: p.ScratchSize, DiskCache: p.DiskCache, DiskAIO: p.DiskAIO,
+			Network: env.Network,
 		}, nil
 	}
 	return nil, fmt.Errorf("platform type %q is not supported by this build", p.Type)

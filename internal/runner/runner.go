@@ -30,6 +30,7 @@ import (
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/units"
 	"github.com/vmbench/vmbench/internal/workload"
+	"github.com/vmbench/vmbench/workloads"
 )
 
 // ErrInterrupted is returned when the run was stopped by its context; the
@@ -74,6 +75,29 @@ type Env struct {
 	// Scratch is the run's scratch directory on the host (under the
 	// scenario's scratch_dir), removed at teardown.
 	Scratch string
+	// Network is the run's bridge, when a workload measures from the host
+	// over the network; nil otherwise.
+	Network *platform.Network
+}
+
+// makeNetwork creates the run's bridge when a workload of the scenario
+// runs its client on the host, and pushes its removal onto undo.
+func makeNetwork(ctx context.Context, s *scenario.Scenario, runID string, undo *cleanup.Stack) (*platform.Network, error) {
+	need := false
+	for _, w := range s.Workloads {
+		impl, _ := workloads.Lookup(w.Type)
+		_, client := impl.(workload.Client)
+		need = need || client
+	}
+	if !need {
+		return nil, nil
+	}
+	n, err := platform.NewNetwork(ctx, runID)
+	if err != nil {
+		return nil, fmt.Errorf("network: %w", err)
+	}
+	undo.Push("bridge "+n.Bridge, func(context.Context) error { return n.Close() })
+	return n, nil
 }
 
 // makeScratch creates the run's scratch directory under the scenario's
@@ -221,6 +245,9 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 
 	env := Env{RunID: runID, RunDir: dir, Binary: o.Binary, IDs: new(atomic.Int64), Decision: &kvm.Decision{}, CacheDir: o.CacheDir, Sample: s.Sample}
 	if env.Scratch, err = makeScratch(s, runID, &undo); err != nil {
+		return dir, err
+	}
+	if env.Network, err = makeNetwork(ctx, s, runID, &undo); err != nil {
 		return dir, err
 	}
 	var failed []string
@@ -432,11 +459,66 @@ func footprint(series []collect.Series) float64 {
 func attempt(ctx context.Context, s *scenario.Scenario, inst platform.Instance, req agent.Request) (workload.Result, error) {
 	tctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	res, err := inst.Run(tctx, req)
+	var res workload.Result
+	var err error
+	if w, ok := workloads.Lookup(req.Type); ok {
+		if c, ok := w.(workload.Client); ok {
+			res, err = withClient(tctx, inst, req, w, c)
+		} else {
+			res, err = inst.Run(tctx, req)
+		}
+	} else {
+		res, err = inst.Run(tctx, req)
+	}
 	if err != nil && tctx.Err() != nil && ctx.Err() == nil {
 		err = fmt.Errorf("timed out after %s (the scenario's timeout): %w", s.Timeout, err)
 	}
 	return res, err
+}
+
+// withClient runs a trial whose server runs in the platform and whose
+// client runs here, on the host: the client's metrics with the server's
+// cost (host CPU, samples of the guest, profile).
+func withClient(ctx context.Context, inst platform.Instance, req agent.Request, w workload.Workload, c workload.Client) (workload.Result, error) {
+	var addr string
+	if a, ok := inst.(platform.Addressed); ok {
+		addr = a.Addr()
+	}
+	if addr == "" {
+		return workload.Result{}, fmt.Errorf("%s needs a platform the host can reach over the network: set network: bridge or host on a container platform", req.Type)
+	}
+	params, errs := workload.Complete(w, req.Params)
+	if len(errs) > 0 {
+		return workload.Result{}, errors.Join(errs...)
+	}
+	type served struct {
+		res workload.Result
+		err error
+	}
+	sctx, stopServer := context.WithCancel(ctx)
+	defer stopServer()
+	cctx, stopClient := context.WithCancel(ctx)
+	defer stopClient()
+	done := make(chan served, 1)
+	go func() {
+		res, err := inst.Run(sctx, req)
+		stopClient() // a server that ended early, failed, cannot be waited for
+		done <- served{res, err}
+	}()
+	res, cerr := c.Client(cctx, addr, params)
+	if cerr != nil {
+		stopServer()
+	}
+	srv := <-done
+	if srv.err != nil {
+		return res, fmt.Errorf("server: %w", srv.err)
+	}
+	if cerr != nil {
+		return res, fmt.Errorf("client: %w", cerr)
+	}
+	res.HostCPU, res.Series, res.Profile = srv.res.HostCPU, srv.res.Series, srv.res.Profile
+	res.Warnings = append(res.Warnings, srv.res.Warnings...)
+	return res, nil
 }
 
 // startupSample records what an instance measured of its own start.

@@ -58,6 +58,13 @@ func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, e
 	for _, q := range kvm.Leftovers("/proc", Prefix) {
 		act(fmt.Sprintf("QEMU pid %d (%s)", q.PID, q.Name), func() error { return syscall.Kill(q.PID, syscall.SIGKILL) })
 	}
+	links, namespaces := platform.Links(ctx, Prefix)
+	for _, ns := range namespaces {
+		act("network namespace "+ns, func() error { return platform.DeleteNamespace(ns) })
+	}
+	for _, l := range links {
+		act("network link "+l, func() error { return platform.DeleteLink(l) })
+	}
 	// Temp dirs, and scratch dirs under the default scratch_dir.
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), Prefix+"*"))
 	scratch, _ := filepath.Glob(filepath.Join(scenario.DefaultScratchDir, Prefix+"*"))

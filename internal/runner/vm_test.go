@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vmbench/vmbench/internal/kvm"
+	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 )
 
@@ -126,9 +127,11 @@ workloads:
 }
 
 // The disk workload runs on the host filesystem (native, container) and on
-// the guest's virtio-blk scratch disk (in runc and as a guest process), and
-// the scratch area is removed after the run.
-func TestDiskOnEveryPlatform(t *testing.T) {
+// the guest's virtio-blk scratch disk (in runc and as a guest process); the
+// net workload's client on the host reaches its server over loopback, a
+// veth or the host's namespace (container), and a tap (vm). The scratch
+// area, the bridge, the veths and the taps are removed after the run.
+func TestDiskAndNetOnEveryPlatform(t *testing.T) {
 	needGuest(t)
 	needRuntime(t, "runc")
 	dir, samples, err := run(t, context.Background(), load(t, `version: 1
@@ -140,28 +143,43 @@ sample_interval: 0s
 platforms:
   - {name: native, type: native}
   - {name: box, type: container}
+  - {name: hostnet, type: container, network: host}
   - {name: guest, type: vm, accel: tcg, vcpus: 1, memory: 256MiB, scratch_size: 16MiB, disk_cache: writeback, disk_aio: threads}
   - {name: bare, type: vm, accel: tcg, vcpus: 1, memory: 256MiB, container: false, scratch_size: 16MiB}
 workloads:
   - {type: disk, params: {op: [read, write], engine: libaio, iodepth: 4, size: 8MiB, duration: 100ms}}
+  - {type: net, params: {mode: [stream, rr], duration: 100ms}}
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
 	per := map[string]int{}
 	for _, s := range samples {
-		if s.Workload != "disk" {
-			continue
-		}
 		if s.Error != "" {
-			t.Errorf("disk %s on %s failed: %s", s.Params["op"], s.Platform, s.Error)
+			t.Errorf("%s %s on %s failed: %s", s.Workload, s.Label, s.Platform, s.Error)
 			continue
 		}
-		per[s.Platform]++
 		m := map[string]float64{}
 		for _, x := range s.Metrics {
 			m[x.Name] = x.Value
 		}
+		switch {
+		case s.Workload == "net" && s.Params["mode"] == "stream":
+			per[s.Platform+"/net"]++
+			if m["bandwidth"] <= 0 || m["host_cpu"] <= 0 {
+				t.Errorf("net stream on %s: %v", s.Platform, m)
+			}
+			continue
+		case s.Workload == "net":
+			per[s.Platform+"/net"]++
+			if h := s.Histograms["latency"]; m["rate"] <= 0 || h == nil || h.Count() < 10 || m["p99"] < m["p50"] {
+				t.Errorf("net rr on %s: %v, histogram %v", s.Platform, m, h)
+			}
+			continue
+		case s.Workload != "disk":
+			continue
+		}
+		per[s.Platform]++
 		if m["iops"] <= 0 || m["bandwidth"] != m["iops"]*4096 || m["p50"] <= 0 || m["p99_9"] < m["p50"] {
 			t.Errorf("disk %s on %s: metrics %v", s.Params["op"], s.Platform, m)
 		}
@@ -169,14 +187,21 @@ workloads:
 			t.Errorf("disk %s on %s: histogram %v", s.Params["op"], s.Platform, h)
 		}
 	}
-	for _, p := range []string{"native", "box", "guest", "bare"} {
-		if per[p] != 2 {
-			t.Errorf("%s: %d disk samples, want 2", p, per[p])
+	for _, p := range []string{"native", "box", "hostnet", "guest", "bare"} {
+		if per[p] != 2 || per[p+"/net"] != 2 {
+			t.Errorf("%s: %d disk and %d net samples, want 2 and 2", p, per[p], per[p+"/net"])
 		}
 	}
 	info, _ := result.ReadRun(dir)
-	if !strings.Contains(info.Platforms[2].Info["scratch_disk"], "cache=writeback, aio=threads") {
-		t.Errorf("guest scratch disk: %q", info.Platforms[2].Info["scratch_disk"])
+	if !strings.Contains(info.Platforms[3].Info["scratch_disk"], "cache=writeback, aio=threads") {
+		t.Errorf("guest scratch disk: %q", info.Platforms[3].Info["scratch_disk"])
+	}
+	if !strings.Contains(info.Platforms[3].Info["network"], "tap vmbench-") {
+		t.Errorf("guest network: %q", info.Platforms[3].Info["network"])
+	}
+	links, namespaces := platform.Links(context.Background(), Prefix+info.RunID[len(info.RunID)-4:])
+	if len(links)+len(namespaces) > 0 {
+		t.Errorf("left behind: links %v, network namespaces %v", links, namespaces)
 	}
 	nothingLeft(t, "runc", info.RunID)
 }

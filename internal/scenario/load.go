@@ -100,7 +100,7 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 // Options of each platform type, beside name and type.
 var platformOptions = map[string][]string{
 	Native:    {},
-	Container: {"runtime", "cpus", "memory"},
+	Container: {"runtime", "cpus", "memory", "network"},
 	VM:        {"container", "vcpus", "memory", "machine", "accel", "kernel", "pin", "hugepages", "boot_timeout", "scratch_size", "disk_cache", "disk_aio"},
 }
 
@@ -111,7 +111,7 @@ var PlatformTypes = []string{Native, Container, VM}
 func PlatformOptions(typ string) []string { return platformOptions[typ] }
 
 func (d *decoder) platform(n *yaml.Node, path string) Platform {
-	p := Platform{Runtime: "runc", Container: true, VCPUs: DefaultVCPUs, Machine: "q35", Accel: "auto", BootTimeout: DefaultBootTimeout,
+	p := Platform{Runtime: "runc", Network: "bridge", Container: true, VCPUs: DefaultVCPUs, Machine: "q35", Accel: "auto", BootTimeout: DefaultBootTimeout,
 		ScratchSize: DefaultScratchSize, DiskCache: "none", DiskAIO: "native"}
 	if n.Kind != yaml.MappingNode {
 		d.fail(n, path, "must be a mapping with name and type")
@@ -139,6 +139,7 @@ func (d *decoder) platform(n *yaml.Node, path string) Platform {
 	}
 	d.strField(f, "runtime", path+".runtime", &p.Runtime)
 	d.floatField(f, "cpus", path+".cpus", &p.CPUs)
+	d.strField(f, "network", path+".network", &p.Network)
 	d.sizeField(f, "memory", path+".memory", &p.Memory)
 	if p.Type == VM && f["memory"] == nil {
 		p.Memory = DefaultVMMemory

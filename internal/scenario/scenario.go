@@ -52,6 +52,7 @@ type Platform struct {
 	// container
 	Runtime string  // runc or crun
 	CPUs    float64 // CPU limit in cores; 0: none
+	Network string  // bridge, host or none
 
 	// container (limit) and vm (guest memory)
 	Memory int64

@@ -32,6 +32,14 @@ type Workload interface {
 	Run(ctx context.Context, p Params) (Result, error)
 }
 
+// Client is implemented by workloads that measure from the host: Run is
+// the server, which the agent runs in the platform, and Client, run by the
+// runner on the host at the same time, connects to it at addr (the
+// platform's address) and returns the trial's metrics.
+type Client interface {
+	Client(ctx context.Context, addr string, p Params) (Result, error)
+}
+
 // ScratchEnv names the environment variable in which the platform tells the
 // agent where its scratch area is: a directory on the host filesystem, or
 // a guest's scratch disk.

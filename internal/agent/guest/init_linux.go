@@ -10,6 +10,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,6 +67,14 @@ func Main() {
 	unix.Mount("devpts", "/dev/pts", "devpts", 0, "")
 	mountCgroupV1(note)
 	modules := loadModules(note)
+	netUp := false
+	if cidr := cmdlineParam(kvm.IPParam); cidr != "" {
+		if err := configureNIC(cidr, 3*time.Second); err != nil {
+			note("network: %v", err)
+		} else {
+			netUp = true
+		}
+	}
 	port, err := openPort(5 * time.Second)
 	if err != nil {
 		logf("%v; powering off", err)
@@ -84,7 +94,7 @@ func Main() {
 			hello.Runc = rt.Version()
 		}
 	}
-	h := &handler{rt: rt}
+	h := &handler{rt: rt, hostNetwork: netUp}
 	hello.ReadyAt = uptime()
 	logf("ready after %.2fs of guest uptime (init started at %.2fs)", hello.ReadyAt, initAt)
 	err = agent.Serve(context.Background(), port, hello, h.handle)
@@ -95,6 +105,10 @@ func Main() {
 type handler struct {
 	rt *platform.Runtime
 	n  atomic.Int64
+	// hostNetwork: containers share the guest's network namespace, and so
+	// its NIC, as a VM-isolated container does (Kata gives the VM's NIC to
+	// the container).
+	hostNetwork bool
 }
 
 const bundleDir = "/run/vmbench/bundle"
@@ -116,7 +130,7 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 			}
 		}
 		id := fmt.Sprintf("vmbench-guest-%d", h.n.Add(1))
-		spec := platform.Spec(platform.SpecOptions{ID: id, Args: append([]string{platform.BundleBinary}, agent.Args(req)...), ScratchDevice: scratchDisk()})
+		spec := platform.Spec(platform.SpecOptions{ID: id, Args: append([]string{platform.BundleBinary}, agent.Args(req)...), ScratchDevice: scratchDisk(), HostNetwork: h.hostNetwork})
 		if err := platform.WriteSpec(bundleDir, spec); err != nil {
 			return agent.Response{Error: err.Error()}
 		}
@@ -141,6 +155,76 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 		return agent.Response{Result: res, Error: err.Error()}
 	}
 	return agent.Response{Result: res}
+}
+
+// cmdlineParam returns the value of key=value on the kernel command line.
+func cmdlineParam(key string) string {
+	b, _ := os.ReadFile("/proc/cmdline")
+	for _, f := range strings.Fields(string(b)) {
+		if v, ok := strings.CutPrefix(f, key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// configureNIC gives the guest's first network interface the address cidr
+// and brings it and lo up, with ioctls: the initramfs has no ip tool.
+func configureNIC(cidr string, timeout time.Duration) error {
+	prefix, err := netip.ParsePrefix(cidr)
+	if err != nil || !prefix.Addr().Is4() {
+		return fmt.Errorf("%s=%q is not an IPv4 address/prefix", kvm.IPParam, cidr)
+	}
+	var nic string
+	for deadline := time.Now().Add(timeout); nic == ""; time.Sleep(20 * time.Millisecond) {
+		names, _ := os.ReadDir("/sys/class/net")
+		for _, n := range names {
+			if n.Name() != "lo" {
+				nic = n.Name()
+				break
+			}
+		}
+		if nic == "" && time.Now().After(deadline) {
+			return fmt.Errorf("no network interface after %s", timeout)
+		}
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	set := func(name string, req uint, addr netip.Addr) error {
+		ifr, err := unix.NewIfreq(name)
+		if err != nil {
+			return err
+		}
+		if err := ifr.SetInet4Addr(addr.AsSlice()); err != nil {
+			return err
+		}
+		return unix.IoctlIfreq(fd, req, ifr)
+	}
+	up := func(name string) error {
+		ifr, err := unix.NewIfreq(name)
+		if err != nil {
+			return err
+		}
+		if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+			return err
+		}
+		ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+		return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+	}
+	mask := netip.AddrFrom4([4]byte(net.CIDRMask(prefix.Bits(), 32)))
+	if err := set(nic, unix.SIOCSIFADDR, prefix.Addr()); err != nil {
+		return fmt.Errorf("%s address: %w", nic, err)
+	}
+	if err := set(nic, unix.SIOCSIFNETMASK, mask); err != nil {
+		return fmt.Errorf("%s netmask: %w", nic, err)
+	}
+	if err := up(nic); err != nil {
+		return fmt.Errorf("%s up: %w", nic, err)
+	}
+	return up("lo")
 }
 
 // scratchDisk finds the disk the host attached with serial

@@ -1,0 +1,200 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Network is a run's own bridge, which the net workload's clients on the
+// host reach each platform's server through: a container over a veth pair
+// into its network namespace, a guest over a tap device. vmbench creates
+// every link itself, named vmbench-…, with iproute2 (ip), and removes them
+// at teardown; `vmbench cleanup` finds what a killed run left.
+type Network struct {
+	Bridge string         // the bridge's name
+	Prefix netip.Prefix   // the bridge's subnet; the host has its first address
+	tag    string         // names: Bridge is vmbench-<tag>b
+	mu     sync.Mutex
+	next   int // host part of the next address handed out
+}
+
+// LinkPrefix starts the name of every link and network namespace vmbench
+// creates.
+const LinkPrefix = "vmbench-"
+
+// NewNetwork creates the bridge of run runID, with the host at .1 of a /24
+// in 10.213.0.0/16 chosen from the run id. Interface names are limited to
+// 15 characters, so links are named from the run id's last 4 characters.
+func NewNetwork(ctx context.Context, runID string) (*Network, error) {
+	if _, err := exec.LookPath("ip"); err != nil {
+		return nil, fmt.Errorf("the net workload needs iproute2's ip to build its bridge: apt-get install -y iproute2")
+	}
+	tag := runID[max(len(runID)-4, 0):]
+	var third byte
+	for _, c := range runID {
+		third = third*31 + byte(c)
+	}
+	n := &Network{
+		Bridge: LinkPrefix + tag + "b",
+		Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 213, third, 0}), 24),
+		tag:    tag,
+		next:   2,
+	}
+	host := n.Prefix.Addr().Next()
+	if err := ip(ctx, "link", "add", n.Bridge, "type", "bridge"); err != nil {
+		return nil, err
+	}
+	for _, args := range [][]string{
+		{"addr", "add", netip.PrefixFrom(host, 24).String(), "dev", n.Bridge},
+		{"link", "set", n.Bridge, "up"},
+	} {
+		if err := ip(ctx, args...); err != nil {
+			n.Close()
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// Host is the host's address on the bridge.
+func (n *Network) Host() netip.Addr { return n.Prefix.Addr().Next() }
+
+// allocate hands out the next address on the bridge.
+func (n *Network) allocate() (netip.Prefix, int, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.next > 254 {
+		return netip.Prefix{}, 0, fmt.Errorf("bridge %s: no addresses left", n.Bridge)
+	}
+	a := n.Prefix.Addr().As4()
+	a[3] = byte(n.next)
+	n.next++
+	return netip.PrefixFrom(netip.AddrFrom4(a), 24), int(a[3]), nil
+}
+
+// Namespace is a network namespace plugged into the bridge by a veth pair,
+// for containers.
+type Namespace struct {
+	Name string       // ip netns name; its path is Path()
+	Addr netip.Prefix // eth0's address inside
+	veth string
+}
+
+// Path is the namespace's file, for the OCI spec.
+func (ns *Namespace) Path() string { return "/run/netns/" + ns.Name }
+
+// NewNamespace creates a namespace named after the run and platform with
+// eth0 on the bridge and lo up.
+func (n *Network) NewNamespace(ctx context.Context, runID, platform string) (*Namespace, error) {
+	addr, k, err := n.allocate()
+	if err != nil {
+		return nil, err
+	}
+	ns := &Namespace{Name: LinkPrefix + runID + "-" + platform, Addr: addr, veth: fmt.Sprintf("%s%sv%d", LinkPrefix, n.tag, k)}
+	if err := ip(ctx, "netns", "add", ns.Name); err != nil {
+		return nil, err
+	}
+	for _, args := range [][]string{
+		{"link", "add", ns.veth, "type", "veth", "peer", "name", "eth0", "netns", ns.Name},
+		{"link", "set", ns.veth, "master", n.Bridge, "up"},
+		{"-n", ns.Name, "addr", "add", addr.String(), "dev", "eth0"},
+		{"-n", ns.Name, "link", "set", "eth0", "up"},
+		{"-n", ns.Name, "link", "set", "lo", "up"},
+	} {
+		if err := ip(ctx, args...); err != nil {
+			ns.Close()
+			return nil, err
+		}
+	}
+	return ns, nil
+}
+
+// Close deletes the namespace, which takes its veth pair with it.
+func (ns *Namespace) Close() error { return DeleteNamespace(ns.Name) }
+
+// Tap is a tap device on the bridge, for a guest, and the address the
+// guest takes.
+type Tap struct {
+	Name      string
+	GuestAddr netip.Prefix
+}
+
+// NewTap creates a tap device on the bridge.
+func (n *Network) NewTap(ctx context.Context) (*Tap, error) {
+	addr, k, err := n.allocate()
+	if err != nil {
+		return nil, err
+	}
+	t := &Tap{Name: fmt.Sprintf("%s%st%d", LinkPrefix, n.tag, k), GuestAddr: addr}
+	if err := ip(ctx, "tuntap", "add", "dev", t.Name, "mode", "tap"); err != nil {
+		return nil, err
+	}
+	if err := ip(ctx, "link", "set", t.Name, "master", n.Bridge, "up"); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// Close deletes the tap device.
+func (t *Tap) Close() error { return DeleteLink(t.Name) }
+
+// Close deletes the bridge.
+func (n *Network) Close() error { return DeleteLink(n.Bridge) }
+
+// DeleteLink deletes a network link; one that is already gone is fine.
+func DeleteLink(name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := ip(ctx, "link", "del", name)
+	if err != nil && strings.Contains(err.Error(), "Cannot find device") {
+		return nil
+	}
+	return err
+}
+
+// Links lists the network links and namespaces whose names start with
+// prefix, for `vmbench cleanup`.
+func Links(ctx context.Context, prefix string) (links, namespaces []string) {
+	if out, err := exec.CommandContext(ctx, "ip", "-o", "link", "show").Output(); err == nil {
+		for _, line := range strings.Split(string(out), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			name, _, _ := strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
+			if strings.HasPrefix(name, prefix) {
+				links = append(links, name)
+			}
+		}
+	}
+	if out, err := exec.CommandContext(ctx, "ip", "netns", "list").Output(); err == nil {
+		for _, line := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], prefix) {
+				namespaces = append(namespaces, f[0])
+			}
+		}
+	}
+	return links, namespaces
+}
+
+// DeleteNamespace deletes a network namespace by name.
+func DeleteNamespace(name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return ip(ctx, "netns", "del", name)
+}
+
+// ip runs iproute2's ip with args.
+func ip(ctx context.Context, args ...string) error {
+	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
