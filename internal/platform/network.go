@@ -16,9 +16,9 @@ import (
 // every link itself, named vmbench-…, with iproute2 (ip), and removes them
 // at teardown; `vmbench cleanup` finds what a killed run left.
 type Network struct {
-	Bridge string         // the bridge's name
-	Prefix netip.Prefix   // the bridge's subnet; the host has its first address
-	tag    string         // names: Bridge is vmbench-<tag>b
+	Bridge string       // the bridge's name
+	Prefix netip.Prefix // the bridge's subnet; the host has its first address
+	tag    string       // names: Bridge is vmbench-<tag>b
 	mu     sync.Mutex
 	next   int // host part of the next address handed out
 }
