@@ -9,6 +9,7 @@ import (
 	"github.com/vmbench/vmbench/workloads/memlat"
 	"github.com/vmbench/vmbench/workloads/memory"
 	"github.com/vmbench/vmbench/workloads/network"
+	"github.com/vmbench/vmbench/workloads/startup"
 	"github.com/vmbench/vmbench/workloads/syscall"
 )
 
@@ -21,6 +22,7 @@ func All() []workload.Workload {
 		syscall.Workload{},
 		disk.Workload{},
 		network.Workload{},
+		startup.Workload{},
 	}
 }
 

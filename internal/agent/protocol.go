@@ -246,12 +246,15 @@ func (l *Link) Run(ctx context.Context, req Request, container bool) (workload.R
 	}
 }
 
+// ErrNoMetrics is returned for a response that measured nothing.
+var ErrNoMetrics = errors.New("agent returned no metrics")
+
 func responseResult(r Response) (workload.Result, error) {
 	if r.Error != "" {
 		return r.Result, errors.New(r.Error)
 	}
 	if len(r.Metrics) == 0 {
-		return r.Result, errors.New("agent returned no metrics")
+		return r.Result, ErrNoMetrics
 	}
 	return r.Result, nil
 }

@@ -98,7 +98,7 @@ func (i *containerInstance) Run(ctx context.Context, req agent.Request) (workloa
 	defer i.rt.Delete(id)
 	i.cgroup.Store(&id)
 	defer i.cgroup.Store(nil)
-	return RunAgent(i.rt.RunCmd(ctx, i.dir, id), &i.pid)
+	return RunAgent(i.rt.RunCmd(ctx, i.dir, id), req, &i.pid)
 }
 
 func (i *containerInstance) netNS() string {

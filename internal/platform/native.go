@@ -37,7 +37,7 @@ func (i *nativeInstance) Run(ctx context.Context, req agent.Request) (workload.R
 	if i.scratch != "" {
 		cmd.Env = append(os.Environ(), workload.ScratchEnv+"="+i.scratch)
 	}
-	return RunAgent(cmd, &i.pid)
+	return RunAgent(cmd, req, &i.pid)
 }
 
 // Samplers follow the agent process.

@@ -13,11 +13,13 @@ import (
 	"os/exec"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/workload"
+	"github.com/vmbench/vmbench/workloads/startup"
 )
 
 // Platform is a kind of place to run workloads, configured from a scenario.
@@ -82,12 +84,14 @@ type Sampled interface {
 	Samplers() []collect.Sampler
 }
 
-// RunAgent runs cmd, which starts the agent, and parses its response. The
-// stderr of a failed command is part of the error. While the command runs,
-// pid (when not nil) holds its process id, for the samplers.
-func RunAgent(cmd *exec.Cmd, pid *atomic.Int64) (workload.Result, error) {
+// RunAgent runs cmd, which starts the agent to run req, and parses its
+// response. The stderr of a failed command is part of the error. While the
+// command runs, pid (when not nil) holds its process id, for the samplers.
+// A startup trial's metric is the command's time from start to exit.
+func RunAgent(cmd *exec.Cmd, req agent.Request, pid *atomic.Int64) (workload.Result, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
 	err := cmd.Start()
 	if err == nil {
 		if pid != nil {
@@ -98,7 +102,11 @@ func RunAgent(cmd *exec.Cmd, pid *atomic.Int64) (workload.Result, error) {
 			pid.Store(0)
 		}
 	}
+	wall := time.Since(start)
 	res, perr := agent.ParseOutput(stdout.Bytes())
+	if req.Type == startup.Type && err == nil && errors.Is(perr, agent.ErrNoMetrics) {
+		res.Metrics, perr = startup.Timed(wall), nil
+	}
 	if ps := cmd.ProcessState; ps != nil {
 		// wait4's usage of a child includes the descendants it reaped:
 		// runc's container process, crun's after its re-exec.

@@ -131,7 +131,8 @@ workloads:
 // net workload's client on the host reaches its server over loopback, a
 // veth or the host's namespace (container), and a tap (vm). The scratch
 // area, the bridge, the veths and the taps are removed after the run.
-func TestDiskAndNetOnEveryPlatform(t *testing.T) {
+// startup times a start-to-exit everywhere, and a fresh boot on vm.
+func TestDiskNetAndStartupOnEveryPlatform(t *testing.T) {
 	needGuest(t)
 	needRuntime(t, "runc")
 	dir, samples, err := run(t, context.Background(), load(t, `version: 1
@@ -149,6 +150,7 @@ platforms:
 workloads:
   - {type: disk, params: {op: [read, write], engine: libaio, iodepth: 4, size: 8MiB, duration: 100ms}}
   - {type: net, params: {mode: [stream, rr], duration: 100ms}}
+  - {type: startup}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -176,6 +178,13 @@ workloads:
 				t.Errorf("net rr on %s: %v, histogram %v", s.Platform, m, h)
 			}
 			continue
+		case s.Workload == "startup":
+			per[s.Platform+"/startup"]++
+			_, vm := m["boot_to_agent"]
+			if m["start_to_exit"] <= 0 || vm != (s.Platform == "guest" || s.Platform == "bare") {
+				t.Errorf("startup on %s: %v", s.Platform, m)
+			}
+			continue
 		case s.Workload != "disk":
 			continue
 		}
@@ -188,8 +197,8 @@ workloads:
 		}
 	}
 	for _, p := range []string{"native", "box", "hostnet", "guest", "bare"} {
-		if per[p] != 2 || per[p+"/net"] != 2 {
-			t.Errorf("%s: %d disk and %d net samples, want 2 and 2", p, per[p], per[p+"/net"])
+		if per[p] != 2 || per[p+"/net"] != 2 || per[p+"/startup"] != 1 {
+			t.Errorf("%s: %d disk, %d net and %d startup samples, want 2, 2 and 1", p, per[p], per[p+"/net"], per[p+"/startup"])
 		}
 	}
 	info, _ := result.ReadRun(dir)

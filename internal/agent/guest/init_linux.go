@@ -146,7 +146,7 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 	if req.Sample > 0 {
 		view = collect.Start(ctx, time.Duration(req.Sample*float64(time.Second)), collect.NewHost("guest", "/"))
 	}
-	res, err := platform.RunAgent(cmd, nil)
+	res, err := platform.RunAgent(cmd, req, nil)
 	if view != nil {
 		res.Series = append(res.Series, view.Stop().Series...)
 	}
