@@ -6,10 +6,15 @@ import (
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads/cpu"
 	"github.com/vmbench/vmbench/workloads/disk"
+	"github.com/vmbench/vmbench/workloads/fio"
+	"github.com/vmbench/vmbench/workloads/iperf3"
 	"github.com/vmbench/vmbench/workloads/memlat"
 	"github.com/vmbench/vmbench/workloads/memory"
 	"github.com/vmbench/vmbench/workloads/network"
+	"github.com/vmbench/vmbench/workloads/redis"
 	"github.com/vmbench/vmbench/workloads/startup"
+	"github.com/vmbench/vmbench/workloads/stressng"
+	"github.com/vmbench/vmbench/workloads/sysbench"
 	"github.com/vmbench/vmbench/workloads/syscall"
 )
 
@@ -23,6 +28,11 @@ func All() []workload.Workload {
 		disk.Workload{},
 		network.Workload{},
 		startup.Workload{},
+		fio.Workload{},
+		sysbench.Workload{},
+		stressng.Workload{},
+		iperf3.Workload{},
+		redis.Workload{},
 	}
 }
 

@@ -39,6 +39,10 @@ type SpecOptions struct {
 	// runs in. Neither: a new namespace with only lo.
 	NetNS       string
 	HostNetwork bool
+	// Rootfs, when set, is the absolute path of the root filesystem (the
+	// tools rootfs), into which Agent, the host path of the agent binary,
+	// is bind-mounted at BundleBinary. "": the bundle's own rootfs.
+	Rootfs, Agent string
 }
 
 // ScratchMount is where a container sees the run's scratch directory.
@@ -90,6 +94,10 @@ func Spec(o SpecOptions) *specs.Spec {
 				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
 			},
 		},
+	}
+	if o.Rootfs != "" {
+		s.Root.Path = o.Rootfs
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: BundleBinary, Type: "bind", Source: o.Agent, Options: []string{"bind", "ro"}})
 	}
 	switch {
 	case o.HostNetwork:

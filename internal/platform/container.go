@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/hostinfo"
 	"github.com/vmbench/vmbench/internal/workload"
+	"github.com/vmbench/vmbench/workloads"
 )
 
 // Container runs the agent in an OCI runtime (runc or crun) on the host,
@@ -38,6 +40,9 @@ type Container struct {
 	// shares the host's network namespace.
 	Network *Network
 	NetMode string
+	// Tools is the tools rootfs, which tool workloads (fio, …) run in;
+	// "": none.
+	Tools string
 }
 
 var _ Platform = (*Container)(nil)
@@ -87,11 +92,17 @@ func (i *containerInstance) Run(ctx context.Context, req agent.Request) (workloa
 		return workload.Result{}, errClosed
 	}
 	id := fmt.Sprintf("vmbench-%s-%d", i.c.RunID, i.c.IDs.Add(1))
-	spec := Spec(SpecOptions{
+	opts := SpecOptions{
 		ID: id, Args: append([]string{BundleBinary}, agent.Args(req)...),
 		CPUs: i.c.CPUs, Memory: i.c.Memory, Scratch: i.c.Scratch,
 		HostNetwork: i.c.NetMode == NetHost, NetNS: i.netNS(),
-	})
+	}
+	if w, ok := workloads.Lookup(req.Type); ok && i.c.Tools != "" {
+		if _, tool := w.(workload.Tool); tool {
+			opts.Rootfs, opts.Agent = i.c.Tools, filepath.Join(i.dir, "rootfs", strings.TrimPrefix(BundleBinary, "/"))
+		}
+	}
+	spec := Spec(opts)
 	if err := WriteSpec(i.dir, spec); err != nil {
 		return workload.Result{}, err
 	}

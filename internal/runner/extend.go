@@ -113,6 +113,9 @@ func Extend(ctx context.Context, o Options, dir string, cells []Cell, round int)
 	if env.Network, err = makeNetwork(ctx, o.Scenario, info.RunID, &undo); err != nil {
 		return err
 	}
+	if env.Tools, err = makeTools(ctx, o.Scenario, o.CacheDir, o.Log); err != nil {
+		return err
+	}
 	instances := map[string]platform.Instance{}
 	_, failed, err := startPlatforms(ctx, o, platforms, env, &undo, instances, w.samples, round)
 	if err != nil {

@@ -18,7 +18,7 @@ func New(p scenario.Platform, env Env) (platform.Platform, error) {
 		return &platform.Container{
 			PlatformName: p.Name, RunID: env.RunID, Runtime: p.Runtime,
 			CPUs: p.CPUs, Memory: p.Memory, Binary: env.Binary, IDs: env.IDs, Scratch: env.Scratch,
-			Network: env.Network, NetMode: p.Network,
+			Network: env.Network, NetMode: p.Network, Tools: env.Tools,
 		}, nil
 	case scenario.VM:
 		return &kvm.VM{

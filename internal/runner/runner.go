@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -78,6 +79,29 @@ type Env struct {
 	// Network is the run's bridge, when a workload measures from the host
 	// over the network; nil otherwise.
 	Network *platform.Network
+	// Tools is the tools rootfs containers run tool workloads in; "" when
+	// the scenario has no tool workload or no container platform.
+	Tools string
+}
+
+// makeTools builds (or finds in the cache) the tools rootfs when a
+// container platform will run a tool workload.
+func makeTools(ctx context.Context, s *scenario.Scenario, cacheDir string, log io.Writer) (string, error) {
+	var pkgs []string
+	for _, w := range s.Workloads {
+		impl, _ := workloads.Lookup(w.Type)
+		if t, ok := impl.(workload.Tool); ok {
+			pkgs = append(pkgs, t.Packages()...)
+		}
+	}
+	container := slices.ContainsFunc(s.Platforms, func(p scenario.Platform) bool { return p.Type == scenario.Container })
+	if len(pkgs) == 0 || !container {
+		return "", nil
+	}
+	if cacheDir == "" {
+		cacheDir = kvm.DefaultCacheDir
+	}
+	return platform.ToolsRootfs(ctx, cacheDir, pkgs, log)
 }
 
 // makeNetwork creates the run's bridge when a workload of the scenario
@@ -248,6 +272,9 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 		return dir, err
 	}
 	if env.Network, err = makeNetwork(ctx, s, runID, &undo); err != nil {
+		return dir, err
+	}
+	if env.Tools, err = makeTools(ctx, s, o.CacheDir, o.Log); err != nil {
 		return dir, err
 	}
 	var failed []string
@@ -510,11 +537,11 @@ func withClient(ctx context.Context, inst platform.Instance, req agent.Request, 
 		stopServer()
 	}
 	srv := <-done
+	if cerr != nil { // the server was stopped for it
+		return res, fmt.Errorf("client: %w", cerr)
+	}
 	if srv.err != nil {
 		return res, fmt.Errorf("server: %w", srv.err)
-	}
-	if cerr != nil {
-		return res, fmt.Errorf("client: %w", cerr)
 	}
 	res.HostCPU, res.Series, res.Profile = srv.res.HostCPU, srv.res.Series, srv.res.Profile
 	res.Warnings = append(res.Warnings, srv.res.Warnings...)

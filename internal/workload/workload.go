@@ -5,8 +5,10 @@
 package workload
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,6 +40,34 @@ type Workload interface {
 // platform's address) and returns the trial's metrics.
 type Client interface {
 	Client(ctx context.Context, addr string, p Params) (Result, error)
+}
+
+// Tool is implemented by workloads that run an external program (fio,
+// sysbench, …): containers and guests run them in vmbench's tools rootfs,
+// native on the host's own installation.
+type Tool interface {
+	// Packages are the Debian packages the tools rootfs needs for it.
+	Packages() []string
+}
+
+// RunTool runs an external tool and returns its standard output; a failure
+// carries the end of its standard error.
+func RunTool(ctx context.Context, name string, args ...string) ([]byte, error) {
+	path, err := exec.LookPath(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s not found in PATH: on native, install it (apt-get install -y %s); containers and guests get it from vmbench's tools rootfs", name, name)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if len(msg) > 400 {
+			msg = "…" + msg[len(msg)-400:]
+		}
+		return stdout.Bytes(), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, msg)
+	}
+	return stdout.Bytes(), nil
 }
 
 // ScratchEnv names the environment variable in which the platform tells the

@@ -29,6 +29,7 @@ import (
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/workload"
+	"github.com/vmbench/vmbench/workloads"
 )
 
 // IsInit reports whether this process is a guest's init. PID 1 alone does
@@ -119,6 +120,11 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 	logf("run %s container=%v", req.Type, container)
 	defer func() { logf("run %s done in %s", req.Type, time.Since(start).Round(time.Millisecond)) }()
 	self := "/init"
+	if w, ok := workloads.Lookup(req.Type); ok {
+		if _, tool := w.(workload.Tool); tool {
+			return agent.Response{Error: req.Type + " is a tool workload, and guests do not carry the tools rootfs yet: run it on native and container platforms"}
+		}
+	}
 	var cmd *exec.Cmd
 	if container {
 		if h.rt == nil {

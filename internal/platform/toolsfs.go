@@ -1,0 +1,114 @@
+package platform
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// The tools rootfs: a Debian root filesystem with the reference tools (fio,
+// sysbench, …) that containers run tool workloads in, built once with
+// mmdebstrap from the host's own Debian sources and kept in the cache.
+
+// toolsDone marks a finished tools rootfs.
+const toolsDone = ".vmbench-complete"
+
+// ToolsRootfs returns the path of a Debian rootfs holding pkgs, building
+// it under cacheDir the first time (tens of seconds) with mmdebstrap.
+func ToolsRootfs(ctx context.Context, cacheDir string, pkgs []string, log io.Writer) (string, error) {
+	pkgs = slices.Clone(pkgs)
+	slices.Sort(pkgs)
+	pkgs = slices.Compact(pkgs)
+	suite := osRelease("/etc/os-release", "VERSION_CODENAME")
+	if suite == "" {
+		return "", fmt.Errorf("tools rootfs: no VERSION_CODENAME in /etc/os-release; the tools rootfs is built from the host's Debian release")
+	}
+	sum := sha256.Sum256([]byte(suite + " " + strings.Join(pkgs, " ")))
+	dir := filepath.Join(cacheDir, "tools-"+hex.EncodeToString(sum[:6]))
+	rootfs := filepath.Join(dir, "rootfs")
+	if _, err := os.Stat(filepath.Join(rootfs, toolsDone)); err == nil {
+		return rootfs, nil
+	}
+	mmdebstrap, err := exec.LookPath("mmdebstrap")
+	if err != nil {
+		return "", fmt.Errorf("tools rootfs: mmdebstrap not found: apt-get install -y mmdebstrap")
+	}
+	sources, err := aptSources()
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(log, "building the tools rootfs (%s: %s) with mmdebstrap, once; it is kept in %s\n", suite, strings.Join(pkgs, ", "), dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(dir, "build-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	var stderr bytes.Buffer
+	// "-" reads the sources from stdin: the host's own mirrors.
+	cmd := exec.CommandContext(ctx, mmdebstrap, "--variant=essential", "--include="+strings.Join(pkgs, ","), suite, tmp, "-")
+	cmd.Stdin, cmd.Stderr = strings.NewReader(sources), &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("tools rootfs: mmdebstrap: %v: %s", err, lastLines(strings.TrimSpace(stderr.String()), 5))
+	}
+	// Where the agent binary is bind-mounted, and the scratch directory.
+	if err := os.WriteFile(filepath.Join(tmp, strings.TrimPrefix(BundleBinary, "/")), nil, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Join(tmp, strings.TrimPrefix(ScratchMount, "/")), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, toolsDone), []byte(strings.Join(pkgs, "\n")+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	os.RemoveAll(rootfs)
+	if err := os.Rename(tmp, rootfs); err != nil {
+		return "", err
+	}
+	return rootfs, nil
+}
+
+// aptSources returns the host's APT sources, in the files' own formats
+// (one-line and deb822), which mmdebstrap reads from stdin.
+func aptSources() (string, error) {
+	files, _ := filepath.Glob("/etc/apt/sources.list.d/*.sources")
+	lists, _ := filepath.Glob("/etc/apt/sources.list.d/*.list")
+	files = append(append(files, lists...), "/etc/apt/sources.list")
+	var b strings.Builder
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		b.Write(data)
+		b.WriteString("\n")
+	}
+	if strings.TrimSpace(b.String()) == "" {
+		return "", fmt.Errorf("tools rootfs: the host has no APT sources (/etc/apt/sources.list, sources.list.d) to build it from")
+	}
+	return b.String(), nil
+}
+
+// osRelease reads one field of an os-release file.
+func osRelease(path, key string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, key+"="); ok {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return ""
+}
