@@ -85,18 +85,23 @@ type Env struct {
 }
 
 // makeTools builds (or finds in the cache) the tools rootfs when a
-// container platform will run a tool workload.
+// container platform will run a tool workload. It holds every tool, so that
+// one rootfs serves every scenario.
 func makeTools(ctx context.Context, s *scenario.Scenario, cacheDir string, log io.Writer) (string, error) {
-	var pkgs []string
-	for _, w := range s.Workloads {
+	uses := slices.ContainsFunc(s.Workloads, func(w scenario.Workload) bool {
 		impl, _ := workloads.Lookup(w.Type)
-		if t, ok := impl.(workload.Tool); ok {
+		_, tool := impl.(workload.Tool)
+		return tool
+	})
+	container := slices.ContainsFunc(s.Platforms, func(p scenario.Platform) bool { return p.Type == scenario.Container })
+	if !uses || !container {
+		return "", nil
+	}
+	var pkgs []string
+	for _, w := range workloads.All() {
+		if t, ok := w.(workload.Tool); ok {
 			pkgs = append(pkgs, t.Packages()...)
 		}
-	}
-	container := slices.ContainsFunc(s.Platforms, func(p scenario.Platform) bool { return p.Type == scenario.Container })
-	if len(pkgs) == 0 || !container {
-		return "", nil
 	}
 	if cacheDir == "" {
 		cacheDir = kvm.DefaultCacheDir

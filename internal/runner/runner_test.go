@@ -474,3 +474,47 @@ workloads:
 		t.Errorf("profiles directory: %v", err)
 	}
 }
+
+// The reference tools run on the host (native) and in runc from the tools
+// rootfs vmbench builds with mmdebstrap; iperf3's and redis-benchmark's
+// clients on the host reach their servers over loopback and the bridge.
+func TestToolsNativeAndInContainer(t *testing.T) {
+	needRuntime(t, "runc")
+	for _, tool := range []string{"fio", "sysbench", "stress-ng", "iperf3", "redis-server", "redis-benchmark", "mmdebstrap"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not installed: scripts/test.sh installs it", tool)
+		}
+	}
+	_, samples, err := run(t, context.Background(), load(t, `version: 1
+name: tools
+repetitions: 1
+warmup: 0
+timeout: 2m
+sample_interval: 0s
+platforms:
+  - {name: native, type: native}
+  - {name: box, type: container}
+workloads:
+  - {type: fio, params: {engine: libaio, iodepth: 4, size: 8MiB, duration: 200ms}}
+  - {type: sysbench, params: {test: cpu}}
+  - {type: iperf3}
+  - {type: redis, params: {requests: 2000}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, s := range samples {
+		if s.Error != "" {
+			t.Errorf("%s on %s failed: %s", s.Workload, s.Platform, s.Error)
+			continue
+		}
+		if len(s.Metrics) == 0 || s.Metrics[0].Value <= 0 {
+			t.Errorf("%s on %s: %+v", s.Workload, s.Platform, s.Metrics)
+		}
+		got[s.Workload+"/"+s.Platform] = true
+	}
+	if len(got) != 8 {
+		t.Errorf("successful samples: %v, want 4 tools × 2 platforms", got)
+	}
+}

@@ -16,7 +16,7 @@ import (
 )
 
 // Port is the port iperf3's server listens on.
-const Port = 5201
+const Port = 45201 // not 5201: a host may run its own iperf3 server
 
 // Workload is the iperf3 adapter.
 type Workload struct{}

@@ -32,7 +32,7 @@ func TestArgs(t *testing.T) {
 		t.Fatal(errs)
 	}
 	args := ClientArgs(p, "10.213.1.2")
-	if !slices.Equal(args, []string{"-c", "10.213.1.2", "-p", "5201", "-J", "-t", "2", "-P", "4"}) {
+	if !slices.Equal(args, []string{"-c", "10.213.1.2", "-p", "45201", "-J", "-t", "2", "-P", "4"}) {
 		t.Errorf("client args %v", args)
 	}
 	if _, errs := workload.Complete(Workload{}, map[string]string{"duration": "500ms"}); len(errs) == 0 {

@@ -19,7 +19,7 @@ import (
 )
 
 // Port is the port redis-server listens on.
-const Port = 6379
+const Port = 46379 // not 6379: a host may run its own redis
 
 // Workload is the redis adapter.
 type Workload struct{}
