@@ -99,7 +99,8 @@ func (s Spec) runAIO(ctx context.Context, f *os.File, o *offsets, h *hist.Hist) 
 	var done int64
 	var ioErr error
 	for inFlight > 0 {
-		got, _, e := unix.Syscall6(unix.SYS_IO_GETEVENTS, aioCtx, 1, uintptr(len(events)), uintptr(unsafe.Pointer(&events[0])), 0, 0)
+		// Raw, as rawIO: the wait blocks for tens of µs at a time.
+		got, _, e := unix.RawSyscall6(unix.SYS_IO_GETEVENTS, aioCtx, 1, uintptr(len(events)), uintptr(unsafe.Pointer(&events[0])), 0, 0)
 		if e == unix.EINTR {
 			continue
 		}
