@@ -63,9 +63,11 @@ func (Workload) Validate(p workload.Params) error {
 	return nil
 }
 
-// Args builds stress-ng's command line, writing its metrics to yamlPath.
+// Args builds stress-ng's command line, writing its metrics to yamlPath and
+// its temporary files beside it (its default, the working directory, is a
+// container's read-only /).
 func Args(p workload.Params, yamlPath string) []string {
-	args := []string{"--" + p["stressor"], p["instances"], "-t", strconv.Itoa(int(p.Duration("duration").Seconds())), "--metrics", "--yaml", yamlPath}
+	args := []string{"--" + p["stressor"], p["instances"], "-t", strconv.Itoa(int(p.Duration("duration").Seconds())), "--metrics", "--yaml", yamlPath, "--temp-path", filepath.Dir(yamlPath)}
 	if p["stressor"] == "stream" {
 		return append(args, "--stream-l3-size", strconv.FormatInt(p.Size("l3"), 10))
 	}

@@ -39,7 +39,7 @@ func TestArgsAndValidate(t *testing.T) {
 		t.Fatal(errs)
 	}
 	args := Args(p, "/tmp/m.yaml")
-	for _, want := range []string{"--stream", "-t", "7", "--yaml", "/tmp/m.yaml", "--stream-l3-size", "8388608"} {
+	for _, want := range []string{"--stream", "-t", "7", "--yaml", "/tmp/m.yaml", "--temp-path", "/tmp", "--stream-l3-size", "8388608"} {
 		if !slices.Contains(args, want) {
 			t.Errorf("args %v lack %s", args, want)
 		}
