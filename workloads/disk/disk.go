@@ -64,10 +64,7 @@ func (Workload) Metrics() []workload.MetricInfo {
 		{Name: "bandwidth", Unit: "B/s", Help: "bytes read plus written per second"},
 		{Name: "latency", Unit: "s", Help: "mean time from submitting an I/O to its completion"},
 	}
-	for _, p := range syscall.Percentiles {
-		out = append(out, workload.MetricInfo{Name: p.Name, Unit: "s", Help: fmt.Sprintf("%g%% of the I/Os completed within this", 100*p.Q)})
-	}
-	return out
+	return append(out, syscall.PercentileInfo("%g%% of the I/Os completed within this")...)
 }
 
 // Validate rejects combinations fio would misread or that cannot work.
@@ -275,9 +272,7 @@ func (s Spec) Run(ctx context.Context, f *os.File) (workload.Result, error) {
 		},
 		Histograms: map[string]*hist.Hist{"latency": h},
 	}
-	for _, p := range syscall.Percentiles {
-		res.Metrics = append(res.Metrics, result.Metric{Name: p.Name, Unit: "s", Value: h.Quantile(p.Q)})
-	}
+	res.Metrics = append(res.Metrics, syscall.QuantileMetrics(h)...)
 	return res, nil
 }
 

@@ -56,10 +56,7 @@ func (Workload) Metrics() []workload.MetricInfo {
 		{Name: "rate", Unit: "ops/s", Help: "rr: round trips per second, all connections"},
 		{Name: "latency", Unit: "s", Help: "rr: mean round-trip time"},
 	}
-	for _, p := range syscall.Percentiles {
-		out = append(out, workload.MetricInfo{Name: p.Name, Unit: "s", Help: fmt.Sprintf("rr: %g%% of the round trips took at most this", 100*p.Q)})
-	}
-	return out
+	return append(out, syscall.PercentileInfo("rr: %g%% of the round trips took at most this")...)
 }
 
 func (Workload) Validate(workload.Params) error { return nil }
@@ -255,9 +252,7 @@ func (Workload) Client(ctx context.Context, addr string, p workload.Params) (wor
 		},
 		Histograms: map[string]*hist.Hist{"latency": h},
 	}
-	for _, pc := range syscall.Percentiles {
-		res.Metrics = append(res.Metrics, result.Metric{Name: pc.Name, Unit: "s", Value: h.Quantile(pc.Q)})
-	}
+	res.Metrics = append(res.Metrics, syscall.QuantileMetrics(h)...)
 	return res, nil
 }
 

@@ -42,14 +42,31 @@ var Percentiles = []struct {
 	Q    float64
 }{{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}, {"p99_9", 0.999}}
 
+// QuantileMetrics are h's Percentiles as metrics, in seconds.
+func QuantileMetrics(h *hist.Hist) []result.Metric {
+	var out []result.Metric
+	for _, pc := range Percentiles {
+		out = append(out, result.Metric{Name: pc.Name, Unit: "s", Value: h.Quantile(pc.Q)})
+	}
+	return out
+}
+
+// PercentileInfo declares the Percentiles metrics; format says what a
+// percentile q (in percent) of them is.
+func PercentileInfo(format string) []workload.MetricInfo {
+	var out []workload.MetricInfo
+	for _, p := range Percentiles {
+		out = append(out, workload.MetricInfo{Name: p.Name, Unit: "s", Help: fmt.Sprintf(format, 100*p.Q)})
+	}
+	return out
+}
+
 func (Workload) Metrics() []workload.MetricInfo {
 	out := []workload.MetricInfo{
 		{Name: "latency", Unit: "s", Help: "mean time of one call (getppid) or one round trip (pipe)"},
 		{Name: "rate", Unit: "ops/s", Help: "calls or round trips per second"},
 	}
-	for _, p := range Percentiles {
-		out = append(out, workload.MetricInfo{Name: p.Name, Unit: "s", Help: fmt.Sprintf("%g%% of the calls or round trips took at most this (getppid: of 256-call batch means)", 100*p.Q)})
-	}
+	out = append(out, PercentileInfo("%g%% of the calls or round trips took at most this (getppid: of 256-call batch means)")...)
 	return out
 }
 
@@ -91,9 +108,7 @@ func (Workload) Run(ctx context.Context, p workload.Params) (workload.Result, er
 		{Name: "latency", Unit: "s", Value: elapsed.Seconds() / float64(n)},
 		{Name: "rate", Unit: "ops/s", Value: float64(n) / elapsed.Seconds()},
 	}
-	for _, pc := range Percentiles {
-		metrics = append(metrics, result.Metric{Name: pc.Name, Unit: "s", Value: h.Quantile(pc.Q)})
-	}
+	metrics = append(metrics, QuantileMetrics(h)...)
 	return workload.Result{Metrics: metrics, Histograms: map[string]*hist.Hist{"latency": h}}, nil
 }
 
