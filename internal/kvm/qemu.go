@@ -85,30 +85,27 @@ func Args(c Config) []string {
 	add("-kernel", c.Kernel, "-initrd", c.Initrd, "-append", KernelCmdline(c))
 	// append=on: a restarted guest adds to the log of the one it replaces.
 	add("-chardev", "file,id=console,path="+c.ConsoleLog+",append=on", "-serial", "chardev:console")
-	bus := "virtio-serial-pci"
-	if c.Machine == "microvm" {
-		bus = "virtio-serial-device"
-	}
-	add("-device", bus+",id=vser0",
+	add("-device", virtio(c, "virtio-serial")+",id=vser0",
 		"-chardev", "socket,id=agent,path="+c.AgentSock,
 		"-device", "virtserialport,bus=vser0.0,chardev=agent,name=vmbench.agent")
 	if c.ScratchDisk != "" {
-		blk := "virtio-blk-pci"
-		if c.Machine == "microvm" {
-			blk = "virtio-blk-device"
-		}
 		add("-drive", "file="+strings.ReplaceAll(c.ScratchDisk, ",", ",,")+",if=none,id=scratch,format=raw,cache="+c.DiskCache+",aio="+c.DiskAIO,
-			"-device", blk+",drive=scratch,serial="+ScratchSerial)
+			"-device", virtio(c, "virtio-blk")+",drive=scratch,serial="+ScratchSerial)
 	}
 	if c.Tap != "" {
-		nic := "virtio-net-pci"
-		if c.Machine == "microvm" {
-			nic = "virtio-net-device"
-		}
-		add("-netdev", "tap,id=net0,ifname="+c.Tap+",script=no,downscript=no", "-device", nic+",netdev=net0,mac="+MAC(c.GuestIP))
+		add("-netdev", "tap,id=net0,ifname="+c.Tap+",script=no,downscript=no", "-device", virtio(c, "virtio-net")+",netdev=net0,mac="+MAC(c.GuestIP))
 	}
 	add("-chardev", "socket,id=qmp,path="+c.QMPSock+",server=on,wait=off", "-mon", "chardev=qmp,mode=control")
 	return a
+}
+
+// virtio names a virtio device for the machine: on PCI for q35, on MMIO
+// (no PCI bus) for microvm.
+func virtio(c Config, device string) string {
+	if c.Machine == "microvm" {
+		return device + "-device"
+	}
+	return device + "-pci"
 }
 
 // KernelCmdline is the guest kernel's command line.

@@ -97,10 +97,8 @@ func (i *containerInstance) Run(ctx context.Context, req agent.Request) (workloa
 		CPUs: i.c.CPUs, Memory: i.c.Memory, Scratch: i.c.Scratch,
 		HostNetwork: i.c.NetMode == NetHost, NetNS: i.netNS(),
 	}
-	if w, ok := workloads.Lookup(req.Type); ok && i.c.Tools != "" {
-		if _, tool := w.(workload.Tool); tool {
-			opts.Rootfs, opts.Agent = i.c.Tools, filepath.Join(i.dir, "rootfs", strings.TrimPrefix(BundleBinary, "/"))
-		}
+	if i.c.Tools != "" && workloads.IsTool(req.Type) {
+		opts.Rootfs, opts.Agent = i.c.Tools, filepath.Join(i.dir, "rootfs", strings.TrimPrefix(BundleBinary, "/"))
 	}
 	spec := Spec(opts)
 	if err := WriteSpec(i.dir, spec); err != nil {

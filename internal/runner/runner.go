@@ -88,11 +88,7 @@ type Env struct {
 // container platform will run a tool workload. It holds every tool, so that
 // one rootfs serves every scenario.
 func makeTools(ctx context.Context, s *scenario.Scenario, cacheDir string, log io.Writer) (string, error) {
-	uses := slices.ContainsFunc(s.Workloads, func(w scenario.Workload) bool {
-		impl, _ := workloads.Lookup(w.Type)
-		_, tool := impl.(workload.Tool)
-		return tool
-	})
+	uses := slices.ContainsFunc(s.Workloads, func(w scenario.Workload) bool { return workloads.IsTool(w.Type) })
 	container := slices.ContainsFunc(s.Platforms, func(p scenario.Platform) bool { return p.Type == scenario.Container })
 	if !uses || !container {
 		return "", nil
@@ -112,12 +108,10 @@ func makeTools(ctx context.Context, s *scenario.Scenario, cacheDir string, log i
 // makeNetwork creates the run's bridge when a workload of the scenario
 // runs its client on the host, and pushes its removal onto undo.
 func makeNetwork(ctx context.Context, s *scenario.Scenario, runID string, undo *cleanup.Stack) (*platform.Network, error) {
-	need := false
-	for _, w := range s.Workloads {
-		impl, _ := workloads.Lookup(w.Type)
-		_, client := impl.(workload.Client)
-		need = need || client
-	}
+	need := slices.ContainsFunc(s.Workloads, func(w scenario.Workload) bool {
+		_, _, client := workloads.ClientOf(w.Type)
+		return client
+	})
 	if !need {
 		return nil, nil
 	}
@@ -493,12 +487,8 @@ func attempt(ctx context.Context, s *scenario.Scenario, inst platform.Instance, 
 	defer cancel()
 	var res workload.Result
 	var err error
-	if w, ok := workloads.Lookup(req.Type); ok {
-		if c, ok := w.(workload.Client); ok {
-			res, err = withClient(tctx, inst, req, w, c)
-		} else {
-			res, err = inst.Run(tctx, req)
-		}
+	if w, c, ok := workloads.ClientOf(req.Type); ok {
+		res, err = withClient(tctx, inst, req, w, c)
 	} else {
 		res, err = inst.Run(tctx, req)
 	}

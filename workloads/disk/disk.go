@@ -164,9 +164,8 @@ func layout(f *os.File, size int64) error {
 	}
 	block := st.Mode&unix.S_IFMT == unix.S_IFBLK
 	if block {
-		var dev int64
-		if err := ioctlSize(f, &dev); err == nil && dev < size {
-			return fmt.Errorf("the scratch disk holds %s, less than size %s: raise the platform's scratch_size", units.FormatSize(dev), units.FormatSize(size))
+		if dev, err := unix.IoctlGetInt(int(f.Fd()), unix.BLKGETSIZE64); err == nil && int64(dev) < size {
+			return fmt.Errorf("the scratch disk holds %s, less than size %s: raise the platform's scratch_size", units.FormatSize(int64(dev)), units.FormatSize(size))
 		}
 		if written(f, 0) && written(f, size-layoutChunk) {
 			return nil
@@ -203,12 +202,6 @@ func written(f *os.File, off int64) bool {
 		}
 	}
 	return true
-}
-
-func ioctlSize(f *os.File, size *int64) error {
-	n, err := unix.IoctlGetInt(int(f.Fd()), unix.BLKGETSIZE64)
-	*size = int64(n)
-	return err
 }
 
 // alignedBuf returns page-aligned memory outside Go's heap, as O_DIRECT

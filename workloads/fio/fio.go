@@ -5,6 +5,7 @@
 package fio
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -114,7 +115,7 @@ var fioPercentile = map[string]string{"p50": "50.000000", "p90": "90.000000", "p
 // directions' (fio keeps them apart).
 func Parse(out []byte) (workload.Result, error) {
 	// fio may print notes before the JSON.
-	if i := indexByte(out, '{'); i > 0 {
+	if i := bytes.IndexByte(out, '{'); i > 0 {
 		out = out[i:]
 	}
 	var o output
@@ -146,13 +147,4 @@ func Parse(out []byte) (workload.Result, error) {
 		res.Metrics = append(res.Metrics, result.Metric{Name: pc.Name, Unit: "s", Value: v / 1e9})
 	}
 	return res, nil
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }

@@ -120,10 +120,8 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 	logf("run %s container=%v", req.Type, container)
 	defer func() { logf("run %s done in %s", req.Type, time.Since(start).Round(time.Millisecond)) }()
 	self := "/init"
-	if w, ok := workloads.Lookup(req.Type); ok {
-		if _, tool := w.(workload.Tool); tool {
-			return agent.Response{Error: req.Type + " is a tool workload, and guests do not carry the tools rootfs yet: run it on native and container platforms"}
-		}
+	if workloads.IsTool(req.Type) {
+		return agent.Response{Error: req.Type + " is a tool workload, and guests do not carry the tools rootfs yet: run it on native and container platforms"}
 	}
 	var cmd *exec.Cmd
 	if container {
