@@ -32,6 +32,9 @@ type Config struct {
 	// serial ScratchSerial); "": none. DiskCache and DiskAIO are QEMU's
 	// cache and aio modes for it.
 	ScratchDisk, DiskCache, DiskAIO string
+	// ToolsDisk is the tools image (ext4), attached read-only with serial
+	// ToolsSerial; "": none.
+	ToolsDisk string
 	// Tap is the host tap device of the guest's virtio-net NIC, and
 	// GuestIP the address (CIDR) the guest's init gives it; "": no NIC.
 	Tap, GuestIP string
@@ -55,6 +58,10 @@ const IPParam = "vmbench.ip"
 // ScratchSerial is the serial number by which the guest finds its scratch
 // disk.
 const ScratchSerial = "vmbench-scratch"
+
+// ToolsSerial is the serial number of the read-only disk holding the tools
+// rootfs.
+const ToolsSerial = "vmbench-tools"
 
 // QbootROM is Debian's qboot, the firmware microvm boots fastest with.
 const QbootROM = "/usr/share/qemu/qboot.rom"
@@ -91,6 +98,10 @@ func Args(c Config) []string {
 	if c.ScratchDisk != "" {
 		add("-drive", "file="+strings.ReplaceAll(c.ScratchDisk, ",", ",,")+",if=none,id=scratch,format=raw,cache="+c.DiskCache+",aio="+c.DiskAIO,
 			"-device", virtio(c, "virtio-blk")+",drive=scratch,serial="+ScratchSerial)
+	}
+	if c.ToolsDisk != "" {
+		add("-drive", "file="+strings.ReplaceAll(c.ToolsDisk, ",", ",,")+",if=none,id=tools,format=raw,readonly=on",
+			"-device", virtio(c, "virtio-blk")+",drive=tools,serial="+ToolsSerial)
 	}
 	if c.Tap != "" {
 		add("-netdev", "tap,id=net0,ifname="+c.Tap+",script=no,downscript=no", "-device", virtio(c, "virtio-net")+",netdev=net0,mac="+MAC(c.GuestIP))

@@ -61,6 +61,12 @@ func TestArgs(t *testing.T) {
 			has:    []string{"virtio-blk-pci,drive=scratch,serial=" + ScratchSerial},
 		},
 		{
+			name:   "tools disk, read-only",
+			mod:    func(c *Config) { c.ToolsDisk = "/cache/tools-1/tools,1.ext4" },
+			checks: map[string]string{"-drive": "file=/cache/tools-1/tools,,1.ext4,if=none,id=tools,format=raw,readonly=on"},
+			has:    []string{"virtio-blk-pci,drive=tools,serial=" + ToolsSerial},
+		},
+		{
 			name:   "network",
 			mod:    func(c *Config) { c.Tap, c.GuestIP = "vmbench-abcdt3", "10.213.7.3/24" },
 			checks: map[string]string{"-netdev": "tap,id=net0,ifname=vmbench-abcdt3,script=no,downscript=no"},

@@ -54,6 +54,9 @@ type VM struct {
 	// Network, when not nil, is the run's bridge: the guest gets a
 	// virtio-net NIC on a tap device on it.
 	Network *platform.Network
+	// Tools is the tools image (platform.ToolsImage), attached read-only so
+	// that the guest runs tool workloads from it; "": none.
+	Tools string
 }
 
 var _ platform.Platform = (*VM)(nil)
@@ -140,6 +143,10 @@ func (v *VM) Start(ctx context.Context) (platform.Instance, error) {
 			return inst, fmt.Errorf("scratch disk: %w", err)
 		}
 		inst.info["scratch_disk"] = fmt.Sprintf("%s (%d bytes, cache=%s, aio=%s)", cfg.ScratchDisk, v.ScratchSize, v.DiskCache, v.DiskAIO)
+	}
+	if v.Tools != "" {
+		cfg.ToolsDisk = v.Tools
+		inst.info["tools_disk"] = v.Tools
 	}
 	if v.Network != nil {
 		if inst.tap, err = v.Network.NewTap(ctx); err != nil {

@@ -7,10 +7,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -72,6 +74,7 @@ func ToolsRootfs(ctx context.Context, cacheDir string, pkgs []string, log io.Wri
 		return "", err
 	}
 	os.RemoveAll(rootfs)
+	os.Remove(filepath.Join(dir, "tools.ext4")) // made from the old rootfs
 	if err := os.Rename(tmp, rootfs); err != nil {
 		return "", err
 	}
@@ -111,4 +114,69 @@ func osRelease(path, key string) string {
 		}
 	}
 	return ""
+}
+
+// ToolsImage returns the path of a read-only ext4 image of the tools rootfs
+// (guests attach it as a disk), making it beside rootfs the first time with
+// mkfs.ext4 -d, which copies a directory tree into a new file system
+// without mounting it.
+func ToolsImage(ctx context.Context, rootfs string, log io.Writer) (string, error) {
+	image := filepath.Join(filepath.Dir(rootfs), "tools.ext4")
+	if _, err := os.Stat(image); err == nil {
+		return image, nil
+	}
+	mkfs, err := exec.LookPath("mkfs.ext4")
+	if err != nil {
+		return "", fmt.Errorf("tools image: mkfs.ext4 not found: apt-get install -y e2fsprogs")
+	}
+	used, files, err := treeSize(rootfs)
+	if err != nil {
+		return "", fmt.Errorf("tools image: %w", err)
+	}
+	// Room for metadata and the ext4 overhead: a quarter more, plus 64 MiB,
+	// and an inode per file with a margin.
+	size := (used + used/4 + 64<<20) &^ (4<<10 - 1)
+	fmt.Fprintf(log, "making the guests' tools image (%d MiB) with mkfs.ext4, once; it is kept in %s\n", size>>20, image)
+	tmp := image + ".tmp"
+	os.Remove(tmp)
+	defer os.Remove(tmp)
+	f, err := os.Create(tmp)
+	if err != nil {
+		return "", err
+	}
+	err = f.Truncate(size)
+	f.Close()
+	if err != nil {
+		return "", err
+	}
+	var stderr bytes.Buffer
+	// No journal (the guest mounts it read-only), no reserved blocks.
+	cmd := exec.CommandContext(ctx, mkfs, "-q", "-F", "-L", "vmbench-tools", "-O", "^has_journal", "-m", "0",
+		"-N", strconv.FormatInt(files+files/4+1024, 10), "-d", rootfs, tmp)
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("tools image: mkfs.ext4: %v: %s", err, lastLines(strings.TrimSpace(stderr.String()), 5))
+	}
+	if err := os.Rename(tmp, image); err != nil {
+		return "", err
+	}
+	return image, nil
+}
+
+// treeSize sums the space the files under dir take, in 4 KiB blocks, and
+// counts them.
+func treeSize(dir string) (used, files int64, err error) {
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		files++
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		used += (info.Size() + 4<<10 - 1) &^ (4<<10 - 1)
+		return nil
+	})
+	return used, files, err
 }

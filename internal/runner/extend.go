@@ -113,7 +113,7 @@ func Extend(ctx context.Context, o Options, dir string, cells []Cell, round int)
 	if env.Network, err = makeNetwork(ctx, o.Scenario, info.RunID, &undo); err != nil {
 		return err
 	}
-	if env.Tools, err = makeTools(ctx, o.Scenario, o.CacheDir, o.Log); err != nil {
+	if env.Tools, env.ToolsImage, err = makeTools(ctx, o.Scenario, o.CacheDir, o.Log); err != nil {
 		return err
 	}
 	instances := map[string]platform.Instance{}

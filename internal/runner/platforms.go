@@ -27,7 +27,7 @@ func New(p scenario.Platform, env Env) (platform.Platform, error) {
 			Kernel: p.Kernel, Pin: p.Pin, Hugepages: p.Hugepages, BootTimeout: p.BootTimeout,
 			CacheDir: env.CacheDir, Decision: env.Decision, Sample: env.Sample,
 			Scratch: env.Scratch, ScratchSize: p.ScratchSize, DiskCache: p.DiskCache, DiskAIO: p.DiskAIO,
-			Network: env.Network,
+			Network: env.Network, Tools: env.ToolsImage,
 		}, nil
 	}
 	return nil, fmt.Errorf("platform type %q is not supported by this build", p.Type)

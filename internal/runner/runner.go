@@ -79,19 +79,23 @@ type Env struct {
 	// Network is the run's bridge, when a workload measures from the host
 	// over the network; nil otherwise.
 	Network *platform.Network
-	// Tools is the tools rootfs containers run tool workloads in; "" when
-	// the scenario has no tool workload or no container platform.
-	Tools string
+	// Tools is the tools rootfs containers run tool workloads in, and
+	// ToolsImage the ext4 image of it that guests attach; "" when no
+	// platform of the kind runs a tool workload.
+	Tools, ToolsImage string
 }
 
 // makeTools builds (or finds in the cache) the tools rootfs when a
-// container platform will run a tool workload. It holds every tool, so that
-// one rootfs serves every scenario.
-func makeTools(ctx context.Context, s *scenario.Scenario, cacheDir string, log io.Writer) (string, error) {
+// container or vm platform will run a tool workload, and its image when a
+// vm will. It holds every tool, so that one rootfs serves every scenario.
+func makeTools(ctx context.Context, s *scenario.Scenario, cacheDir string, log io.Writer) (rootfs, image string, err error) {
 	uses := slices.ContainsFunc(s.Workloads, func(w scenario.Workload) bool { return workloads.IsTool(w.Type) })
-	container := slices.ContainsFunc(s.Platforms, func(p scenario.Platform) bool { return p.Type == scenario.Container })
-	if !uses || !container {
-		return "", nil
+	has := func(t string) bool {
+		return slices.ContainsFunc(s.Platforms, func(p scenario.Platform) bool { return p.Type == t })
+	}
+	container, vm := has(scenario.Container), has(scenario.VM)
+	if !uses || !container && !vm {
+		return "", "", nil
 	}
 	var pkgs []string
 	for _, w := range workloads.All() {
@@ -102,7 +106,11 @@ func makeTools(ctx context.Context, s *scenario.Scenario, cacheDir string, log i
 	if cacheDir == "" {
 		cacheDir = kvm.DefaultCacheDir
 	}
-	return platform.ToolsRootfs(ctx, cacheDir, pkgs, log)
+	if rootfs, err = platform.ToolsRootfs(ctx, cacheDir, pkgs, log); err != nil || !vm {
+		return rootfs, "", err
+	}
+	image, err = platform.ToolsImage(ctx, rootfs, log)
+	return rootfs, image, err
 }
 
 // makeNetwork creates the run's bridge when a workload of the scenario
@@ -273,7 +281,7 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	if env.Network, err = makeNetwork(ctx, s, runID, &undo); err != nil {
 		return dir, err
 	}
-	if env.Tools, err = makeTools(ctx, s, o.CacheDir, o.Log); err != nil {
+	if env.Tools, env.ToolsImage, err = makeTools(ctx, s, o.CacheDir, o.Log); err != nil {
 		return dir, err
 	}
 	var failed []string

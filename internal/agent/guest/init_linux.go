@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -106,6 +107,9 @@ func Main() {
 type handler struct {
 	rt *platform.Runtime
 	n  atomic.Int64
+	// toolsErr is mountTools' outcome, once it has run.
+	toolsOnce sync.Once
+	toolsErr  error
 	// hostNetwork: containers share the guest's network namespace, and so
 	// its NIC, as a VM-isolated container does (Kata gives the VM's NIC to
 	// the container).
@@ -120,9 +124,13 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 	logf("run %s container=%v", req.Type, container)
 	defer func() { logf("run %s done in %s", req.Type, time.Since(start).Round(time.Millisecond)) }()
 	self := "/init"
-	if workloads.IsTool(req.Type) {
-		return agent.Response{Error: req.Type + " is a tool workload, and guests do not carry the tools rootfs yet: run it on native and container platforms"}
+	tool := workloads.IsTool(req.Type)
+	if tool {
+		if err := h.mountTools(); err != nil {
+			return agent.Response{Error: "tools: " + err.Error()}
+		}
 	}
+	scratch := diskBySerial(kvm.ScratchSerial)
 	var cmd *exec.Cmd
 	if container {
 		if h.rt == nil {
@@ -134,7 +142,11 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 			}
 		}
 		id := fmt.Sprintf("vmbench-guest-%d", h.n.Add(1))
-		spec := platform.Spec(platform.SpecOptions{ID: id, Args: append([]string{platform.BundleBinary}, agent.Args(req)...), ScratchDevice: scratchDisk(), HostNetwork: h.hostNetwork})
+		opts := platform.SpecOptions{ID: id, Args: append([]string{platform.BundleBinary}, agent.Args(req)...), ScratchDevice: scratch, HostNetwork: h.hostNetwork}
+		if tool {
+			opts.Rootfs, opts.Agent = toolsRoot, self
+		}
+		spec := platform.Spec(opts)
 		if err := platform.WriteSpec(bundleDir, spec); err != nil {
 			return agent.Response{Error: err.Error()}
 		}
@@ -142,8 +154,13 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 		cmd = h.rt.RunCmd(ctx, bundleDir, id)
 	} else {
 		cmd = exec.CommandContext(ctx, self, agent.Args(req)...)
-		if d := scratchDisk(); d != nil {
-			cmd.Env = append(os.Environ(), workload.ScratchEnv+"="+d.Path)
+		if tool {
+			// The same agent, as the tools rootfs's /vmbench, chrooted.
+			cmd.Path, cmd.Args[0], cmd.Dir = platform.BundleBinary, platform.BundleBinary, "/"
+			cmd.SysProcAttr = &unix.SysProcAttr{Chroot: toolsChroot}
+		}
+		if scratch != nil {
+			cmd.Env = append(os.Environ(), workload.ScratchEnv+"="+scratch.Path)
 		}
 	}
 	var view *collect.Collection
@@ -231,13 +248,62 @@ func configureNIC(cidr string, timeout time.Duration) error {
 	return up("lo")
 }
 
-// scratchDisk finds the disk the host attached with serial
-// kvm.ScratchSerial, or returns nil.
-func scratchDisk() *specs.LinuxDevice {
+// toolsRoot is where init mounts the tools disk, read-only: the root of the
+// guest containers that run tool workloads. toolsChroot is the same file
+// system with the guest's /proc, /sys and /dev, a /tmp and the agent at
+// platform.BundleBinary mounted in: the root of a bare guest process that
+// runs one.
+const (
+	toolsRoot   = "/run/vmbench/tools"
+	toolsChroot = "/run/vmbench/tools-chroot"
+)
+
+// mountTools mounts the tools disk, the first time a tool workload runs.
+func (h *handler) mountTools() error {
+	h.toolsOnce.Do(func() { h.toolsErr = mountTools() })
+	return h.toolsErr
+}
+
+func mountTools() error {
+	dev := diskBySerial(kvm.ToolsSerial)
+	if dev == nil {
+		return fmt.Errorf("the host attached no tools disk (serial %s)", kvm.ToolsSerial)
+	}
+	for _, d := range []string{toolsRoot, toolsChroot} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	// noload: the image has no journal to replay, and is read-only.
+	if err := unix.Mount(dev.Path, toolsRoot, "ext4", unix.MS_RDONLY, "noload"); err != nil {
+		return fmt.Errorf("mount %s (ext4) on %s: %w", dev.Path, toolsRoot, err)
+	}
+	for _, m := range []struct {
+		src, dst, fstype string
+		flags            uintptr
+		data             string
+	}{
+		{toolsRoot, "", "", unix.MS_BIND, ""},
+		{"/proc", "/proc", "", unix.MS_BIND | unix.MS_REC, ""},
+		{"/sys", "/sys", "", unix.MS_BIND | unix.MS_REC, ""},
+		{"/dev", "/dev", "", unix.MS_BIND | unix.MS_REC, ""},
+		{"tmpfs", "/tmp", "tmpfs", 0, "mode=1777"},
+		{"/init", platform.BundleBinary, "", unix.MS_BIND, ""},
+	} {
+		if err := unix.Mount(m.src, toolsChroot+m.dst, m.fstype, m.flags, m.data); err != nil {
+			return fmt.Errorf("mount %s on %s: %w", m.src, toolsChroot+m.dst, err)
+		}
+	}
+	return nil
+}
+
+// diskBySerial finds the disk the host attached with this serial number,
+// or returns nil.
+func diskBySerial(serial string) *specs.LinuxDevice {
 	serials, _ := filepath.Glob("/sys/block/*/serial")
 	for _, path := range serials {
 		b, err := os.ReadFile(path)
-		if err != nil || strings.TrimSpace(string(b)) != kvm.ScratchSerial {
+		if err != nil || strings.TrimSpace(string(b)) != serial {
 			continue
 		}
 		dir := filepath.Dir(path)
