@@ -36,8 +36,9 @@ type Container struct {
 	// container; "": none.
 	Scratch string
 	// Network, when not nil, is the run's bridge: with NetMode bridge
-	// the containers join a namespace with a veth on it. NetMode host
-	// shares the host's network namespace.
+	// the containers join a namespace with a veth on it, with NetMode nat
+	// too, reached through a DNAT rule (Published). NetMode host shares
+	// the host's network namespace.
 	Network *Network
 	NetMode string
 	// Tools is the tools rootfs, which tool workloads (fio, …) run in;
@@ -63,10 +64,16 @@ func (c *Container) Start(ctx context.Context) (Instance, error) {
 		inst.Close(ctx)
 		return nil, fmt.Errorf("write bundle: %w", err)
 	}
-	if c.Network != nil && c.NetMode == NetBridge {
+	if c.Network != nil && (c.NetMode == NetBridge || c.NetMode == NetNAT) {
 		if inst.ns, err = c.Network.NewNamespace(ctx, c.RunID, c.PlatformName); err != nil {
 			inst.Close(ctx)
 			return nil, fmt.Errorf("network: %w", err)
+		}
+		if c.NetMode == NetNAT {
+			if inst.nat, err = c.Network.Publish(ctx, inst.ns); err != nil {
+				inst.Close(ctx)
+				return nil, fmt.Errorf("network: %w", err)
+			}
 		}
 	}
 	return inst, nil
@@ -77,6 +84,7 @@ type containerInstance struct {
 	rt  *Runtime
 	dir string
 	ns  *Namespace // the containers' network namespace; nil: none
+	nat *Published // with network: nat, its published address; nil: none
 
 	mu     sync.Mutex
 	closed bool
@@ -120,6 +128,7 @@ func (i *containerInstance) netNS() string {
 // Container network modes.
 const (
 	NetBridge = "bridge" // a namespace with a veth on the run's bridge
+	NetNAT    = "nat"    // the same, reached through a DNAT rule, as Docker's -p
 	NetHost   = "host"   // the host's network namespace
 	NetNone   = "none"   // a namespace with only lo
 )
@@ -127,6 +136,8 @@ const (
 // Addr is where a client on the host reaches the container's servers.
 func (i *containerInstance) Addr() string {
 	switch {
+	case i.nat != nil:
+		return i.nat.Addr.String()
 	case i.ns != nil:
 		return i.ns.Addr.Addr().String()
 	case i.c.NetMode == NetHost:
@@ -160,6 +171,14 @@ func (i *containerInstance) Info() map[string]string {
 	if i.c.Memory > 0 {
 		info["memory_bytes"] = fmt.Sprint(i.c.Memory)
 	}
+	switch {
+	case i.nat != nil:
+		info["network"] = fmt.Sprintf("namespace %s, %s on bridge %s, published at %s by DNAT (nftables table %s)", i.ns.Name, i.ns.Addr, i.c.Network.Bridge, i.nat.Addr, i.nat.Table)
+	case i.ns != nil:
+		info["network"] = fmt.Sprintf("namespace %s, %s on bridge %s", i.ns.Name, i.ns.Addr, i.c.Network.Bridge)
+	case i.c.NetMode != "":
+		info["network"] = i.c.NetMode
+	}
 	return info
 }
 
@@ -170,11 +189,14 @@ func (i *containerInstance) Close(context.Context) error {
 		return nil
 	}
 	i.closed = true
-	var err error
-	if i.ns != nil {
-		err = i.ns.Close()
+	var errs []error
+	if i.nat != nil {
+		errs = append(errs, i.nat.Close())
 	}
-	return errors.Join(err, os.RemoveAll(i.dir))
+	if i.ns != nil {
+		errs = append(errs, i.ns.Close())
+	}
+	return errors.Join(append(errs, os.RemoveAll(i.dir))...)
 }
 
 // Runtime drives an OCI runtime binary.

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os/exec"
@@ -116,6 +117,88 @@ func (n *Network) NewNamespace(ctx context.Context, runID, platform string) (*Na
 
 // Close deletes the namespace, which takes its veth pair with it.
 func (ns *Namespace) Close() error { return DeleteNamespace(ns.Name) }
+
+// Published is a namespace's servers published on the host as Docker's
+// -p does without its userland proxy: connections to a host address are
+// rewritten (DNAT, with conntrack) to the namespace's own address by an
+// nftables table of vmbench's. Each published namespace has a host address
+// of its own on the bridge, so its rule catches no other platform's
+// traffic, and every TCP port is published.
+type Published struct {
+	Addr  netip.Addr // the host address clients connect to
+	Table string     // the nftables table (family ip) holding the rules
+	dev   string
+}
+
+// Publish gives ns a host address of its own on the bridge and rewrites
+// TCP connections to it, from the host (nat output) or from outside (nat
+// prerouting), to ns's address.
+func (n *Network) Publish(ctx context.Context, ns *Namespace) (*Published, error) {
+	nft, err := exec.LookPath("nft")
+	if err != nil {
+		return nil, fmt.Errorf("network: nat needs nftables' nft for its DNAT rules: apt-get install -y nftables")
+	}
+	addr, k, err := n.allocate()
+	if err != nil {
+		return nil, err
+	}
+	p := &Published{Addr: addr.Addr(), Table: fmt.Sprintf("%s%sn%d", LinkPrefix, n.tag, k), dev: n.Bridge}
+	if err := ip(ctx, "addr", "add", netip.PrefixFrom(p.Addr, 32).String(), "dev", n.Bridge); err != nil {
+		return nil, err
+	}
+	rule := fmt.Sprintf("ip daddr %s meta l4proto tcp dnat to %s", p.Addr, ns.Addr.Addr())
+	ruleset := fmt.Sprintf("table ip %s {\n"+
+		"\tchain output { type nat hook output priority -100; %s; }\n"+
+		"\tchain prerouting { type nat hook prerouting priority -100; %s; }\n}\n", p.Table, rule, rule)
+	cmd := exec.CommandContext(ctx, nft, "-f", "-")
+	cmd.Stdin = strings.NewReader(ruleset)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("nft -f - (table %s): %v: %s", p.Table, err, strings.TrimSpace(string(out)))
+	}
+	return p, nil
+}
+
+// Close deletes the table and the host address.
+func (p *Published) Close() error {
+	return errors.Join(DeleteTable(p.Table), func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := ip(ctx, "addr", "del", netip.PrefixFrom(p.Addr, 32).String(), "dev", p.dev)
+		if err != nil && (strings.Contains(err.Error(), "Cannot find device") || strings.Contains(err.Error(), "Cannot assign")) {
+			return nil // the bridge, or the address, is gone already
+		}
+		return err
+	}())
+}
+
+// Tables lists the nftables tables (family ip) whose names start with
+// prefix, for `vmbench cleanup`; none when nft is not installed.
+func Tables(ctx context.Context, prefix string) []string {
+	out, err := exec.CommandContext(ctx, "nft", "list", "tables", "ip").Output()
+	if err != nil {
+		return nil
+	}
+	var tables []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "table" && strings.HasPrefix(f[2], prefix) {
+			tables = append(tables, f[2])
+		}
+	}
+	return tables
+}
+
+// DeleteTable deletes an nftables table of family ip; one that is already
+// gone is fine.
+func DeleteTable(name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "nft", "delete", "table", "ip", name).CombinedOutput()
+	if err != nil && !strings.Contains(string(out), "No such file or directory") {
+		return fmt.Errorf("nft delete table ip %s: %v: %s", name, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
 
 // Tap is a tap device on the bridge, for a guest, and the address the
 // guest takes.

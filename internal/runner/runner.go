@@ -515,7 +515,7 @@ func withClient(ctx context.Context, inst platform.Instance, req agent.Request, 
 		addr = a.Addr()
 	}
 	if addr == "" {
-		return workload.Result{}, fmt.Errorf("%s needs a platform the host can reach over the network: set network: bridge or host on a container platform", req.Type)
+		return workload.Result{}, fmt.Errorf("%s needs a platform the host can reach over the network: set network: bridge, nat or host on a container platform", req.Type)
 	}
 	params, errs := workload.Complete(w, req.Params)
 	if len(errs) > 0 {

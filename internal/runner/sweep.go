@@ -58,6 +58,9 @@ func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, e
 	for _, q := range kvm.Leftovers("/proc", Prefix) {
 		act(fmt.Sprintf("QEMU pid %d (%s)", q.PID, q.Name), func() error { return syscall.Kill(q.PID, syscall.SIGKILL) })
 	}
+	for _, t := range platform.Tables(ctx, Prefix) {
+		act("nftables table "+t, func() error { return platform.DeleteTable(t) })
+	}
 	links, namespaces := platform.Links(ctx, Prefix)
 	for _, ns := range namespaces {
 		act("network namespace "+ns, func() error { return platform.DeleteNamespace(ns) })

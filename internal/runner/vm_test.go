@@ -147,6 +147,7 @@ platforms:
   - {name: hostnet, type: container, network: host}
   - {name: guest, type: vm, accel: tcg, vcpus: 1, memory: 256MiB, scratch_size: 16MiB, disk_cache: writeback, disk_aio: threads}
   - {name: bare, type: vm, accel: tcg, vcpus: 1, memory: 256MiB, container: false, scratch_size: 16MiB}
+  - {name: nat, type: container, network: nat}
 workloads:
   - {type: disk, params: {op: [read, write], engine: libaio, iodepth: 4, size: 8MiB, duration: 100ms}}
   - {type: net, params: {mode: [stream, rr], duration: 100ms}}
@@ -196,7 +197,7 @@ workloads:
 			t.Errorf("disk %s on %s: histogram %v", s.Params["op"], s.Platform, h)
 		}
 	}
-	for _, p := range []string{"native", "box", "hostnet", "guest", "bare"} {
+	for _, p := range []string{"native", "box", "hostnet", "guest", "bare", "nat"} {
 		if per[p] != 2 || per[p+"/net"] != 2 || per[p+"/startup"] != 1 {
 			t.Errorf("%s: %d disk, %d net and %d startup samples, want 2, 2 and 1", p, per[p], per[p+"/net"], per[p+"/startup"])
 		}
@@ -208,9 +209,13 @@ workloads:
 	if !strings.Contains(info.Platforms[3].Info["network"], "tap vmbench-") {
 		t.Errorf("guest network: %q", info.Platforms[3].Info["network"])
 	}
-	links, namespaces := platform.Links(context.Background(), Prefix+info.RunID[len(info.RunID)-4:])
-	if len(links)+len(namespaces) > 0 {
-		t.Errorf("left behind: links %v, network namespaces %v", links, namespaces)
+	if !strings.Contains(info.Platforms[5].Info["network"], "by DNAT (nftables table vmbench-") {
+		t.Errorf("nat network: %q", info.Platforms[5].Info["network"])
+	}
+	tag := Prefix + info.RunID[len(info.RunID)-4:]
+	links, namespaces := platform.Links(context.Background(), tag)
+	if tables := platform.Tables(context.Background(), tag); len(links)+len(namespaces)+len(tables) > 0 {
+		t.Errorf("left behind: links %v, network namespaces %v, nftables tables %v", links, namespaces, tables)
 	}
 	nothingLeft(t, "runc", info.RunID)
 }

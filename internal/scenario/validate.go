@@ -128,8 +128,8 @@ func (v *validator) platform(path string, p Platform) {
 		if !slices.Contains([]string{"runc", "crun"}, p.Runtime) {
 			v.fail(path+".runtime", "must be runc or crun, got %q", p.Runtime)
 		}
-		if !slices.Contains([]string{"bridge", "host", "none"}, p.Network) {
-			v.fail(path+".network", "must be bridge (a veth on vmbench's bridge), host (the host's network namespace) or none (only lo), got %q", p.Network)
+		if !slices.Contains([]string{"bridge", "nat", "host", "none"}, p.Network) {
+			v.fail(path+".network", "must be bridge (a veth on vmbench's bridge), nat (the same, reached through a DNAT rule, as Docker's -p), host (the host's network namespace) or none (only lo), got %q", p.Network)
 		}
 		if p.CPUs < 0 {
 			v.fail(path+".cpus", "must be > 0 (cores; omit it for no limit), got %g", p.CPUs)
