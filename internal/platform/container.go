@@ -171,6 +171,9 @@ func (i *containerInstance) Info() map[string]string {
 	if i.c.Memory > 0 {
 		info["memory_bytes"] = fmt.Sprint(i.c.Memory)
 	}
+	if i.c.Tools != "" {
+		info["tools_rootfs"] = i.c.Tools
+	}
 	switch {
 	case i.nat != nil:
 		info["network"] = fmt.Sprintf("namespace %s, %s on bridge %s, published at %s by DNAT (nftables table %s)", i.ns.Name, i.ns.Addr, i.c.Network.Bridge, i.nat.Addr, i.nat.Table)

@@ -66,7 +66,7 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 		ScratchDir:  DefaultScratchDir,
 	}
 	doc := root.Content[0]
-	f := d.fields(doc, "", "scenario", []string{"version", "name", "description", "repetitions", "warmup", "baseline", "timeout", "sample_interval", "profile", "scratch_dir", "platforms", "workloads", "gates"},
+	f := d.fields(doc, "", "scenario", []string{"version", "name", "description", "repetitions", "warmup", "baseline", "timeout", "sample_interval", "profile", "scratch_dir", "tools_image", "platforms", "workloads", "gates"},
 		"version", "name", "platforms", "workloads")
 	d.intField(f, "version", "version", &s.Version)
 	d.strField(f, "name", "name", &s.Name)
@@ -78,6 +78,7 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 	d.durationField(f, "sample_interval", "sample_interval", &s.Sample)
 	d.boolField(f, "profile", "profile", &s.Profile)
 	d.strField(f, "scratch_dir", "scratch_dir", &s.ScratchDir)
+	d.strField(f, "tools_image", "tools_image", &s.ToolsImage)
 	if n := f["platforms"]; n != nil {
 		for i, item := range d.seq(n, "platforms") {
 			s.Platforms = append(s.Platforms, d.platform(item, fmt.Sprintf("platforms[%d]", i)))

@@ -39,6 +39,11 @@ func Validate(s *Scenario) Errors {
 	if st, err := os.Stat(s.ScratchDir); err != nil || !st.IsDir() {
 		v.fail("scratch_dir", "%q is not a directory: create it, or name the directory on the filesystem whose disk the disk workload should measure (default %s)", s.ScratchDir, DefaultScratchDir)
 	}
+	if s.ToolsImage != "" {
+		if st, err := os.Stat(s.ToolsImage); err != nil || !st.Mode().IsRegular() {
+			v.fail("tools_image", "%q is not a file: name an OCI image archive (podman save --format oci-archive, docker save) holding the tools, or remove the key to have vmbench build the tools rootfs", s.ToolsImage)
+		}
+	}
 	if _, hasList := s.pos["platforms"]; hasList && len(s.Platforms) == 0 {
 		v.fail("platforms", "must list at least one platform")
 	}

@@ -48,6 +48,9 @@ type Client interface {
 type Tool interface {
 	// Packages are the Debian packages the tools rootfs needs for it.
 	Packages() []string
+	// Programs are the commands it runs in the platform, which an
+	// imported tools rootfs must have.
+	Programs() []string
 }
 
 // RunTool runs an external tool and returns its standard output; a failure

@@ -35,6 +35,7 @@ func (Workload) Describe() string {
 }
 
 func (Workload) Packages() []string { return []string{"fio"} }
+func (Workload) Programs() []string { return []string{"fio"} }
 
 // Params are disk's: the two must mean the same.
 func (Workload) Params() []workload.Param         { return disk.Workload{}.Params() }

@@ -29,6 +29,7 @@ var (
 
 func (Workload) Name() string       { return "iperf3" }
 func (Workload) Packages() []string { return []string{"iperf3"} }
+func (Workload) Programs() []string { return []string{"iperf3"} }
 
 func (Workload) Describe() string {
 	return "iperf3 TCP stream from a client on the host to the server in the platform: reference for net mode=stream"

@@ -32,6 +32,7 @@ var (
 
 func (Workload) Name() string       { return "redis" }
 func (Workload) Packages() []string { return []string{"redis-server", "redis-tools"} }
+func (Workload) Programs() []string { return []string{"redis-server"} }
 
 func (Workload) Describe() string {
 	return "redis-benchmark on the host against redis-server in the platform (no persistence)"

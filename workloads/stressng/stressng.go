@@ -27,6 +27,7 @@ var (
 
 func (Workload) Name() string       { return "stress-ng" }
 func (Workload) Packages() []string { return []string{"stress-ng"} }
+func (Workload) Programs() []string { return []string{"stress-ng"} }
 
 func (Workload) Describe() string {
 	return "stress-ng --stream (STREAM-like memory bandwidth, reference for memory) or --cpu (bogo ops)"

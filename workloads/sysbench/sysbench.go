@@ -24,6 +24,7 @@ var (
 
 func (Workload) Name() string       { return "sysbench" }
 func (Workload) Packages() []string { return []string{"sysbench"} }
+func (Workload) Programs() []string { return []string{"sysbench"} }
 
 func (Workload) Describe() string {
 	return "sysbench cpu (prime numbers up to 10000) or memory (1MiB block writes): references for cpu and memory"
