@@ -12,13 +12,18 @@ import (
 // Sampling is what the resource samplers did during a run and what they
 // cost, as fractions of one core: the samplers' own thread, and vmbench's
 // whole process while trials ran (launching them and reading their results
-// included).
+// included). The trials whose client ran from vmbench are counted apart,
+// since the client's work is the workload's, not overhead.
 type Sampling struct {
 	Interval    float64 // seconds
 	Trials      int
 	MeanSampler float64
 	MaxSampler  float64
-	MeanSelf    float64
+	MeanSelf    float64 // trials without a client on the host
+	// ClientTrials ran a client from vmbench; MeanSelfClient is vmbench's
+	// whole process during them.
+	ClientTrials   int
+	MeanSelfClient float64
 }
 
 // Timeline is a workload variant's resource use over time, one measured
@@ -43,7 +48,7 @@ type Line struct {
 // the first measured trial of each platform.
 func (t *Table) AddTraces(traces []result.Trace) {
 	var s Sampling
-	var sum, self float64
+	var sum, self, selfClient float64
 	type key struct{ workload, label string }
 	at := map[key]int{}
 	for _, tr := range traces {
@@ -54,7 +59,12 @@ func (t *Table) AddTraces(traces []result.Trace) {
 		s.Interval = tr.Interval
 		s.Trials++
 		sum += cost
-		self += tr.SelfCPU / tr.Wall
+		if tr.Client {
+			s.ClientTrials++
+			selfClient += tr.SelfCPU / tr.Wall
+		} else {
+			self += tr.SelfCPU / tr.Wall
+		}
 		s.MaxSampler = max(s.MaxSampler, cost)
 		if tr.Warmup || tr.Round > 0 {
 			continue
@@ -77,11 +87,23 @@ func (t *Table) AddTraces(traces []result.Trace) {
 	if s.Trials == 0 {
 		return
 	}
-	s.MeanSampler, s.MeanSelf = sum/float64(s.Trials), self/float64(s.Trials)
+	s.MeanSampler = sum / float64(s.Trials)
+	if n := s.Trials - s.ClientTrials; n > 0 {
+		s.MeanSelf = self / float64(n)
+	}
+	if s.ClientTrials > 0 {
+		s.MeanSelfClient = selfClient / float64(s.ClientTrials)
+	}
 	t.Sampling = &s
-	t.Notes = append(t.Notes, fmt.Sprintf("resource samplers read every %.0f ms during %d trials (series.jsonl); they cost %.2f%% of one core on average, %.2f%% at most; "+
-		"vmbench's whole process during trials, starting them and reading their results included: %.2f%% on average",
-		1000*s.Interval, s.Trials, 100*s.MeanSampler, 100*s.MaxSampler, 100*s.MeanSelf))
+	note := fmt.Sprintf("resource samplers read every %.0f ms during %d trials (series.jsonl); they cost %.2f%% of one core on average, %.2f%% at most",
+		1000*s.Interval, s.Trials, 100*s.MeanSampler, 100*s.MaxSampler)
+	if s.ClientTrials < s.Trials {
+		note += fmt.Sprintf("; vmbench's whole process during trials, starting them and reading their results included: %.2f%% on average", 100*s.MeanSelf)
+	}
+	if s.ClientTrials > 0 {
+		note += fmt.Sprintf("; during the %d trials whose client ran on the host from vmbench (net, iperf3, redis), which is the workload's own work: %.2f%%", s.ClientTrials, 100*s.MeanSelfClient)
+	}
+	t.Notes = append(t.Notes, note)
 }
 
 // line derives rates and levels from a trace's process and host series.

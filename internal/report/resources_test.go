@@ -152,3 +152,25 @@ func TestGoldenRecordedRun(t *testing.T) {
 		}
 	}
 }
+
+// vmbench's own CPU is reported apart for trials whose client ran in it:
+// the client's work is the workload's.
+func TestSelfCPUOfClientTrials(t *testing.T) {
+	trace := func(workload string, client bool, self float64) result.Trace {
+		tr := result.Trace{Workload: workload, Platform: "native", Client: client}
+		tr.Interval, tr.Wall, tr.SelfCPU = 0.1, 1, self
+		return tr
+	}
+	var tab Table
+	tab.AddTraces([]result.Trace{trace("cpu", false, 0.01), trace("cpu", false, 0.03), trace("net", true, 0.5)})
+	s := tab.Sampling
+	if s == nil || s.Trials != 3 || s.ClientTrials != 1 || math.Abs(s.MeanSelf-0.02) > 1e-9 || math.Abs(s.MeanSelfClient-0.5) > 1e-9 {
+		t.Fatalf("sampling %+v", s)
+	}
+	note := tab.Notes[len(tab.Notes)-1]
+	for _, want := range []string{"starting them and reading their results included: 2.00% on average", "during the 1 trials whose client ran on the host from vmbench (net, iperf3, redis), which is the workload's own work: 50.00%"} {
+		if !strings.Contains(note, want) {
+			t.Errorf("note %q lacks %q", note, want)
+		}
+	}
+}

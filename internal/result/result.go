@@ -66,6 +66,9 @@ type Trace struct {
 	Warmup   bool      `json:"warmup"`
 	Round    int       `json:"round,omitempty"`
 	Start    time.Time `json:"start"`
+	// Client: the workload's client ran on the host, from vmbench, during
+	// the trial (net, iperf3, redis), so SelfCPU counts it.
+	Client bool `json:"client,omitempty"`
 	collect.Result
 }
 

@@ -469,8 +469,9 @@ func runTrial(ctx context.Context, s *scenario.Scenario, inst platform.Instance,
 	sample.Duration = time.Since(sample.Start).Seconds()
 	var trace result.Trace
 	if coll != nil {
+		_, _, client := workloads.ClientOf(t.Type)
 		trace = result.Trace{RunID: runID, Workload: t.Workload, Label: t.Label, Platform: t.Platform,
-			Trial: t.Rep, Warmup: t.Warmup, Round: round, Start: sample.Start, Result: coll.Stop()}
+			Trial: t.Rep, Warmup: t.Warmup, Round: round, Start: sample.Start, Client: client, Result: coll.Stop()}
 		trace.Series = append(trace.Series, res.Series...)
 		res.Footprint = footprint(trace.Series)
 	}
