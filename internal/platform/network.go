@@ -136,7 +136,7 @@ type Published struct {
 func (n *Network) Publish(ctx context.Context, ns *Namespace) (*Published, error) {
 	nft, err := exec.LookPath("nft")
 	if err != nil {
-		return nil, fmt.Errorf("network: nat needs nftables' nft for its DNAT rules: apt-get install -y nftables")
+		return nil, fmt.Errorf("nat needs nftables' nft for its DNAT rules: apt-get install -y nftables")
 	}
 	addr, k, err := n.allocate()
 	if err != nil {
