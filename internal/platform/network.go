@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -161,15 +162,9 @@ func (n *Network) Publish(ctx context.Context, ns *Namespace) (*Published, error
 
 // Close deletes the table and the host address.
 func (p *Published) Close() error {
-	return errors.Join(DeleteTable(p.Table), func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		err := ip(ctx, "addr", "del", netip.PrefixFrom(p.Addr, 32).String(), "dev", p.dev)
-		if err != nil && (strings.Contains(err.Error(), "Cannot find device") || strings.Contains(err.Error(), "Cannot assign")) {
-			return nil // the bridge, or the address, is gone already
-		}
-		return err
-	}())
+	// The bridge, or the address, may be gone already.
+	return errors.Join(DeleteTable(p.Table),
+		ipUndo([]string{"addr", "del", netip.PrefixFrom(p.Addr, 32).String(), "dev", p.dev}, "Cannot find device", "Cannot assign"))
 }
 
 // Tables lists the nftables tables (family ip) whose names start with
@@ -232,13 +227,7 @@ func (n *Network) Close() error { return DeleteLink(n.Bridge) }
 
 // DeleteLink deletes a network link; one that is already gone is fine.
 func DeleteLink(name string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err := ip(ctx, "link", "del", name)
-	if err != nil && strings.Contains(err.Error(), "Cannot find device") {
-		return nil
-	}
-	return err
+	return ipUndo([]string{"link", "del", name}, "Cannot find device")
 }
 
 // Links lists the network links and namespaces whose names start with
@@ -268,9 +257,20 @@ func Links(ctx context.Context, prefix string) (links, namespaces []string) {
 
 // DeleteNamespace deletes a network namespace by name.
 func DeleteNamespace(name string) error {
+	return ipUndo([]string{"netns", "del", name})
+}
+
+// ipUndo runs ip to remove something, under a timeout of its own: teardown
+// runs also after the run's context is cancelled. An error that says it is
+// gone already (contains one of gone) is none.
+func ipUndo(args []string, gone ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return ip(ctx, "netns", "del", name)
+	err := ip(ctx, args...)
+	if err != nil && slices.ContainsFunc(gone, func(g string) bool { return strings.Contains(err.Error(), g) }) {
+		return nil
+	}
+	return err
 }
 
 // ip runs iproute2's ip with args.

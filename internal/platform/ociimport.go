@@ -70,25 +70,9 @@ func ImportTools(ctx context.Context, cacheDir, archive string, log io.Writer) (
 			return "", fmt.Errorf("tools_image %s: layer %d (%s): %w", archive, i, name, err)
 		}
 	}
-	// The mount points a read-only root needs: the spec's, the agent's
-	// and the scratch directory's.
-	for _, d := range []string{"proc", "dev", "sys", "tmp", strings.TrimPrefix(ScratchMount, "/")} {
-		if err := root.MkdirAll(d, 0o755); err != nil {
-			return "", fmt.Errorf("tools_image %s: /%s: %w", archive, d, err)
-		}
-	}
-	agent := strings.TrimPrefix(BundleBinary, "/")
-	root.RemoveAll(agent)
-	if err := root.WriteFile(agent, nil, 0o755); err != nil {
-		return "", err
-	}
-	if err := root.WriteFile(toolsDone, []byte("imported from "+archive+"\n"), 0o644); err != nil {
-		return "", err
-	}
-	os.RemoveAll(rootfs)
-	os.Remove(filepath.Join(dir, "tools.ext4"))
-	if err := os.Rename(tmp, rootfs); err != nil {
-		return "", err
+	rootfs, err = finishRootfs(tmp, dir, "imported from "+archive+"\n")
+	if err != nil {
+		return "", fmt.Errorf("tools_image %s: %w", archive, err)
 	}
 	return rootfs, nil
 }

@@ -20,8 +20,12 @@ import (
 // sysbench, …) that containers run tool workloads in, built once with
 // mmdebstrap from the host's own Debian sources and kept in the cache.
 
-// toolsDone marks a finished tools rootfs.
-const toolsDone = ".vmbench-complete"
+// toolsDone marks a finished tools rootfs; toolsImageName is its ext4
+// image for guests, beside it.
+const (
+	toolsDone      = ".vmbench-complete"
+	toolsImageName = "tools.ext4"
+)
 
 // ToolsRootfs returns the path of a Debian rootfs holding pkgs, building
 // it under cacheDir the first time (tens of seconds) with mmdebstrap.
@@ -63,18 +67,37 @@ func ToolsRootfs(ctx context.Context, cacheDir string, pkgs []string, log io.Wri
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("tools rootfs: mmdebstrap: %v: %s", err, lastLines(strings.TrimSpace(stderr.String()), 5))
 	}
-	// Where the agent binary is bind-mounted, and the scratch directory.
-	if err := os.WriteFile(filepath.Join(tmp, strings.TrimPrefix(BundleBinary, "/")), nil, 0o755); err != nil {
+	return finishRootfs(tmp, dir, strings.Join(pkgs, "\n")+"\n")
+}
+
+// finishRootfs readies a rootfs unpacked in tmp, under dir, for a
+// read-only container root: the mount points of the spec, the scratch
+// directory and a placeholder file for the agent binary's bind mount, all
+// made through os.Root so that none follows a link out of the rootfs. Then
+// it marks it complete and moves it to dir/rootfs, in place of an older one
+// and of the image made from that.
+func finishRootfs(tmp, dir, marker string) (string, error) {
+	root, err := os.OpenRoot(tmp)
+	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(filepath.Join(tmp, strings.TrimPrefix(ScratchMount, "/")), 0o755); err != nil {
+	defer root.Close()
+	for _, d := range []string{"proc", "dev", "sys", "tmp", strings.TrimPrefix(ScratchMount, "/")} {
+		if err := root.MkdirAll(d, 0o755); err != nil {
+			return "", fmt.Errorf("/%s: %w", d, err)
+		}
+	}
+	agent := strings.TrimPrefix(BundleBinary, "/")
+	root.RemoveAll(agent)
+	if err := root.WriteFile(agent, nil, 0o755); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, toolsDone), []byte(strings.Join(pkgs, "\n")+"\n"), 0o644); err != nil {
+	if err := root.WriteFile(toolsDone, []byte(marker), 0o644); err != nil {
 		return "", err
 	}
+	rootfs := filepath.Join(dir, "rootfs")
 	os.RemoveAll(rootfs)
-	os.Remove(filepath.Join(dir, "tools.ext4")) // made from the old rootfs
+	os.Remove(filepath.Join(dir, toolsImageName)) // made from the old rootfs
 	if err := os.Rename(tmp, rootfs); err != nil {
 		return "", err
 	}
@@ -121,7 +144,7 @@ func osRelease(path, key string) string {
 // mkfs.ext4 -d, which copies a directory tree into a new file system
 // without mounting it.
 func ToolsImage(ctx context.Context, rootfs string, log io.Writer) (string, error) {
-	image := filepath.Join(filepath.Dir(rootfs), "tools.ext4")
+	image := filepath.Join(filepath.Dir(rootfs), toolsImageName)
 	if _, err := os.Stat(image); err == nil {
 		return image, nil
 	}
