@@ -35,12 +35,15 @@ samples, without re-running anything, and print a verdict per gate, variant
 and platform with the numbers behind it. Also writes RUN_DIR/gates.xml
 (JUnit) and RUN_DIR/gates.md (Markdown, for a pull-request comment).
 
-A gate fails only when its whole 95% interval breaks the bound; a
-regression gate also needs a significant change (Mann-Whitney U at the
-gate's alpha). When the interval straddles the bound the verdict is
+A gate passes only when its whole interval is within the bound and fails
+only when its whole interval breaks it: the evidence decides, not the
+absence of it. When the interval straddles the bound the verdict is
 inconclusive: --retry N re-runs just those cells, interleaved, up to N
-rounds, and decides on all the data. Inconclusive verdicts do not fail the
-gate unless --fail-inconclusive is given.
+rounds, and decides on all the data. The 95% level (1−alpha for
+regression gates) is split over the looks at the data (the run's, and
+each retry), so that retrying until a verdict comes keeps its error rate.
+Inconclusive verdicts do not fail the gate unless --fail-inconclusive is
+given.
 
 Exit codes: 0 every gate passed, 3 a gate failed, 2 bad input (run,
 scenario, baseline or flags), 1 internal error.`,
@@ -81,6 +84,13 @@ func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
 			return usageError(fmt.Errorf("read baseline: %w", err))
 		}
 	}
+	// Every look at the data spends some of the error rate: the run's own
+	// (one, or its adaptive looks), the retries already made, and the ones
+	// this call may make.
+	looks := 1 + len(info.Retries) + o.retry
+	if info.Analysis != nil && len(info.Analysis.Looks) > 1 {
+		looks += len(info.Analysis.Looks) - 1
+	}
 	evaluate := func() (gate.Report, error) {
 		samples, err := result.ReadSamples(dir)
 		if err != nil {
@@ -90,7 +100,7 @@ func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
 		if err != nil {
 			return gate.Report{}, usageError(err)
 		}
-		return gate.Evaluate(s, info, samples, base), nil
+		return gate.Evaluate(s, info, samples, base, looks), nil
 	}
 	rep, err := evaluate()
 	if err != nil {

@@ -97,7 +97,7 @@ func writeRun(t *testing.T, id string, f float64) string {
 func TestCompareAndReportFormats(t *testing.T) {
 	a, b := writeRun(t, "a", 1), writeRun(t, "b", 0.5)
 	code, stdout, stderr := runCLI(t, "compare", a, b)
-	if code != 0 || !strings.Contains(stdout, "+100.0%") || !strings.Contains(stdout, "B vs A") {
+	if code != 0 || !strings.Contains(stdout, "overhead ×2.00") || !strings.Contains(stdout, "B vs A") {
 		t.Errorf("compare: exit %d\n%s%s", code, stdout, stderr)
 	}
 	for _, f := range []string{"text", "markdown", "json", "csv", "benchstat"} {

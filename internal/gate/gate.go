@@ -3,12 +3,13 @@
 // run), gives each a verdict with the numbers behind it, and renders the
 // verdicts as a table, JUnit XML and Markdown.
 //
-// A verdict is decided by an interval wherever there is one: a gate fails
-// only when the whole 95% interval is on the wrong side of its bound, passes
+// A verdict is decided on the evidence of an interval: a gate fails only
+// when the whole interval is on the wrong side of its bound, passes only
 // when the whole interval is on the right side, and is inconclusive when the
-// interval straddles the bound. Regression gates also need the change to be
-// significant (Mann-Whitney U at the gate's alpha), so that noise never
-// fails a build.
+// interval straddles the bound — so that neither noise nor a lack of data
+// decides a build. Comparisons within a run are paired round by round
+// (stats.Compare). The interval's level is 95% (1−alpha for regression
+// gates) split over the looks the data gets: the run's own, and each retry.
 package gate
 
 import (
@@ -17,6 +18,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
@@ -59,7 +61,8 @@ type Check struct {
 	Value, Lo, Hi float64
 	Bound         float64
 	Upper         bool    // absolute: Value must stay ≤ Bound (else ≥)
-	P             float64 // relative and regression: Mann-Whitney U p-value; NaN otherwise
+	Level         float64 // of [Lo, Hi]
+	Paired        bool    // relative and negligible: paired round by round
 	Alpha         float64 // regression
 	N, BaseN      int     // values behind Value; and behind the comparison's other side
 	Reason        string  // the verdict in words, with its numbers
@@ -90,6 +93,7 @@ type Baseline struct {
 // Report is every check of a run.
 type Report struct {
 	RunID    string
+	Looks    int // the looks the intervals' level is split over
 	Baseline string // the baseline's run id; "" when none was given
 	Checks   []Check
 	Warnings []string // comparability of the baseline, gates that could not be judged
@@ -126,9 +130,12 @@ func (r Report) RetryCells() []Cell {
 }
 
 // Evaluate judges the gates of s on a run's samples. base may be nil: the
-// regression gates are then skipped, each with a reason.
-func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample, base *Baseline) Report {
-	r := Report{RunID: info.RunID}
+// regression gates are then skipped, each with a reason. looks is how
+// many times the data is judged in all (1, plus the run's adaptive looks
+// and the retry rounds vmbench gate may add): the intervals' level is
+// split over them.
+func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample, base *Baseline, looks int) Report {
+	r := Report{RunID: info.RunID, Looks: max(looks, 1)}
 	cur := index(samples)
 	var prev map[key]*values
 	if base != nil {
@@ -142,17 +149,18 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 				c := Check{
 					Gate: g.Name, Path: g.Path, Kind: g.Kind, Workload: g.Workload, Label: v.label,
 					Metric: g.Metric, Unit: v.unit, Platform: p, Bound: g.Bound, Upper: g.Upper,
-					Lo: math.NaN(), Hi: math.NaN(), P: math.NaN(),
+					Lo: math.NaN(), Hi: math.NaN(), Level: stats.Level(r.Looks),
 				}
 				x := lookup(cur, key{g.Workload, v.label, g.Metric, p})
 				switch g.Kind {
 				case scenario.Absolute:
 					absolute(&c, g, x)
-				case scenario.Relative:
+				case scenario.Relative, scenario.Equivalence:
 					c.Against, c.Reference = g.Versus, g.Versus
 					relative(&c, x, lookup(cur, key{g.Workload, v.label, g.Metric, g.Versus}))
 				case scenario.Regression:
 					c.Alpha = g.Alpha
+					c.Level = 1 - g.Alpha/float64(r.Looks)
 					if base == nil {
 						c.Status, c.Value = Skipped, math.NaN()
 						c.Reason = "no baseline given (vmbench gate --baseline RUN_OR_FILE)"
@@ -183,9 +191,12 @@ type key struct{ workload, label, metric, platform string }
 // values are the measured values of a cell, and what went wrong in it.
 type values struct {
 	v      []float64
+	rounds []int64 // the round of each value (Sample.RoundKey)
 	failed int
 	err    string // the first failure
 }
+
+func (x *values) stats() stats.Values { return stats.Values{V: x.v, Round: x.rounds} }
 
 // index groups the measured trials of a run by cell and metric.
 func index(samples []result.Sample) map[key]*values {
@@ -212,6 +223,7 @@ func index(samples []result.Sample) map[key]*values {
 		for _, mt := range s.Metrics {
 			k := get(key{s.Workload, s.Label, mt.Name, s.Platform})
 			k.v = append(k.v, mt.Value)
+			k.rounds = append(k.rounds, s.RoundKey())
 		}
 	}
 	return m
@@ -226,7 +238,7 @@ func lookup(m map[key]*values, k key) *values {
 	}
 	out := &values{}
 	if x != nil {
-		out.v = x.v
+		out.v, out.rounds = x.v, x.rounds
 	}
 	if f != nil {
 		out.failed, out.err = f.failed, f.err
@@ -378,7 +390,11 @@ func absolute(c *Check, g scenario.Gate, x *values) {
 		if bad(c.Value) {
 			c.Status, ok = Fail, "breaks"
 		}
-		c.Reason = fmt.Sprintf("median %s %s %s %s (only %d trial(s), too few for an interval: judged on the median alone)", units.Format(c.Value, c.Unit), ok, op, bound, c.N)
+		why := fmt.Sprintf("only %d trial(s), too few for an interval: judged on the median alone", c.N)
+		if g.Workload == "boot" {
+			why = fmt.Sprintf("n=%d: one boot per guest start cannot carry an interval, so this is judged on the value alone; the startup workload boots a fresh guest every trial and gives a distribution", c.N)
+		}
+		c.Reason = fmt.Sprintf("median %s %s %s %s (%s)", units.Format(c.Value, c.Unit), ok, op, bound, why)
 		return
 	}
 	c.Value = aggregate(g.Aggregate, v)
@@ -412,23 +428,34 @@ func aggregate(name string, v []float64) float64 {
 	return v[max(rank-1, 0)]
 }
 
+// relative judges a platform's overhead over another of the same run: a
+// max_overhead bound, or an equivalence margin (negligible:).
 func relative(c *Check, x, base *values) {
 	if noData(c, x, c.Platform) || noData(c, base, c.Against) {
 		return
 	}
-	d := stats.Compare(slices.Clone(base.v), slices.Clone(x.v), result.HigherIsBetter(c.Unit))
+	d := stats.Compare(base.stats(), x.stats(), result.HigherIsBetter(c.Unit), c.Level)
 	c.N, c.BaseN = len(x.v), len(base.v)
-	c.Value, c.Lo, c.Hi, c.P = d.Overhead, d.Lo, d.Hi, d.P
+	c.Value, c.Lo, c.Hi, c.Paired = d.Overhead, d.Lo, d.Hi, d.Paired
 	bound := pct(c.Bound)
 	if math.IsNaN(d.Lo) {
-		c.Status = Pass
-		if d.Overhead > c.Bound {
-			c.Status = Fail
-		}
-		c.Reason = fmt.Sprintf("overhead vs %s %s (n=%d and %d, too few for an interval: judged on the point estimate) against ≤ %s", c.Against, pct(d.Overhead), c.N, c.BaseN, bound)
+		c.Status = Inconclusive
+		c.Reason = fmt.Sprintf("overhead vs %s %s: %d and %d values are too few for a %s interval (at least %d rounds): add repetitions, or --retry",
+			c.Against, pct(d.Overhead), c.N, c.BaseN, levelText(c.Level), stats.MinRounds)
 		return
 	}
-	iv := fmt.Sprintf("overhead vs %s %s, 95%% interval [%s, %s]", c.Against, pct(d.Overhead), pct(d.Lo), pct(d.Hi))
+	iv := fmt.Sprintf("overhead vs %s %s, %s interval [%s, %s]", c.Against, pct(d.Overhead), levelText(c.Level), pct(d.Lo), pct(d.Hi))
+	if c.Kind == scenario.Equivalence {
+		switch {
+		case d.Lo >= -c.Bound && d.Hi <= c.Bound:
+			c.Status, c.Reason = Pass, fmt.Sprintf("%s: negligible, all of it within ±%s", iv, strings.TrimPrefix(bound, "+"))
+		case d.Lo > c.Bound || d.Hi < -c.Bound:
+			c.Status, c.Reason = Fail, fmt.Sprintf("%s: not negligible, all of it beyond ±%s", iv, strings.TrimPrefix(bound, "+"))
+		default:
+			c.Status, c.Reason = Inconclusive, fmt.Sprintf("%s straddles the margin ±%s", iv, strings.TrimPrefix(bound, "+"))
+		}
+		return
+	}
 	switch {
 	case d.Lo > c.Bound:
 		c.Status, c.Reason = Fail, fmt.Sprintf("%s: all of it above %s", iv, bound)
@@ -439,6 +466,9 @@ func relative(c *Check, x, base *values) {
 	}
 }
 
+// regression judges the change of a cell against a baseline run. The two
+// runs' trials cannot be paired, so the interval is a bootstrap of the
+// medians; the gate passes only when all of it is within the threshold.
 func regression(c *Check, x, base *values, higherIsBetter bool) {
 	if noData(c, x, c.Platform) {
 		return
@@ -448,28 +478,26 @@ func regression(c *Check, x, base *values, higherIsBetter bool) {
 		c.Reason = "the baseline has no measurement of this cell"
 		return
 	}
-	d := stats.Compare(slices.Clone(base.v), slices.Clone(x.v), higherIsBetter)
+	d := stats.Compare(stats.Values{V: base.v}, stats.Values{V: x.v}, higherIsBetter, c.Level)
 	c.N, c.BaseN = len(x.v), len(base.v)
-	c.Value, c.Lo, c.Hi, c.P = d.Overhead, d.Lo, d.Hi, d.P
-	change := fmt.Sprintf("change vs baseline %s", pct(d.Overhead))
-	if !math.IsNaN(d.Lo) {
-		change += fmt.Sprintf(", 95%% interval [%s, %s]", pct(d.Lo), pct(d.Hi))
-	}
-	change += fmt.Sprintf(", p=%.3f", d.P)
+	c.Value, c.Lo, c.Hi = d.Overhead, d.Lo, d.Hi
 	bound := pct(c.Bound)
+	change := fmt.Sprintf("change vs baseline %s", pct(d.Overhead))
 	switch {
-	case !(d.P < c.Alpha):
-		c.Status, c.Reason = Pass, fmt.Sprintf("%s: not significant at α=%g", change, c.Alpha)
-		for _, w := range d.Warnings {
-			c.Reason += " (" + w + ")"
-		}
-	case d.Overhead <= c.Bound:
-		c.Status, c.Reason = Pass, fmt.Sprintf("%s: significant, but within the noise threshold %s", change, bound)
-	case math.IsNaN(d.Lo) || d.Lo > c.Bound:
-		c.Status, c.Reason = Fail, fmt.Sprintf("%s: a significant regression larger than %s", change, bound)
+	case math.IsNaN(d.Lo):
+		c.Status, c.Reason = Inconclusive, fmt.Sprintf("%s: %d and %d values are too few for a %s interval (at least %d each)", change, c.N, c.BaseN, levelText(c.Level), stats.MinRounds)
+	case d.Lo > c.Bound:
+		c.Status, c.Reason = Fail, fmt.Sprintf("%s, %s interval [%s, %s]: all of it a regression beyond %s", change, levelText(c.Level), pct(d.Lo), pct(d.Hi), bound)
+	case d.Hi <= c.Bound:
+		c.Status, c.Reason = Pass, fmt.Sprintf("%s, %s interval [%s, %s]: all of it within %s", change, levelText(c.Level), pct(d.Lo), pct(d.Hi), bound)
 	default:
-		c.Status, c.Reason = Inconclusive, fmt.Sprintf("%s: significant, and the interval straddles the threshold %s", change, bound)
+		c.Status, c.Reason = Inconclusive, fmt.Sprintf("%s, %s interval [%s, %s]: straddles the threshold %s; the evidence decides neither (--retry adds rounds)", change, levelText(c.Level), pct(d.Lo), pct(d.Hi), bound)
 	}
+}
+
+// levelText is "95%", "98.33%".
+func levelText(l float64) string {
+	return strings.TrimSuffix(strings.TrimSuffix(fmt.Sprintf("%.2f", 100*l), "0"), ".0") + "%"
 }
 
 func pct(f float64) string {

@@ -29,7 +29,7 @@ func (r Report) Summary() string {
 	return verdict + ": " + strings.Join(parts, ", ")
 }
 
-// measured is a check's numbers in short: "+12.3% [+10.1, +14.0] p=0.002".
+// measured is a check's numbers in short: "+12.3% [+10.1, +14.0] at 95%".
 func (c Check) measured() string {
 	if math.IsNaN(c.Value) {
 		return "—"
@@ -43,9 +43,8 @@ func (c Check) measured() string {
 	} else {
 		s = pct(c.Value)
 		if !math.IsNaN(c.Lo) {
-			s += fmt.Sprintf(" [%s, %s]", pct(c.Lo), pct(c.Hi))
+			s += fmt.Sprintf(" [%s, %s] at %s", pct(c.Lo), pct(c.Hi), levelText(c.Level))
 		}
-		s += fmt.Sprintf(" p=%.3f", c.P)
 	}
 	return s
 }
@@ -61,8 +60,10 @@ func (c Check) bound() string {
 		return op + " " + units.Format(c.Bound, c.Unit)
 	case scenario.Relative:
 		return fmt.Sprintf("≤ %s vs %s", pct(c.Bound), c.Against)
+	case scenario.Equivalence:
+		return fmt.Sprintf("within ±%s vs %s", strings.TrimPrefix(pct(c.Bound), "+"), c.Against)
 	}
-	return fmt.Sprintf("≤ %s vs baseline, α=%g", pct(c.Bound), c.Alpha)
+	return fmt.Sprintf("≤ %s vs baseline", pct(c.Bound))
 }
 
 // what names the cell of a check: "cpu.throughput threads=1 on vm".

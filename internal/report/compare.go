@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/stats"
@@ -19,6 +18,10 @@ func Compare(a, b Table) Table {
 		Host:      b.Host,
 		Tools:     b.Tools,
 		Platforms: []Column{{Name: "A", Type: "run " + a.RunID}, {Name: "B", Type: "run " + b.RunID}},
+		// Trials of two runs cannot be paired: the intervals are unpaired,
+		// at 95%, and judged by run A's margins.
+		Analysis: a.Analysis,
+		Level:    stats.Level(1),
 	}
 	t.Banners = append(t.Banners, fmt.Sprintf("A is run %s, B is run %s; \"B vs A\" is the extra cost per unit of work in B", a.RunID, b.RunID))
 	if a.Scenario != b.Scenario {
@@ -61,14 +64,10 @@ func Compare(a, b Table) Table {
 		if k.label != "" {
 			label += ": " + k.label
 		}
-		if len(x.Values) > 0 && len(y.Values) > 0 {
-			d := stats.Compare(slices.Clone(x.Values), slices.Clone(y.Values), result.HigherIsBetter(k.unit))
-			y.Delta = &d
-		} else {
-			y.Delta = nil
-		}
-		x.Delta = nil
-		t.Rows = append(t.Rows, Row{Workload: k.workload, Label: label, Metric: k.metric, Unit: k.unit, Cells: []Cell{x, y}})
+		x.Rounds, y.Rounds, x.Delta = nil, nil, nil
+		r := Row{Workload: k.workload, Label: label, Metric: k.metric, Unit: k.unit, Cells: []Cell{x, y}}
+		r.Cells[1].Delta = t.judge(r, 1, 0)
+		t.Rows = append(t.Rows, r)
 	}
 	return t
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/stats"
 )
 
 // CSV writes every sample, one row per metric (a failed trial is one row
@@ -113,54 +114,95 @@ func kv(m map[string]string, sep string) string {
 	return strings.Join(parts, sep)
 }
 
+// verdict is a comparison in report.json.
+type verdict struct {
+	Platform     string        `json:"platform"`
+	Versus       string        `json:"versus"`
+	Verdict      stats.Verdict `json:"verdict"`
+	Text         string        `json:"text"`
+	Overhead     *float64      `json:"overhead,omitempty"`
+	Lo           *float64      `json:"lo,omitempty"`
+	Hi           *float64      `json:"hi,omitempty"`
+	Paired       bool          `json:"paired"`
+	N            int           `json:"n"`
+	Margin       float64       `json:"margin"`
+	BeyondMargin bool          `json:"beyond_margin,omitempty"`
+	MoreRounds   int           `json:"more_rounds,omitempty"`
+}
+
+func (t Table) verdictJSON(p Pair, j *Judged) verdict {
+	v := verdict{Platform: t.Platforms[p.X].Name, Verdict: j.Verdict, Text: j.Text(), Overhead: num(j.Overhead), Lo: num(j.Lo), Hi: num(j.Hi),
+		Paired: j.Paired, N: j.N, Margin: j.Margin, BeyondMargin: j.BeyondMargin, MoreRounds: j.More}
+	if p.Ref >= 0 {
+		v.Versus = t.Platforms[p.Ref].Name
+	}
+	return v
+}
+
+func num(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
 // JSON writes the summarised table: what report.md shows, as numbers.
 func JSON(w io.Writer, t Table) error {
 	type cell struct {
-		Platform    string   `json:"platform"`
-		N           int      `json:"n"`
-		Failed      int      `json:"failed,omitempty"`
-		Median      *float64 `json:"median,omitempty"`
-		Lo          *float64 `json:"ci_lo,omitempty"`
-		Hi          *float64 `json:"ci_hi,omitempty"`
-		CV          *float64 `json:"cv,omitempty"`
-		Overhead    *float64 `json:"overhead,omitempty"`
-		OverheadLo  *float64 `json:"overhead_lo,omitempty"`
-		OverheadHi  *float64 `json:"overhead_hi,omitempty"`
-		P           *float64 `json:"p,omitempty"`
-		Significant *bool    `json:"significant,omitempty"`
+		Platform string   `json:"platform"`
+		N        int      `json:"n"`
+		Failed   int      `json:"failed,omitempty"`
+		Median   *float64 `json:"median,omitempty"`
+		Lo       *float64 `json:"ci_lo,omitempty"`
+		Hi       *float64 `json:"ci_hi,omitempty"`
+		CV       *float64 `json:"cv,omitempty"`
+		Overhead *verdict `json:"overhead,omitempty"` // vs the baseline platform
 	}
 	type row struct {
-		Workload string `json:"workload"`
-		Variant  string `json:"variant"`
-		Metric   string `json:"metric"`
-		Unit     string `json:"unit"`
-		Cells    []cell `json:"cells"`
+		Workload string    `json:"workload"`
+		Variant  string    `json:"variant"`
+		Metric   string    `json:"metric"`
+		Unit     string    `json:"unit"`
+		Resource string    `json:"resource,omitempty"`
+		Cells    []cell    `json:"cells"`
+		Versus   []verdict `json:"comparisons,omitempty"`
 	}
-	num := func(v float64) *float64 {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil
-		}
-		return &v
+	type finding struct {
+		Resource string `json:"resource"`
+		verdict
+		Cells map[stats.Verdict]int `json:"cells"`
+		Where string                `json:"decided_by"`
 	}
 	out := struct {
-		RunID     string   `json:"run_id"`
-		Scenario  string   `json:"scenario"`
-		Baseline  string   `json:"baseline"`
-		Platforms []Column `json:"platforms"`
-		Banners   []string `json:"banners,omitempty"`
-		Notes     []string `json:"notes,omitempty"`
-		Rows      []row    `json:"rows"`
-	}{RunID: t.RunID, Scenario: t.Scenario, Baseline: t.Baseline, Platforms: t.Platforms, Banners: t.Banners, Notes: t.Notes}
+		RunID     string    `json:"run_id"`
+		Scenario  string    `json:"scenario"`
+		Baseline  string    `json:"baseline"`
+		Platforms []Column  `json:"platforms"`
+		Banners   []string  `json:"banners,omitempty"`
+		Notes     []string  `json:"notes,omitempty"`
+		Level     float64   `json:"level"`
+		Margin    float64   `json:"negligible"`
+		Summary   []finding `json:"summary,omitempty"`
+		Rows      []row     `json:"rows"`
+	}{RunID: t.RunID, Scenario: t.Scenario, Baseline: t.Baseline, Platforms: t.Platforms, Banners: t.Banners, Notes: t.Notes, Level: t.Level, Margin: t.Analysis.Negligible}
+	for _, f := range t.Summary {
+		out.Summary = append(out.Summary, finding{Resource: f.Resource, verdict: t.verdictJSON(f.Pair, f.Worst), Cells: f.Count, Where: f.Where})
+	}
 	for _, r := range t.Rows {
-		jr := row{Workload: r.Workload, Variant: r.Label, Metric: r.Metric, Unit: r.Unit}
+		jr := row{Workload: r.Workload, Variant: r.Label, Metric: r.Metric, Unit: r.Unit, Resource: r.Resource}
+		for pi, j := range r.Versus {
+			if j != nil {
+				jr.Versus = append(jr.Versus, t.verdictJSON(t.Pairs[pi], j))
+			}
+		}
 		for i, c := range r.Cells {
 			jc := cell{Platform: t.Platforms[i].Name, N: c.Summary.N, Failed: c.Failed}
 			if c.Summary.N > 0 {
 				jc.Median, jc.Lo, jc.Hi, jc.CV = num(c.Summary.Center), num(c.Summary.Lo), num(c.Summary.Hi), num(c.Summary.CV)
 			}
 			if d := c.Delta; d != nil {
-				sig := d.Significant
-				jc.Overhead, jc.OverheadLo, jc.OverheadHi, jc.P, jc.Significant = num(d.Overhead), num(d.Lo), num(d.Hi), num(d.P), &sig
+				v := t.verdictJSON(Pair{i, slices.IndexFunc(t.Platforms, func(p Column) bool { return p.Name == t.Baseline })}, d)
+				jc.Overhead = &v
 			}
 			jr.Cells = append(jr.Cells, jc)
 		}

@@ -59,6 +59,11 @@ func HTML(w io.Writer, t Table) error {
 				SVG:     template.HTML(svg)})
 		}
 	}
+	sh, sr := t.summaryRows()
+	var findings []string
+	for _, f := range t.Summary {
+		findings = append(findings, f.Resource+", "+t.pairName(f.Pair)+": "+f.Detail())
+	}
 	var profiles []profileTable
 	for _, p := range t.Profiles {
 		profiles = append(profiles, profileTable{Title: p.title(), Header: p.header(t.Baseline), Rows: p.records(t.Baseline)})
@@ -72,7 +77,11 @@ func HTML(w io.Writer, t Table) error {
 		Profiles      []profileTable
 		ProfileLegend string
 		Env           [][2]string
-	}{t, t.header(), t.records(), t.legend(), charts, profiles, profileLegend(t.Baseline), t.environment()})
+		SummaryTitle  string
+		SummaryHeader []string
+		SummaryRows   [][]string
+		Findings      []string
+	}{t, t.header(), t.records(), t.legend(), charts, profiles, profileLegend(t.Baseline), t.environment(), t.summaryTitle(), sh, sr, findings})
 }
 
 type profileTable struct {
@@ -131,6 +140,12 @@ figure{margin:2em 0}figcaption{font-size:13px;color:#555}
 <p>Run <code>{{.T.RunID}}</code>, baseline platform <code>{{.T.Baseline}}</code>.</p>
 {{range .T.Banners}}<div class="warn"><b>Warning:</b> {{.}}</div>
 {{end}}
+{{if .SummaryRows}}<h2>Summary</h2><p>{{.SummaryTitle}}.</p>
+<table><tr>{{range .SummaryHeader}}<th>{{.}}</th>{{end}}</tr>
+{{range .SummaryRows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table>
+<details><summary>Which cells decide each verdict</summary><ul>{{range .Findings}}<li>{{.}}</li>{{end}}</ul></details>
+<h2>All cells</h2>{{end}}
 <table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table>

@@ -50,9 +50,13 @@ func (t Table) records() [][]string {
 
 // legend explains the cells; it is the same in every format.
 func (t Table) legend() string {
-	return fmt.Sprintf("Cells: median ±95%% confidence interval, n trials. \"X vs %s\": overhead, the extra cost per unit of work on X "+
-		"(+10%% = 10%% more time or machines for the same work), its 95%% bootstrap interval in percent, and the Mann-Whitney U p-value; "+
-		"~ = not significant at α=0.05.", t.Baseline)
+	return fmt.Sprintf("Cells: median ±95%% confidence interval, n trials. \"X vs %s\": the verdict on X's overhead, the extra cost per unit of work on X "+
+		"(+10%% = 10%% more time or machines for the same work), with its interval in percent. ", t.Baseline) + t.verdictLegend()
+}
+
+// summaryTitle heads the summary in every format.
+func (t Table) summaryTitle() string {
+	return fmt.Sprintf("Does it cost? Verdict per resource (negligible = the whole %s interval within ±%s)", levelText(t.Level), pctAbs(t.Analysis.Negligible))
 }
 
 // Text renders the table for a terminal.
@@ -60,6 +64,17 @@ func Text(w io.Writer, t Table) error {
 	fmt.Fprintf(w, "vmbench run %s — scenario %q, baseline %s\n", t.RunID, t.Scenario, t.Baseline)
 	for _, b := range t.Banners {
 		fmt.Fprintf(w, "!! %s\n", b)
+	}
+	if len(t.Summary) > 0 {
+		fmt.Fprintf(w, "%s:\n", t.summaryTitle())
+		h, rows := t.summaryRows()
+		sw := tablewriter.NewWriter(w)
+		sw.SetHeader(h)
+		sw.SetAutoFormatHeaders(false)
+		sw.SetAutoWrapText(false)
+		sw.SetAlignment(tablewriter.ALIGN_LEFT)
+		sw.AppendBulk(rows)
+		sw.Render()
 	}
 	tw := tablewriter.NewWriter(w)
 	tw.SetHeader(t.header())
@@ -81,6 +96,19 @@ func Markdown(w io.Writer, t Table) error {
 	fmt.Fprintf(w, "Run `%s`, baseline platform `%s`.\n\n", t.RunID, t.Baseline)
 	for _, b := range t.Banners {
 		fmt.Fprintf(w, "> **Warning:** %s\n\n", b)
+	}
+	if len(t.Summary) > 0 {
+		fmt.Fprintf(w, "## Summary\n\n%s.\n\n", t.summaryTitle())
+		h, rows := t.summaryRows()
+		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(h, " | "), strings.Repeat(" --- |", len(h)))
+		for _, r := range rows {
+			fmt.Fprintf(w, "| %s |\n", mdEscape(strings.Join(r, " | ")))
+		}
+		fmt.Fprintln(w)
+		for _, f := range t.Summary {
+			fmt.Fprintf(w, "- **%s, %s**: %s\n", f.Resource, t.pairName(f.Pair), mdEscape(f.Detail()))
+		}
+		fmt.Fprintf(w, "\n## All cells\n\n")
 	}
 	h := t.header()
 	fmt.Fprintf(w, "| %s |\n", strings.Join(h, " | "))

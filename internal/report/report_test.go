@@ -14,6 +14,7 @@ import (
 	"golang.org/x/perf/benchfmt"
 
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/stats"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -107,12 +108,12 @@ func TestBuild(t *testing.T) {
 		t.Errorf("warmup counted: native n=%d", n)
 	}
 	d := cpu.Cells[1].Delta
-	if d == nil || !d.Significant || d.Overhead < 0.099 || d.Overhead > 0.101 {
-		t.Errorf("container overhead %+v, want +10%% significant", d)
+	if d == nil || d.Verdict != stats.Overhead || !d.Paired || d.Overhead < 0.099 || d.Overhead > 0.101 {
+		t.Errorf("container overhead %+v, want a paired +10%% overhead", d)
 	}
 	mem := tab.Rows[1]
-	if mem.Cells[1].Delta.Significant {
-		t.Errorf("equal memory bandwidth called significant: %+v", mem.Cells[1].Delta)
+	if v := mem.Cells[1].Delta.Verdict; v != stats.Negligible {
+		t.Errorf("equal memory bandwidth: %s, want negligible: %+v", v, mem.Cells[1].Delta)
 	}
 	if mem.Cells[2].Failed != 1 || mem.Cells[2].Summary.N != 5 {
 		t.Errorf("vm memory cell %+v, want 5 values and 1 failure", mem.Cells[2])
@@ -207,11 +208,11 @@ func TestCompare(t *testing.T) {
 		switch {
 		case r.Workload == "cpu" && strings.HasPrefix(r.Label, "container"):
 			found = true
-			if d == nil || !d.Significant || d.Overhead < 0.199 || d.Overhead > 0.201 {
-				t.Errorf("container cpu: %+v, want +20%% significant", d)
+			if d == nil || d.Verdict != stats.Overhead || d.Paired || d.Overhead < 0.199 || d.Overhead > 0.201 {
+				t.Errorf("container cpu: %+v, want an unpaired +20%% overhead", d)
 			}
 		case r.Workload == "cpu" && strings.HasPrefix(r.Label, "native"):
-			if d == nil || d.Significant || d.Overhead != 0 {
+			if d == nil || d.Verdict == stats.Overhead || d.Verdict == stats.Better || d.Overhead != 0 {
 				t.Errorf("native cpu unchanged, got %+v", d)
 			}
 		}
@@ -247,7 +248,7 @@ func TestHTMLSelfContained(t *testing.T) {
 			t.Errorf("report.html contains %q", bad)
 		}
 	}
-	for _, want := range []string{"Performance relative to native", "Guest boot", "+10.0% [+8.9, +11.1] p=0.002", "TCG"} {
+	for _, want := range []string{"Performance relative to native", "Guest boot", "overhead +10.0% [+10.0, +10.0]", "Does it cost?", "TCG"} {
 		if !strings.Contains(html.UnescapeString(page), want) {
 			t.Errorf("report.html lacks %q", want)
 		}

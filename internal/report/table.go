@@ -28,12 +28,19 @@ type Table struct {
 	Tools       map[string]string
 	Platforms   []Column
 	Rows        []Row
-	Banners     []string   // shown before the table: what changes how every number reads
-	Notes       []string   // shown after it: warnings about single cells or trials
-	Sampling    *Sampling  // nil: the run has no series.jsonl
-	Timelines   []Timeline // resource use over time, per workload variant
-	Profiles    []Profile  // where the CPU time went, per workload variant
-	Latencies   []Latency  // latency histograms, per workload variant
+	// Analysis is how comparisons are judged (the run's, or the defaults
+	// for runs made before verdicts), and Level the intervals' level.
+	Analysis result.Analysis
+	Level    float64
+	// Pairs are the comparisons of the summary, as column indices.
+	Pairs     []Pair
+	Summary   []Finding  // one per resource and pair that has cells
+	Banners   []string   // shown before the table: what changes how every number reads
+	Notes     []string   // shown after it: warnings about single cells or trials
+	Sampling  *Sampling  // nil: the run has no series.jsonl
+	Timelines []Timeline // resource use over time, per workload variant
+	Profiles  []Profile  // where the CPU time went, per workload variant
+	Latencies []Latency  // latency histograms, per workload variant
 }
 
 // Latency is one latency histogram of a workload variant, every measured
@@ -57,23 +64,31 @@ type Row struct {
 	Label    string
 	Metric   string
 	Unit     string
-	Cells    []Cell // one per platform, in Table.Platforms order
+	Resource string    // the summary line the metric speaks for; "" for none
+	Cells    []Cell    // one per platform, in Table.Platforms order
+	Versus   []*Judged // one per Table.Pairs; nil where a side has no values
 }
 
 // Cell is a row's values on one platform.
 type Cell struct {
 	Values  []float64
+	Rounds  []int64 // the round of each value (Sample.RoundKey), for pairing
 	Summary stats.Summary
-	Failed  int          // trials of this row that failed on this platform
-	Delta   *stats.Delta // vs the baseline; nil for the baseline and empty cells
+	Failed  int     // trials of this row that failed on this platform
+	Delta   *Judged // vs the baseline; nil for the baseline and empty cells
 }
+
+// values are the cell's values with their rounds.
+func (c Cell) values() stats.Values { return stats.Values{V: c.Values, Round: c.Rounds} }
 
 // Build makes the table of a run. Warmup trials are left out.
 func Build(info result.RunInfo, samples []result.Sample) Table {
 	t := Table{
 		RunID: info.RunID, Scenario: info.Scenario.Name, Baseline: info.Baseline,
 		Interrupted: info.Interrupted, Host: info.Host, Tools: info.Tools,
+		Analysis: analysisOf(info),
 	}
+	t.Level = stats.Level(len(t.Analysis.Looks))
 	col := map[string]int{}
 	for _, p := range info.Platforms {
 		col[p.Name] = len(t.Platforms)
@@ -96,19 +111,28 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 		}
 		t.Notes = append(t.Notes, msg)
 	}
+	for _, l := range info.Adaptive {
+		msg := fmt.Sprintf("adaptive: after %d rounds %d cell(s) were undecided", l.Reps, len(l.Undecided))
+		if l.Stopped != "" {
+			msg += "; stopped: " + l.Stopped
+		} else {
+			msg += fmt.Sprintf(" (%s); %d trials added", strings.Join(l.Undecided, "; "), l.Trials)
+		}
+		t.Notes = append(t.Notes, msg)
+	}
 	t.Banners = append(t.Banners, hostinfo.Warnings(info.Host)...)
 	if info.Interrupted {
 		t.Banners = append(t.Banners, "the run was interrupted: only the trials that finished are shown")
 	}
 
-	type key struct{ workload, label, metric, unit string }
+	type key struct{ workload, typ, label, metric, unit string }
 	rowOf := map[key]int{}
 	row := func(k key) *Row {
 		i, ok := rowOf[k]
 		if !ok {
 			i = len(t.Rows)
 			rowOf[k] = i
-			t.Rows = append(t.Rows, Row{Workload: k.workload, Label: k.label, Metric: k.metric, Unit: k.unit, Cells: make([]Cell, len(t.Platforms))})
+			t.Rows = append(t.Rows, Row{Workload: k.workload, Label: k.label, Metric: k.metric, Unit: k.unit, Resource: resourceOf(k.typ, k.metric), Cells: make([]Cell, len(t.Platforms))})
 		}
 		return &t.Rows[i]
 	}
@@ -148,14 +172,15 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 				}
 			}
 			if !found {
-				row(key{s.Workload, s.Label, "-", ""}).Cells[c].Failed++
+				row(key{s.Workload, s.Type, s.Label, "-", ""}).Cells[c].Failed++
 			}
 			note(strings.TrimSpace(s.Workload+" "+s.Label), s.Platform, "failed: "+s.Error)
 			continue
 		}
 		for _, m := range s.Metrics {
-			r := row(key{s.Workload, s.Label, m.Name, m.Unit})
+			r := row(key{s.Workload, s.Type, s.Label, m.Name, m.Unit})
 			r.Cells[c].Values = append(r.Cells[c].Values, m.Value)
+			r.Cells[c].Rounds = append(r.Cells[c].Rounds, s.RoundKey())
 		}
 		for _, name := range slices.Sorted(maps.Keys(s.Histograms)) {
 			t.latency(s.Workload, s.Label, name).merge(c, s.Histograms[name])
@@ -196,11 +221,11 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 					fmt.Sprintf("%d of %d values are outliers (beyond 1.5× the interquartile range): %s; kept, the median is robust to them", len(out), len(cell.Values), strings.Join(vs, ", ")))
 			}
 			if hasBase && c != base && len(r.Cells[base].Values) > 0 {
-				d := stats.Compare(slices.Clone(r.Cells[base].Values), slices.Clone(cell.Values), result.HigherIsBetter(r.Unit))
-				cell.Delta = &d
+				cell.Delta = t.judge(*r, c, base)
 			}
 		}
 	}
+	t.compare(col)
 	for i, k := range noteKeys {
 		t.Notes = append(t.Notes, fmt.Sprintf("%s on %s: %s", k.what, strings.Join(notePlatforms[i], ", "), k.msg))
 	}
@@ -244,22 +269,10 @@ func (c Cell) text(unit string, format func(float64, string) string) string {
 	return s
 }
 
-// deltaText is how an overhead reads: "+12.3% [+10.1, +14.0] p=0.002",
-// or "~ [-1.2, +1.5] p=0.394" where the difference is not significant.
+// deltaText is how an overhead reads: its verdict and interval.
 func (c Cell) deltaText() string {
 	if c.Delta == nil {
 		return ""
 	}
-	d := c.Delta
-	if math.IsNaN(d.Overhead) {
-		return "?"
-	}
-	s := fmt.Sprintf("%+.1f%%", 100*d.Overhead)
-	if !d.Significant {
-		s = "~"
-	}
-	if !math.IsNaN(d.Lo) {
-		s += fmt.Sprintf(" [%+.1f, %+.1f]", 100*d.Lo, 100*d.Hi)
-	}
-	return s + fmt.Sprintf(" p=%.3f", d.P)
+	return c.Delta.Text()
 }

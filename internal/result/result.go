@@ -54,6 +54,11 @@ type Sample struct {
 	Profile string `json:"profile,omitempty"`
 }
 
+// RoundKey names the round a measured trial belongs to: trials of one
+// workload variant with the same key ran back to back, one per platform,
+// under the same host conditions, and so can be paired.
+func (s Sample) RoundKey() int64 { return int64(s.Round)<<32 | int64(s.Trial) }
+
 // Trace is one line of series.jsonl: what the samplers read during one
 // trial, identified as its sample is.
 type Trace struct {
@@ -87,6 +92,45 @@ type RunInfo struct {
 	Platforms   []PlatformInfo    `json:"platforms"`
 	Baseline    string            `json:"baseline"`
 	Retries     []Retry           `json:"retries,omitempty"`
+	// Analysis is how the run's comparisons are judged; nil in runs made
+	// before verdicts existed, which are judged by the defaults.
+	Analysis *Analysis `json:"analysis,omitempty"`
+	// Adaptive records the rounds an adaptive run added.
+	Adaptive []Look `json:"adaptive,omitempty"`
+}
+
+// Analysis is how a run's comparisons become verdicts, fixed when the run
+// starts (the scenario's negligible:, compare: and adaptive keys).
+type Analysis struct {
+	Negligible float64 `json:"negligible"` // equivalence margin, a fraction
+	// Margins override it: "workload" for all of a workload's metrics,
+	// "workload.metric" for one.
+	Margins map[string]float64 `json:"margins,omitempty"`
+	Compare [][2]string        `json:"compare,omitempty"` // {platform, reference}
+	// Looks is the schedule of repetition counts at which an adaptive run
+	// judges its cells; its length sets every interval's level.
+	Looks     []int   `json:"looks,omitempty"`
+	Precision float64 `json:"precision,omitempty"`
+}
+
+// Margin is the equivalence margin of a workload's metric.
+func (a Analysis) Margin(workload, metric string) float64 {
+	if m, ok := a.Margins[workload+"."+metric]; ok {
+		return m
+	}
+	if m, ok := a.Margins[workload]; ok {
+		return m
+	}
+	return a.Negligible
+}
+
+// Look is one look of an adaptive run: the cells still undecided after
+// Reps rounds, which the next rounds were added to.
+type Look struct {
+	Reps      int      `json:"reps"`
+	Undecided []string `json:"undecided"`
+	Trials    int      `json:"trials"` // the trials added after this look
+	Stopped   string   `json:"stopped,omitempty"`
 }
 
 // Retry is a round of extra trials that vmbench gate --retry appended to

@@ -269,6 +269,7 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 		Scenario: result.ScenarioCopy{Name: s.Name, Path: s.File(), SHA256: hex.EncodeToString(sum[:]), Text: string(o.ScenarioText)},
 		Version:  o.Version, Revision: o.Revision,
 		Start: start, Host: hostinfo.Take(), Tools: toolVersions(), Baseline: s.Baseline,
+		Analysis: s.Analysis(),
 	}
 	if err := result.WriteRun(dir, info); err != nil {
 		return dir, err
@@ -321,6 +322,11 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	fmt.Fprintf(o.Log, "run %s: %s\n", runID, scenario.Describe(s, trials))
 	if err := runTrials(ctx, o, instances, trials, w, runID, 0); err != nil {
 		return dir, err
+	}
+	if s.Adaptive(s.Repetitions) {
+		if err := adapt(ctx, o, instances, w, &info); err != nil {
+			return dir, err
+		}
 	}
 	if len(failed) > 0 {
 		return dir, fmt.Errorf("%w: %s (the others ran; see the notes of the report)", ErrPlatformsFailed, strings.Join(failed, ", "))

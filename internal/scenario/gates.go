@@ -17,11 +17,13 @@ import (
 
 // Gate kinds. The bound a gate gives decides its kind: max or min is
 // absolute, max_overhead is relative to another platform of the same run,
-// max_regression is relative to a baseline run.
+// negligible asserts that the overhead versus another platform lies within
+// ±margin (equivalence), max_regression is relative to a baseline run.
 const (
-	Absolute   = "absolute"
-	Relative   = "relative"
-	Regression = "regression"
+	Absolute    = "absolute"
+	Relative    = "relative"
+	Equivalence = "negligible"
+	Regression  = "regression"
 )
 
 // Aggregates an absolute gate can bound. The median is judged by its 95%
@@ -42,10 +44,12 @@ type Gate struct {
 	Aggregate string
 	Bound     float64
 	Upper     bool
-	// Relative: the overhead versus Versus must stay ≤ Bound.
+	// Relative: the overhead versus Versus must stay ≤ Bound; Equivalence:
+	// within ±Bound.
 	Versus string
-	// Regression: fail where the change versus the baseline run is both
-	// significant at Alpha and an overhead larger than Bound. Of says what
+	// Regression: pass where the whole interval (at 1−Alpha) of the change
+	// versus the baseline run stays ≤ Bound, fail where all of it is
+	// above. Of says what
 	// changes: "overhead", the platform's cost relative to the run's
 	// baseline platform, trial by trial in the same round (host drift
 	// between the two runs cancels out); or "value", the metric itself.
@@ -67,7 +71,7 @@ var BootMetrics = []workload.MetricInfo{
 	{Name: "agent", Unit: "s", Help: "/init to the agent ready"},
 }
 
-var gateKeys = []string{"name", "metric", "where", "platform", "aggregate", "max", "min", "max_overhead", "versus", "max_regression", "alpha", "of"}
+var gateKeys = []string{"name", "metric", "where", "platform", "aggregate", "max", "min", "max_overhead", "negligible", "versus", "max_regression", "alpha", "of"}
 
 func (d *decoder) gate(n *yaml.Node, path string) Gate {
 	g := Gate{Path: path, Aggregate: "median", Alpha: DefaultAlpha}
@@ -113,7 +117,7 @@ func (d *decoder) gate(n *yaml.Node, path string) Gate {
 	d.strField(f, "of", path+".of", &g.Of)
 
 	var bounds []string
-	for _, k := range []string{"max", "min", "max_overhead", "max_regression"} {
+	for _, k := range []string{"max", "min", "max_overhead", "negligible", "max_regression"} {
 		if f[k] != nil {
 			bounds = append(bounds, k)
 		}
@@ -123,7 +127,7 @@ func (d *decoder) gate(n *yaml.Node, path string) Gate {
 		if len(bounds) > 1 {
 			what = strings.Join(bounds, " and ")
 		}
-		d.fail(n, path, "give exactly one bound: max or min (absolute), max_overhead (versus another platform) or max_regression (versus a baseline run); got %s", what)
+		d.fail(n, path, "give exactly one bound: max or min (absolute), max_overhead or negligible (versus another platform) or max_regression (versus a baseline run); got %s", what)
 		return g
 	}
 	key := bounds[0]
@@ -133,6 +137,8 @@ func (d *decoder) gate(n *yaml.Node, path string) Gate {
 		g.Kind, g.Upper = Absolute, key == "max"
 	case "max_overhead":
 		g.Kind = Relative
+	case "negligible":
+		g.Kind = Equivalence
 	case "max_regression":
 		g.Kind = Regression
 	}
@@ -143,7 +149,7 @@ func (d *decoder) gate(n *yaml.Node, path string) Gate {
 		}
 	}
 	for k, kind := range map[string]string{"aggregate": Absolute, "versus": Relative, "alpha": Regression, "of": Regression} {
-		if f[k] != nil && g.Kind != kind {
+		if f[k] != nil && g.Kind != kind && !(k == "versus" && g.Kind == Equivalence) {
 			d.fail(f[k], path+"."+k, "applies to %s gates only (this gate's bound, %s, makes it %s)", kind, key, g.Kind)
 		}
 	}
@@ -217,7 +223,7 @@ func (v *validator) gate(g *Gate) {
 			v.fail(ppath, "%q is not a platform of this scenario (platforms: %s)", p, strings.Join(v.platformNames(), ", "))
 		case g.Workload == "boot" && pl.Type != VM:
 			v.fail(ppath, "platform %s is a %s; only vm platforms have boot metrics", p, pl.Type)
-		case g.Kind == Relative && p == g.versus(v.s):
+		case (g.Kind == Relative || g.Kind == Equivalence) && p == g.versus(v.s):
 			v.fail(ppath, "is the platform it is compared with (versus: %s); name another platform", p)
 		case g.Kind == Regression && g.Of == "overhead" && p == v.s.Baseline:
 			v.fail(ppath, "is the baseline platform, whose overhead is 0 by definition; name another platform, or set of: value to gate its values")
@@ -226,7 +232,7 @@ func (v *validator) gate(g *Gate) {
 	if g.Kind == Regression && g.Of == "overhead" && g.Workload == "boot" {
 		v.fail(path+".of", "boot metrics have no value on the baseline platform to be relative to; set of: value")
 	}
-	if g.Kind == Relative {
+	if g.Kind == Relative || g.Kind == Equivalence {
 		if _, ok := v.platformNamed(g.versus(v.s)); !ok {
 			v.fail(path+".versus", "%q is not a platform of this scenario (platforms: %s)", g.Versus, strings.Join(v.platformNames(), ", "))
 		}
@@ -246,16 +252,16 @@ func (v *validator) gate(g *Gate) {
 			v.fail(path+"."+key, "%v", err)
 		}
 		g.Bound = b
-	case Relative, Regression:
-		key := "max_overhead"
-		if g.Kind == Regression {
-			key = "max_regression"
-		}
+	case Relative, Equivalence, Regression:
+		key := map[string]string{Relative: "max_overhead", Equivalence: "negligible", Regression: "max_regression"}[g.Kind]
 		b, err := parsePercent(g.bound)
-		if err != nil {
+		switch {
+		case err != nil:
 			v.fail(path+"."+key, "%v", err)
-		} else if g.Kind == Regression && b < 0 {
+		case g.Kind == Regression && b < 0:
 			v.fail(path+"."+key, "is the noise threshold and must be ≥ 0%%, got %s", g.bound)
+		case g.Kind == Equivalence && !(b > 0 && b < 1):
+			v.fail(path+"."+key, "is the equivalence margin and must be above 0%% and below 100%%, got %s", g.bound)
 		}
 		g.Bound = b
 		if g.Kind == Regression && g.Of != "overhead" && g.Of != "value" {
@@ -265,12 +271,12 @@ func (v *validator) gate(g *Gate) {
 			v.fail(path+".alpha", "must be a significance level between 0 and 1, such as 0.05, got %g", g.Alpha)
 		}
 	}
-	if g.Kind == Relative {
+	if g.Kind == Relative || g.Kind == Equivalence {
 		g.Versus = g.versus(v.s)
 	}
 	if len(g.Platforms) == 0 {
 		for _, p := range v.s.Platforms {
-			if (g.Kind == Relative && p.Name == g.Versus) || (g.Workload == "boot" && p.Type != VM) ||
+			if ((g.Kind == Relative || g.Kind == Equivalence) && p.Name == g.Versus) || (g.Workload == "boot" && p.Type != VM) ||
 				(g.Kind == Regression && g.Of == "overhead" && p.Name == v.s.Baseline) {
 				continue
 			}
@@ -302,6 +308,8 @@ func (g Gate) describe() string {
 		return fmt.Sprintf("%s %s %s %s", m, g.Aggregate, op, g.bound)
 	case Relative:
 		return fmt.Sprintf("%s overhead vs %s ≤ %s", m, g.Versus, g.bound)
+	case Equivalence:
+		return fmt.Sprintf("%s negligible vs %s (±%s)", m, g.Versus, g.bound)
 	}
 	if g.Of == "overhead" {
 		return fmt.Sprintf("%s overhead regression ≤ %s", m, g.bound)

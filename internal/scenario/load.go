@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vmbench/vmbench/internal/stats"
 	"github.com/vmbench/vmbench/internal/units"
 )
 
@@ -64,9 +65,11 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 		Sample:      DefaultSample,
 		Profile:     true,
 		ScratchDir:  DefaultScratchDir,
+		Verdicts:    Verdicts{Negligible: stats.DefaultMargin},
 	}
 	doc := root.Content[0]
-	f := d.fields(doc, "", "scenario", []string{"version", "name", "description", "repetitions", "warmup", "baseline", "timeout", "sample_interval", "profile", "scratch_dir", "tools_image", "platforms", "workloads", "gates"},
+	f := d.fields(doc, "", "scenario", []string{"version", "name", "description", "repetitions", "warmup", "baseline", "timeout", "sample_interval", "profile", "scratch_dir", "tools_image", "platforms", "workloads", "gates",
+		"negligible", "compare", "max_repetitions", "precision", "time_budget"},
 		"version", "name", "platforms", "workloads")
 	d.intField(f, "version", "version", &s.Version)
 	d.strField(f, "name", "name", &s.Name)
@@ -79,6 +82,7 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 	d.boolField(f, "profile", "profile", &s.Profile)
 	d.strField(f, "scratch_dir", "scratch_dir", &s.ScratchDir)
 	d.strField(f, "tools_image", "tools_image", &s.ToolsImage)
+	d.verdicts(f, &s.Verdicts)
 	if n := f["platforms"]; n != nil {
 		for i, item := range d.seq(n, "platforms") {
 			s.Platforms = append(s.Platforms, d.platform(item, fmt.Sprintf("platforms[%d]", i)))
@@ -168,10 +172,11 @@ func (d *decoder) platform(n *yaml.Node, path string) Platform {
 
 func (d *decoder) workload(n *yaml.Node, path string) Workload {
 	var w Workload
-	f := d.fields(n, path, "workload", []string{"name", "type", "params"}, "type")
+	f := d.fields(n, path, "workload", []string{"name", "type", "params", "negligible"}, "type")
 	d.strField(f, "type", path+".type", &w.Type)
 	w.Name = w.Type
 	d.strField(f, "name", path+".name", &w.Name)
+	w.Margins = d.margins(f["negligible"], path+".negligible")
 	pn := f["params"]
 	if pn == nil {
 		return w

@@ -43,6 +43,7 @@ type Scenario struct {
 	Platforms  []Platform
 	Workloads  []Workload
 	Gates      []Gate
+	Verdicts
 
 	file string
 	pos  map[string]Pos // where each field path was written
@@ -81,6 +82,10 @@ type Workload struct {
 	Name   string
 	Type   string
 	Params []Param
+	// Margins override the scenario's equivalence margin for this
+	// workload: under "" for all its metrics, under a metric's name for
+	// that metric.
+	Margins map[string]float64
 }
 
 // Param is one parameter as written: a single value or a list.

@@ -189,6 +189,19 @@ func TestErrors(t *testing.T) {
 		{"duration", base(native, "  - {type: cpu, params: {duration: 1ms}}\n"), "workloads[0].params.duration[0]: must be ≥ 10ms, got 1ms"},
 		{"empty list", base(native, "  - {type: cpu, params: {threads: []}}\n"), "workloads[0].params.threads: an empty list gives no variant"},
 		{"params not mapping", base(native, "  - {type: cpu, params: [1]}\n"), "workloads[0].params: must be a mapping of parameter names"},
+		{"negligible", base(native, cpu) + "negligible: small\n", `x.yaml:7:13: negligible: the equivalence margin must be a percentage such as 10%, got "small"`},
+		{"negligible range", base(native, cpu) + "negligible: 120%\n", "x.yaml:7:13: negligible: must be from 0% to below 100%, got 120%"},
+		{"negligible mapping at top", base(native, cpu) + "negligible: {throughput: 1%}\n", "x.yaml:7:13: negligible: must be a percentage such as 2% (per-metric margins go under a workload's negligible:)"},
+		{"workload negligible metric", base(native, "  - {type: cpu, negligible: {speed: 1%}}\n"), `x.yaml:6:30: workloads[0].negligible.speed: workload cpu has no metric "speed" (metrics: throughput, host_cpu, host_cpu_per_GB, footprint)`},
+		{"workload negligible", base(native, "  - {type: cpu, negligible: -1%}\n"), "x.yaml:6:29: workloads[0].negligible: must be from 0% to below 100%, got -1%"},
+		{"compare form", base(native, cpu) + "compare: [vm-container]\n", `x.yaml:7:11: compare[0]: must read "PLATFORM vs REFERENCE", such as "vm vs container", got "vm-container"`},
+		{"compare platform", base(native, cpu) + "compare: [vm vs native]\n", `x.yaml:7:11: compare[0]: "vm" is not a platform of this scenario (platforms: native)`},
+		{"compare itself", base(native, cpu) + "compare: [native vs native]\n", "x.yaml:7:11: compare[0]: compares native with itself"},
+		{"max repetitions", base(native, cpu) + "repetitions: 6\nmax_repetitions: 3\n", "x.yaml:8:18: max_repetitions: must be ≥ repetitions (6): it is the most rounds an undecided cell gets, got 3"},
+		{"precision", base(native, cpu) + "max_repetitions: 20\nprecision: 0%\n", "x.yaml:8:12: precision: must be above 0% and below 100%, got 0%"},
+		{"precision form", base(native, cpu) + "max_repetitions: 20\nprecision: tight\n", `x.yaml:8:12: precision: the interval half-width wanted, must be a percentage such as 10%, got "tight"`},
+		{"precision without adaptivity", base(native, cpu) + "precision: 1%\n", "x.yaml:7:12: precision: only applies when rounds can be added: set max_repetitions above repetitions (6)"},
+		{"time budget", base(native, cpu) + "max_repetitions: 20\ntime_budget: 0s\n", "x.yaml:8:14: time_budget: must be a positive duration, got 0s"},
 		{"param nested", base(native, "  - {type: cpu, params: {threads: {a: 1}}}\n"), "workloads[0].params.threads: must be a value or a list of values"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -200,6 +213,37 @@ func TestErrors(t *testing.T) {
 				t.Errorf("error:\n%v\nwant it to contain:\n%s", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestVerdictKeys(t *testing.T) {
+	y := good + `negligible: 3%
+compare: ["guest vs box"]
+max_repetitions: 24
+precision: 1%
+time_budget: 5m
+`
+	y = strings.Replace(y, "  - name: mem\n", "  - name: mem\n    negligible: {bandwidth: 5%, footprint: 10%}\n", 1)
+	s, err := Load("good.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Margin("cpu", "throughput") != 0.03 || s.Margin("mem", "bandwidth") != 0.05 || s.Margin("mem", "host_cpu") != 0.03 {
+		t.Errorf("margins: cpu %g, mem bandwidth %g, mem host_cpu %g", s.Margin("cpu", "throughput"), s.Margin("mem", "bandwidth"), s.Margin("mem", "host_cpu"))
+	}
+	if c := s.Comparisons(); len(c) != 1 || c[0] != [2]string{"guest", "box"} {
+		t.Errorf("comparisons %v", c)
+	}
+	if got := s.Looks(); len(got) != 4 || got[3] != 24 || s.Precision != 0.01 || s.TimeBudget != 5*time.Minute {
+		t.Errorf("looks %v precision %g budget %s", got, s.Precision, s.TimeBudget)
+	}
+	plain, _ := Load("good.yaml", []byte(good))
+	want := [][2]string{{"guest", "box"}, {"box", "native"}, {"guest", "native"}}
+	if c := plain.Comparisons(); len(c) != 3 || c[0] != want[0] || c[1] != want[1] || c[2] != want[2] {
+		t.Errorf("default comparisons %v, want %v", c, want)
+	}
+	if plain.Negligible != 0.02 || len(plain.Looks()) != 1 {
+		t.Errorf("defaults: margin %g, looks %v", plain.Negligible, plain.Looks())
 	}
 }
 

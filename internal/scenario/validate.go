@@ -72,6 +72,7 @@ func Validate(s *Scenario) Errors {
 		}
 		seen[w.Name] = true
 	}
+	v.verdicts()
 	for i := range s.Gates {
 		v.gate(&s.Gates[i])
 	}

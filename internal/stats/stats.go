@@ -1,8 +1,10 @@
 // Package stats turns the values of one cell (a metric of a workload variant
 // on a platform) into what a report shows: the median with a 95% confidence
-// interval, the spread, and the overhead versus the baseline platform with a
-// Mann-Whitney U p-value. It leans on golang.org/x/perf/benchmath, as
-// benchstat does, and carries warnings instead of failing.
+// interval, the spread, the overhead of one platform over another with its
+// interval (paired round by round where it can be), and the verdict that
+// interval supports against an equivalence margin. It leans on
+// golang.org/x/perf/benchmath, as benchstat does, and carries warnings
+// instead of failing.
 package stats
 
 import (
@@ -89,37 +91,19 @@ func (s Summary) Interval() float64 {
 	return math.Max(s.Hi/s.Center-1, 1-s.Lo/s.Center)
 }
 
-// Delta is a platform compared with the baseline on one metric.
-type Delta struct {
-	// Overhead is the extra cost per unit of work on the platform, relative
-	// to the baseline: +0.10 means the platform needs 10% more time (or 10%
-	// more machines) for the same work. For rates (higher is better) it is
-	// base/x - 1; for times (lower is better) x/base - 1.
-	Overhead    float64
-	Lo, Hi      float64 // 95% bootstrap interval of Overhead; NaN when too few values
-	P           float64 // Mann-Whitney U p-value
-	Alpha       float64
-	Significant bool // P < Alpha
-	Warnings    []string
-}
-
-// Compare compares a platform's values x with the baseline's values base.
-func Compare(base, x []float64, higherIsBetter bool) Delta {
-	if len(base) == 0 || len(x) == 0 {
-		return Delta{Overhead: math.NaN(), Lo: math.NaN(), Hi: math.NaN(), P: math.NaN()}
-	}
+// unpaired compares the medians of two samples whose values cannot be paired
+// round by round (different runs, incomplete rounds), with a percentile
+// bootstrap interval at the level.
+func unpaired(ref, x []float64, higherIsBetter bool, level float64) Estimate {
 	t := &benchmath.DefaultThresholds
-	sb, sx := benchmath.NewSample(base, t), benchmath.NewSample(x, t)
-	c := benchmath.AssumeNothing.Compare(sb, sx)
-	mb := benchmath.AssumeNothing.Summary(sb, Confidence).Center
-	mx := benchmath.AssumeNothing.Summary(sx, Confidence).Center
-	d := Delta{P: c.P, Alpha: c.Alpha, Significant: c.P < c.Alpha}
-	d.Overhead = overhead(mb, mx, higherIsBetter)
-	d.Lo, d.Hi = bootstrap(sb.Values, sx.Values, higherIsBetter)
-	for _, w := range c.Warnings {
-		d.Warnings = append(d.Warnings, w.Error())
+	sr, sx := benchmath.NewSample(slices.Clone(ref), t), benchmath.NewSample(slices.Clone(x), t)
+	e := Estimate{Level: level, N: min(len(ref), len(x))}
+	e.Overhead = overhead(median(slices.Clone(sr.Values)), median(slices.Clone(sx.Values)), higherIsBetter)
+	e.Lo, e.Hi = bootstrap(sr.Values, sx.Values, higherIsBetter, level)
+	if math.IsNaN(e.Lo) {
+		e.Warnings = append(e.Warnings, fmt.Sprintf("%d and %d values are too few for an interval", len(ref), len(x)))
 	}
-	return d
+	return e
 }
 
 func overhead(base, x float64, higherIsBetter bool) float64 {
@@ -135,12 +119,12 @@ func overhead(base, x float64, higherIsBetter bool) float64 {
 // Resamples is the number of bootstrap resamples behind an overhead interval.
 const Resamples = 2000
 
-// bootstrap returns the 95% percentile-bootstrap interval of the overhead
-// of the medians: both samples are resampled with replacement. The generator
+// bootstrap returns the percentile-bootstrap interval at level of the
+// overhead of the medians: both samples are resampled with replacement. The generator
 // is seeded, so that the same values always give the same interval (a
 // report re-rendered from stored samples reads the same).
-func bootstrap(base, x []float64, higherIsBetter bool) (lo, hi float64) {
-	if len(base) < 3 || len(x) < 3 {
+func bootstrap(base, x []float64, higherIsBetter bool, level float64) (lo, hi float64) {
+	if len(base) < MinRounds || len(x) < MinRounds {
 		return math.NaN(), math.NaN()
 	}
 	r := rand.New(rand.NewPCG(uint64(len(base)), uint64(len(x))))
@@ -161,7 +145,8 @@ func bootstrap(base, x []float64, higherIsBetter bool) (lo, hi float64) {
 		return math.NaN(), math.NaN()
 	}
 	slices.Sort(est)
-	return est[int(0.025*float64(len(est)))], est[int(0.975*float64(len(est)-1))]
+	tail := (1 - level) / 2
+	return est[int(tail*float64(len(est)))], est[int((1-tail)*float64(len(est)-1))]
 }
 
 // median sorts v in place and returns its median.

@@ -27,28 +27,24 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
-func TestCompareOverheadDirection(t *testing.T) {
-	base := []float64{100, 101, 99, 100, 100, 102}
-	slower := []float64{80, 81, 79, 80, 80, 82} // a rate: 20% fewer ops
-	d := Compare(base, slower, true)
-	if math.Abs(d.Overhead-0.25) > 1e-9 || !d.Significant {
-		t.Errorf("rate: %+v, want +25%% significant", d)
+func TestCompareUnpairedOverheadDirection(t *testing.T) {
+	base := Values{V: []float64{100, 101, 99, 100, 100, 102}}
+	slower := Values{V: []float64{80, 81, 79, 80, 80, 82}} // a rate: 20% fewer ops
+	d := Compare(base, slower, true, 0.95)
+	if math.Abs(d.Overhead-0.25) > 1e-9 || d.Paired || Judge(d, 0.02).Verdict != Overhead {
+		t.Errorf("rate: %+v, want an unpaired +25%% overhead", d)
 	}
 	if !(d.Lo <= d.Overhead && d.Overhead <= d.Hi && d.Lo > 0.2 && d.Hi < 0.3) {
 		t.Errorf("interval [%g, %g] does not hold +25%% tightly", d.Lo, d.Hi)
 	}
-	if again := Compare(base, slower, true); again.Lo != d.Lo || again.Hi != d.Hi {
+	if again := Compare(base, slower, true, 0.95); again.Lo != d.Lo || again.Hi != d.Hi {
 		t.Error("the bootstrap interval is not reproducible")
 	}
-	longer := []float64{120, 121, 119, 120, 120, 122} // a time: 20% longer
-	d = Compare(base, longer, false)
-	if math.Abs(d.Overhead-0.2) > 1e-9 || !d.Significant {
-		t.Errorf("time: %+v, want +20%% significant", d)
+	longer := Values{V: []float64{120, 121, 119, 120, 120, 122}} // a time: 20% longer
+	if d = Compare(base, longer, false, 0.95); math.Abs(d.Overhead-0.2) > 1e-9 || Judge(d, 0.02).Verdict != Overhead {
+		t.Errorf("time: %+v, want +20%% overhead", d)
 	}
-	same := Compare(base, []float64{101, 99, 100, 102, 100, 101}, true)
-	if same.Significant {
-		t.Errorf("equal samples significant: %+v", same)
-	}
+	same := Compare(base, Values{V: []float64{101, 99, 100, 102, 100, 101}}, true, 0.95)
 	if !(same.Lo < 0 && same.Hi > 0) {
 		t.Errorf("equal samples: interval [%g, %g] should straddle 0", same.Lo, same.Hi)
 	}

@@ -131,8 +131,8 @@ type Param struct {
 // platform's HostCPU and the workload's Work: what the trial cost the host.
 var CostMetrics = []MetricInfo{
 	{Name: "host_cpu", Unit: "s", Help: "host CPU time of the trial, user plus system, every process included (the agent; runc and the container; all of QEMU's threads), start-up included"},
-	{Name: "host_cpu_per_GB", Unit: "s/GB", Help: "host CPU-seconds per 10⁹ bytes of work: the cost of a unit of work"},
-	{Name: "footprint", Unit: "B", Help: "peak proportional set size (PSS) of the platform's host processes during the trial: the agent; runc and its container; QEMU, guest memory included"},
+	{Name: "host_cpu_per_GB", Unit: "s/GB", Help: "host CPU-seconds per 10⁹ bytes of work: the cost of a unit of work", Resource: ResHostCPU},
+	{Name: "footprint", Unit: "B", Help: "peak proportional set size (PSS) of the platform's host processes during the trial: the agent; runc and its container; QEMU, guest memory included", Resource: ResFootprint},
 }
 
 // AllMetrics is what a trial of w records: its own metrics, then the cost
@@ -164,7 +164,29 @@ type MetricInfo struct {
 	Name string
 	Unit string
 	Help string
+	// Resource is the line of the report's summary the metric speaks
+	// for (one of Resources); "" for metrics the summary leaves out.
+	Resource string
 }
+
+// Resources are the lines of a report's summary, in order: what a
+// platform may cost, each judged from the metrics that name it.
+const (
+	ResCPU       = "CPU"
+	ResMemBW     = "memory bandwidth"
+	ResMemLat    = "memory latency"
+	ResSyscall   = "system calls"
+	ResDiskIOPS  = "disk IOPS"
+	ResDiskLat   = "disk latency"
+	ResNetTput   = "network throughput"
+	ResNetLat    = "network latency"
+	ResStartup   = "startup"
+	ResHostCPU   = "host CPU per unit of work"
+	ResFootprint = "memory footprint"
+)
+
+// Resources lists the summary's lines in order.
+var Resources = []string{ResCPU, ResMemBW, ResMemLat, ResSyscall, ResDiskIOPS, ResDiskLat, ResNetTput, ResNetLat, ResStartup, ResHostCPU, ResFootprint}
 
 // DefaultValue returns the parameter's default.
 func (p Param) DefaultValue() string {

@@ -38,7 +38,7 @@ func (Workload) Params() []workload.Param {
 }
 
 func (Workload) Metrics() []workload.MetricInfo {
-	return []workload.MetricInfo{{Name: "throughput", Unit: "B/s", Help: "input bytes processed per second, all threads together"}}
+	return []workload.MetricInfo{{Name: "throughput", Unit: "B/s", Help: "input bytes processed per second, all threads together", Resource: workload.ResCPU}}
 }
 
 func (Workload) Validate(workload.Params) error { return nil }

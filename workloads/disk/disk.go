@@ -60,11 +60,11 @@ func (Workload) Params() []workload.Param {
 
 func (Workload) Metrics() []workload.MetricInfo {
 	out := []workload.MetricInfo{
-		{Name: "iops", Unit: "ops/s", Help: "I/Os completed per second"},
+		{Name: "iops", Unit: "ops/s", Help: "I/Os completed per second", Resource: workload.ResDiskIOPS},
 		{Name: "bandwidth", Unit: "B/s", Help: "bytes read plus written per second"},
-		{Name: "latency", Unit: "s", Help: "mean time from submitting an I/O to its completion"},
+		{Name: "latency", Unit: "s", Help: "mean time from submitting an I/O to its completion", Resource: workload.ResDiskLat},
 	}
-	return append(out, syscall.PercentileInfo("%g%% of the I/Os completed within this")...)
+	return append(out, syscall.PercentileInfo("%g%% of the I/Os completed within this", workload.ResDiskLat)...)
 }
 
 // Validate rejects combinations fio would misread or that cannot work.

@@ -43,7 +43,7 @@ func (Workload) Params() []workload.Param {
 }
 
 func (Workload) Metrics() []workload.MetricInfo {
-	return []workload.MetricInfo{{Name: "bandwidth", Unit: "B/s", Help: "bytes the client sent per second (iperf3's sum_sent)"}}
+	return []workload.MetricInfo{{Name: "bandwidth", Unit: "B/s", Help: "bytes the client sent per second (iperf3's sum_sent)", Resource: workload.ResNetTput}}
 }
 
 func (Workload) Validate(p workload.Params) error {

@@ -34,7 +34,7 @@ func (Workload) Params() []workload.Param {
 }
 
 func (Workload) Metrics() []workload.MetricInfo {
-	return []workload.MetricInfo{{Name: "latency", Unit: "s", Help: "mean time of one dependent load"}}
+	return []workload.MetricInfo{{Name: "latency", Unit: "s", Help: "mean time of one dependent load", Resource: workload.ResMemLat}}
 }
 
 func (Workload) Validate(workload.Params) error { return nil }

@@ -50,7 +50,7 @@ func (w Workload) Params() []workload.Param {
 }
 
 func (Workload) Metrics() []workload.MetricInfo {
-	return []workload.MetricInfo{{Name: "bandwidth", Unit: "B/s", Help: "bytes read plus bytes written per second (STREAM's counting)"}}
+	return []workload.MetricInfo{{Name: "bandwidth", Unit: "B/s", Help: "bytes read plus bytes written per second (STREAM's counting)", Resource: workload.ResMemBW}}
 }
 
 func (Workload) Validate(workload.Params) error { return nil }

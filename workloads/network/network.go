@@ -52,11 +52,11 @@ func (Workload) Params() []workload.Param {
 
 func (Workload) Metrics() []workload.MetricInfo {
 	out := []workload.MetricInfo{
-		{Name: "bandwidth", Unit: "B/s", Help: "stream: bytes the client sent per second, all connections"},
+		{Name: "bandwidth", Unit: "B/s", Help: "stream: bytes the client sent per second, all connections", Resource: workload.ResNetTput},
 		{Name: "rate", Unit: "ops/s", Help: "rr: round trips per second, all connections"},
-		{Name: "latency", Unit: "s", Help: "rr: mean round-trip time"},
+		{Name: "latency", Unit: "s", Help: "rr: mean round-trip time", Resource: workload.ResNetLat},
 	}
-	return append(out, syscall.PercentileInfo("rr: %g%% of the round trips took at most this")...)
+	return append(out, syscall.PercentileInfo("rr: %g%% of the round trips took at most this", workload.ResNetLat)...)
 }
 
 func (Workload) Validate(workload.Params) error { return nil }

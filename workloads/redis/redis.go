@@ -48,11 +48,11 @@ func (Workload) Params() []workload.Param {
 
 func (Workload) Metrics() []workload.MetricInfo {
 	return []workload.MetricInfo{
-		{Name: "rate", Unit: "ops/s", Help: "requests per second"},
+		{Name: "rate", Unit: "ops/s", Help: "requests per second", Resource: workload.ResNetTput},
 		{Name: "latency", Unit: "s", Help: "mean request latency"},
 		{Name: "p50", Unit: "s", Help: "median request latency"},
 		{Name: "p95", Unit: "s", Help: "95th percentile request latency"},
-		{Name: "p99", Unit: "s", Help: "99th percentile request latency"},
+		{Name: "p99", Unit: "s", Help: "99th percentile request latency", Resource: workload.ResNetLat},
 	}
 }
 

@@ -32,7 +32,7 @@ func (Workload) Params() []workload.Param { return nil }
 
 func (Workload) Metrics() []workload.MetricInfo {
 	return []workload.MetricInfo{
-		{Name: "start_to_exit", Unit: "s", Help: "from starting the agent (host process; runc run on the host or in the guest) to its exit"},
+		{Name: "start_to_exit", Unit: "s", Help: "from starting the agent (host process; runc run on the host or in the guest) to its exit", Resource: workload.ResStartup},
 		{Name: "boot_to_agent", Unit: "s", Help: "vm only: from QEMU's launch to the fresh guest's agent saying hello"},
 	}
 }

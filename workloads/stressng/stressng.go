@@ -48,8 +48,8 @@ func (Workload) Params() []workload.Param {
 
 func (Workload) Metrics() []workload.MetricInfo {
 	return []workload.MetricInfo{
-		{Name: "bandwidth", Unit: "B/s", Help: "stream: memory read plus write rate"},
-		{Name: "rate", Unit: "ops/s", Help: "cpu: bogo operations per second (real time)"},
+		{Name: "bandwidth", Unit: "B/s", Help: "stream: memory read plus write rate", Resource: workload.ResMemBW},
+		{Name: "rate", Unit: "ops/s", Help: "cpu: bogo operations per second (real time)", Resource: workload.ResCPU},
 	}
 }
 

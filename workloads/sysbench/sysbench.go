@@ -40,8 +40,8 @@ func (Workload) Params() []workload.Param {
 
 func (Workload) Metrics() []workload.MetricInfo {
 	return []workload.MetricInfo{
-		{Name: "rate", Unit: "ops/s", Help: "cpu: events (prime searches) per second"},
-		{Name: "bandwidth", Unit: "B/s", Help: "memory: bytes written per second"},
+		{Name: "rate", Unit: "ops/s", Help: "cpu: events (prime searches) per second", Resource: workload.ResCPU},
+		{Name: "bandwidth", Unit: "B/s", Help: "memory: bytes written per second", Resource: workload.ResMemBW},
 	}
 }
 

@@ -52,21 +52,26 @@ func QuantileMetrics(h *hist.Hist) []result.Metric {
 }
 
 // PercentileInfo declares the Percentiles metrics; format says what a
-// percentile q (in percent) of them is.
-func PercentileInfo(format string) []workload.MetricInfo {
+// percentile q (in percent) of them is. The p99 speaks for tail, a line of
+// the report's summary ("" for none).
+func PercentileInfo(format, tail string) []workload.MetricInfo {
 	var out []workload.MetricInfo
 	for _, p := range Percentiles {
-		out = append(out, workload.MetricInfo{Name: p.Name, Unit: "s", Help: fmt.Sprintf(format, 100*p.Q)})
+		m := workload.MetricInfo{Name: p.Name, Unit: "s", Help: fmt.Sprintf(format, 100*p.Q)}
+		if p.Name == "p99" {
+			m.Resource = tail
+		}
+		out = append(out, m)
 	}
 	return out
 }
 
 func (Workload) Metrics() []workload.MetricInfo {
 	out := []workload.MetricInfo{
-		{Name: "latency", Unit: "s", Help: "mean time of one call (getppid) or one round trip (pipe)"},
+		{Name: "latency", Unit: "s", Help: "mean time of one call (getppid) or one round trip (pipe)", Resource: workload.ResSyscall},
 		{Name: "rate", Unit: "ops/s", Help: "calls or round trips per second"},
 	}
-	out = append(out, PercentileInfo("%g%% of the calls or round trips took at most this (getppid: of 256-call batch means)")...)
+	out = append(out, PercentileInfo("%g%% of the calls or round trips took at most this (getppid: of 256-call batch means)", "")...)
 	return out
 }
 

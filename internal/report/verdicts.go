@@ -1,0 +1,273 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/scenario"
+	"github.com/vmbench/vmbench/internal/stats"
+	"github.com/vmbench/vmbench/internal/workload"
+	"github.com/vmbench/vmbench/workloads"
+)
+
+// Judged is an overhead with its verdict.
+type Judged struct {
+	stats.Estimate
+	stats.Judgement
+}
+
+// Pair is a comparison: the platform in column X against the one in Ref.
+type Pair struct{ X, Ref int }
+
+// analysisOf is the run's analysis, or the defaults for a run that has none.
+func analysisOf(info result.RunInfo) result.Analysis {
+	if info.Analysis != nil {
+		a := *info.Analysis
+		if len(a.Looks) == 0 {
+			a.Looks = []int{0}
+		}
+		return a
+	}
+	var names, types []string
+	for _, p := range info.Platforms {
+		names, types = append(names, p.Name), append(types, p.Type)
+	}
+	return result.Analysis{Negligible: stats.DefaultMargin, Compare: scenario.DefaultComparisons(names, types), Looks: []int{0}}
+}
+
+// resourceOf is the summary line a workload type's metric speaks for.
+func resourceOf(typ, metric string) string {
+	w, ok := workloads.Lookup(typ)
+	if !ok {
+		return ""
+	}
+	for _, m := range workload.AllMetrics(w) {
+		if m.Name == metric {
+			return m.Resource
+		}
+	}
+	return ""
+}
+
+// judge compares column x of a row with column ref.
+func (t Table) judge(r Row, x, ref int) *Judged {
+	a, b := r.Cells[x], r.Cells[ref]
+	if len(a.Values) == 0 || len(b.Values) == 0 {
+		return nil
+	}
+	e := stats.Compare(b.values(), a.values(), result.HigherIsBetter(r.Unit), t.Level)
+	return &Judged{e, stats.Judge(e, t.Analysis.Margin(r.Workload, r.Metric))}
+}
+
+// compare judges every row on the analysis' pairs and sums them up per
+// resource.
+func (t *Table) compare(col map[string]int) {
+	for _, c := range t.Analysis.Compare {
+		x, okx := col[c[0]]
+		ref, okr := col[c[1]]
+		if okx && okr {
+			t.Pairs = append(t.Pairs, Pair{x, ref})
+		}
+	}
+	for i := range t.Rows {
+		r := &t.Rows[i]
+		for _, p := range t.Pairs {
+			r.Versus = append(r.Versus, t.judge(*r, p.X, p.Ref))
+		}
+	}
+	for _, res := range workload.Resources {
+		for pi := range t.Pairs {
+			if f, ok := t.finding(res, pi); ok {
+				t.Summary = append(t.Summary, f)
+			}
+		}
+	}
+}
+
+// Finding is the verdict on one resource for one pair, over every cell
+// (workload variant and metric) that speaks for the resource.
+type Finding struct {
+	Resource string
+	Pair     Pair
+	Verdict  stats.Verdict
+	Count    map[stats.Verdict]int
+	Cells    int
+	// Worst is the cell that decides the verdict: the largest overhead,
+	// the most improved, the first undecided, or the largest negligible
+	// one; Where names it.
+	Worst *Judged
+	Where string
+}
+
+func (t Table) finding(res string, pi int) (Finding, bool) {
+	f := Finding{Resource: res, Pair: t.Pairs[pi], Count: map[stats.Verdict]int{}}
+	type cell struct {
+		j     *Judged
+		where string
+	}
+	var cells []cell
+	for _, r := range t.Rows {
+		if r.Resource != res || r.Versus[pi] == nil {
+			continue
+		}
+		j := r.Versus[pi]
+		f.Count[j.Verdict]++
+		f.Cells++
+		cells = append(cells, cell{j, strings.Join(strings.Fields(r.Workload+" "+r.Label+" "+r.Metric), " ")})
+	}
+	if f.Cells == 0 {
+		return f, false
+	}
+	pick := func(v stats.Verdict, better func(a, b *Judged) bool) {
+		for _, c := range cells {
+			if c.j.Verdict == v && (f.Worst == nil || better(c.j, f.Worst)) {
+				f.Worst, f.Where = c.j, c.where
+			}
+		}
+		f.Verdict = v
+	}
+	switch {
+	case f.Count[stats.Overhead] > 0:
+		pick(stats.Overhead, func(a, b *Judged) bool { return a.Overhead > b.Overhead })
+	case f.Count[stats.Inconclusive] > 0:
+		pick(stats.Inconclusive, func(a, b *Judged) bool { return false })
+	case f.Count[stats.Better] > 0:
+		pick(stats.Better, func(a, b *Judged) bool { return a.Overhead < b.Overhead })
+	case f.Count[stats.Negligible] > 0 && f.Count[stats.TooFew] == 0:
+		pick(stats.Negligible, func(a, b *Judged) bool { return math.Abs(a.Overhead) > math.Abs(b.Overhead) })
+	default:
+		pick(stats.TooFew, func(a, b *Judged) bool { return false })
+	}
+	return f, true
+}
+
+// Short is a finding in a summary cell: "overhead +12% [+10, +14]".
+func (f Finding) Short() string {
+	j := f.Worst
+	switch f.Verdict {
+	case stats.Negligible:
+		return fmt.Sprintf("negligible (%d of %d within ±%s)", f.Count[stats.Negligible], f.Cells, pctAbs(j.Margin))
+	case stats.TooFew:
+		return fmt.Sprintf("too few rounds (n=%d)", j.N)
+	case stats.Inconclusive:
+		return fmt.Sprintf("inconclusive (%d of %d undecided)", f.Count[stats.Inconclusive], f.Cells)
+	}
+	return fmt.Sprintf("%s %s %s", f.Verdict, pct(j.Overhead), interval(j.Estimate))
+}
+
+// Detail says which cells the finding rests on.
+func (f Finding) Detail() string {
+	var parts []string
+	for _, v := range []stats.Verdict{stats.Overhead, stats.Better, stats.Inconclusive, stats.Negligible, stats.TooFew} {
+		if n := f.Count[v]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, v))
+		}
+	}
+	return fmt.Sprintf("%s: %s; cells: %s", f.Where, f.Worst.Text(), strings.Join(parts, ", "))
+}
+
+// Text is how a verdict reads in every format: "negligible +0.3% [-0.8,
+// +1.2]", "overhead +12.3% [+10.1, +14.0]", "inconclusive +1.0% [-2.1,
+// +4.0], ~12 more rounds", "too few rounds (n=3)".
+func (j Judged) Text() string {
+	if math.IsNaN(j.Overhead) {
+		return "?"
+	}
+	if j.Verdict == stats.TooFew {
+		return fmt.Sprintf("too few rounds (n=%d): %s", j.N, pct(j.Overhead))
+	}
+	s := fmt.Sprintf("%s %s %s", j.Verdict, pct(j.Overhead), interval(j.Estimate))
+	switch {
+	case (j.Verdict == stats.Overhead || j.Verdict == stats.Better) && !j.BeyondMargin:
+		s += fmt.Sprintf(", maybe within ±%s", pctAbs(j.Margin))
+	case j.Verdict == stats.Inconclusive && j.More > 0:
+		s += fmt.Sprintf(", ~%d more rounds", j.More)
+	case j.Verdict == stats.Inconclusive:
+		s += ", near the margin"
+	}
+	return s
+}
+
+// pct prints an overhead: "+12.3%", and from +100% on as a factor, "×2.4".
+func pct(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "?"
+	case f >= 99:
+		return fmt.Sprintf("×%.0f", 1+f)
+	case f >= 9:
+		return fmt.Sprintf("×%.1f", 1+f)
+	case f >= 1:
+		return fmt.Sprintf("×%.2f", 1+f)
+	}
+	return fmt.Sprintf("%+.1f%%", 100*f)
+}
+
+func pctAbs(f float64) string { return strconv.FormatFloat(100*f, 'g', 3, 64) + "%" }
+
+func interval(e stats.Estimate) string {
+	if math.IsNaN(e.Lo) {
+		return ""
+	}
+	return "[" + strings.TrimSuffix(pct(e.Lo), "%") + ", " + strings.TrimSuffix(pct(e.Hi), "%") + "]"
+}
+
+// pairName is "vm vs container".
+func (t Table) pairName(p Pair) string {
+	return t.Platforms[p.X].Name + " vs " + t.Platforms[p.Ref].Name
+}
+
+// summaryRows are the summary as a grid: a row per resource, a column per
+// pair.
+func (t Table) summaryRows() (header []string, rows [][]string) {
+	header = []string{"resource"}
+	for _, p := range t.Pairs {
+		header = append(header, t.pairName(p))
+	}
+	for _, res := range workload.Resources {
+		row := []string{res}
+		has := false
+		for pi := range t.Pairs {
+			i := slices.IndexFunc(t.Summary, func(f Finding) bool { return f.Resource == res && f.Pair == t.Pairs[pi] })
+			if i < 0 {
+				row = append(row, "—")
+				continue
+			}
+			has = true
+			row = append(row, t.Summary[i].Short())
+		}
+		if has {
+			rows = append(rows, row)
+		}
+	}
+	return header, rows
+}
+
+// verdictLegend says how verdicts are reached; the same in every format.
+func (t Table) verdictLegend() string {
+	s := fmt.Sprintf("Verdicts: the overhead's %s interval, paired round by round (Hodges-Lehmann estimate and Wilcoxon signed-rank interval of the per-round cost ratios) "+
+		"where rounds are complete, else a bootstrap of the medians. negligible: the whole interval within ±%s (an equivalence test at α=%s per side); "+
+		"overhead/better: the whole interval beyond zero (\"maybe within ±margin\" when it reaches into the margin); inconclusive: neither, with the rounds likely to decide it; "+
+		"too few rounds: fewer than %d for an interval. Overheads from +100%% on read as factors (×2.00 = twice the cost).",
+		levelText(t.Level), pctAbs(t.Analysis.Negligible), pctAbs((1-t.Level)/2), stats.MinRounds)
+	if n := len(t.Analysis.Looks); n > 1 {
+		s += fmt.Sprintf(" Adaptive: cells were judged after %s rounds; the 5%% error rate is split over the %d looks, hence the %s level.", joinInts(t.Analysis.Looks), n, levelText(t.Level))
+	}
+	return s
+}
+
+func levelText(l float64) string {
+	return strings.TrimSuffix(strings.TrimSuffix(fmt.Sprintf("%.2f", 100*l), "0"), ".0") + "%"
+}
+
+func joinInts(v []int) string {
+	var s []string
+	for _, x := range v {
+		s = append(s, fmt.Sprint(x))
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,100 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/report"
+	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/scenario"
+	"github.com/vmbench/vmbench/internal/stats"
+)
+
+// adapt adds interleaved rounds to the cells whose comparisons are still
+// undecided (inconclusive, too few, or wider than the scenario's
+// precision), at the scenario's fixed schedule of looks, until every one
+// is decided, the last look or the time budget. Only the metrics the
+// report's summary speaks for are judged. Every look is recorded in
+// info.Adaptive.
+func adapt(ctx context.Context, o Options, instances map[string]platform.Instance, w *sinks, info *result.RunInfo) error {
+	s := o.Scenario
+	looks := s.Looks()
+	start := time.Now()
+	for i, reps := range looks[:len(looks)-1] {
+		samples, err := result.ReadSamples(w.dir)
+		if err != nil {
+			return err
+		}
+		look := result.Look{Reps: reps}
+		cells := Undecided(report.Build(*info, samples), s.Precision)
+		for _, c := range cells {
+			look.Undecided = append(look.Undecided, c.String())
+		}
+		switch {
+		case len(cells) == 0:
+			look.Stopped = "every comparison decided"
+		case s.TimeBudget > 0 && time.Since(start) >= s.TimeBudget:
+			look.Stopped = fmt.Sprintf("time budget %s spent", s.TimeBudget)
+		}
+		var trials []scenario.Trial
+		if look.Stopped == "" {
+			trials = moreRounds(s, cells, reps, looks[i+1])
+			look.Trials = len(trials)
+			fmt.Fprintf(o.Log, "look at %d rounds: %d cell(s) undecided, adding rounds %d–%d to them (%d trials)\n", reps, len(cells), reps+1, looks[i+1], len(trials))
+		}
+		info.Adaptive = append(info.Adaptive, look)
+		if look.Stopped != "" {
+			fmt.Fprintf(o.Log, "look at %d rounds: %s\n", reps, look.Stopped)
+			return nil
+		}
+		if err := runTrials(ctx, o, instances, trials, w, info.RunID, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Undecided lists the cells (workload variant on a platform) of the
+// comparisons in a table's summary that want more rounds: both sides of
+// each undecided comparison.
+func Undecided(t report.Table, precision float64) []Cell {
+	var out []Cell
+	for _, r := range t.Rows {
+		if r.Resource == "" {
+			continue
+		}
+		for pi, j := range r.Versus {
+			if j == nil || !stats.Undecided(j.Estimate, j.Judgement, precision) {
+				continue
+			}
+			for _, col := range []int{t.Pairs[pi].X, t.Pairs[pi].Ref} {
+				c := Cell{r.Workload, r.Label, t.Platforms[col].Name}
+				if !slices.Contains(out, c) {
+					out = append(out, c)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// moreRounds plans rounds from+1 … to of the cells, interleaved and rotated
+// as the scenario's own rounds are, without warmups (the platforms are
+// warm).
+func moreRounds(s *scenario.Scenario, cells []Cell, from, to int) []scenario.Trial {
+	ext := *s
+	ext.Repetitions, ext.Warmup = to, 0
+	var out []scenario.Trial
+	for _, t := range scenario.Plan(&ext) {
+		if t.Rep < from || !slices.Contains(cells, Cell{t.Workload, t.Label, t.Platform}) {
+			continue
+		}
+		t.Seq, t.Params = len(out), maps.Clone(t.Params)
+		out = append(out, t)
+	}
+	return out
+}

@@ -1,0 +1,254 @@
+package stats
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// DefaultMargin is the equivalence margin of a scenario that names none:
+// an overhead whose whole interval lies within ±2% is negligible.
+const DefaultMargin = 0.02
+
+// MinRounds is the fewest pairs that carry a 95% signed-rank interval: with
+// 5 the most extreme outcome already has a two-sided chance of 1/16.
+const MinRounds = 6
+
+// Values are the measured values of a cell, each with the round it was
+// measured in, so that two cells can be paired round by round.
+type Values struct {
+	V     []float64
+	Round []int64 // parallel to V; nil when the rounds are unknown
+}
+
+// Estimate is a platform's overhead over a reference platform.
+type Estimate struct {
+	// Overhead is the extra cost per unit of work, relative to the
+	// reference: +0.10 means 10% more time (or machines) for the same work.
+	// For rates (higher is better) the cost ratio is ref/x, for times and
+	// sizes x/ref.
+	Overhead float64
+	Lo, Hi   float64 // interval of Overhead at Level; NaN when too few values
+	Level    float64 // confidence level of [Lo, Hi]
+	N        int     // rounds paired; unpaired: the smaller side's values
+	Paired   bool
+	Warnings []string
+}
+
+// HalfWidth is half the interval's width in overhead points, NaN without one.
+func (e Estimate) HalfWidth() float64 { return (e.Hi - e.Lo) / 2 }
+
+// Compare estimates x's overhead over ref at the confidence level. Where at
+// least MinRounds rounds hold both (and they are most of the values), the
+// estimate is paired: the Hodges-Lehmann estimator of the per-round log cost
+// ratios with its Wilcoxon signed-rank interval, so that host drift between
+// rounds, which moves both platforms, cancels. Otherwise the medians are
+// compared, with a percentile bootstrap interval.
+func Compare(ref, x Values, higherIsBetter bool, level float64) Estimate {
+	if len(ref.V) == 0 || len(x.V) == 0 {
+		return Estimate{Overhead: math.NaN(), Lo: math.NaN(), Hi: math.NaN(), Level: level}
+	}
+	if logs := pairLogs(ref, x, higherIsBetter); len(logs) >= MinRounds && 5*len(logs) >= 4*min(len(ref.V), len(x.V)) {
+		return paired(logs, level)
+	}
+	return unpaired(ref.V, x.V, higherIsBetter, level)
+}
+
+// pairLogs returns the log cost ratio of every round both cells hold.
+func pairLogs(ref, x Values, higherIsBetter bool) []float64 {
+	if ref.Round == nil || x.Round == nil {
+		return nil
+	}
+	at := make(map[int64]float64, len(ref.V))
+	for i, v := range ref.V {
+		at[ref.Round[i]] = v
+	}
+	var out []float64
+	for i, v := range x.V {
+		r, ok := at[x.Round[i]]
+		if !ok || r <= 0 || v <= 0 {
+			continue
+		}
+		if higherIsBetter {
+			out = append(out, math.Log(r/v))
+		} else {
+			out = append(out, math.Log(v/r))
+		}
+	}
+	return out
+}
+
+// paired is the Hodges-Lehmann estimate of the log ratios with the
+// distribution-free interval of the Wilcoxon signed-rank test: the order
+// statistics of the Walsh averages that the signed-rank distribution puts
+// at the level. It assumes only that a round's log ratio is symmetric about
+// the true one.
+func paired(logs []float64, level float64) Estimate {
+	n := len(logs)
+	walsh := make([]float64, 0, n*(n+1)/2)
+	for i := range logs {
+		for j := i; j < n; j++ {
+			walsh = append(walsh, (logs[i]+logs[j])/2)
+		}
+	}
+	slices.Sort(walsh)
+	e := Estimate{Overhead: math.Expm1(median(slices.Clone(walsh))), Lo: math.NaN(), Hi: math.NaN(), Level: level, N: n, Paired: true}
+	if c, ok := signedRankCritical(n, (1-level)/2); ok {
+		e.Lo, e.Hi = math.Expm1(walsh[c]), math.Expm1(walsh[len(walsh)-1-c])
+	} else {
+		e.Warnings = append(e.Warnings, fmt.Sprintf("%d rounds are too few for a %.0f%% interval", n, 100*level))
+	}
+	return e
+}
+
+// signedRankCritical returns the largest c with P(T ≤ c) ≤ tail, where T
+// is the Wilcoxon signed-rank statistic of n pairs under no difference: the
+// interval [W(c), W(M−1−c)] of the M sorted Walsh averages (counted from 0)
+// then covers the center with probability at least 1 − 2·tail. ok is false
+// when even the widest interval, [W(0), W(M−1)], falls short.
+func signedRankCritical(n int, tail float64) (c int, ok bool) {
+	m := n * (n + 1) / 2
+	if n > 100 {
+		mean, sd := float64(m)/2, math.Sqrt(float64(n*(n+1)*(2*n+1))/24)
+		c := int(math.Floor(mean - normalQuantile(1-tail)*sd - 0.5))
+		return max(c, 0), c >= 0
+	}
+	// p[s] = P(T = s), built rank by rank.
+	p := make([]float64, m+1)
+	p[0] = 1
+	top := 0
+	for r := 1; r <= n; r++ {
+		for s := top; s >= 0; s-- {
+			p[s+r] += p[s] / 2
+			p[s] /= 2
+		}
+		top += r
+	}
+	cum := 0.0
+	for s := 0; s <= m; s++ {
+		if cum += p[s]; cum > tail {
+			break
+		}
+		c, ok = s, true
+	}
+	return c, ok
+}
+
+// normalQuantile is the standard normal quantile (Acklam's rational
+// approximation, relative error below 1.2e-9).
+func normalQuantile(p float64) float64 {
+	a := []float64{-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00}
+	b := []float64{-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01}
+	c := []float64{-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00}
+	d := []float64{7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00}
+	switch {
+	case p < 0.02425:
+		q := math.Sqrt(-2 * math.Log(p))
+		return (((((c[0]*q+c[1])*q+c[2])*q+c[3])*q+c[4])*q + c[5]) / ((((d[0]*q+d[1])*q+d[2])*q+d[3])*q + 1)
+	case p > 1-0.02425:
+		q := math.Sqrt(-2 * math.Log(1-p))
+		return -(((((c[0]*q+c[1])*q+c[2])*q+c[3])*q+c[4])*q + c[5]) / ((((d[0]*q+d[1])*q+d[2])*q+d[3])*q + 1)
+	}
+	q := p - 0.5
+	r := q * q
+	return (((((a[0]*r+a[1])*r+a[2])*r+a[3])*r+a[4])*r + a[5]) * q / (((((b[0]*r+b[1])*r+b[2])*r+b[3])*r+b[4])*r + 1)
+}
+
+// Verdict is what a comparison says about an overhead.
+type Verdict string
+
+// Verdicts.
+const (
+	// Negligible: the whole interval lies within ±margin. With a
+	// two-sided interval at level 1−2α this is the two one-sided tests
+	// (TOST) equivalence test at α.
+	Negligible Verdict = "negligible"
+	// Overhead and Better: the whole interval lies beyond zero.
+	Overhead Verdict = "overhead"
+	Better   Verdict = "better"
+	// Inconclusive: the interval straddles the margin and zero.
+	Inconclusive Verdict = "inconclusive"
+	// TooFew: too few values for an interval at the level.
+	TooFew Verdict = "too few"
+)
+
+// Judgement is an estimate judged against an equivalence margin.
+type Judgement struct {
+	Verdict Verdict
+	Margin  float64
+	// BeyondMargin: Overhead or Better, and the whole interval lies beyond
+	// the margin too (not only beyond zero).
+	BeyondMargin bool
+	// More is how many more rounds would likely decide an inconclusive
+	// comparison, if its estimate held and the interval shrank as 1/√n;
+	// 0 when it is decided, -1 when no number of rounds likely would.
+	More int
+}
+
+// Judge gives an estimate its verdict.
+func Judge(e Estimate, margin float64) Judgement {
+	j := Judgement{Margin: margin}
+	switch {
+	case math.IsNaN(e.Lo) || math.IsNaN(e.Hi):
+		j.Verdict = TooFew
+	case e.Lo >= -margin && e.Hi <= margin:
+		j.Verdict = Negligible
+	case e.Lo > 0:
+		j.Verdict, j.BeyondMargin = Overhead, e.Lo > margin
+	case e.Hi < 0:
+		j.Verdict, j.BeyondMargin = Better, e.Hi < -margin
+	default:
+		j.Verdict, j.More = Inconclusive, moreRounds(e, margin)
+	}
+	return j
+}
+
+// MaxMore caps the rounds More predicts: beyond it, say "many".
+const MaxMore = 1000
+
+// moreRounds projects the rounds an inconclusive estimate needs: its
+// interval must shrink to within the margin around the estimate (to say
+// negligible) or to exclude zero (to say overhead or better), whichever
+// needs fewer; the half-width falls as 1/√n.
+func moreRounds(e Estimate, margin float64) int {
+	h, x := e.HalfWidth(), math.Abs(e.Overhead)
+	target := math.Max(margin-x, x)
+	if e.N == 0 || !(h > 0) || !(target > 0) {
+		return -1
+	}
+	need := int(math.Ceil(float64(e.N) * (h / target) * (h / target)))
+	if need-e.N > MaxMore {
+		return -1
+	}
+	return max(need-e.N, 1)
+}
+
+// Undecided reports whether a comparison wants more rounds: it is
+// inconclusive or too few, or its interval is wider than precision (a
+// half-width in overhead points; 0: no target).
+func Undecided(e Estimate, j Judgement, precision float64) bool {
+	switch j.Verdict {
+	case Inconclusive, TooFew:
+		return true
+	}
+	return precision > 0 && e.HalfWidth() > precision
+}
+
+// Level is the confidence level of every interval of an analysis with
+// looks sequential looks at the data (1 for a fixed number of rounds): the
+// 5% error rate is split evenly over the looks (Bonferroni), so that
+// stopping at whichever look first decides keeps each verdict's error rate
+// at or below 5% whatever the looks' correlation.
+func Level(looks int) float64 { return 1 - 0.05/float64(max(looks, 1)) }
+
+// Looks is the fixed schedule of repetition counts at which an adaptive run
+// judges its cells: the scenario's repetitions, then doubling, up to and
+// including maxReps. Without adaptivity (maxReps ≤ reps) it is one look.
+func Looks(reps, maxReps int) []int {
+	out := []int{reps}
+	for n := reps; n < maxReps; {
+		n = min(2*n, maxReps)
+		out = append(out, n)
+	}
+	return out
+}
