@@ -120,7 +120,7 @@ func TestAbsoluteGates(t *testing.T) {
 `)
 	r := Evaluate(s, info, samples, nil, 1)
 	boot := find(t, r, "gates[0]", "", "vm")
-	if boot.Status != Pass || boot.N != 1 || !strings.Contains(boot.Reason, "too few for an interval") {
+	if boot.Status != Pass || boot.N != 1 || !strings.Contains(boot.Reason, "n=1: one boot per guest start cannot carry an interval") {
 		t.Errorf("boot: %+v", boot)
 	}
 	if c := find(t, r, "gates[1]", "", "native"); c.Status != Pass || !(c.Lo >= 1e9) {

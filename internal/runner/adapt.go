@@ -82,19 +82,38 @@ func Undecided(t report.Table, precision float64) []Cell {
 	return out
 }
 
-// moreRounds plans rounds from+1 … to of the cells, interleaved and rotated
-// as the scenario's own rounds are, without warmups (the platforms are
-// warm).
+// moreRounds plans rounds from+1 … to of the cells, interleaved as the
+// scenario's own rounds are, without warmups (the platforms are warm). The
+// order of a round's platforms rotates among the cells' own platforms, so
+// that no platform always runs first.
 func moreRounds(s *scenario.Scenario, cells []Cell, from, to int) []scenario.Trial {
 	ext := *s
 	ext.Repetitions, ext.Warmup = to, 0
-	var out []scenario.Trial
+	index := map[string]int{}
+	for i, p := range s.Platforms {
+		index[p.Name] = i
+	}
+	var out, group []scenario.Trial
+	flush := func() {
+		slices.SortFunc(group, func(a, b scenario.Trial) int { return index[a.Platform] - index[b.Platform] })
+		for i := range group {
+			t := group[(i+group[0].Rep)%len(group)]
+			t.Seq, t.Params = len(out), maps.Clone(t.Params)
+			out = append(out, t)
+		}
+		group = group[:0]
+	}
 	for _, t := range scenario.Plan(&ext) {
 		if t.Rep < from || !slices.Contains(cells, Cell{t.Workload, t.Label, t.Platform}) {
 			continue
 		}
-		t.Seq, t.Params = len(out), maps.Clone(t.Params)
-		out = append(out, t)
+		if len(group) > 0 && (group[0].Rep != t.Rep || group[0].Workload != t.Workload || group[0].Label != t.Label) {
+			flush()
+		}
+		group = append(group, t)
+	}
+	if len(group) > 0 {
+		flush()
 	}
 	return out
 }
