@@ -93,7 +93,7 @@ type Baseline struct {
 // Report is every check of a run.
 type Report struct {
 	RunID    string
-	Looks    int // the looks the intervals' level is split over
+	Looks    int    // the looks the intervals' level is split over
 	Baseline string // the baseline's run id; "" when none was given
 	Checks   []Check
 	Warnings []string // comparability of the baseline, gates that could not be judged

@@ -116,10 +116,14 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 	}
 	for _, l := range info.Adaptive {
 		msg := fmt.Sprintf("adaptive: after %d rounds %d cell(s) were undecided", l.Reps, len(l.Undecided))
+		if len(l.Undecided) > 0 {
+			msg += " (" + strings.Join(l.Undecided, "; ") + ")"
+		}
+		if l.Trials > 0 {
+			msg += fmt.Sprintf("; %d trials added", l.Trials)
+		}
 		if l.Stopped != "" {
 			msg += "; stopped: " + l.Stopped
-		} else {
-			msg += fmt.Sprintf(" (%s); %d trials added", strings.Join(l.Undecided, "; "), l.Trials)
 		}
 		t.Notes = append(t.Notes, msg)
 	}

@@ -51,8 +51,24 @@ func adapt(ctx context.Context, o Options, instances map[string]platform.Instanc
 			fmt.Fprintf(o.Log, "look at %d rounds: %s\n", reps, look.Stopped)
 			return nil
 		}
-		if err := runTrials(ctx, o, instances, trials, w, info.RunID, 0); err != nil {
-			return err
+		// The budget is checked between rounds too: a round is the unit
+		// of pairing, so one is never cut short.
+		for len(trials) > 0 {
+			n := 1
+			for n < len(trials) && trials[n].Rep == trials[0].Rep {
+				n++
+			}
+			if s.TimeBudget > 0 && time.Since(start) >= s.TimeBudget {
+				last := &info.Adaptive[len(info.Adaptive)-1]
+				last.Stopped = fmt.Sprintf("time budget %s spent after %d rounds", s.TimeBudget, trials[0].Rep)
+				last.Trials -= len(trials)
+				fmt.Fprintf(o.Log, "adaptive: %s\n", last.Stopped)
+				return nil
+			}
+			if err := runTrials(ctx, o, instances, trials[:n], w, info.RunID, 0); err != nil {
+				return err
+			}
+			trials = trials[n:]
 		}
 	}
 	return nil

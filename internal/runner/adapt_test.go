@@ -42,8 +42,8 @@ func TestAdaptiveRunAddsRounds(t *testing.T) {
 	needRuntime(t, "runc")
 	s := load(t, `version: 1
 name: adapt
-repetitions: 6
-max_repetitions: 12
+repetitions: 7
+max_repetitions: 14
 precision: 0.001%
 warmup: 1
 sample_interval: 0s
@@ -64,22 +64,22 @@ workloads:
 			measured[x.Platform]++
 		}
 	}
-	if measured["native"] != 12 || measured["box"] != 12 {
-		t.Errorf("measured trials %v, want 12 on each platform", measured)
+	if measured["native"] != 14 || measured["box"] != 14 {
+		t.Errorf("measured trials %v, want 14 on each platform", measured)
 	}
 	info, err := result.ReadRun(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(info.Adaptive) != 1 || info.Adaptive[0].Reps != 6 || info.Adaptive[0].Trials != 12 || len(info.Adaptive[0].Undecided) != 2 {
-		t.Errorf("looks %+v, want one at 6 rounds adding 12 trials to 2 cells", info.Adaptive)
+	if len(info.Adaptive) != 1 || info.Adaptive[0].Reps != 7 || info.Adaptive[0].Trials != 14 || len(info.Adaptive[0].Undecided) != 2 {
+		t.Errorf("looks %+v, want one at 7 rounds adding 14 trials to 2 cells", info.Adaptive)
 	}
 	tab := report.Build(info, samples)
-	if tab.Level != 0.975 || !strings.Contains(strings.Join(tab.Notes, "\n"), "adaptive: after 6 rounds 2 cell(s) were undecided") {
+	if tab.Level != 0.975 || !strings.Contains(strings.Join(tab.Notes, "\n"), "adaptive: after 7 rounds 2 cell(s) were undecided") {
 		t.Errorf("level %g, notes %v", tab.Level, tab.Notes)
 	}
-	if j := tab.Rows[0].Delta(1); j == nil || !j.Paired || j.N != 12 {
-		t.Errorf("box vs native: %+v, want paired over 12 rounds", j)
+	if j := tab.Rows[0].Delta(1); j == nil || !j.Paired || j.N != 14 {
+		t.Errorf("box vs native: %+v, want paired over 14 rounds", j)
 	}
 	nothingLeft(t, "runc", runID(t, dir))
 }

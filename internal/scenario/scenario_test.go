@@ -198,9 +198,10 @@ func TestErrors(t *testing.T) {
 		{"compare platform", base(native, cpu) + "compare: [vm vs native]\n", `x.yaml:7:11: compare[0]: "vm" is not a platform of this scenario (platforms: native)`},
 		{"compare itself", base(native, cpu) + "compare: [native vs native]\n", "x.yaml:7:11: compare[0]: compares native with itself"},
 		{"max repetitions", base(native, cpu) + "repetitions: 6\nmax_repetitions: 3\n", "x.yaml:8:18: max_repetitions: must be ≥ repetitions (6): it is the most rounds an undecided cell gets, got 3"},
-		{"precision", base(native, cpu) + "max_repetitions: 20\nprecision: 0%\n", "x.yaml:8:12: precision: must be above 0% and below 100%, got 0%"},
-		{"precision form", base(native, cpu) + "max_repetitions: 20\nprecision: tight\n", `x.yaml:8:12: precision: the interval half-width wanted, must be a percentage such as 10%, got "tight"`},
+		{"precision", base(native, cpu) + "max_repetitions: 12\nprecision: 0%\n", "x.yaml:8:12: precision: must be above 0% and below 100%, got 0%"},
+		{"precision form", base(native, cpu) + "max_repetitions: 12\nprecision: tight\n", `x.yaml:8:12: precision: the interval half-width wanted, must be a percentage such as 10%, got "tight"`},
 		{"precision without adaptivity", base(native, cpu) + "precision: 1%\n", "x.yaml:7:12: precision: only applies when rounds can be added: set max_repetitions above repetitions (6)"},
+		{"too few rounds for the looks", base(native, cpu) + "max_repetitions: 48\n", "x.yaml:1:1: repetitions: 6 rounds cannot carry a 98.75% interval, the level of each of the 4 looks at [6 12 24 48] rounds that max_repetitions 48 makes (5% split over them): give at least 8 repetitions"},
 		{"time budget", base(native, cpu) + "max_repetitions: 20\ntime_budget: 0s\n", "x.yaml:8:14: time_budget: must be a positive duration, got 0s"},
 		{"param nested", base(native, "  - {type: cpu, params: {threads: {a: 1}}}\n"), "workloads[0].params.threads: must be a value or a list of values"},
 	} {
@@ -219,10 +220,11 @@ func TestErrors(t *testing.T) {
 func TestVerdictKeys(t *testing.T) {
 	y := good + `negligible: 3%
 compare: ["guest vs box"]
-max_repetitions: 24
+max_repetitions: 28
 precision: 1%
 time_budget: 5m
 `
+	y = strings.Replace(y, "repetitions: 3\n", "repetitions: 7\n", 1)
 	y = strings.Replace(y, "  - name: mem\n", "  - name: mem\n    negligible: {bandwidth: 5%, footprint: 10%}\n", 1)
 	s, err := Load("good.yaml", []byte(y))
 	if err != nil {
@@ -234,7 +236,7 @@ time_budget: 5m
 	if c := s.Comparisons(); len(c) != 1 || c[0] != [2]string{"guest", "box"} {
 		t.Errorf("comparisons %v", c)
 	}
-	if got := s.Looks(); len(got) != 4 || got[3] != 24 || s.Precision != 0.01 || s.TimeBudget != 5*time.Minute {
+	if got := s.Looks(); len(got) != 3 || got[2] != 28 || s.Precision != 0.01 || s.TimeBudget != 5*time.Minute {
 		t.Errorf("looks %v precision %g budget %s", got, s.Precision, s.TimeBudget)
 	}
 	plain, _ := Load("good.yaml", []byte(good))

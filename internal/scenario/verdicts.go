@@ -191,6 +191,13 @@ func (v *validator) verdicts() {
 	if _, set := s.pos["max_repetitions"]; set && s.MaxRepetitions < s.Repetitions {
 		v.fail("max_repetitions", "must be ≥ repetitions (%d): it is the most rounds an undecided cell gets, got %d", s.Repetitions, s.MaxRepetitions)
 	}
+	if looks := s.Looks(); len(looks) > 1 && s.Repetitions >= 1 {
+		level := stats.Level(len(looks))
+		if need := stats.MinRoundsAt(level); s.Repetitions < need {
+			v.fail("repetitions", "%d rounds cannot carry a %.2f%% interval, the level of each of the %d looks at %v rounds that max_repetitions %d makes (5%% split over them): give at least %d repetitions, or a lower max_repetitions",
+				s.Repetitions, 100*level, len(looks), looks, s.MaxRepetitions, need)
+		}
+	}
 	if _, set := s.pos["precision"]; set && !(s.Precision > 0 && s.Precision < 1) {
 		v.fail("precision", "must be above 0%% and below 100%%, got %g%%", 100*s.Precision)
 	}

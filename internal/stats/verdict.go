@@ -14,6 +14,17 @@ const DefaultMargin = 0.02
 // 5 the most extreme outcome already has a two-sided chance of 1/16.
 const MinRounds = 6
 
+// MinRoundsAt is the fewest pairs that carry a signed-rank interval at
+// level: the most extreme of the 2ⁿ sign patterns must be rarer than the
+// level's tail.
+func MinRoundsAt(level float64) int {
+	n := 1
+	for math.Pow(2, -float64(n)) > (1-level)/2 {
+		n++
+	}
+	return n
+}
+
 // Values are the measured values of a cell, each with the round it was
 // measured in, so that two cells can be paired round by round.
 type Values struct {

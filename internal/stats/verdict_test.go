@@ -103,6 +103,20 @@ func TestJudge(t *testing.T) {
 	}
 }
 
+func TestMinRoundsAt(t *testing.T) {
+	for level, want := range map[float64]int{0.95: 6, Level(2): 7, Level(3): 7, Level(4): 8, Level(8): 9} {
+		if got := MinRoundsAt(level); got != want {
+			t.Errorf("level %g: %d, want %d", level, got, want)
+		}
+		if _, ok := signedRankCritical(want, (1-level)/2); !ok {
+			t.Errorf("level %g: no interval at %d rounds", level, want)
+		}
+		if _, ok := signedRankCritical(want-1, (1-level)/2); ok {
+			t.Errorf("level %g: an interval at %d rounds", level, want-1)
+		}
+	}
+}
+
 func TestLooksAndLevel(t *testing.T) {
 	if got := Looks(6, 6); len(got) != 1 || Level(len(got)) != 0.95 {
 		t.Errorf("fixed: %v level %g", got, Level(len(got)))
@@ -186,11 +200,11 @@ func TestSequentialErrorRate(t *testing.T) {
 			return wrong / float64(len(js)), negligible / float64(len(js))
 		}
 		// Stopping at the first decided look, and going on until 1% precision.
-		first, firstNegl := rate(sequential(r, runs, 6, 48, 0, false, draw))
-		naive, _ := rate(sequential(r, runs, 6, 48, 0, true, draw))
-		prec, precNegl := rate(sequential(r, runs, 6, 48, 0.01, false, draw))
+		first, firstNegl := rate(sequential(r, runs, 8, 64, 0, false, draw))
+		naive, _ := rate(sequential(r, runs, 8, 64, 0, true, draw))
+		prec, precNegl := rate(sequential(r, runs, 8, 64, 0.01, false, draw))
 		fixed, fixedNegl := rate(sequential(r, runs, 6, 6, 0, false, draw))
-		t.Logf("%-13s A/A false overhead/better (negligible): fixed 6 rounds %.1f%% (%.1f%%); looks at 6-48 rounds, first decision %.1f%% (%.1f%%), uncorrected %.1f%%; precision 1%% %.1f%% (%.1f%%)",
+		t.Logf("%-13s A/A false overhead/better (negligible): fixed 6 rounds %.1f%% (%.1f%%); looks at 8-64 rounds, first decision %.1f%% (%.1f%%), uncorrected %.1f%%; precision 1%% %.1f%% (%.1f%%)",
 			name, 100*fixed, 100*fixedNegl, 100*first, 100*firstNegl, 100*naive, 100*prec, 100*precNegl)
 		// 4000 runs: the rate's standard error at 5% is 0.34 points.
 		for what, rate := range map[string]float64{"first decision": first, "precision": prec, "fixed": fixed} {
