@@ -15,10 +15,12 @@ func newCompareCmd() *cobra.Command {
 		Use:   "compare RUN_A RUN_B",
 		Short: "Compare two stored runs (before and after a change)",
 		Long: `Print, for every workload, variant, metric and platform the two runs share,
-the median of A and of B and B's overhead versus A (the extra cost per unit
-of work in B, with its 95% interval and Mann-Whitney p-value; ~ where not
-significant). Differences between the two hosts, or in a guest's
-accelerator, are printed as warnings above the table.`,
+the median of A and of B and the verdict on B's overhead versus A (the
+extra cost per unit of work in B, with its 95% interval: negligible within
+run A's margin, overhead, better or inconclusive; the two runs' trials
+cannot be paired, so the interval is a bootstrap of the medians).
+Differences between the two hosts, or in a guest's accelerator, are printed
+as warnings above the table.`,
 		Example: `  vmbench compare results/20261124-221500-3fa2 results/20261125-093000-77c1`,
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -95,6 +95,33 @@ func TestRelativeGatesOnRecordedRun(t *testing.T) {
 	}
 }
 
+// A negligible gate passes on equivalence, fails on its opposite, and says
+// inconclusive in between.
+func TestNegligibleGate(t *testing.T) {
+	info, samples := recorded(t)
+	s := withGates(t, info, `
+  - metric: cpu.throughput
+    where: {threads: 1}
+    platform: container
+    negligible: 3%
+`)
+	if g := s.Gates[0]; g.Kind != scenario.Equivalence || g.Versus != "native" || g.Name != "cpu.throughput negligible vs native (±3%)" {
+		t.Fatalf("gate %+v", g)
+	}
+	same := find(t, Evaluate(s, info, samples, nil, 1), "gates[0]", "threads=1", "container")
+	if same.Status != Pass || !same.Paired || !(same.Lo >= -0.03 && same.Hi <= 0.03) || !strings.Contains(same.Reason, "negligible, all of it within ±3.0%") {
+		t.Errorf("as recorded: %+v", same)
+	}
+	slow := find(t, Evaluate(s, info, scaled(samples, "cpu", "container", 1/1.2), nil, 1), "gates[0]", "threads=1", "container")
+	if slow.Status != Fail || !strings.Contains(slow.Reason, "not negligible, all of it beyond ±3.0%") {
+		t.Errorf("20%% slower: %+v", slow)
+	}
+	near := find(t, Evaluate(s, info, scaled(samples, "cpu", "container", 1/1.03), nil, 1), "gates[0]", "threads=1", "container")
+	if near.Status != Inconclusive || !strings.Contains(near.Reason, "straddles the margin ±3.0%") {
+		t.Errorf("3%% slower: %+v", near)
+	}
+}
+
 func TestAbsoluteGates(t *testing.T) {
 	info, samples := recorded(t)
 	s := withGates(t, info, `

@@ -145,7 +145,7 @@ func Markdown(w io.Writer, r Report) error {
 	if len(why) > 0 {
 		fmt.Fprintf(w, "\n%s\n", strings.Join(why, "\n"))
 	}
-	fmt.Fprintln(w, "\nIntervals are 95%; relative and regression values are the extra cost per unit of work. A gate fails only when its whole interval breaks the bound (regressions must also be significant); inconclusive means the interval straddles the bound.")
+	fmt.Fprintln(w, "\nRelative, negligible and regression values are the extra cost per unit of work, with their interval at the level shown (95%, or 1 − alpha, split over the looks at the data). A gate passes only when its whole interval keeps the bound and fails only when its whole interval breaks it; inconclusive means the interval straddles the bound.")
 	return nil
 }
 

@@ -97,6 +97,9 @@ func TestGateErrors(t *testing.T) {
 		{"of on absolute", "  - {metric: cpu.throughput, max: 1, of: value}\n", "gates[0].of: applies to regression gates only"},
 		{"overhead of the baseline", "  - {metric: cpu.throughput, max_regression: 5%, platform: native}\n", "gates[0].platform: is the baseline platform, whose overhead is 0 by definition; name another platform, or set of: value"},
 		{"boot overhead", "  - {metric: boot.kernel, max_regression: 5%, of: overhead}\n", "gates[0].of: boot metrics have no value on the baseline platform to be relative to; set of: value"},
+		{"negligible margin", "  - {metric: cpu.throughput, negligible: 0%, platform: guest}\n", "x.yaml:9:42: gates[0].negligible: is the equivalence margin and must be above 0% and below 100%, got 0%"},
+		{"negligible versus itself", "  - {metric: cpu.throughput, negligible: 2%, versus: guest, platform: guest}\n", "gates[0].platform: is the platform it is compared with (versus: guest)"},
+		{"negligible aggregate", "  - {metric: cpu.throughput, negligible: 2%, aggregate: mean}\n", "gates[0].aggregate: applies to absolute gates only (this gate's bound, negligible, makes it negligible)"},
 		{"where not mapping", "  - {metric: cpu.throughput, max: 1, where: threads}\n", "gates[0].where: must be a mapping of parameter names to values"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
