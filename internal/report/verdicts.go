@@ -213,7 +213,11 @@ func interval(e stats.Estimate) string {
 	if math.IsNaN(e.Lo) {
 		return ""
 	}
-	return "[" + strings.TrimSuffix(pct(e.Lo), "%") + ", " + strings.TrimSuffix(pct(e.Hi), "%") + "]"
+	lo, hi := pct(e.Lo), pct(e.Hi)
+	if strings.HasSuffix(lo, "%") && strings.HasSuffix(hi, "%") {
+		lo, hi = strings.TrimSuffix(lo, "%"), strings.TrimSuffix(hi, "%")
+	}
+	return "[" + lo + ", " + hi + "]"
 }
 
 // pairName is "vm vs container".
