@@ -54,7 +54,7 @@ intervals.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
-	root.AddCommand(newRunCmd(), newValidateCmd(), newReportCmd(), newCompareCmd(), newGateCmd(), newBaselineCmd(), newListCmd(), newVersionCmd(), newCleanupCmd(), newDoctorCmd(), newAgentCmd())
+	root.AddCommand(newRunCmd(), newValidateCmd(), newReportCmd(), newCompareCmd(), newGateCmd(), newCapacityCmd(), newBaselineCmd(), newListCmd(), newVersionCmd(), newCleanupCmd(), newDoctorCmd(), newAgentCmd())
 	return root
 }
 

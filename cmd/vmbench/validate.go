@@ -26,7 +26,14 @@ when there is any.`,
 			if len(s.Gates) > 0 {
 				gates = fmt.Sprintf("; %d gate(s)", len(s.Gates))
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: scenario %q, %s%s\n", args[0], s.Name, scenario.Describe(s, scenario.Plan(s)), gates)
+			plan := scenario.Describe(s, scenario.Plan(s))
+			if s.Density != nil {
+				plan = scenario.DescribeDensity(s)
+			}
+			if s.Adaptive(s.Repetitions) {
+				plan += fmt.Sprintf("; undecided cells get more rounds at looks %v", s.Looks())
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: scenario %q, %s%s\n", args[0], s.Name, plan, gates)
 			return nil
 		},
 	}

@@ -85,7 +85,11 @@ type Instance struct {
 var (
 	_ platform.Instance    = (*Instance)(nil)
 	_ platform.Conditioner = (*Instance)(nil)
+	_ platform.VMM         = (*Instance)(nil)
 )
+
+// VMMProcess is QEMU's pid and the guest's memory.
+func (i *Instance) VMMProcess() (int, int64) { return int(i.pid.Load()), i.v.MemoryB }
 
 // Start builds (or reuses) the guest image, decides the accelerator and
 // boots the guest. The returned Instance, also on error, must be closed.

@@ -54,6 +54,13 @@ type StartupReporter interface {
 	StartupMetrics() []result.Metric
 }
 
+// VMM is implemented by instances that are a virtual machine monitor's
+// process: its pid (0 while none runs) and the guest memory it maps, so
+// that the host memory it holds beyond its guest can be measured.
+type VMM interface {
+	VMMProcess() (pid int, guestRAM int64)
+}
+
 // Addressed is implemented by instances whose servers a client on the host
 // can reach: Addr is their IP address, "" when they have no network.
 type Addressed interface {

@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/vmbench/vmbench/internal/capacity"
 	"github.com/vmbench/vmbench/internal/workload"
 )
 
@@ -28,6 +29,21 @@ func HTML(w io.Writer, t Table) error {
 		}
 		if svg != "" {
 			charts = append(charts, chart{Title: g.title, Caption: g.caption, SVG: template.HTML(svg)})
+		}
+	}
+	for _, d := range []struct {
+		title, caption, ylabel string
+		curve                  func(capacity.Platform) ([]float64, []float64)
+	}{
+		{"Density: work per instance", "The first headline metric of the sweep, median per instance at each level, relative to the platform's own first level: 1 is no loss, 0.5 is half as much work per instance.", "per instance, relative to the first level", perInstanceCurve},
+		{"Density: host memory", "MemAvailable's drop from before the instances started, median over rounds.", "MemAvailable drop (GiB)", memoryCurve},
+	} {
+		svg, err := densityChart(t, d.curve, d.ylabel)
+		if err != nil {
+			return fmt.Errorf("density chart: %w", err)
+		}
+		if svg != "" {
+			charts = append(charts, chart{Title: d.title, Caption: d.caption, SVG: template.HTML(svg)})
 		}
 	}
 	if svg, err := bootChart(t); err != nil {

@@ -76,6 +76,23 @@ func Text(w io.Writer, t Table) error {
 		sw.AppendBulk(rows)
 		sw.Render()
 	}
+	for _, p := range t.Density {
+		fmt.Fprintf(w, "Density sweep on %s:\n", p.Name)
+		h, rows := densityRows(p)
+		dw := tablewriter.NewWriter(w)
+		dw.SetHeader(h)
+		dw.SetAutoFormatHeaders(false)
+		dw.SetAutoWrapText(false)
+		dw.SetAlignment(tablewriter.ALIGN_LEFT)
+		dw.AppendBulk(rows)
+		dw.Render()
+	}
+	if len(t.Density) > 0 {
+		fmt.Fprintln(w, densityLegend)
+		if len(t.Rows) == 0 {
+			return nil
+		}
+	}
 	tw := tablewriter.NewWriter(w)
 	tw.SetHeader(t.header())
 	tw.SetAutoFormatHeaders(false)
@@ -109,6 +126,18 @@ func Markdown(w io.Writer, t Table) error {
 			fmt.Fprintf(w, "- **%s, %s**: %s\n", f.Resource, t.pairName(f.Pair), mdEscape(f.Detail()))
 		}
 		fmt.Fprintf(w, "\n## All cells\n\n")
+	}
+	for _, p := range t.Density {
+		fmt.Fprintf(w, "## Density sweep: %s\n\n", p.Name)
+		h, rows := densityRows(p)
+		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(h, " | "), strings.Repeat(" --- |", len(h)))
+		for _, r := range rows {
+			fmt.Fprintf(w, "| %s |\n", mdEscape(strings.Join(r, " | ")))
+		}
+		fmt.Fprintln(w)
+	}
+	if len(t.Density) > 0 {
+		fmt.Fprintf(w, "%s\n\n", densityLegend)
 	}
 	h := t.header()
 	fmt.Fprintf(w, "| %s |\n", strings.Join(h, " | "))

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vmbench/vmbench/internal/capacity"
 	"github.com/vmbench/vmbench/internal/hist"
 	"github.com/vmbench/vmbench/internal/hostinfo"
 	"github.com/vmbench/vmbench/internal/result"
@@ -33,8 +34,11 @@ type Table struct {
 	Analysis result.Analysis
 	Level    float64
 	// Pairs are the comparisons of the summary, as column indices.
-	Pairs     []Pair
-	Summary   []Finding  // one per resource and pair that has cells
+	Pairs   []Pair
+	Summary []Finding // one per resource and pair that has cells
+	// Density is a density sweep's levels per platform; nil for a run of
+	// ordinary trials.
+	Density   []capacity.Platform
 	Banners   []string   // shown before the table: what changes how every number reads
 	Notes     []string   // shown after it: warnings about single cells or trials
 	Sampling  *Sampling  // nil: the run has no series.jsonl
@@ -162,9 +166,10 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 			notePlatforms[i] = append(notePlatforms[i], platform)
 		}
 	}
+	t.Density = capacity.Sweeps(info, samples)
 	for _, s := range samples {
 		c, ok := col[s.Platform]
-		if !ok || s.Warmup {
+		if !ok || s.Warmup || s.Level > 0 {
 			continue
 		}
 		if s.Error != "" {

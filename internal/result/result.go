@@ -39,9 +39,18 @@ type Sample struct {
 	Trial    int               `json:"trial"` // repetition index; warmups count from 0 too
 	Warmup   bool              `json:"warmup"`
 	Round    int               `json:"round,omitempty"` // 0: the run itself; n: the nth retry round of vmbench gate --retry
-	Start    time.Time         `json:"start"`
-	Duration float64           `json:"duration_s"` // wall time of the whole trial, host side
-	Metrics  []Metric          `json:"metrics,omitempty"`
+	// Level is the density level of a sweep's sample: this many instances
+	// of the platform ran at once (0: not a sweep). Instance is which one
+	// (from 1); 0 marks the level's own sample, whose metrics are the
+	// host's (DensityMetrics).
+	Level    int `json:"level,omitempty"`
+	Instance int `json:"instance,omitempty"`
+	// Stop is set on a level's sample when a guard stopped the platform's
+	// sweep there: a result, not an error.
+	Stop     string    `json:"stop,omitempty"`
+	Start    time.Time `json:"start"`
+	Duration float64   `json:"duration_s"` // wall time of the whole trial, host side
+	Metrics  []Metric  `json:"metrics,omitempty"`
 	// Conditions are facts about where the trial ran that change how its
 	// numbers read, such as accel=tcg.
 	Conditions map[string]string `json:"conditions,omitempty"`

@@ -309,6 +309,10 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	if env.Tools, env.ToolsImage, err = makeTools(ctx, s, o.CacheDir, o.Log); err != nil {
 		return dir, err
 	}
+	if s.Density != nil {
+		fmt.Fprintf(o.Log, "run %s: density sweep, levels %v × %d rounds × %d platforms\n", runID, s.Density.Levels, s.Density.Repetitions, len(s.Platforms))
+		return dir, sweep(ctx, o, env, w, &info)
+	}
 	var failed []string
 	info.Platforms, failed, err = startPlatforms(ctx, o, s.Platforms, env, &undo, instances, w.samples, 0)
 	if err != nil {

@@ -24,6 +24,9 @@ const (
 	Relative    = "relative"
 	Equivalence = "negligible"
 	Regression  = "regression"
+	// Loss is a density SLO's: the per-instance value at a level may be at
+	// most Bound worse than the same platform's at level 1.
+	Loss = "loss"
 )
 
 // Aggregates an absolute gate can bound. The median is judged by its 95%
@@ -71,7 +74,7 @@ var BootMetrics = []workload.MetricInfo{
 	{Name: "agent", Unit: "s", Help: "/init to the agent ready"},
 }
 
-var gateKeys = []string{"name", "metric", "where", "platform", "aggregate", "max", "min", "max_overhead", "negligible", "versus", "max_regression", "alpha", "of"}
+var gateKeys = []string{"name", "metric", "where", "platform", "aggregate", "max", "min", "max_overhead", "negligible", "versus", "max_regression", "alpha", "of", "max_loss"}
 
 func (d *decoder) gate(n *yaml.Node, path string) Gate {
 	g := Gate{Path: path, Aggregate: "median", Alpha: DefaultAlpha}
@@ -117,7 +120,7 @@ func (d *decoder) gate(n *yaml.Node, path string) Gate {
 	d.strField(f, "of", path+".of", &g.Of)
 
 	var bounds []string
-	for _, k := range []string{"max", "min", "max_overhead", "negligible", "max_regression"} {
+	for _, k := range []string{"max", "min", "max_overhead", "negligible", "max_regression", "max_loss"} {
 		if f[k] != nil {
 			bounds = append(bounds, k)
 		}
@@ -139,6 +142,8 @@ func (d *decoder) gate(n *yaml.Node, path string) Gate {
 		g.Kind = Relative
 	case "negligible":
 		g.Kind = Equivalence
+	case "max_loss":
+		g.Kind = Loss
 	case "max_regression":
 		g.Kind = Regression
 	}
@@ -252,8 +257,8 @@ func (v *validator) gate(g *Gate) {
 			v.fail(path+"."+key, "%v", err)
 		}
 		g.Bound = b
-	case Relative, Equivalence, Regression:
-		key := map[string]string{Relative: "max_overhead", Equivalence: "negligible", Regression: "max_regression"}[g.Kind]
+	case Relative, Equivalence, Regression, Loss:
+		key := map[string]string{Relative: "max_overhead", Equivalence: "negligible", Regression: "max_regression", Loss: "max_loss"}[g.Kind]
 		b, err := parsePercent(g.bound)
 		switch {
 		case err != nil:
@@ -262,6 +267,8 @@ func (v *validator) gate(g *Gate) {
 			v.fail(path+"."+key, "is the noise threshold and must be ≥ 0%%, got %s", g.bound)
 		case g.Kind == Equivalence && !(b > 0 && b < 1):
 			v.fail(path+"."+key, "is the equivalence margin and must be above 0%% and below 100%%, got %s", g.bound)
+		case g.Kind == Loss && !(b >= 0 && b < 1):
+			v.fail(path+"."+key, "is the per-instance loss allowed versus level 1 and must be from 0%% to below 100%%, got %s", g.bound)
 		}
 		g.Bound = b
 		if g.Kind == Regression && g.Of != "overhead" && g.Of != "value" {
@@ -310,6 +317,8 @@ func (g Gate) describe() string {
 		return fmt.Sprintf("%s overhead vs %s ≤ %s", m, g.Versus, g.bound)
 	case Equivalence:
 		return fmt.Sprintf("%s negligible vs %s (±%s)", m, g.Versus, g.bound)
+	case Loss:
+		return fmt.Sprintf("%s per instance loses ≤ %s vs 1 instance", m, g.bound)
 	}
 	if g.Of == "overhead" {
 		return fmt.Sprintf("%s overhead regression ≤ %s", m, g.bound)

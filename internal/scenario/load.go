@@ -69,7 +69,7 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 	}
 	doc := root.Content[0]
 	f := d.fields(doc, "", "scenario", []string{"version", "name", "description", "repetitions", "warmup", "baseline", "timeout", "sample_interval", "profile", "scratch_dir", "tools_image", "platforms", "workloads", "gates",
-		"negligible", "compare", "max_repetitions", "precision", "time_budget"},
+		"negligible", "compare", "max_repetitions", "precision", "time_budget", "density"},
 		"version", "name", "platforms", "workloads")
 	d.intField(f, "version", "version", &s.Version)
 	d.strField(f, "name", "name", &s.Name)
@@ -98,6 +98,7 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 			s.Gates = append(s.Gates, d.gate(item, fmt.Sprintf("gates[%d]", i)))
 		}
 	}
+	s.Density = d.density(f["density"])
 	s.pos = d.pos
 	return s, d.errs
 }

@@ -44,6 +44,9 @@ type Scenario struct {
 	Workloads  []Workload
 	Gates      []Gate
 	Verdicts
+	// Density, when set, makes the run a density sweep instead of trials
+	// of one instance.
+	Density *Density
 
 	file string
 	pos  map[string]Pos // where each field path was written

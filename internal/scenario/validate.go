@@ -73,6 +73,7 @@ func Validate(s *Scenario) Errors {
 		seen[w.Name] = true
 	}
 	v.verdicts()
+	v.density()
 	for i := range s.Gates {
 		v.gate(&s.Gates[i])
 	}

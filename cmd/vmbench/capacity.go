@@ -1,0 +1,252 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/spf13/cobra"
+
+	"github.com/vmbench/vmbench/internal/capacity"
+	"github.com/vmbench/vmbench/internal/scenario"
+	"github.com/vmbench/vmbench/internal/units"
+)
+
+type capacityOptions struct {
+	instances     int
+	headroom      string
+	spares        int
+	allowEmulated bool
+	hostCores     int
+	hostMemory    string
+}
+
+func newCapacityCmd() *cobra.Command {
+	var o capacityOptions
+	cmd := &cobra.Command{
+		Use:   "capacity RUN_DIR",
+		Short: "Instances per host at the SLO, and hosts for a fleet, from a stored density sweep",
+		Long: `Read a density sweep (a run of a scenario with a density: block) and print,
+for each platform: the instances that fit on this host at the scenario's
+SLO (judged on the interval bound that matters), the limit that binds (the
+SLO, memory, CPU or a guard), the memory and CPU each instance costs (the
+slope over the levels; the intercept is the shared base), QEMU's memory
+beyond its guest, and the hosts a fleet of --instances needs with
+--headroom kept free and --spares added: ⌈N / ⌊k·(1−headroom)⌋⌉ + spares.
+Every figure carries a 95% bootstrap interval over the sweep's rounds.
+
+Emulated (TCG) guests size nothing: their hosts-needed lines are refused
+unless --allow-emulated. --host-cores and --host-memory re-project the
+memory and CPU limits onto another host size (the SLO levels stay this
+host's measurements, and the output says so).`,
+		Example: `  vmbench run scenarios/capacity.yaml
+  vmbench capacity results/latest --instances 500 --headroom 25% --spares 1`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCapacity(cmd.OutOrStdout(), args[0], o)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.instances, "instances", 100, "instances the fleet must run")
+	f.StringVar(&o.headroom, "headroom", "25%", "share of each host kept free")
+	f.IntVar(&o.spares, "spares", 1, "spare hosts added to the fleet")
+	f.BoolVar(&o.allowEmulated, "allow-emulated", false, "print hosts-needed for platforms that ran under TCG (emulation) too")
+	f.IntVar(&o.hostCores, "host-cores", 0, "re-project onto a host with this many logical CPUs (default: the run's host)")
+	f.StringVar(&o.hostMemory, "host-memory", "", "re-project onto a host with this much memory for instances, such as 256GiB (default: the run's MemAvailable minus the guard)")
+	return cmd
+}
+
+func runCapacity(w io.Writer, dir string, o capacityOptions) error {
+	headroom, err := strconv.ParseFloat(strings.TrimSuffix(o.headroom, "%"), 64)
+	if err != nil || !strings.HasSuffix(o.headroom, "%") || headroom < 0 || headroom >= 100 {
+		return usageError(fmt.Errorf("--headroom must be a percentage from 0%% to below 100%%, such as 25%%, got %q", o.headroom))
+	}
+	if o.instances < 1 || o.spares < 0 || o.hostCores < 0 {
+		return usageError(fmt.Errorf("--instances must be ≥ 1, --spares and --host-cores ≥ 0"))
+	}
+	r, err := loadRun(dir)
+	if err != nil {
+		return err
+	}
+	s, err := scenario.Load(r.info.Scenario.Path+" (as stored in run.json)", []byte(r.info.Scenario.Text))
+	if err != nil {
+		return usageError(fmt.Errorf("the run's scenario does not load:\n%w", err))
+	}
+	if s.Density == nil {
+		return usageError(fmt.Errorf("run %s is not a density sweep: run a scenario with a density: block (scenarios/capacity.yaml)", r.info.RunID))
+	}
+	sweeps := capacity.Sweeps(r.info, r.samples)
+	if len(sweeps) == 0 {
+		return usageError(fmt.Errorf("run %s has no density samples (was it interrupted before its first level?)", r.info.RunID))
+	}
+	host := capacity.Host{Cores: r.info.Host.Cores, Memory: budget(sweeps, s.Density.Guards.MemAvailable)}
+	reprojected := o.hostCores > 0 || o.hostMemory != ""
+	if o.hostCores > 0 {
+		host.Cores = o.hostCores
+	}
+	if o.hostMemory != "" {
+		m, err := units.ParseSize(o.hostMemory)
+		if err != nil {
+			return usageError(fmt.Errorf("--host-memory: %v", err))
+		}
+		host.Memory = float64(m)
+	}
+	fmt.Fprintf(w, "vmbench capacity of run %s — levels %v, %d round(s) each, on %d CPUs and %s for instances\n",
+		r.info.RunID, s.Density.Levels, s.Density.Repetitions, host.Cores, units.Format(host.Memory, "B"))
+	for _, b := range r.table.Banners {
+		fmt.Fprintf(w, "!! %s\n", b)
+	}
+	if reprojected {
+		fmt.Fprintf(w, "!! re-projected onto %d CPUs and %s: the memory and CPU limits come from the per-instance models; the SLO levels are this host's (%d CPUs)\n",
+			host.Cores, units.Format(host.Memory, "B"), r.info.Host.Cores)
+	}
+	var results []capacity.Result
+	for _, p := range sweeps {
+		results = append(results, capacity.Compute(p, s.Density.SLO, host))
+	}
+	tw := tablewriter.NewWriter(w)
+	tw.SetHeader([]string{"platform", "per host", "binding", "memory/instance", "PSS/instance", "QEMU beyond guest", "CPU/instance", fmt.Sprintf("hosts for %d", o.instances)})
+	tw.SetAutoFormatHeaders(false)
+	tw.SetAutoWrapText(false)
+	tw.SetAlignment(tablewriter.ALIGN_LEFT)
+	emulated := false
+	for _, c := range results {
+		per := fmt.Sprintf("%d [%d, %d]", c.PerHost, c.PerHostLo, c.PerHostHi)
+		if c.Extrapolated {
+			per += " (extrapolated)"
+		}
+		hosts := "—"
+		switch f := c.Plan(o.instances, headroom/100, o.spares); {
+		case c.Platform.Accel == "tcg" && !o.allowEmulated:
+			hosts, emulated = "refused: TCG", true
+		case f.Hosts < 0:
+			hosts = fmt.Sprintf("none fit after %s headroom", o.headroom)
+		default:
+			hosts = fmt.Sprintf("%d [%d, %d]", f.Hosts, f.Lo, f.Hi)
+		}
+		vmm := "—"
+		if !math.IsNaN(c.VMMPerInstance) {
+			vmm = units.Format(c.VMMPerInstance, "B")
+		}
+		tw.Append([]string{c.Platform.Name, per, string(c.Binding), fitText(c.MemPerInstance, "B"), fitText(c.PSSPerInstance, "B"), vmm, fitText(c.CPUPerInstance, "cores"), hosts})
+	}
+	tw.Render()
+	fmt.Fprintf(w, "Per host: the most instances that keep the SLO at every level up to them, fit in memory and CPU, and passed the guards; [95%% bootstrap interval over rounds]. Hosts: ⌈%d / ⌊k·(1−%s)⌋⌉ + %d spare(s).\n", o.instances, o.headroom, o.spares)
+	if emulated {
+		fmt.Fprintln(w, "Hosts-needed refused for platforms that ran under TCG: emulation sizes nothing. --allow-emulated prints them anyway.")
+	}
+	for _, c := range results {
+		var levels []string
+		for _, v := range c.SLO {
+			mark := "ok"
+			if !v.Pass {
+				mark = "FAIL (" + v.Reason + ")"
+			}
+			levels = append(levels, fmt.Sprintf("%d: %s", v.N, mark))
+		}
+		fmt.Fprintf(w, "SLO on %s: %s", c.Platform.Name, strings.Join(levels, "; "))
+		if c.Stop != "" {
+			fmt.Fprintf(w, "; stopped: %s", c.Stop)
+		}
+		fmt.Fprintln(w)
+	}
+	printRatios(w, results)
+	printOverhead(w, results, s)
+	return nil
+}
+
+// budget is the memory instances may use: MemAvailable before the sweep's
+// first level, minus the guard's floor.
+func budget(sweeps []capacity.Platform, floor int64) float64 {
+	var v []float64
+	for _, p := range sweeps {
+		for _, r := range p.Levels[0].Rounds {
+			if x, ok := r.Host["mem_available_before"]; ok {
+				v = append(v, x)
+			}
+		}
+	}
+	if len(v) == 0 {
+		return 0
+	}
+	slices.Sort(v)
+	return v[len(v)/2] - float64(floor)
+}
+
+func fitText(f capacity.Fit, unit string) string {
+	if math.IsNaN(f.PerInstance) {
+		return "—"
+	}
+	s := units.Format(f.PerInstance, unit)
+	if !math.IsNaN(f.Lo) {
+		s += fmt.Sprintf(" [%s, %s]", units.Format(f.Lo, unit), units.Format(f.Hi, unit))
+	}
+	return s
+}
+
+// printRatios compares densities: vm against container, container against
+// native.
+func printRatios(w io.Writer, results []capacity.Result) {
+	byType := map[string]capacity.Result{}
+	for _, c := range results {
+		if _, ok := byType[c.Platform.Type]; !ok {
+			byType[c.Platform.Type] = c
+		}
+	}
+	for _, pair := range [][2]string{{scenario.VM, scenario.Container}, {scenario.Container, scenario.Native}, {scenario.VM, scenario.Native}} {
+		a, okA := byType[pair[0]]
+		b, okB := byType[pair[1]]
+		if !okA || !okB || b.PerHost == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "Density %s / %s: %d / %d = %.2f (host count ratio %.2f)\n", a.Platform.Name, b.Platform.Name, a.PerHost, b.PerHost,
+			float64(a.PerHost)/float64(b.PerHost), ratio(b.PerHost, a.PerHost))
+	}
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return math.Inf(1)
+	}
+	return float64(a) / float64(b)
+}
+
+// printOverhead is what a team should declare to its scheduler per guest
+// (Kubernetes RuntimeClass overhead.podFixed): the vm's per-instance
+// memory and CPU beyond the container's, beside what Kata and KubeVirt
+// declare.
+func printOverhead(w io.Writer, results []capacity.Result, s *scenario.Scenario) {
+	var vm, ctr *capacity.Result
+	for i := range results {
+		switch results[i].Platform.Type {
+		case scenario.VM:
+			if vm == nil {
+				vm = &results[i]
+			}
+		case scenario.Container:
+			if ctr == nil {
+				ctr = &results[i]
+			}
+		}
+	}
+	if vm == nil || ctr == nil {
+		return
+	}
+	mem := vm.MemPerInstance.PerInstance - ctr.MemPerInstance.PerInstance
+	cpu := vm.CPUPerInstance.PerInstance - ctr.CPUPerInstance.PerInstance
+	var guestMem int64
+	vcpus := 1
+	for _, p := range s.Platforms {
+		if p.Name == vm.Platform.Name {
+			guestMem, vcpus = p.Memory, p.VCPUs
+		}
+	}
+	kubevirt := 220<<20 + float64(guestMem)/512 + 8<<20*float64(vcpus)
+	fmt.Fprintf(w, "Declare per %s instance (RuntimeClass overhead.podFixed), beyond %s: memory %s, CPU %s", vm.Platform.Name, ctr.Platform.Name, units.Format(mem, "B"), units.Format(cpu, "cores"))
+	fmt.Fprintf(w, ". For comparison: Kata (kata-qemu) declares 160Mi and 250m; KubeVirt's formula for this guest (%s, %d vCPU) gives %s.\n",
+		units.FormatSize(guestMem), vcpus, units.Format(kubevirt, "B"))
+}

@@ -1,0 +1,466 @@
+// Package capacity is the planning stage of the pipeline: from a stored
+// density sweep (samples with a level) it computes, per platform, how many
+// instances fit on one host at the scenario's SLO, which limit binds (the
+// SLO, memory, CPU, a guard), and how many hosts a fleet of N instances
+// needs — each with a bootstrap interval over the sweep's rounds. It reads
+// samples and writes numbers; nothing here runs anything.
+package capacity
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/scenario"
+	"github.com/vmbench/vmbench/internal/stats"
+)
+
+// Cell is one workload variant's metric.
+type Cell struct{ Workload, Label, Metric, Unit string }
+
+// Round is what one round of one level measured on a platform.
+type Round struct {
+	Inst map[Cell][]float64 // each instance's value of each cell
+	Host map[string]float64 // the level's host metrics, the largest over the variants
+}
+
+// Level is one density level of a platform.
+type Level struct {
+	N      int
+	Rounds []Round
+	Stop   string // a guard stopped the sweep here
+}
+
+// Platform is a platform's sweep.
+type Platform struct {
+	Name, Type, Accel string
+	Levels            []Level // rising
+}
+
+// Sweeps groups a run's density samples by platform and level.
+func Sweeps(info result.RunInfo, samples []result.Sample) []Platform {
+	var out []Platform
+	at := map[string]int{}
+	for _, p := range info.Platforms {
+		at[p.Name] = len(out)
+		out = append(out, Platform{Name: p.Name, Type: p.Type, Accel: p.Info["accel"]})
+	}
+	level := func(p *Platform, n int) *Level {
+		for i := range p.Levels {
+			if p.Levels[i].N == n {
+				return &p.Levels[i]
+			}
+		}
+		p.Levels = append(p.Levels, Level{N: n})
+		return &p.Levels[len(p.Levels)-1]
+	}
+	round := func(l *Level, r int) *Round {
+		for len(l.Rounds) <= r {
+			l.Rounds = append(l.Rounds, Round{Inst: map[Cell][]float64{}, Host: map[string]float64{}})
+		}
+		return &l.Rounds[r]
+	}
+	for _, s := range samples {
+		i, ok := at[s.Platform]
+		if !ok || s.Level == 0 || s.Warmup {
+			continue
+		}
+		l := level(&out[i], s.Level)
+		if s.Stop != "" {
+			l.Stop = s.Stop
+		}
+		if s.Error != "" || len(s.Metrics) == 0 {
+			continue
+		}
+		r := round(l, s.Trial)
+		for _, m := range s.Metrics {
+			if s.Instance == 0 {
+				r.Host[m.Name] = math.Max(r.Host[m.Name], m.Value)
+				continue
+			}
+			c := Cell{s.Workload, s.Label, m.Name, m.Unit}
+			r.Inst[c] = append(r.Inst[c], m.Value)
+		}
+	}
+	for i := range out {
+		slices.SortFunc(out[i].Levels, func(a, b Level) int { return a.N - b.N })
+	}
+	return slices.DeleteFunc(out, func(p Platform) bool { return len(p.Levels) == 0 })
+}
+
+// Host is the machine capacity is computed for.
+type Host struct {
+	Cores int
+	// Memory is what instances may use: MemAvailable before the sweep
+	// minus the guard's floor.
+	Memory float64
+}
+
+// Limit names what binds a platform's density.
+type Limit string
+
+const (
+	LimitSLO    Limit = "SLO"
+	LimitMemory Limit = "memory"
+	LimitCPU    Limit = "CPU"
+	LimitGuard  Limit = "guard"
+	// LimitNone: nothing bound within the levels measured, and no
+	// resource model extrapolates beyond them.
+	LimitNone Limit = "none reached"
+)
+
+// Verdict is the SLO at one level.
+type Verdict struct {
+	N      int
+	Pass   bool
+	Reason string // the first SLO that failed, with its numbers
+}
+
+// Result is a platform's capacity on a host.
+type Result struct {
+	Platform Platform
+	// PerHost is the instances that fit, with its bootstrap interval.
+	PerHost        int
+	PerHostLo      int
+	PerHostHi      int
+	Binding        Limit
+	Extrapolated   bool // beyond the highest level measured: from the resource models
+	SLO            []Verdict
+	MemPerInstance Fit // MemAvailable drop over instances
+	PSSPerInstance Fit
+	VMMPerInstance float64 // QEMU beyond its guest, per guest; NaN when none
+	CPUPerInstance Fit     // host cores busy over instances
+	Stop           string
+}
+
+// Fit is a line over the levels: y = Base + PerInstance·n, with the
+// bootstrap interval of the slope.
+type Fit struct {
+	PerInstance, Lo, Hi, Base float64
+}
+
+// Resamples is the number of bootstrap resamples behind each interval.
+const Resamples = 1000
+
+// Compute judges a platform's sweep against the SLO and the host.
+func Compute(p Platform, slo []scenario.Gate, host Host) Result {
+	res := Result{Platform: p, VMMPerInstance: math.NaN()}
+	point := compute(p, slo, host)
+	res.PerHost, res.Binding, res.Extrapolated, res.SLO, res.Stop = point.k, point.binding, point.extrapolated, point.verdicts, point.stop
+	res.MemPerInstance, res.PSSPerInstance, res.CPUPerInstance = point.mem, point.pss, point.cpu
+	if v := perInstance(p, "vmm_overhead"); !math.IsNaN(v) {
+		res.VMMPerInstance = v
+	}
+	// Bootstrap: resample each level's rounds.
+	r := rand.New(rand.NewPCG(uint64(len(p.Levels)), 7))
+	var ks, mems, psss, cpus []float64
+	for range Resamples {
+		q := p
+		q.Levels = make([]Level, len(p.Levels))
+		for i, l := range p.Levels {
+			q.Levels[i] = Level{N: l.N, Stop: l.Stop, Rounds: make([]Round, len(l.Rounds))}
+			for j := range l.Rounds {
+				q.Levels[i].Rounds[j] = l.Rounds[r.IntN(len(l.Rounds))]
+			}
+		}
+		b := compute(q, slo, host)
+		ks = append(ks, float64(b.k))
+		mems, psss, cpus = append(mems, b.mem.PerInstance), append(psss, b.pss.PerInstance), append(cpus, b.cpu.PerInstance)
+	}
+	lo, hi := percentiles(ks)
+	res.PerHostLo, res.PerHostHi = int(lo), int(hi)
+	res.MemPerInstance.Lo, res.MemPerInstance.Hi = percentiles(mems)
+	res.PSSPerInstance.Lo, res.PSSPerInstance.Hi = percentiles(psss)
+	res.CPUPerInstance.Lo, res.CPUPerInstance.Hi = percentiles(cpus)
+	return res
+}
+
+type point struct {
+	k             int
+	binding       Limit
+	extrapolated  bool
+	verdicts      []Verdict
+	mem, pss, cpu Fit
+	stop          string
+}
+
+func compute(p Platform, slo []scenario.Gate, host Host) point {
+	var out point
+	first := p.Levels[0]
+	kSLO, failed := math.MaxInt, false
+	for _, l := range p.Levels {
+		if len(l.Rounds) == 0 {
+			continue
+		}
+		v := judge(l, first, slo)
+		out.verdicts = append(out.verdicts, v)
+		if !v.Pass && !failed {
+			failed = true
+			kSLO = prevLevel(p, l.N)
+		}
+	}
+	kGuard := math.MaxInt
+	for _, l := range p.Levels {
+		if l.Stop != "" {
+			kGuard, out.stop = prevLevel(p, l.N), l.Stop
+			break
+		}
+	}
+	out.mem = fit(p, "mem_available_drop")
+	out.pss = fit(p, "pss_total")
+	out.cpu = cpuFit(p, host.Cores)
+	kMem := math.MaxInt
+	if out.mem.PerInstance > 0 && host.Memory > 0 {
+		kMem = int(math.Floor((host.Memory - math.Max(out.mem.Base, 0)) / out.mem.PerInstance))
+	}
+	kCPU := math.MaxInt
+	if out.cpu.PerInstance > 0 && host.Cores > 0 {
+		kCPU = int(math.Floor(float64(host.Cores) / out.cpu.PerInstance))
+	}
+	out.k, out.binding = kSLO, LimitSLO
+	for _, c := range []struct {
+		k int
+		l Limit
+	}{{kGuard, LimitGuard}, {kMem, LimitMemory}, {kCPU, LimitCPU}} {
+		if c.k < out.k {
+			out.k, out.binding = c.k, c.l
+		}
+	}
+	top := p.Levels[len(p.Levels)-1].N
+	if out.k == math.MaxInt {
+		out.k, out.binding = top, LimitNone
+	}
+	out.k = max(out.k, 0)
+	out.extrapolated = out.k > top
+	return out
+}
+
+// prevLevel is the level measured before n (0 before the first).
+func prevLevel(p Platform, n int) int {
+	prev := 0
+	for _, l := range p.Levels {
+		if l.N >= n {
+			break
+		}
+		prev = l.N
+	}
+	return prev
+}
+
+// judge checks every SLO at a level, on the interval bound that matters:
+// a max must hold at the interval's top, a min at its bottom, a loss at its
+// worst.
+func judge(l, first Level, slo []scenario.Gate) Verdict {
+	v := Verdict{N: l.N, Pass: true}
+	for _, g := range slo {
+		for _, c := range cellsOf(l, g) {
+			values := collectCell(l, c)
+			if len(values) == 0 {
+				continue
+			}
+			switch g.Kind {
+			case scenario.Absolute:
+				s := stats.Summarize(slices.Clone(values))
+				worst := s.Center
+				if !math.IsInf(s.Lo, 0) && !math.IsInf(s.Hi, 0) && !math.IsNaN(s.Lo) {
+					worst = s.Lo
+					if g.Upper {
+						worst = s.Hi
+					}
+				}
+				if (g.Upper && worst > g.Bound) || (!g.Upper && worst < g.Bound) {
+					return Verdict{N: l.N, Reason: fmt.Sprintf("%s: median %.4g, interval bound %.4g breaks %s", g.Name, s.Center, worst, boundText(g))}
+				}
+			case scenario.Loss:
+				base := collectCell(first, c)
+				e := stats.Compare(stats.Values{V: base}, stats.Values{V: values}, result.HigherIsBetter(c.Unit), stats.Confidence)
+				worst := e.Hi
+				if math.IsNaN(worst) {
+					worst = e.Overhead
+				}
+				if worst > g.Bound {
+					return Verdict{N: l.N, Reason: fmt.Sprintf("%s: per instance %+.1f%% vs 1 instance (up to %+.1f%%), beyond %.0f%%", g.Name, 100*e.Overhead, 100*worst, 100*g.Bound)}
+				}
+			}
+		}
+	}
+	return v
+}
+
+func boundText(g scenario.Gate) string {
+	if g.Upper {
+		return fmt.Sprintf("≤ %.4g", g.Bound)
+	}
+	return fmt.Sprintf("≥ %.4g", g.Bound)
+}
+
+// cellsOf lists the cells of a level an SLO applies to.
+func cellsOf(l Level, g scenario.Gate) []Cell {
+	var out []Cell
+	for _, r := range l.Rounds {
+		for c := range r.Inst {
+			if c.Workload == g.Workload && c.Metric == g.Metric && matches(c.Label, g) && !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Cell) int { return cmp.Compare(a.Label, b.Label) })
+	return out
+}
+
+// matches reports whether a variant label carries the gate's where values.
+func matches(label string, g scenario.Gate) bool {
+	for k, v := range g.Where {
+		if !slices.Contains(splitLabel(label), k+"="+v) {
+			return false
+		}
+	}
+	return true
+}
+
+func splitLabel(label string) []string {
+	var out []string
+	start := 0
+	for i := 0; i <= len(label); i++ {
+		if i == len(label) || label[i] == ' ' {
+			if i > start {
+				out = append(out, label[start:i])
+			}
+			start = i + 1
+		}
+	}
+	return out
+}
+
+func collectCell(l Level, c Cell) []float64 {
+	var out []float64
+	for _, r := range l.Rounds {
+		out = append(out, r.Inst[c]...)
+	}
+	return out
+}
+
+// fit is the least-squares line of a host metric over the instances of
+// every round of every level.
+func fit(p Platform, metric string) Fit {
+	var xs, ys []float64
+	for _, l := range p.Levels {
+		for _, r := range l.Rounds {
+			if v, ok := r.Host[metric]; ok {
+				xs, ys = append(xs, float64(l.N)), append(ys, v)
+			}
+		}
+	}
+	slope, base := line(xs, ys)
+	return Fit{PerInstance: slope, Base: base, Lo: math.NaN(), Hi: math.NaN()}
+}
+
+// cpuFit is host cores busy per instance, from the levels below saturation
+// (a saturated host shows the cores it has, not what more instances would
+// need); through the origin when only one level is unsaturated.
+func cpuFit(p Platform, cores int) Fit {
+	var xs, ys []float64
+	for _, l := range p.Levels {
+		for _, r := range l.Rounds {
+			if v, ok := r.Host["host_busy"]; ok && v < 0.9*float64(cores) {
+				xs, ys = append(xs, float64(l.N)), append(ys, v)
+			}
+		}
+	}
+	f := Fit{Lo: math.NaN(), Hi: math.NaN()}
+	distinct := map[float64]bool{}
+	for _, x := range xs {
+		distinct[x] = true
+	}
+	switch {
+	case len(xs) == 0:
+		f.PerInstance = math.NaN()
+	case len(distinct) == 1:
+		var sx, sy float64
+		for i := range xs {
+			sx, sy = sx+xs[i], sy+ys[i]
+		}
+		f.PerInstance = sy / sx
+	default:
+		f.PerInstance, f.Base = line(xs, ys)
+	}
+	return f
+}
+
+func line(xs, ys []float64) (slope, intercept float64) {
+	n := float64(len(xs))
+	if n < 2 {
+		return math.NaN(), math.NaN()
+	}
+	var sx, sy, sxx, sxy float64
+	for i := range xs {
+		sx, sy, sxx, sxy = sx+xs[i], sy+ys[i], sxx+xs[i]*xs[i], sxy+xs[i]*ys[i]
+	}
+	d := n*sxx - sx*sx
+	if d == 0 {
+		return math.NaN(), math.NaN()
+	}
+	slope = (n*sxy - sx*sy) / d
+	return slope, (sy - slope*sx) / n
+}
+
+// perInstance is the median over levels and rounds of a host metric
+// divided by the level.
+func perInstance(p Platform, metric string) float64 {
+	var v []float64
+	for _, l := range p.Levels {
+		for _, r := range l.Rounds {
+			if x, ok := r.Host[metric]; ok {
+				v = append(v, x/float64(l.N))
+			}
+		}
+	}
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
+}
+
+func percentiles(v []float64) (lo, hi float64) {
+	var ok []float64
+	for _, x := range v {
+		if !math.IsNaN(x) {
+			ok = append(ok, x)
+		}
+	}
+	if len(ok) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	slices.Sort(ok)
+	return ok[int(0.025*float64(len(ok)-1))], ok[int(0.975*float64(len(ok)-1))]
+}
+
+// Fleet is the hosts N instances need.
+type Fleet struct {
+	Instances     int
+	Headroom      float64 // fraction of each host kept free
+	Spares        int
+	Hosts, Lo, Hi int // -1: does not fit
+	UsablePerHost int // instances per host after the headroom
+}
+
+// Hosts is ⌈N / ⌊k·(1−headroom)⌋⌉ + spares; -1 when no instance fits.
+func Hosts(n, k int, headroom float64, spares int) int {
+	per := int(math.Floor(float64(k) * (1 - headroom)))
+	if per < 1 {
+		return -1
+	}
+	return (n+per-1)/per + spares
+}
+
+// Plan is the hosts for N instances, with the interval of the instances
+// per host carried through (fewer instances per host, more hosts).
+func (r Result) Plan(n int, headroom float64, spares int) Fleet {
+	return Fleet{Instances: n, Headroom: headroom, Spares: spares,
+		Hosts: Hosts(n, r.PerHost, headroom, spares), Lo: Hosts(n, r.PerHostHi, headroom, spares), Hi: Hosts(n, r.PerHostLo, headroom, spares),
+		UsablePerHost: int(math.Floor(float64(r.PerHost) * (1 - headroom)))}
+}

@@ -1,0 +1,110 @@
+package capacity
+
+import (
+	"math"
+	"testing"
+
+	"github.com/vmbench/vmbench/internal/scenario"
+)
+
+// synthetic builds a platform whose instances each get perInstance(n) of
+// throughput, whose host memory grows by memPer per instance over a base,
+// and whose host is busy busy(n) cores; rounds wobble by ±1%.
+func synthetic(levels []int, perInstance func(n int) float64, base, memPer float64, busy func(n int) float64) Platform {
+	p := Platform{Name: "p", Type: "container"}
+	for _, n := range levels {
+		l := Level{N: n}
+		for r, wobble := range []float64{0.99, 1.0, 1.01} {
+			rd := Round{Inst: map[Cell][]float64{}, Host: map[string]float64{
+				"mem_available_drop": (base + memPer*float64(n)) * wobble,
+				"pss_total":          memPer * float64(n) * 0.9,
+				"host_busy":          busy(n),
+			}}
+			c := Cell{"cpu", "threads=1", "throughput", "B/s"}
+			for k := range n {
+				rd.Inst[c] = append(rd.Inst[c], perInstance(n)*(1+0.001*float64(k+r)))
+			}
+			l.Rounds = append(l.Rounds, rd)
+		}
+		p.Levels = append(p.Levels, l)
+	}
+	return p
+}
+
+func loss(bound float64) scenario.Gate {
+	return scenario.Gate{Name: "cpu.throughput loss", Kind: scenario.Loss, Workload: "cpu", Metric: "throughput", Bound: bound}
+}
+
+func TestSLOBinds(t *testing.T) {
+	// Two cores: two instances run at full speed, four share them.
+	p := synthetic([]int{1, 2, 4, 8}, func(n int) float64 { return 100 * math.Min(1, 2/float64(n)) }, 50e6, 100e6,
+		func(n int) float64 { return math.Min(float64(n), 2) * 0.98 })
+	r := Compute(p, []scenario.Gate{loss(0.10)}, Host{Cores: 2, Memory: 10e9})
+	if r.PerHost != 2 || r.Binding != LimitSLO || r.Extrapolated {
+		t.Errorf("per host %d (%s), want 2 bound by the SLO", r.PerHost, r.Binding)
+	}
+	if len(r.SLO) != 4 || !r.SLO[1].Pass || r.SLO[2].Pass {
+		t.Errorf("SLO verdicts %+v", r.SLO)
+	}
+	if math.Abs(r.MemPerInstance.PerInstance-100e6) > 1e6 || !(r.MemPerInstance.Lo <= 100e6 && r.MemPerInstance.Hi >= 99e6) {
+		t.Errorf("memory per instance %+v, want 100 MB", r.MemPerInstance)
+	}
+	if r.PerHostLo > r.PerHost || r.PerHostHi < r.PerHost {
+		t.Errorf("interval [%d, %d] misses %d", r.PerHostLo, r.PerHostHi, r.PerHost)
+	}
+	// 500 instances, 25% headroom: 1 usable per host (⌊2·0.75⌋), 1 spare.
+	if f := r.Plan(500, 0.25, 1); f.Hosts != 501 || f.UsablePerHost != 1 {
+		t.Errorf("fleet %+v", f)
+	}
+}
+
+func TestMemoryBinds(t *testing.T) {
+	// Idle-ish instances: the SLO always holds; 1 GB of host memory and
+	// 100 MB per instance over a 50 MB base: ⌊(1000−50)/100⌋ = 9.
+	p := synthetic([]int{1, 2, 4}, func(int) float64 { return 100 }, 50e6, 100e6, func(n int) float64 { return 0.05 * float64(n) })
+	r := Compute(p, []scenario.Gate{loss(0.10)}, Host{Cores: 2, Memory: 1e9})
+	if r.PerHost != 9 || r.Binding != LimitMemory || !r.Extrapolated {
+		t.Errorf("per host %d (%s, extrapolated %v), want 9 bound by memory", r.PerHost, r.Binding, r.Extrapolated)
+	}
+	// CPU: 0.05 cores each, 40 would fit on 2 cores.
+	if math.Abs(r.CPUPerInstance.PerInstance-0.05) > 1e-9 {
+		t.Errorf("cpu per instance %+v", r.CPUPerInstance)
+	}
+	if f := r.Plan(500, 0.25, 1); f.UsablePerHost != 6 || f.Hosts != 84+1 {
+		t.Errorf("fleet %+v, want ⌈500/6⌉+1 = 85", f)
+	}
+}
+
+func TestGuardStops(t *testing.T) {
+	p := synthetic([]int{1, 2, 4}, func(int) float64 { return 100 }, 0, 1e6, func(int) float64 { return 0.1 })
+	p.Levels[2].Stop = "MemAvailable fell to 400 MiB, below the guard's 512 MiB"
+	r := Compute(p, nil, Host{Cores: 2, Memory: 1e12})
+	if r.PerHost != 2 || r.Binding != LimitGuard || r.Stop == "" {
+		t.Errorf("per host %d (%s) stop %q, want 2 bound by the guard", r.PerHost, r.Binding, r.Stop)
+	}
+}
+
+func TestNothingBinds(t *testing.T) {
+	p := synthetic([]int{1, 2}, func(int) float64 { return 100 }, 0, 0, func(int) float64 { return 0 })
+	r := Compute(p, nil, Host{Cores: 2, Memory: 1e9})
+	if r.PerHost != 2 || r.Binding != LimitNone {
+		t.Errorf("per host %d (%s), want the top level, none reached", r.PerHost, r.Binding)
+	}
+}
+
+func TestAbsoluteSLO(t *testing.T) {
+	p := synthetic([]int{1, 2, 4, 8}, func(n int) float64 { return 100 / float64(n) }, 0, 1e6, func(int) float64 { return 0.1 })
+	min40 := scenario.Gate{Name: "cpu.throughput median ≥ 40", Kind: scenario.Absolute, Workload: "cpu", Metric: "throughput", Bound: 40}
+	r := Compute(p, []scenario.Gate{min40}, Host{Cores: 64, Memory: 1e12})
+	if r.PerHost != 2 || r.Binding != LimitSLO || r.SLO[2].Reason == "" {
+		t.Errorf("per host %d (%s), verdicts %+v", r.PerHost, r.Binding, r.SLO)
+	}
+}
+
+func TestHosts(t *testing.T) {
+	for _, c := range []struct{ n, k, spares, want int }{{500, 16, 1, 43}, {500, 1, 0, -1}, {10, 10, 0, 2}} {
+		if got := Hosts(c.n, c.k, 0.25, c.spares); got != c.want {
+			t.Errorf("Hosts(%d, %d, 25%%, %d) = %d, want %d", c.n, c.k, c.spares, got, c.want)
+		}
+	}
+}

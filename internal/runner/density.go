@@ -1,0 +1,281 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/internal/cleanup"
+	"github.com/vmbench/vmbench/internal/collect"
+	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/scenario"
+	"github.com/vmbench/vmbench/internal/workload"
+)
+
+// Level metrics: what the host paid for a density level, recorded on the
+// level's own sample (Instance 0) once per workload variant and round.
+var DensityMetrics = []workload.MetricInfo{
+	{Name: "instances", Unit: "n", Help: "instances of the platform that ran the variant at once"},
+	{Name: "mem_available_drop", Unit: "B", Help: "MemAvailable before the instances started minus its lowest reading during the variant (gVisor's method; catches kernel memory such as page tables)"},
+	{Name: "mem_available_before", Unit: "B", Help: "MemAvailable before the level's instances started: what capacity is computed against"},
+	{Name: "mem_idle_drop", Unit: "B", Help: "MemAvailable before the instances started minus after, before any workload ran"},
+	{Name: "pss_total", Unit: "B", Help: "sum over the instances of the peak proportional set size of their host processes (Kata's method)"},
+	{Name: "vmm_overhead", Unit: "B", Help: "vm: sum over the guests of QEMU's proportional set size beyond the guest RAM mapping, from smaps (Firecracker's method)"},
+	{Name: "guest_ram_touched", Unit: "B", Help: "vm: sum over the guests of the guest RAM mapping's proportional set size"},
+	{Name: "host_cpu", Unit: "s", Help: "host CPU time of all instances' processes during the variant"},
+	{Name: "host_busy", Unit: "cores", Help: "the whole host's CPU time (user plus system) during the variant over its wall time"},
+	{Name: "psi_cpu_some", Unit: "ratio", Help: "share of the variant's wall time some task waited for a CPU (PSI)"},
+	{Name: "psi_memory_full", Unit: "ratio", Help: "share of the variant's wall time all tasks stalled on memory (PSI)"},
+	{Name: "psi_io_some", Unit: "ratio", Help: "share of the variant's wall time some task waited for I/O (PSI)"},
+	{Name: "start_last", Unit: "s", Help: "time to start the last instance while the others ran idle (a guest: launch to agent-ready)"},
+	{Name: "ksm_sharing", Unit: "B", Help: "memory KSM deduplicated at the end of the variant"},
+}
+
+// sweep runs the scenario's density sweep: for each level n, round after
+// round, each platform (in an order that rotates) starts n instances one
+// after the other, runs every workload variant in all of them at once,
+// records a sample per instance and one for the level, and closes them. A
+// guard that trips stops that platform's sweep, which the level's sample
+// records; the other platforms go on.
+func sweep(ctx context.Context, o Options, env Env, w *sinks, info *result.RunInfo) error {
+	s, dn := o.Scenario, o.Scenario.Density
+	one := *s
+	one.Platforms, one.Repetitions, one.Warmup = s.Platforms[:1], 1, 0
+	variants := scenario.Plan(&one)
+	stopped := map[string]string{}
+	total := len(dn.Levels) * dn.Repetitions * len(s.Platforms)
+	step := 0
+	for li, n := range dn.Levels {
+		for rep := range dn.Repetitions {
+			for i := range s.Platforms {
+				p := s.Platforms[(i+li*dn.Repetitions+rep)%len(s.Platforms)]
+				step++
+				if ctx.Err() != nil {
+					return ErrInterrupted
+				}
+				if stopped[p.Name] != "" {
+					continue
+				}
+				fmt.Fprintf(o.Log, "[%d/%d] level %d, round %d: %d × %s\n", step, total, n, rep+1, n, p.Name)
+				stop, err := runLevel(ctx, o, env, p, n, rep, variants, w, info)
+				if err != nil {
+					return err
+				}
+				if stop != "" {
+					stopped[p.Name] = stop
+					fmt.Fprintf(o.Log, "platform %s stops at level %d: %s\n", p.Name, n, stop)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// runLevel starts n instances of p, runs every variant in all of them at
+// once and closes them. It returns why a guard stopped the platform ("" to
+// go on).
+func runLevel(ctx context.Context, o Options, env Env, p scenario.Platform, n, rep int, variants []scenario.Trial, w *sinks, info *result.RunInfo) (stop string, err error) {
+	dn := o.Scenario.Density
+	var undo cleanup.Stack
+	defer func() {
+		if cerr := o.teardown(ctx, &undo); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}()
+	avail0, _ := collect.MemAvailable("/")
+	insts := make([]platform.Instance, 0, n)
+	var startLast float64
+	for k := 1; k <= n; k++ {
+		pk := p
+		pk.Name = fmt.Sprintf("%s-%d", p.Name, k) // names files, guests and containers apart
+		t0 := time.Now()
+		inst, serr := startPlatform(ctx, o, pk, env, &undo)
+		startLast = time.Since(t0).Seconds()
+		if sr, ok := inst.(platform.StartupReporter); ok && serr == nil && len(sr.StartupMetrics()) > 0 {
+			startLast = sr.StartupMetrics()[0].Value
+		}
+		if serr != nil {
+			if ctx.Err() != nil {
+				return "", ErrInterrupted
+			}
+			stop = fmt.Sprintf("instance %d of %d did not start: %v", k, n, serr)
+			return stop, w.samples.Write(levelSample(info.RunID, p.Name, variants[0], n, rep, nil, stop))
+		}
+		if dn.Guards.StartTimeout > 0 && startLast > dn.Guards.StartTimeout.Seconds() {
+			stop = fmt.Sprintf("instance %d of %d took %.1fs to start, beyond the guard's %s", k, n, startLast, dn.Guards.StartTimeout)
+		}
+		insts = append(insts, inst)
+		recordPlatform(info, p, inst)
+	}
+	if stop != "" {
+		return stop, w.samples.Write(levelSample(info.RunID, p.Name, variants[0], n, rep, nil, stop))
+	}
+	availIdle, _ := collect.MemAvailable("/")
+	for _, v := range variants {
+		metrics, samples, vstop := runAtOnce(ctx, o, insts, v, rep, info.RunID, avail0)
+		if ctx.Err() != nil {
+			return "", ErrInterrupted
+		}
+		for _, x := range samples {
+			x.Platform = p.Name
+			if err := w.samples.Write(x); err != nil {
+				return "", err
+			}
+		}
+		metrics = append(metrics,
+			result.Metric{Name: "mem_available_before", Unit: "B", Value: avail0},
+			result.Metric{Name: "mem_idle_drop", Unit: "B", Value: avail0 - availIdle},
+			result.Metric{Name: "start_last", Unit: "s", Value: startLast})
+		if vstop != "" {
+			stop = vstop
+		}
+		if err := w.samples.Write(levelSample(info.RunID, p.Name, v, n, rep, metrics, stop)); err != nil {
+			return "", err
+		}
+		if stop != "" {
+			return stop, nil
+		}
+	}
+	return "", nil
+}
+
+// runAtOnce runs one variant in every instance at once, sampling the host
+// and the instances meanwhile, and checks the guards. avail0 is
+// MemAvailable before the instances started.
+func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, v scenario.Trial, rep int, runID string, avail0 float64) ([]result.Metric, []result.Sample, string) {
+	s, dn := o.Scenario, o.Scenario.Density
+	host := collect.NewHost("host", "/")
+	samplers := []collect.Sampler{host}
+	first := make([]int, len(insts)) // each instance's first sampler
+	for k, inst := range insts {
+		first[k] = len(samplers)
+		if sm, ok := inst.(platform.Sampled); ok {
+			samplers = append(samplers, sm.Samplers()...)
+		}
+	}
+	interval := s.Sample
+	if interval == 0 {
+		interval = scenario.DefaultSample
+	}
+	minAvail, _ := collect.MemAvailable("/")
+	psi0, psiErr := collect.ReadPressure("/")
+	oom0, _ := collect.OOMKills("/")
+	coll := collect.Start(ctx, interval, samplers...)
+	start := time.Now()
+	req := agent.Request{Type: v.Type, Params: v.Params}
+	results := make([]workload.Result, len(insts))
+	errs := make([]error, len(insts))
+	var wg sync.WaitGroup
+	for k, inst := range insts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[k], errs[k] = attempt(ctx, s, inst, req)
+		}()
+	}
+	wg.Wait()
+	// QEMU's memory beyond its guest, read before the guests go.
+	var vmm, touched float64
+	for _, inst := range insts {
+		if m, ok := inst.(platform.VMM); ok {
+			if pid, ram := m.VMMProcess(); pid > 0 {
+				if over, g, err := collect.VMMOverhead("/", pid, ram); err == nil {
+					vmm, touched = vmm+over, touched+g
+				}
+			}
+		}
+	}
+	col := coll.Stop()
+	wall := time.Since(start).Seconds()
+	psi1, _ := collect.ReadPressure("/")
+	oom1, _ := collect.OOMKills("/")
+
+	var samples []result.Sample
+	var pss, hostCPU float64
+	for k := range insts {
+		x := result.Sample{RunID: runID, Workload: v.Workload, Type: v.Type, Params: maps.Clone(v.Params), Label: v.Label,
+			Trial: rep, Level: len(insts), Instance: k + 1, Start: start, Duration: wall}
+		if c, ok := insts[k].(platform.Conditioner); ok {
+			x.Conditions = maps.Clone(c.Conditions())
+		}
+		res := results[k]
+		end := len(col.Series)
+		if k+1 < len(insts) {
+			end = first[k+1]
+		}
+		res.Footprint = footprint(col.Series[first[k]:end])
+		pss += res.Footprint
+		hostCPU += res.HostCPU
+		x.Metrics, x.Histograms, x.Warnings = res.Metrics, res.Histograms, res.Warnings
+		if errs[k] != nil {
+			x.Error = errs[k].Error()
+		} else {
+			x.Metrics = append(x.Metrics, workload.Cost(res)...)
+		}
+		samples = append(samples, x)
+	}
+	if hs := col.Series[0]; len(hs.Points) > 0 {
+		if i := hs.Field("mem_available"); i >= 0 {
+			for _, pt := range hs.Points {
+				minAvail = min(minAvail, pt.Values[i])
+			}
+		}
+	}
+	busy := 0.0
+	if hs := col.Series[0]; len(hs.Points) > 1 {
+		u, sy := hs.Field("cpu_user"), hs.Field("cpu_system")
+		a, b := hs.Points[0], hs.Points[len(hs.Points)-1]
+		if dt := b.T - a.T; u >= 0 && sy >= 0 && dt > 0 {
+			busy = (b.Values[u] + b.Values[sy] - a.Values[u] - a.Values[sy]) / dt
+		}
+	}
+	metrics := []result.Metric{
+		{Name: "instances", Unit: "n", Value: float64(len(insts))},
+		{Name: "mem_available_drop", Unit: "B", Value: avail0 - minAvail},
+		{Name: "pss_total", Unit: "B", Value: pss},
+		{Name: "host_cpu", Unit: "s", Value: hostCPU},
+		{Name: "host_busy", Unit: "cores", Value: busy},
+		{Name: "ksm_sharing", Unit: "B", Value: collect.KSMSharing("/")},
+	}
+	if vmm > 0 {
+		metrics = append(metrics, result.Metric{Name: "vmm_overhead", Unit: "B", Value: vmm}, result.Metric{Name: "guest_ram_touched", Unit: "B", Value: touched})
+	}
+	d := psi1.Sub(psi0)
+	if psiErr == nil && wall > 0 {
+		metrics = append(metrics,
+			result.Metric{Name: "psi_cpu_some", Unit: "ratio", Value: d.CPUSome / wall},
+			result.Metric{Name: "psi_memory_full", Unit: "ratio", Value: d.MemoryFull / wall},
+			result.Metric{Name: "psi_io_some", Unit: "ratio", Value: d.IOSome / wall})
+	}
+	var stop string
+	switch {
+	case dn.Guards.StopOnOOMKills && oom1 > oom0:
+		stop = fmt.Sprintf("the kernel OOM-killed %d process(es)", oom1-oom0)
+	case dn.Guards.MemAvailable > 0 && minAvail < float64(dn.Guards.MemAvailable):
+		stop = fmt.Sprintf("MemAvailable fell to %.0f MiB, below the guard's %d MiB", minAvail/(1<<20), dn.Guards.MemAvailable>>20)
+	case psiErr == nil && wall > 0 && d.MemoryFull/wall > dn.Guards.PSIMemoryFull:
+		stop = fmt.Sprintf("memory pressure: all tasks stalled %.1f%% of the time, above the guard's %.0f%%", 100*d.MemoryFull/wall, 100*dn.Guards.PSIMemoryFull)
+	}
+	return metrics, samples, stop
+}
+
+// levelSample is a level's own sample.
+func levelSample(runID, platform string, v scenario.Trial, n, rep int, metrics []result.Metric, stop string) result.Sample {
+	return result.Sample{RunID: runID, Workload: v.Workload, Type: v.Type, Params: maps.Clone(v.Params), Label: v.Label, Platform: platform,
+		Trial: rep, Level: n, Start: time.Now(), Metrics: metrics, Stop: stop}
+}
+
+// recordPlatform describes a platform in run.json from its first instance.
+func recordPlatform(info *result.RunInfo, p scenario.Platform, inst platform.Instance) {
+	for _, pi := range info.Platforms {
+		if pi.Name == p.Name {
+			return
+		}
+	}
+	info.Platforms = append(info.Platforms, result.PlatformInfo{Name: p.Name, Type: p.Type, Info: maps.Clone(inst.Info())})
+}

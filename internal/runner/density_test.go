@@ -1,0 +1,93 @@
+package runner
+
+import (
+	"context"
+	"testing"
+
+	"github.com/vmbench/vmbench/internal/capacity"
+	"github.com/vmbench/vmbench/internal/report"
+	"github.com/vmbench/vmbench/internal/result"
+)
+
+// A density sweep at levels 1, 2 and 4 on real processes, runc containers
+// and TCG guests: every instance of every level ran and is recorded, each
+// level's host memory is measured three ways, the capacity of each
+// platform follows, and nothing is left behind.
+func TestDensitySweep(t *testing.T) {
+	needGuest(t)
+	s := load(t, `version: 1
+name: sweep
+timeout: 2m
+sample_interval: 50ms
+density:
+  levels: [1, 2, 4]
+  repetitions: 1
+  slo:
+    - {metric: cpu.throughput, max_loss: 10%}
+platforms:
+  - {name: native, type: native}
+  - {name: box, type: container, network: none}
+  - {name: guest, type: vm, accel: tcg, vcpus: 1, memory: 256MiB}
+workloads:
+  - {type: cpu, params: {duration: 300ms}}
+`)
+	dir, samples, err := run(t, context.Background(), s)
+	defer consoles(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	instances := map[string]int{}
+	for _, x := range samples {
+		if x.Level == 0 {
+			t.Errorf("a sweep wrote an ordinary sample: %+v", x)
+			continue
+		}
+		if x.Error != "" || x.Stop != "" {
+			t.Errorf("%s level %d instance %d: %s%s", x.Platform, x.Level, x.Instance, x.Error, x.Stop)
+		}
+		if x.Instance > 0 {
+			instances[x.Platform]++
+			if x.Platform == "guest" && x.Conditions["accel"] != "tcg" {
+				t.Errorf("guest sample without accel=tcg: %v", x.Conditions)
+			}
+			continue
+		}
+		m := map[string]float64{}
+		for _, mt := range x.Metrics {
+			m[mt.Name] = mt.Value
+		}
+		if m["instances"] != float64(x.Level) || m["pss_total"] <= 0 || m["mem_available_before"] <= 0 || m["host_busy"] <= 0 {
+			t.Errorf("%s level %d: host metrics %v", x.Platform, x.Level, m)
+		}
+		// A guest holds its RAM beyond what a process holds: MemAvailable
+		// drops by at least the RAM it touched; QEMU's own memory beyond
+		// the guest RAM mapping is measured from smaps.
+		if x.Platform == "guest" && (m["vmm_overhead"] <= 0 || m["guest_ram_touched"] <= 0 || m["mem_available_drop"] < m["guest_ram_touched"]/2) {
+			t.Errorf("guest level %d: memory %v", x.Level, m)
+		}
+	}
+	for _, p := range []string{"native", "box", "guest"} {
+		if instances[p] != 1+2+4 {
+			t.Errorf("%s: %d instance samples, want 7", p, instances[p])
+		}
+	}
+	info, err := result.ReadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sweeps := capacity.Sweeps(info, samples)
+	if len(sweeps) != 3 {
+		t.Fatalf("sweeps of %d platforms, want 3", len(sweeps))
+	}
+	for _, sw := range sweeps {
+		c := capacity.Compute(sw, s.Density.SLO, capacity.Host{Cores: info.Host.Cores, Memory: 8 << 30})
+		if c.PerHost < 1 || len(c.SLO) != 3 || !c.SLO[0].Pass {
+			t.Errorf("%s: capacity %+v", sw.Name, c)
+		}
+		t.Logf("%s: %d per host [%d, %d], binding %s, memory/instance %.0f MB, SLO %+v", sw.Name, c.PerHost, c.PerHostLo, c.PerHostHi, c.Binding, c.MemPerInstance.PerInstance/1e6, c.SLO)
+	}
+	if tab := report.Build(info, samples); len(tab.Density) != 3 || len(tab.Rows) != 0 {
+		t.Errorf("report: %d density platforms, %d ordinary rows", len(tab.Density), len(tab.Rows))
+	}
+	nothingLeft(t, "runc", runID(t, dir))
+}
