@@ -70,8 +70,9 @@ func (d *decoder) density(n *yaml.Node) *Density {
 			p, err := parsePercent(pn.Value)
 			if err != nil {
 				d.fail(pn, gp+".psi_memory_full", "the share of time all tasks stalled on memory, %v", err)
+			} else {
+				out.Guards.PSIMemoryFull = p
 			}
-			out.Guards.PSIMemoryFull = p
 		}
 		d.durationField(g, "start_timeout", gp+".start_timeout", &out.Guards.StartTimeout)
 		d.boolField(g, "oom", gp+".oom", &out.Guards.StopOnOOMKills)
@@ -144,6 +145,11 @@ func DescribeDensity(s *Scenario) string {
 const MaxLevel = 1024
 
 func (v *validator) density() {
+	for _, g := range v.s.Gates {
+		if g.Kind == Loss {
+			v.fail(g.Path+".max_loss", "applies to a density sweep's slo: only (the loss versus the same platform at level 1)")
+		}
+	}
 	dn := v.s.Density
 	if dn == nil {
 		return
@@ -182,10 +188,8 @@ func (v *validator) density() {
 		if g.Workload == "boot" {
 			v.fail(g.Path+".metric", "boot metrics are not per instance; an SLO names a workload's metric")
 		}
-	}
-	for _, g := range v.s.Gates {
-		if g.Kind == Loss {
-			v.fail(g.Path+".max_loss", "applies to a density sweep's slo: only (the loss versus the same platform at level 1)")
+		if g.Kind == Absolute && g.Aggregate != "median" {
+			v.fail(g.Path+".aggregate", "an SLO is judged on the median of the instances' values and its interval; name a percentile metric (such as p99) instead of an aggregate")
 		}
 	}
 	if len(v.s.Gates) > 0 {

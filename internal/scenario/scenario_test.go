@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -203,6 +204,25 @@ func TestErrors(t *testing.T) {
 		{"precision without adaptivity", base(native, cpu) + "precision: 1%\n", "x.yaml:7:12: precision: only applies when rounds can be added: set max_repetitions above repetitions (6)"},
 		{"too few rounds for the looks", base(native, cpu) + "max_repetitions: 48\n", "x.yaml:1:1: repetitions: 6 rounds cannot carry a 98.75% interval, the level of each of the 4 looks at [6 12 24 48] rounds that max_repetitions 48 makes (5% split over them): give at least 8 repetitions"},
 		{"time budget", base(native, cpu) + "max_repetitions: 20\ntime_budget: 0s\n", "x.yaml:8:14: time_budget: must be a positive duration, got 0s"},
+		{"density levels", base(native, cpu) + "density: {levels: [2, 1]}\n", "x.yaml:7:23: density.levels[1]: levels must rise: 1 follows 2"},
+		{"density level range", base(native, cpu) + "density: {levels: [0]}\n", "x.yaml:7:20: density.levels[0]: must be from 1 to 1024 instances, got 0"},
+		{"density levels empty", base(native, cpu) + "density: {levels: []}\n", "x.yaml:7:19: density.levels: must list at least one level"},
+		{"density levels missing", base(native, cpu) + "density: {repetitions: 2}\n", `x.yaml:7:10: density: missing required field "levels"`},
+		{"density step", base(native, cpu) + "density: {levels: {from: 1, to: 8, step: x2}}\n", `x.yaml:7:42: density.levels.step: must be log2 (double each level) or a whole number ≥ 1 to add, got "x2"`},
+		{"density from to", base(native, cpu) + "density: {levels: {from: 4, to: 2}}\n", "x.yaml:7:19: density.levels: from 4 to 2: levels run from 1 or more up to at most 1024, and to must be ≥ from"},
+		{"density repetitions", base(native, cpu) + "density: {levels: [1], repetitions: 0}\n", "x.yaml:7:37: density.repetitions: must be ≥ 1, got 0"},
+		{"density per guest", base(native, cpu) + "density: {levels: [1], per_guest: 0}\n", "x.yaml:7:35: density.per_guest: must be ≥ 1 instances per guest, got 0"},
+		{"density psi", base(native, cpu) + "density: {levels: [1], guards: {psi_memory_full: 0%}}\n", "x.yaml:7:50: density.guards.psi_memory_full: must be above 0% and at most 100%, got 0%"},
+		{"density psi form", base(native, cpu) + "density: {levels: [1], guards: {psi_memory_full: much}}\n", `x.yaml:7:50: density.guards.psi_memory_full: the share of time all tasks stalled on memory, must be a percentage such as 10%, got "much"`},
+		{"density guard key", base(native, cpu) + "density: {levels: [1], guards: {swap: 1}}\n", "x.yaml:7:33: density.guards.swap: unknown field for guards (fields: mem_available, psi_memory_full, start_timeout, oom)"},
+		{"density guard size", base(native, cpu) + "density: {levels: [1], guards: {mem_available: lots}}\n", `density.guards.mem_available: "lots" is not a size`},
+		{"density slo kind", base(native, cpu) + "density: {levels: [1], slo: [{metric: cpu.throughput, max_overhead: 5%}]}\n", "x.yaml:7:69: density.slo[0].max_overhead: an SLO is judged on one platform's instances: give max or min (absolute) or max_loss (versus the same platform at level 1)"},
+		{"density slo loss", base(native, cpu) + "density: {levels: [1], slo: [{metric: cpu.throughput, max_loss: 100%}]}\n", "x.yaml:7:65: density.slo[0].max_loss: is the per-instance loss allowed versus level 1 and must be from 0% to below 100%, got 100%"},
+		{"density slo aggregate", base(native, cpu) + "density: {levels: [1], slo: [{metric: cpu.throughput, min: 1GB/s, aggregate: p99}]}\n", "density.slo[0].aggregate: an SLO is judged on the median of the instances' values and its interval"},
+		{"density slo boot", base(native, cpu) + "density: {levels: [1], slo: [{metric: boot.kernel, max: 1s}]}\n", "density.slo[0].metric: boot metrics are not per instance"},
+		{"loss outside density", base(native, cpu) + "gates: [{metric: cpu.throughput, max_loss: 5%}]\n", "x.yaml:7:44: gates[0].max_loss: applies to a density sweep's slo: only (the loss versus the same platform at level 1)"},
+		{"density with gates", base(native, cpu) + "density: {levels: [1]}\ngates: [{metric: cpu.throughput, max: 1}]\n", "x.yaml:8:8: gates: a density sweep has no trials to gate; judge its levels with density.slo, and capacity with vmbench capacity"},
+		{"density adaptive", base(native, cpu) + "density: {levels: [1]}\nrepetitions: 7\nmax_repetitions: 14\n", "x.yaml:9:18: max_repetitions: a density sweep runs density.repetitions rounds per level; adaptive repetitions apply to ordinary runs"},
 		{"param nested", base(native, "  - {type: cpu, params: {threads: {a: 1}}}\n"), "workloads[0].params.threads: must be a value or a list of values"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -246,6 +266,27 @@ time_budget: 5m
 	}
 	if plain.Negligible != 0.02 || len(plain.Looks()) != 1 {
 		t.Errorf("defaults: margin %g, looks %v", plain.Negligible, plain.Looks())
+	}
+}
+
+func TestDensityLevels(t *testing.T) {
+	for text, want := range map[string]string{
+		"{from: 1, to: 16, step: log2}": "[1 2 4 8 16]",
+		"{from: 1, to: 12}":             "[1 2 4 8 12]",
+		"{from: 2, to: 10, step: 4}":    "[2 6 10]",
+		"[1, 3, 5]":                     "[1 3 5]",
+	} {
+		y := "version: 1\nname: x\nplatforms:\n  - {name: native, type: native}\nworkloads:\n  - {type: cpu}\ndensity: {levels: " + text + ", slo: [{metric: cpu.throughput, max_loss: 10%}]}\n"
+		s, err := Load("x.yaml", []byte(y))
+		if err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		if got := fmt.Sprint(s.Density.Levels); got != want {
+			t.Errorf("%s: levels %s, want %s", text, got, want)
+		}
+		if g := s.Density.SLO[0]; g.Kind != Loss || g.Bound != 0.10 || len(g.Platforms) != 1 {
+			t.Errorf("slo %+v", g)
+		}
 	}
 }
 
