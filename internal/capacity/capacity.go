@@ -212,13 +212,22 @@ func compute(p Platform, slo []scenario.Gate, host Host) point {
 	out.mem = fit(p, "mem_available_drop")
 	out.pss = fit(p, "pss_total")
 	out.cpu = cpuFit(p, host.Cores)
+	// The resource models extrapolate: a level that ran within the SLO
+	// and passed the guards fit, whatever a model says.
+	fitted := 0
+	for i, v := range out.verdicts {
+		if !v.Pass || v.N > kGuard {
+			break
+		}
+		fitted = out.verdicts[i].N
+	}
 	kMem := math.MaxInt
 	if out.mem.PerInstance > 0 && host.Memory > 0 {
-		kMem = int(math.Floor((host.Memory - math.Max(out.mem.Base, 0)) / out.mem.PerInstance))
+		kMem = max(fitted, int(math.Floor((host.Memory-math.Max(out.mem.Base, 0))/out.mem.PerInstance)))
 	}
 	kCPU := math.MaxInt
 	if out.cpu.PerInstance > 0 && host.Cores > 0 {
-		kCPU = int(math.Floor(float64(host.Cores) / out.cpu.PerInstance))
+		kCPU = max(fitted, int(math.Floor(float64(host.Cores)/out.cpu.PerInstance)))
 	}
 	out.k, out.binding = kSLO, LimitSLO
 	for _, c := range []struct {
@@ -275,19 +284,33 @@ func judge(l, first Level, slo []scenario.Gate) Verdict {
 					return Verdict{N: l.N, Reason: fmt.Sprintf("%s: median %.4g, interval bound %.4g breaks %s", g.Name, s.Center, worst, boundText(g))}
 				}
 			case scenario.Loss:
-				base := collectCell(first, c)
-				e := stats.Compare(stats.Values{V: base}, stats.Values{V: values}, result.HigherIsBetter(c.Unit), stats.Confidence)
-				worst := e.Hi
-				if math.IsNaN(worst) {
-					worst = e.Overhead
+				// The loss of the level's median against the first level's,
+				// at the pessimistic end of the level's median interval.
+				base := stats.Summarize(slices.Clone(collectCell(first, c))).Center
+				s := stats.Summarize(slices.Clone(values))
+				worstValue, note := s.Center, fmt.Sprintf(" (%d values, too few for an interval: judged on the median)", s.N)
+				if !math.IsInf(s.Lo, 0) && !math.IsInf(s.Hi, 0) && !math.IsNaN(s.Lo) {
+					worstValue, note = s.Hi, ""
+					if result.HigherIsBetter(c.Unit) {
+						worstValue = s.Lo
+					}
 				}
+				loss, worst := cost(base, s.Center, c.Unit), cost(base, worstValue, c.Unit)
 				if worst > g.Bound {
-					return Verdict{N: l.N, Reason: fmt.Sprintf("%s: per instance %+.1f%% vs 1 instance (up to %+.1f%%), beyond %.0f%%", g.Name, 100*e.Overhead, 100*worst, 100*g.Bound)}
+					return Verdict{N: l.N, Reason: fmt.Sprintf("%s: per instance %+.1f%% cost vs the first level (up to %+.1f%%)%s, beyond %.0f%%", g.Name, 100*loss, 100*worst, note, 100*g.Bound)}
 				}
 			}
 		}
 	}
 	return v
+}
+
+// cost is the extra cost per unit of work of x over base.
+func cost(base, x float64, unit string) float64 {
+	if result.HigherIsBetter(unit) {
+		return base/x - 1
+	}
+	return x/base - 1
 }
 
 func boundText(g scenario.Gate) string {

@@ -58,6 +58,17 @@ func TestSLOBinds(t *testing.T) {
 	}
 }
 
+// A model that says fewer than a level that ran within the SLO is wrong
+// there: measured levels win, models only extrapolate.
+func TestMeasuredLevelsBeatModels(t *testing.T) {
+	p := synthetic([]int{1, 2, 4}, func(n int) float64 { return 100 * math.Min(1, 2/float64(n)) }, 0, 1e6,
+		func(n int) float64 { return math.Min(1.05*float64(n), 2) })
+	r := Compute(p, []scenario.Gate{loss(0.10)}, Host{Cores: 2, Memory: 1e12})
+	if r.PerHost != 2 || r.Binding != LimitSLO {
+		t.Errorf("per host %d (%s), want 2: two instances ran within the SLO though 1.05 cores each would not fit 2", r.PerHost, r.Binding)
+	}
+}
+
 func TestMemoryBinds(t *testing.T) {
 	// Idle-ish instances: the SLO always holds; 1 GB of host memory and
 	// 100 MB per instance over a 50 MB base: ⌊(1000−50)/100⌋ = 9.

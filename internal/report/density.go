@@ -17,13 +17,14 @@ import (
 )
 
 // densityCells are the per-instance cells a density table shows: the
-// metrics that speak for a line of the summary.
+// workload's own metrics that speak for a line of the summary (the host's
+// costs have columns of their own).
 func densityCells(p capacity.Platform) []capacity.Cell {
 	var out []capacity.Cell
 	for _, l := range p.Levels {
 		for _, r := range l.Rounds {
 			for c := range r.Inst {
-				if resourceOfCell(c) != "" && !slices.Contains(out, c) {
+				if resourceOfCell(c) != "" && c.Metric != "footprint" && c.Metric != "host_cpu_per_GB" && !slices.Contains(out, c) {
 					out = append(out, c)
 				}
 			}
