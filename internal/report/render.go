@@ -119,7 +119,7 @@ func Markdown(w io.Writer, t Table) error {
 		h, rows := t.summaryRows()
 		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(h, " | "), strings.Repeat(" --- |", len(h)))
 		for _, r := range rows {
-			fmt.Fprintf(w, "| %s |\n", mdEscape(strings.Join(r, " | ")))
+			fmt.Fprintf(w, "| %s |\n", mdRow(r))
 		}
 		fmt.Fprintln(w)
 		for _, f := range t.Summary {
@@ -132,23 +132,22 @@ func Markdown(w io.Writer, t Table) error {
 		h, rows := densityRows(p)
 		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(h, " | "), strings.Repeat(" --- |", len(h)))
 		for _, r := range rows {
-			fmt.Fprintf(w, "| %s |\n", mdEscape(strings.Join(r, " | ")))
+			fmt.Fprintf(w, "| %s |\n", mdRow(r))
 		}
 		fmt.Fprintln(w)
 	}
 	if len(t.Density) > 0 {
 		fmt.Fprintf(w, "%s\n\n", densityLegend)
 	}
-	h := t.header()
-	fmt.Fprintf(w, "| %s |\n", strings.Join(h, " | "))
-	fmt.Fprintf(w, "|%s\n", strings.Repeat(" --- |", len(h)))
-	for _, rec := range t.records() {
-		for i := range rec {
-			rec[i] = mdEscape(rec[i])
+	if len(t.Rows) > 0 || len(t.Density) == 0 {
+		h := t.header()
+		fmt.Fprintf(w, "| %s |\n", strings.Join(h, " | "))
+		fmt.Fprintf(w, "|%s\n", strings.Repeat(" --- |", len(h)))
+		for _, rec := range t.records() {
+			fmt.Fprintf(w, "| %s |\n", mdRow(rec))
 		}
-		fmt.Fprintf(w, "| %s |\n", strings.Join(rec, " | "))
+		fmt.Fprintf(w, "\n%s\n", t.legend())
 	}
-	fmt.Fprintf(w, "\n%s\n", t.legend())
 	if len(t.Profiles) > 0 {
 		fmt.Fprintf(w, "\n## Where the CPU time goes\n\n%s\n", profileLegend(t.Baseline))
 		for _, p := range t.Profiles {
@@ -208,3 +207,12 @@ func orUnknown(s string) string {
 }
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// mdRow is a table row's cells, each escaped, joined by pipes.
+func mdRow(cells []string) string {
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		out[i] = mdEscape(c)
+	}
+	return strings.Join(out, " | ")
+}
