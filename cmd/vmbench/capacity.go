@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -83,7 +82,7 @@ func runCapacity(w io.Writer, dir string, o capacityOptions) error {
 	if len(sweeps) == 0 {
 		return usageError(fmt.Errorf("run %s has no density samples (was it interrupted before its first level?)", r.info.RunID))
 	}
-	host := capacity.Host{Cores: r.info.Host.Cores, Memory: budget(sweeps, s.Density.Guards.MemAvailable)}
+	host := capacity.HostOf(r.info, sweeps, s.Density.Guards.MemAvailable)
 	reprojected := o.hostCores > 0 || o.hostMemory != ""
 	if o.hostCores > 0 {
 		host.Cores = o.hostCores
@@ -157,24 +156,6 @@ func runCapacity(w io.Writer, dir string, o capacityOptions) error {
 	printRatios(w, results)
 	printOverhead(w, results, s)
 	return nil
-}
-
-// budget is the memory instances may use: MemAvailable before the sweep's
-// first level, minus the guard's floor.
-func budget(sweeps []capacity.Platform, floor int64) float64 {
-	var v []float64
-	for _, p := range sweeps {
-		for _, r := range p.Levels[0].Rounds {
-			if x, ok := r.Host["mem_available_before"]; ok {
-				v = append(v, x)
-			}
-		}
-	}
-	if len(v) == 0 {
-		return 0
-	}
-	slices.Sort(v)
-	return v[len(v)/2] - float64(floor)
 }
 
 func fitText(f capacity.Fit, unit string) string {

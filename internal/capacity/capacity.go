@@ -99,6 +99,25 @@ type Host struct {
 	Memory float64
 }
 
+// HostOf is the run's host: its logical CPUs, and MemAvailable before the
+// sweep's first level minus the guard's floor.
+func HostOf(info result.RunInfo, sweeps []Platform, floor int64) Host {
+	var v []float64
+	for _, p := range sweeps {
+		for _, r := range p.Levels[0].Rounds {
+			if x, ok := r.Host["mem_available_before"]; ok {
+				v = append(v, x)
+			}
+		}
+	}
+	h := Host{Cores: info.Host.Cores}
+	if len(v) > 0 {
+		slices.Sort(v)
+		h.Memory = v[len(v)/2] - float64(floor)
+	}
+	return h
+}
+
 // Limit names what binds a platform's density.
 type Limit string
 

@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vmbench/vmbench/internal/capacity"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/stats"
@@ -143,7 +144,17 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 		prev = index(base.Samples)
 		r.Warnings = append(r.Warnings, comparability(base, info)...)
 	}
+	var capacities map[string]capacity.Result
 	for _, g := range s.Gates {
+		if g.Kind == scenario.PerHost || g.Kind == scenario.DensityLoss {
+			if capacities == nil {
+				capacities = capacitiesOf(s, info, samples)
+			}
+			for _, p := range g.Platforms {
+				r.Checks = append(r.Checks, capacityCheck(g, p, capacities))
+			}
+			continue
+		}
 		for _, v := range variants(s, g) {
 			for _, p := range g.Platforms {
 				c := Check{
@@ -493,6 +504,71 @@ func regression(c *Check, x, base *values, higherIsBetter bool) {
 	default:
 		c.Status, c.Reason = Inconclusive, fmt.Sprintf("%s, %s interval [%s, %s]: straddles the threshold %s; the evidence decides neither (--retry adds rounds)", change, levelText(c.Level), pct(d.Lo), pct(d.Hi), bound)
 	}
+}
+
+// capacitiesOf computes every platform's capacity from a density sweep, as
+// vmbench capacity does.
+func capacitiesOf(s *scenario.Scenario, info result.RunInfo, samples []result.Sample) map[string]capacity.Result {
+	out := map[string]capacity.Result{}
+	sweeps := capacity.Sweeps(info, samples)
+	if len(sweeps) == 0 {
+		return out
+	}
+	host := capacity.HostOf(info, sweeps, s.Density.Guards.MemAvailable)
+	for _, p := range sweeps {
+		out[p.Name] = capacity.Compute(p, s.Density.SLO, host)
+	}
+	return out
+}
+
+// capacityCheck judges a capacity gate on the per-host interval: it passes
+// only when the whole interval keeps the bound. Emulated (TCG) sweeps size
+// nothing: their checks are skipped.
+func capacityCheck(g scenario.Gate, platform string, caps map[string]capacity.Result) Check {
+	c := Check{Gate: g.Name, Path: g.Path, Kind: g.Kind, Platform: platform, Bound: g.Bound, Unit: "n",
+		Value: math.NaN(), Lo: math.NaN(), Hi: math.NaN(), Level: stats.Confidence}
+	r, ok := caps[platform]
+	if !ok {
+		c.Status, c.Reason = Fail, fmt.Sprintf("no density levels measured on %s (did its first instance start? see the report)", platform)
+		return c
+	}
+	emulated := func(p capacity.Result) bool { return p.Platform.Accel == "tcg" }
+	switch g.Kind {
+	case scenario.PerHost:
+		c.Against, c.Value, c.Lo, c.Hi = "this host", float64(r.PerHost), float64(r.PerHostLo), float64(r.PerHostHi)
+		iv := fmt.Sprintf("%d instances per host [%d, %d], bound by %s", r.PerHost, r.PerHostLo, r.PerHostHi, r.Binding)
+		switch {
+		case emulated(r):
+			c.Status, c.Reason = Skipped, iv+": the platform ran under TCG, and emulation sizes nothing"
+		case c.Lo >= g.Bound:
+			c.Status, c.Reason = Pass, fmt.Sprintf("%s: all of it ≥ %g", iv, g.Bound)
+		case c.Hi < g.Bound:
+			c.Status, c.Reason = Fail, fmt.Sprintf("%s: all of it below %g", iv, g.Bound)
+		default:
+			c.Status, c.Reason = Inconclusive, fmt.Sprintf("%s straddles %g", iv, g.Bound)
+		}
+	case scenario.DensityLoss:
+		c.Against, c.Reference, c.Unit = g.Versus, g.Versus, "ratio"
+		v, ok := caps[g.Versus]
+		if !ok || v.PerHost == 0 {
+			c.Status, c.Reason = Fail, fmt.Sprintf("no capacity measured on %s to compare with", g.Versus)
+			return c
+		}
+		loss := func(k, kv int) float64 { return 1 - float64(k)/float64(max(kv, 1)) }
+		c.Value, c.Lo, c.Hi = loss(r.PerHost, v.PerHost), loss(r.PerHostHi, v.PerHostLo), loss(r.PerHostLo, v.PerHostHi)
+		iv := fmt.Sprintf("%s fits %d per host, %s %d: density loss %s [%s, %s]", platform, r.PerHost, g.Versus, v.PerHost, pct(c.Value), pct(c.Lo), pct(c.Hi))
+		switch {
+		case emulated(r) || emulated(v):
+			c.Status, c.Reason = Skipped, iv+": a platform ran under TCG, and emulation sizes nothing"
+		case c.Hi <= g.Bound:
+			c.Status, c.Reason = Pass, fmt.Sprintf("%s: all of it ≤ %s", iv, pct(g.Bound))
+		case c.Lo > g.Bound:
+			c.Status, c.Reason = Fail, fmt.Sprintf("%s: all of it above %s", iv, pct(g.Bound))
+		default:
+			c.Status, c.Reason = Inconclusive, fmt.Sprintf("%s straddles %s", iv, pct(g.Bound))
+		}
+	}
+	return c
 }
 
 // levelText is "95%", "98.33%".

@@ -35,6 +35,9 @@ func (c Check) measured() string {
 		return "—"
 	}
 	var s string
+	if c.Kind == scenario.PerHost {
+		return fmt.Sprintf("%g per host [%g, %g]", c.Value, c.Lo, c.Hi)
+	}
 	if c.Kind == scenario.Absolute {
 		s = units.Format(c.Value, c.Unit)
 		if !math.IsNaN(c.Lo) {
@@ -62,12 +65,19 @@ func (c Check) bound() string {
 		return fmt.Sprintf("≤ %s vs %s", pct(c.Bound), c.Against)
 	case scenario.Equivalence:
 		return fmt.Sprintf("within ±%s vs %s", strings.TrimPrefix(pct(c.Bound), "+"), c.Against)
+	case scenario.PerHost:
+		return fmt.Sprintf("≥ %g per host", c.Bound)
+	case scenario.DensityLoss:
+		return fmt.Sprintf("density loss ≤ %s vs %s", pct(c.Bound), c.Against)
 	}
 	return fmt.Sprintf("≤ %s vs baseline", pct(c.Bound))
 }
 
 // what names the cell of a check: "cpu.throughput threads=1 on vm".
 func (c Check) what() string {
+	if c.Workload == "" {
+		return "capacity on " + c.Platform
+	}
 	s := c.Workload + "." + c.Metric
 	if c.Label != "" {
 		s += " " + c.Label

@@ -16,9 +16,6 @@ import (
 type Density struct {
 	Levels      []int
 	Repetitions int // rounds per level
-	// PerGuest packs this many instances into one guest on vm platforms
-	// (worker VMs, the guest's cost shared); 1: a guest per instance.
-	PerGuest int
 	// SLO is judged per level on the per-instance values: absolute gates
 	// (max or min of an aggregate) and loss gates (max_loss: the
 	// per-instance value may be at most this much worse than at level 1).
@@ -42,21 +39,20 @@ const (
 	DefaultPSIMemoryFull      = 0.10
 )
 
-var densityKeys = []string{"levels", "repetitions", "per_guest", "slo", "guards"}
+var densityKeys = []string{"levels", "repetitions", "slo", "guards"}
 
 func (d *decoder) density(n *yaml.Node) *Density {
 	if n == nil {
 		return nil
 	}
 	const path = "density"
-	out := &Density{Repetitions: DefaultDensityRepetitions, PerGuest: 1,
+	out := &Density{Repetitions: DefaultDensityRepetitions,
 		Guards: Guards{MemAvailable: DefaultMemAvailableFloor, PSIMemoryFull: DefaultPSIMemoryFull, StopOnOOMKills: true}}
 	f := d.fields(n, path, "density", densityKeys, "levels")
 	if ln := f["levels"]; ln != nil {
 		out.Levels = d.levels(ln, path+".levels")
 	}
 	d.intField(f, "repetitions", path+".repetitions", &out.Repetitions)
-	d.intField(f, "per_guest", path+".per_guest", &out.PerGuest)
 	if sn := f["slo"]; sn != nil {
 		for i, item := range d.seq(sn, path+".slo") {
 			out.SLO = append(out.SLO, d.gate(item, fmt.Sprintf("%s.slo[%d]", path, i)))
@@ -169,9 +165,6 @@ func (v *validator) density() {
 	if dn.Repetitions < 1 {
 		v.fail(path+".repetitions", "must be ≥ 1, got %d", dn.Repetitions)
 	}
-	if dn.PerGuest < 1 {
-		v.fail(path+".per_guest", "must be ≥ 1 instances per guest, got %d", dn.PerGuest)
-	}
 	if dn.Guards.MemAvailable < 0 {
 		v.fail(path+".guards.mem_available", "must be ≥ 0, got %s", units.FormatSize(dn.Guards.MemAvailable))
 	}
@@ -192,8 +185,10 @@ func (v *validator) density() {
 			v.fail(g.Path+".aggregate", "an SLO is judged on the median of the instances' values and its interval; name a percentile metric (such as p99) instead of an aggregate")
 		}
 	}
-	if len(v.s.Gates) > 0 {
-		v.fail("gates", "a density sweep has no trials to gate; judge its levels with density.slo, and capacity with vmbench capacity")
+	for _, g := range v.s.Gates {
+		if g.Kind != PerHost && g.Kind != DensityLoss {
+			v.fail(g.Path, "a density sweep has no trials to gate: judge its levels with density.slo, and gate its capacity with %s or %s", PerHost, DensityLoss)
+		}
 	}
 	if v.s.Adaptive(v.s.Repetitions) {
 		v.fail("max_repetitions", "a density sweep runs density.repetitions rounds per level; adaptive repetitions apply to ordinary runs")

@@ -27,6 +27,11 @@ const (
 	// Loss is a density SLO's: the per-instance value at a level may be at
 	// most Bound worse than the same platform's at level 1.
 	Loss = "loss"
+	// PerHost and DensityLoss gate a density sweep's capacity (vmbench
+	// capacity): at least Bound instances per host; at most Bound fewer
+	// instances per host than Versus (1 − k/k_versus).
+	PerHost     = "min_instances_per_host"
+	DensityLoss = "max_density_loss"
 )
 
 // Aggregates an absolute gate can bound. The median is judged by its 95%
@@ -76,8 +81,16 @@ var BootMetrics = []workload.MetricInfo{
 
 var gateKeys = []string{"name", "metric", "where", "platform", "aggregate", "max", "min", "max_overhead", "negligible", "versus", "max_regression", "alpha", "of", "max_loss"}
 
+// capacityKeys are the keys of a gate on a density sweep's capacity.
+var capacityKeys = []string{"name", "platform", "versus", PerHost, DensityLoss}
+
 func (d *decoder) gate(n *yaml.Node, path string) Gate {
 	g := Gate{Path: path, Aggregate: "median", Alpha: DefaultAlpha}
+	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i].Value; k == PerHost || k == DensityLoss {
+			return d.capacityGate(n, path)
+		}
+	}
 	f := d.fields(n, path, "gate", gateKeys, "metric")
 	d.strField(f, "name", path+".name", &g.Name)
 	var metric string
@@ -161,8 +174,83 @@ func (d *decoder) gate(n *yaml.Node, path string) Gate {
 	return g
 }
 
+// capacityGate decodes a gate on a density sweep's capacity.
+func (d *decoder) capacityGate(n *yaml.Node, path string) Gate {
+	g := Gate{Path: path}
+	f := d.fields(n, path, "capacity gate", capacityKeys)
+	d.strField(f, "name", path+".name", &g.Name)
+	d.strField(f, "versus", path+".versus", &g.Versus)
+	if pn := f["platform"]; pn != nil && d.scalar(pn, path+".platform") {
+		g.Platforms = []string{pn.Value}
+	}
+	if f[PerHost] != nil && f[DensityLoss] != nil {
+		d.fail(n, path, "give one bound: %s or %s", PerHost, DensityLoss)
+	}
+	switch {
+	case f[PerHost] != nil:
+		g.Kind = PerHost
+		var k int
+		if d.int(f[PerHost], path+"."+PerHost, &k) {
+			g.Bound = float64(k)
+		}
+		if f["versus"] != nil {
+			d.fail(f["versus"], path+".versus", "applies to %s only", DensityLoss)
+		}
+	case f[DensityLoss] != nil:
+		g.Kind = DensityLoss
+		d.strField(f, DensityLoss, path+"."+DensityLoss, &g.bound)
+	}
+	return g
+}
+
+// capacityGate checks a gate on a density sweep's capacity.
+func (v *validator) capacityGate(g *Gate) {
+	path := g.Path
+	if v.s.Density == nil {
+		v.fail(path, "%s gates a density sweep's capacity: add a density: block, or gate a metric", g.Kind)
+	}
+	if len(g.Platforms) == 0 {
+		v.fail(path, "name the platform whose capacity is gated (platform: vm)")
+	}
+	for _, p := range g.Platforms {
+		if _, ok := v.platformNamed(p); !ok {
+			v.fail(path+".platform", "%q is not a platform of this scenario (platforms: %s)", p, strings.Join(v.platformNames(), ", "))
+		}
+	}
+	switch g.Kind {
+	case PerHost:
+		if g.Bound < 1 {
+			v.fail(path+"."+PerHost, "must be ≥ 1 instances, got %g", g.Bound)
+		}
+	case DensityLoss:
+		b, err := parsePercent(g.bound)
+		if err != nil || b < 0 || b >= 1 {
+			v.fail(path+"."+DensityLoss, "must be a percentage from 0%% to below 100%% (the share of instances per host lost versus the other platform), got %q", g.bound)
+		}
+		g.Bound = b
+		if g.Versus == "" {
+			v.fail(path+".versus", "name the platform the density is compared with (versus: container)")
+		} else if _, ok := v.platformNamed(g.Versus); !ok {
+			v.fail(path+".versus", "%q is not a platform of this scenario (platforms: %s)", g.Versus, strings.Join(v.platformNames(), ", "))
+		} else if len(g.Platforms) == 1 && g.Platforms[0] == g.Versus {
+			v.fail(path+".versus", "is the platform gated; name another")
+		}
+	}
+	if g.Name == "" {
+		if g.Kind == PerHost {
+			g.Name = fmt.Sprintf("%s per host ≥ %g", strings.Join(g.Platforms, ","), g.Bound)
+		} else {
+			g.Name = fmt.Sprintf("%s density vs %s loses ≤ %s", strings.Join(g.Platforms, ","), g.Versus, g.bound)
+		}
+	}
+}
+
 // gate checks what a decoded gate refers to and parses its bound.
 func (v *validator) gate(g *Gate) {
+	if g.Kind == PerHost || g.Kind == DensityLoss {
+		v.capacityGate(g)
+		return
+	}
 	path := g.Path
 	if g.Workload == "" {
 		return // the decoder reported it
