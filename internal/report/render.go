@@ -59,6 +59,20 @@ func (t Table) summaryTitle() string {
 	return fmt.Sprintf("Does it cost? Verdict per resource (negligible = the whole %s interval within ±%s)", levelText(t.Level), pctAbs(t.Analysis.Negligible))
 }
 
+// textTable returns a function that renders a table for a terminal, left
+// aligned and unwrapped.
+func textTable(w io.Writer) func(header []string, rows [][]string) {
+	return func(header []string, rows [][]string) {
+		tw := tablewriter.NewWriter(w)
+		tw.SetHeader(header)
+		tw.SetAutoFormatHeaders(false)
+		tw.SetAutoWrapText(false)
+		tw.SetAlignment(tablewriter.ALIGN_LEFT)
+		tw.AppendBulk(rows)
+		tw.Render()
+	}
+}
+
 // Text renders the table for a terminal.
 func Text(w io.Writer, t Table) error {
 	fmt.Fprintf(w, "vmbench run %s — scenario %q, baseline %s\n", t.RunID, t.Scenario, t.Baseline)
@@ -67,25 +81,11 @@ func Text(w io.Writer, t Table) error {
 	}
 	if len(t.Summary) > 0 {
 		fmt.Fprintf(w, "%s:\n", t.summaryTitle())
-		h, rows := t.summaryRows()
-		sw := tablewriter.NewWriter(w)
-		sw.SetHeader(h)
-		sw.SetAutoFormatHeaders(false)
-		sw.SetAutoWrapText(false)
-		sw.SetAlignment(tablewriter.ALIGN_LEFT)
-		sw.AppendBulk(rows)
-		sw.Render()
+		textTable(w)(t.summaryRows())
 	}
 	for _, p := range t.Density {
 		fmt.Fprintf(w, "Density sweep on %s:\n", p.Name)
-		h, rows := densityRows(p)
-		dw := tablewriter.NewWriter(w)
-		dw.SetHeader(h)
-		dw.SetAutoFormatHeaders(false)
-		dw.SetAutoWrapText(false)
-		dw.SetAlignment(tablewriter.ALIGN_LEFT)
-		dw.AppendBulk(rows)
-		dw.Render()
+		textTable(w)(densityRows(p))
 	}
 	if len(t.Density) > 0 {
 		fmt.Fprintln(w, densityLegend)
@@ -93,13 +93,7 @@ func Text(w io.Writer, t Table) error {
 			return nil
 		}
 	}
-	tw := tablewriter.NewWriter(w)
-	tw.SetHeader(t.header())
-	tw.SetAutoFormatHeaders(false)
-	tw.SetAutoWrapText(false)
-	tw.SetAlignment(tablewriter.ALIGN_LEFT)
-	tw.AppendBulk(t.records())
-	tw.Render()
+	textTable(w)(t.header(), t.records())
 	fmt.Fprintln(w, t.legend())
 	for _, n := range t.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
