@@ -94,6 +94,9 @@ func Sweeps(info result.RunInfo, samples []result.Sample) []Platform {
 // Host is the machine capacity is computed for.
 type Host struct {
 	Cores int
+	// Measured is the logical CPUs of the host the sweep ran on, which
+	// tells saturated levels apart; 0: Cores.
+	Measured int
 	// Memory is what instances may use: MemAvailable before the sweep
 	// minus the guard's floor.
 	Memory float64
@@ -110,7 +113,7 @@ func HostOf(info result.RunInfo, sweeps []Platform, floor int64) Host {
 			}
 		}
 	}
-	h := Host{Cores: info.Host.Cores}
+	h := Host{Cores: info.Host.Cores, Measured: info.Host.Cores}
 	if len(v) > 0 {
 		slices.Sort(v)
 		h.Memory = v[len(v)/2] - float64(floor)
@@ -230,7 +233,11 @@ func compute(p Platform, slo []scenario.Gate, host Host) point {
 	}
 	out.mem = fit(p, "mem_available_drop")
 	out.pss = fit(p, "pss_total")
-	out.cpu = cpuFit(p, host.Cores)
+	measured := host.Measured
+	if measured == 0 {
+		measured = host.Cores
+	}
+	out.cpu = cpuFit(p, measured)
 	// The resource models extrapolate: a level that ran within the SLO
 	// and passed the guards fit, whatever a model says.
 	fitted := 0

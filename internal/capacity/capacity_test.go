@@ -52,6 +52,11 @@ func TestSLOBinds(t *testing.T) {
 	if r.PerHostLo > r.PerHost || r.PerHostHi < r.PerHost {
 		t.Errorf("interval [%d, %d] misses %d", r.PerHostLo, r.PerHostHi, r.PerHost)
 	}
+	// Re-projected onto 64 cores: saturation is still judged against the
+	// 2 cores the sweep ran on, so the CPU per instance stays 0.98.
+	if big := Compute(p, []scenario.Gate{loss(0.10)}, Host{Cores: 64, Measured: 2, Memory: 10e9}); math.Abs(big.CPUPerInstance.PerInstance-0.98) > 1e-9 {
+		t.Errorf("re-projected CPU per instance %+v", big.CPUPerInstance)
+	}
 	// 500 instances, 25% headroom: 1 usable per host (⌊2·0.75⌋), 1 spare.
 	if f := r.Plan(500, 0.25, 1); f.Hosts != 501 || f.UsablePerHost != 1 {
 		t.Errorf("fleet %+v", f)

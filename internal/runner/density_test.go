@@ -59,10 +59,11 @@ workloads:
 		if m["instances"] != float64(x.Level) || m["pss_total"] <= 0 || m["mem_available_before"] <= 0 || m["host_busy"] <= 0 {
 			t.Errorf("%s level %d: host metrics %v", x.Platform, x.Level, m)
 		}
-		// A guest holds its RAM beyond what a process holds: MemAvailable
-		// drops by at least the RAM it touched; QEMU's own memory beyond
-		// the guest RAM mapping is measured from smaps.
-		if x.Platform == "guest" && (m["vmm_overhead"] <= 0 || m["guest_ram_touched"] <= 0 || m["mem_available_drop"] < m["guest_ram_touched"]/2) {
+		// QEMU's own memory beyond the guest RAM mapping is measured from
+		// smaps, and the guests' PSS holds at least the RAM they touched.
+		// (MemAvailable's drop is recorded but not checked: the other test
+		// packages' guests come and go meanwhile.)
+		if x.Platform == "guest" && (m["vmm_overhead"] <= 0 || m["guest_ram_touched"] <= 0 || m["pss_total"] < m["guest_ram_touched"]) {
 			t.Errorf("guest level %d: memory %v", x.Level, m)
 		}
 	}
