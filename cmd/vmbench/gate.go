@@ -117,7 +117,15 @@ func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
 	retried := false
 	for round := len(info.Retries) + 1; round <= len(info.Retries)+o.retry && len(rep.RetryCells()) > 0; round++ {
 		retried = true
-		retryErr = retryRound(cmd, dir, s, rep, round, o)
+		// Retries run the run's own platforms and workloads, whichever
+		// file the gates came from.
+		own := s
+		if o.scenario != "" {
+			if own, err = storedScenario(info); err != nil {
+				return err
+			}
+		}
+		retryErr = retryRound(cmd, dir, own, rep, round, o)
 		if rep, err = evaluate(); err != nil {
 			return err
 		}
@@ -170,20 +178,26 @@ func gateScenario(info result.RunInfo, path string) (*scenario.Scenario, error) 
 	if path != "" {
 		s, _, err = loadScenario(path)
 	} else {
-		name := info.Scenario.Path
-		if name == "" {
-			name = info.Scenario.Name
-		}
-		name += " (as stored in run.json)"
-		if s, err = scenario.Load(name, []byte(info.Scenario.Text)); err != nil {
-			err = usageError(fmt.Errorf("the run's scenario does not load:\n%w", err))
-		}
+		s, err = storedScenario(info)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if len(s.Gates) == 0 {
 		return nil, usageError(fmt.Errorf("scenario %q has no gates: add a gates: list to it (see the README's Gates section), or name another file with --scenario", s.Name))
+	}
+	return s, nil
+}
+
+// storedScenario is the scenario the run was made of, as run.json keeps it.
+func storedScenario(info result.RunInfo) (*scenario.Scenario, error) {
+	name := info.Scenario.Path
+	if name == "" {
+		name = info.Scenario.Name
+	}
+	s, err := scenario.Load(name+" (as stored in run.json)", []byte(info.Scenario.Text))
+	if err != nil {
+		return nil, usageError(fmt.Errorf("the run's scenario does not load:\n%w", err))
 	}
 	return s, nil
 }

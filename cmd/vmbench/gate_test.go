@@ -113,7 +113,9 @@ func TestGateCatchesInjectedSlowdown(t *testing.T) {
 
 // --retry re-runs the cells of an inconclusive gate and decides on all the
 // data. A bound at the measured median is inside the median's interval, so
-// the first verdict is always inconclusive.
+// the first verdict is always inconclusive. The gates come from another
+// file, whose container is limited to a quarter core: the retry still runs
+// the run's own platforms.
 func TestGateRetryAppendsTrials(t *testing.T) {
 	needRunc(t)
 	path := writeGateScenario(t, "1")
@@ -128,6 +130,7 @@ func TestGateRetryAppendsTrials(t *testing.T) {
 	median := stats.Summarize(values).Center
 	text, _ := os.ReadFile(path)
 	gated := strings.Replace(string(text), "max_regression: 5%\n    alpha: 0.01", fmt.Sprintf("min: %.0f", median), 1)
+	gated = strings.Replace(gated, "cpus: 1}", "cpus: 0.25}", 1)
 	os.WriteFile(path, []byte(gated), 0o644)
 
 	code, out, stderr := runCLI(t, "gate", dir, "--scenario", path)
@@ -144,10 +147,17 @@ func TestGateRetryAppendsTrials(t *testing.T) {
 	info, _ := result.ReadRun(dir)
 	samples, _ = result.ReadSamples(dir)
 	measured := map[string]int{}
+	var retried []float64
 	for _, s := range samples {
 		if !s.Warmup {
 			measured[fmt.Sprintf("%s/round%d/trial%d", s.Platform, s.Round, s.Trial)]++
 		}
+		if !s.Warmup && s.Round == 1 && s.Platform == "container" && s.Error == "" {
+			retried = append(retried, s.Metrics[0].Value)
+		}
+	}
+	if m := stats.Summarize(retried).Center; !(m > 0.6*median) {
+		t.Errorf("retried container median %.3g against the run's %.3g: the retry ran the gate file's quarter-core container, not the run's own", m, median)
 	}
 	// The retry ran the warmup and the 6 repetitions of the container
 	// cell only, numbered after the run's own.
