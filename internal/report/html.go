@@ -76,6 +76,11 @@ func HTML(w io.Writer, t Table) error {
 		}
 	}
 	sh, sr := t.summaryRows()
+	var density []profileTable
+	for _, p := range t.Density {
+		h, rows := densityRows(p)
+		density = append(density, profileTable{Title: p.Name, Header: h, Rows: rows})
+	}
 	var findings []string
 	for _, f := range t.Summary {
 		findings = append(findings, f.Resource+", "+t.pairName(f.Pair)+": "+f.Detail())
@@ -97,7 +102,9 @@ func HTML(w io.Writer, t Table) error {
 		SummaryHeader []string
 		SummaryRows   [][]string
 		Findings      []string
-	}{t, t.header(), t.records(), t.legend(), charts, profiles, profileLegend(t.Baseline), t.environment(), t.summaryTitle(), sh, sr, findings})
+		Density       []profileTable
+		DensityLegend string
+	}{t, t.header(), t.records(), t.legend(), charts, profiles, profileLegend(t.Baseline), t.environment(), t.summaryTitle(), sh, sr, findings, density, densityLegend})
 }
 
 type profileTable struct {
@@ -118,13 +125,13 @@ type panel struct {
 func panels(t Table) []panel {
 	out := []panel{{
 		title:   "Performance relative to " + t.Baseline,
-		caption: "Each point is a platform's median performance divided by the baseline's (log scale; 1 = same as the baseline, 0.5 = half as fast or twice the cost); whiskers are the 95% bootstrap interval of the overhead.",
+		caption: "Each point is a platform's performance relative to the baseline's, 1/(1+overhead) (log scale; 1 = same as the baseline, 0.5 = half as fast or twice the cost); whiskers are the overhead's " + levelText(t.Level) + " interval, paired round by round where rounds are complete.",
 		rows:    func(r Row) bool { return !isCost(r.Metric) },
 	}}
 	for _, m := range workload.CostMetrics {
 		out = append(out, panel{
 			title:   fmt.Sprintf("%s relative to %s", m.Name, t.Baseline),
-			caption: fmt.Sprintf("%s: %s. Each point is a platform's median divided by the baseline's (log scale; 2 = twice what the baseline costs); whiskers are the 95%% bootstrap interval.", m.Name, m.Help),
+			caption: fmt.Sprintf("%s: %s. Each point is a platform's cost relative to the baseline's, 1+overhead (log scale; 2 = twice what the baseline costs); whiskers are the overhead's %s interval.", m.Name, m.Help, levelText(t.Level)),
 			rows:    func(r Row) bool { return r.Metric == m.Name },
 			cost:    true,
 		})
@@ -162,10 +169,15 @@ figure{margin:2em 0}figcaption{font-size:13px;color:#555}
 {{end}}</table>
 <details><summary>Which cells decide each verdict</summary><ul>{{range .Findings}}<li>{{.}}</li>{{end}}</ul></details>
 <h2>All cells</h2>{{end}}
+{{range .Density}}<h2>Density sweep: {{.Title}}</h2>
 <table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table>
-<p>{{.Legend}}</p>
+{{end}}{{if .Density}}<p>{{.DensityLegend}}</p>{{end}}
+{{if .Rows}}<table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table>
+<p>{{.Legend}}</p>{{end}}
 {{range .Charts}}<figure><h2>{{.Title}}</h2>{{.SVG}}<figcaption>{{.Caption}}</figcaption></figure>
 {{end}}
 {{if .Profiles}}<h2>Where the CPU time goes</h2>

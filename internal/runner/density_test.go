@@ -2,7 +2,9 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/vmbench/vmbench/internal/capacity"
 	"github.com/vmbench/vmbench/internal/report"
@@ -89,6 +91,33 @@ workloads:
 	}
 	if tab := report.Build(info, samples); len(tab.Density) != 3 || len(tab.Rows) != 0 {
 		t.Errorf("report: %d density platforms, %d ordinary rows", len(tab.Density), len(tab.Rows))
+	}
+	nothingLeft(t, "runc", runID(t, dir))
+}
+
+// A sweep interrupted while its guests start or run leaves nothing behind:
+// the guests started so far, their taps and temp dirs go at teardown.
+func TestDensitySweepInterrupted(t *testing.T) {
+	needGuest(t)
+	s := load(t, `version: 1
+name: interrupted
+density:
+  levels: [3]
+  repetitions: 1
+platforms:
+  - {name: guest, type: vm, accel: tcg, vcpus: 1, memory: 256MiB}
+workloads:
+  - {type: cpu, params: {duration: 5s}}
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
+	defer cancel()
+	dir, _, err := run(t, ctx, s)
+	if !errors.Is(err, ErrInterrupted) {
+		t.Errorf("err %v, want interrupted", err)
+	}
+	info, rerr := result.ReadRun(dir)
+	if rerr != nil || !info.Interrupted {
+		t.Errorf("run.json: interrupted %v (%v)", info.Interrupted, rerr)
 	}
 	nothingLeft(t, "runc", runID(t, dir))
 }
