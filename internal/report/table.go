@@ -82,9 +82,6 @@ type Cell struct {
 	Delta   *Judged // vs the baseline; nil for the baseline and empty cells
 }
 
-// Delta is the verdict of column i against the baseline; nil where none.
-func (r Row) Delta(i int) *Judged { return r.Cells[i].Delta }
-
 // values are the cell's values with their rounds.
 func (c Cell) values() stats.Values { return stats.Values{V: c.Values, Round: c.Rounds} }
 

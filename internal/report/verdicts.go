@@ -26,17 +26,13 @@ type Pair struct{ X, Ref int }
 // analysisOf is the run's analysis, or the defaults for a run that has none.
 func analysisOf(info result.RunInfo) result.Analysis {
 	if info.Analysis != nil {
-		a := *info.Analysis
-		if len(a.Looks) == 0 {
-			a.Looks = []int{0}
-		}
-		return a
+		return *info.Analysis
 	}
 	var names, types []string
 	for _, p := range info.Platforms {
 		names, types = append(names, p.Name), append(types, p.Type)
 	}
-	return result.Analysis{Negligible: stats.DefaultMargin, Compare: scenario.DefaultComparisons(names, types), Looks: []int{0}}
+	return result.Analysis{Negligible: stats.DefaultMargin, Compare: scenario.DefaultComparisons(names, types)}
 }
 
 // resourceOf is the summary line a workload type's metric speaks for.

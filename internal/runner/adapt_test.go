@@ -78,7 +78,7 @@ workloads:
 	if tab.Level != 0.975 || !strings.Contains(strings.Join(tab.Notes, "\n"), "adaptive: after 7 rounds 2 cell(s) were undecided") {
 		t.Errorf("level %g, notes %v", tab.Level, tab.Notes)
 	}
-	if j := tab.Rows[0].Delta(1); j == nil || !j.Paired || j.N != 14 {
+	if j := tab.Rows[0].Cells[1].Delta; j == nil || !j.Paired || j.N != 14 {
 		t.Errorf("box vs native: %+v, want paired over 14 rounds", j)
 	}
 	nothingLeft(t, "runc", runID(t, dir))
