@@ -38,22 +38,6 @@ type Verdicts struct {
 // Adaptive reports whether the run may add rounds.
 func (v Verdicts) Adaptive(reps int) bool { return v.MaxRepetitions > reps }
 
-// Margin is the equivalence margin of a workload's metric.
-func (s *Scenario) Margin(workload, metric string) float64 {
-	for _, w := range s.Workloads {
-		if w.Name != workload {
-			continue
-		}
-		if m, ok := w.Margins[metric]; ok {
-			return m
-		}
-		if m, ok := w.Margins[""]; ok {
-			return m
-		}
-	}
-	return s.Negligible
-}
-
 // Comparisons are the scenario's compare: pairs, or the default ones.
 func (s *Scenario) Comparisons() [][2]string {
 	if len(s.Compare) > 0 {
