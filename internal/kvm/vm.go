@@ -86,6 +86,7 @@ var (
 	_ platform.Instance    = (*Instance)(nil)
 	_ platform.Conditioner = (*Instance)(nil)
 	_ platform.VMM         = (*Instance)(nil)
+	_ platform.Packed      = (*Instance)(nil)
 )
 
 // VMMProcess is QEMU's pid and the guest's memory.
@@ -365,6 +366,38 @@ func (i *Instance) Run(ctx context.Context, req agent.Request) (workload.Result,
 		return res, err
 	}
 	return res, errors.Join(err, i.restart(context.WithoutCancel(ctx)))
+}
+
+// RunMany runs copies of a trial in the guest at once, over the one agent
+// link (its requests are independent). A guest that dies fails them all;
+// it is not restarted here: a density level starts its guests afresh.
+func (i *Instance) RunMany(ctx context.Context, req agent.Request, copies int) ([]workload.Result, []error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	res, errs := make([]workload.Result, copies), make([]error, copies)
+	if i.g == nil {
+		for k := range errs {
+			errs[k] = errors.New("the guest is not running")
+		}
+		return res, errs
+	}
+	pid := i.g.cmd.Process.Pid
+	before, cerr := collect.ProcessCPU("/proc", pid)
+	var wg sync.WaitGroup
+	for k := range copies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res[k], errs[k] = i.g.link.Run(ctx, req, i.v.Container)
+		}()
+	}
+	wg.Wait()
+	if after, aerr := collect.ProcessCPU("/proc", pid); cerr == nil && aerr == nil {
+		for k := range res {
+			res[k].HostCPU = (after - before) / float64(copies)
+		}
+	}
+	return res, errs
 }
 
 // restart replaces the guest with a fresh boot of the same configuration.

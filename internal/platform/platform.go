@@ -54,6 +54,14 @@ type StartupReporter interface {
 	StartupMetrics() []result.Metric
 }
 
+// Packed is implemented by instances that can run several copies of a
+// trial at once, as a guest holding several instances of a density sweep
+// does. Each copy's result comes back with its error; the host CPU of the
+// whole instance is shared evenly among them.
+type Packed interface {
+	RunMany(ctx context.Context, req agent.Request, copies int) ([]workload.Result, []error)
+}
+
 // VMM is implemented by instances that are a virtual machine monitor's
 // process: its pid (0 while none runs) and the guest memory it maps, so
 // that the host memory it holds beyond its guest can be measured.

@@ -88,9 +88,21 @@ func runLevel(ctx context.Context, o Options, env Env, p scenario.Platform, n, r
 		}
 	}()
 	avail0, _ := collect.MemAvailable("/")
-	insts := make([]platform.Instance, 0, n)
+	// The instances' homes: n of them, or for a vm packing per_guest
+	// instances into each guest, as many guests as hold n.
+	counts := make([]int, n)
+	for i := range counts {
+		counts[i] = 1
+	}
+	if k := p.PerGuest; p.Type == scenario.VM && k > 1 {
+		counts = nil
+		for left := n; left > 0; left -= k {
+			counts = append(counts, min(k, left))
+		}
+	}
+	insts := make([]platform.Instance, 0, len(counts))
 	var startLast float64
-	for k := 1; k <= n; k++ {
+	for k := 1; k <= len(counts); k++ {
 		pk := p
 		pk.Name = fmt.Sprintf("%s-%d", p.Name, k) // names files, guests and containers apart
 		t0 := time.Now()
@@ -103,11 +115,11 @@ func runLevel(ctx context.Context, o Options, env Env, p scenario.Platform, n, r
 			if ctx.Err() != nil {
 				return "", ErrInterrupted
 			}
-			stop = fmt.Sprintf("instance %d of %d did not start: %v", k, n, serr)
+			stop = fmt.Sprintf("instance %d of %d did not start: %v", k, len(counts), serr)
 			return stop, w.samples.Write(levelSample(info.RunID, p.Name, variants[0], n, rep, nil, stop))
 		}
 		if dn.Guards.StartTimeout > 0 && startLast > dn.Guards.StartTimeout.Seconds() {
-			stop = fmt.Sprintf("instance %d of %d took %.1fs to start, beyond the guard's %s", k, n, startLast, dn.Guards.StartTimeout)
+			stop = fmt.Sprintf("instance %d of %d took %.1fs to start, beyond the guard's %s", k, len(counts), startLast, dn.Guards.StartTimeout)
 		}
 		insts = append(insts, inst)
 		recordPlatform(info, p, inst)
@@ -117,7 +129,7 @@ func runLevel(ctx context.Context, o Options, env Env, p scenario.Platform, n, r
 	}
 	availIdle, _ := collect.MemAvailable("/")
 	for _, v := range variants {
-		metrics, samples, vstop := runAtOnce(ctx, o, insts, v, rep, info.RunID, avail0)
+		metrics, samples, vstop := runAtOnce(ctx, o, insts, counts, v, rep, info.RunID, avail0)
 		if ctx.Err() != nil {
 			return "", ErrInterrupted
 		}
@@ -144,10 +156,11 @@ func runLevel(ctx context.Context, o Options, env Env, p scenario.Platform, n, r
 	return "", nil
 }
 
-// runAtOnce runs one variant in every instance at once, sampling the host
-// and the instances meanwhile, and checks the guards. avail0 is
-// MemAvailable before the instances started.
-func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, v scenario.Trial, rep int, runID string, avail0 float64) ([]result.Metric, []result.Sample, string) {
+// runAtOnce runs one variant in every instance at once — counts[i] copies
+// in insts[i], a guest holding several — sampling the host and the
+// instances meanwhile, and checks the guards. avail0 is MemAvailable
+// before the instances started.
+func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, counts []int, v scenario.Trial, rep int, runID string, avail0 float64) ([]result.Metric, []result.Sample, string) {
 	s, dn := o.Scenario, o.Scenario.Density
 	host := collect.NewHost("host", "/")
 	samplers := []collect.Sampler{host}
@@ -168,14 +181,22 @@ func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, v scen
 	coll := collect.Start(ctx, interval, samplers...)
 	start := time.Now()
 	req := agent.Request{Type: v.Type, Params: v.Params}
-	results := make([]workload.Result, len(insts))
-	errs := make([]error, len(insts))
+	results := make([][]workload.Result, len(insts))
+	errs := make([][]error, len(insts))
 	var wg sync.WaitGroup
 	for k, inst := range insts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[k], errs[k] = attempt(ctx, s, inst, req)
+			packed, ok := inst.(platform.Packed)
+			if counts[k] == 1 || !ok {
+				r, err := attempt(ctx, s, inst, req)
+				results[k], errs[k] = []workload.Result{r}, []error{err}
+				return
+			}
+			tctx, cancel := context.WithTimeout(ctx, s.Timeout)
+			defer cancel()
+			results[k], errs[k] = packed.RunMany(tctx, req, counts[k])
 		}()
 	}
 	wg.Wait()
@@ -195,29 +216,38 @@ func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, v scen
 	psi1, _ := collect.ReadPressure("/")
 	oom1, _ := collect.OOMKills("/")
 
+	level := 0
+	for _, c := range counts {
+		level += c
+	}
 	var samples []result.Sample
 	var pss, hostCPU float64
 	for k := range insts {
-		x := result.Sample{RunID: runID, Workload: v.Workload, Type: v.Type, Params: maps.Clone(v.Params), Label: v.Label,
-			Trial: rep, Level: len(insts), Instance: k + 1, Start: start, Duration: wall}
-		if c, ok := insts[k].(platform.Conditioner); ok {
-			x.Conditions = maps.Clone(c.Conditions())
-		}
-		res := results[k]
 		end := len(col.Series)
 		if k+1 < len(insts) {
 			end = first[k+1]
 		}
-		res.Footprint = footprint(col.Series[first[k]:end])
-		pss += res.Footprint
-		hostCPU += res.HostCPU
-		x.Metrics, x.Histograms, x.Warnings = res.Metrics, res.Histograms, res.Warnings
-		if errs[k] != nil {
-			x.Error = errs[k].Error()
-		} else {
-			x.Metrics = append(x.Metrics, workload.Cost(res)...)
+		peak := footprint(col.Series[first[k]:end])
+		pss += peak
+		for j, res := range results[k] {
+			x := result.Sample{RunID: runID, Workload: v.Workload, Type: v.Type, Params: maps.Clone(v.Params), Label: v.Label,
+				Trial: rep, Level: level, Instance: len(samples) + 1, Start: start, Duration: wall}
+			if c, ok := insts[k].(platform.Conditioner); ok {
+				x.Conditions = maps.Clone(c.Conditions())
+			}
+			if counts[k] > 1 {
+				x.Conditions = withCondition(x.Conditions, "per_guest", fmt.Sprint(counts[k]))
+			}
+			res.Footprint = peak / float64(len(results[k])) // a guest's share
+			hostCPU += res.HostCPU
+			x.Metrics, x.Histograms, x.Warnings = res.Metrics, res.Histograms, res.Warnings
+			if errs[k][j] != nil {
+				x.Error = errs[k][j].Error()
+			} else {
+				x.Metrics = append(x.Metrics, workload.Cost(res)...)
+			}
+			samples = append(samples, x)
 		}
-		samples = append(samples, x)
 	}
 	if hs := col.Series[0]; len(hs.Points) > 0 {
 		if i := hs.Field("mem_available"); i >= 0 {
@@ -235,7 +265,7 @@ func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, v scen
 		}
 	}
 	metrics := []result.Metric{
-		{Name: "instances", Unit: "n", Value: float64(len(insts))},
+		{Name: "instances", Unit: "n", Value: float64(level)},
 		{Name: "mem_available_drop", Unit: "B", Value: avail0 - minAvail},
 		{Name: "pss_total", Unit: "B", Value: pss},
 		{Name: "host_cpu", Unit: "s", Value: hostCPU},
@@ -262,6 +292,15 @@ func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, v scen
 		stop = fmt.Sprintf("memory pressure: all tasks stalled %.1f%% of the time, above the guard's %.0f%%", 100*d.MemoryFull/wall, 100*dn.Guards.PSIMemoryFull)
 	}
 	return metrics, samples, stop
+}
+
+// withCondition adds key=value to a sample's conditions.
+func withCondition(c map[string]string, key, value string) map[string]string {
+	if c == nil {
+		c = map[string]string{}
+	}
+	c[key] = value
+	return c
 }
 
 // levelSample is a level's own sample.

@@ -12,7 +12,8 @@ import (
 )
 
 // A density sweep at levels 1, 2 and 4 on real processes, runc containers
-// and TCG guests: every instance of every level ran and is recorded, each
+// and TCG guests, one instance per guest and two per guest (per_guest: 2,
+// so 1, 1 and 2 guests): every instance of every level ran and is recorded, each
 // level's host memory is measured three ways, the capacity of each
 // platform follows, and nothing is left behind.
 func TestDensitySweep(t *testing.T) {
@@ -30,6 +31,7 @@ platforms:
   - {name: native, type: native}
   - {name: box, type: container, network: none}
   - {name: guest, type: vm, accel: tcg, vcpus: 1, memory: 256MiB}
+  - {name: packed, type: vm, accel: tcg, vcpus: 2, memory: 512MiB, per_guest: 2}
 workloads:
   - {type: cpu, params: {duration: 300ms}}
 `)
@@ -49,8 +51,11 @@ workloads:
 		}
 		if x.Instance > 0 {
 			instances[x.Platform]++
-			if x.Platform == "guest" && x.Conditions["accel"] != "tcg" {
+			if (x.Platform == "guest" || x.Platform == "packed") && x.Conditions["accel"] != "tcg" {
 				t.Errorf("guest sample without accel=tcg: %v", x.Conditions)
+			}
+			if x.Platform == "packed" && x.Level > 1 && x.Conditions["per_guest"] != "2" {
+				t.Errorf("packed level %d instance %d: conditions %v, want per_guest=2", x.Level, x.Instance, x.Conditions)
 			}
 			continue
 		}
@@ -65,11 +70,11 @@ workloads:
 		// smaps, and the guests' PSS holds at least the RAM they touched.
 		// (MemAvailable's drop is recorded but not checked: the other test
 		// packages' guests come and go meanwhile.)
-		if x.Platform == "guest" && (m["vmm_overhead"] <= 0 || m["guest_ram_touched"] <= 0 || m["pss_total"] < m["guest_ram_touched"]) {
+		if (x.Platform == "guest" || x.Platform == "packed") && (m["vmm_overhead"] <= 0 || m["guest_ram_touched"] <= 0 || m["pss_total"] < m["guest_ram_touched"]) {
 			t.Errorf("guest level %d: memory %v", x.Level, m)
 		}
 	}
-	for _, p := range []string{"native", "box", "guest"} {
+	for _, p := range []string{"native", "box", "guest", "packed"} {
 		if instances[p] != 1+2+4 {
 			t.Errorf("%s: %d instance samples, want 7", p, instances[p])
 		}
@@ -79,8 +84,8 @@ workloads:
 		t.Fatal(err)
 	}
 	sweeps := capacity.Sweeps(info, samples)
-	if len(sweeps) != 3 {
-		t.Fatalf("sweeps of %d platforms, want 3", len(sweeps))
+	if len(sweeps) != 4 {
+		t.Fatalf("sweeps of %d platforms, want 4", len(sweeps))
 	}
 	for _, sw := range sweeps {
 		c := capacity.Compute(sw, s.Density.SLO, capacity.Host{Cores: info.Host.Cores, Memory: 8 << 30})
@@ -89,7 +94,7 @@ workloads:
 		}
 		t.Logf("%s: %d per host [%d, %d], binding %s, memory/instance %.0f MB, SLO %+v", sw.Name, c.PerHost, c.PerHostLo, c.PerHostHi, c.Binding, c.MemPerInstance.PerInstance/1e6, c.SLO)
 	}
-	if tab := report.Build(info, samples); len(tab.Density) != 3 || len(tab.Rows) != 0 {
+	if tab := report.Build(info, samples); len(tab.Density) != 4 || len(tab.Rows) != 0 {
 		t.Errorf("report: %d density platforms, %d ordinary rows", len(tab.Density), len(tab.Rows))
 	}
 	nothingLeft(t, "runc", runID(t, dir))

@@ -107,7 +107,7 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 var platformOptions = map[string][]string{
 	Native:    {},
 	Container: {"runtime", "cpus", "memory", "network"},
-	VM:        {"container", "vcpus", "memory", "machine", "accel", "kernel", "pin", "hugepages", "boot_timeout", "scratch_size", "disk_cache", "disk_aio"},
+	VM:        {"container", "vcpus", "memory", "machine", "accel", "kernel", "pin", "hugepages", "boot_timeout", "scratch_size", "disk_cache", "disk_aio", "per_guest"},
 }
 
 // PlatformTypes lists the platform types in the order `vmbench list` shows them.
@@ -118,7 +118,7 @@ func PlatformOptions(typ string) []string { return platformOptions[typ] }
 
 func (d *decoder) platform(n *yaml.Node, path string) Platform {
 	p := Platform{Runtime: "runc", Network: "bridge", Container: true, VCPUs: DefaultVCPUs, Machine: "q35", Accel: "auto", BootTimeout: DefaultBootTimeout,
-		ScratchSize: DefaultScratchSize, DiskCache: "none", DiskAIO: "native"}
+		ScratchSize: DefaultScratchSize, DiskCache: "none", DiskAIO: "native", PerGuest: 1}
 	if n.Kind != yaml.MappingNode {
 		d.fail(n, path, "must be a mapping with name and type")
 		return p
@@ -160,6 +160,7 @@ func (d *decoder) platform(n *yaml.Node, path string) Platform {
 	d.sizeField(f, "scratch_size", path+".scratch_size", &p.ScratchSize)
 	d.strField(f, "disk_cache", path+".disk_cache", &p.DiskCache)
 	d.strField(f, "disk_aio", path+".disk_aio", &p.DiskAIO)
+	d.intField(f, "per_guest", path+".per_guest", &p.PerGuest)
 	if v := f["pin"]; v != nil {
 		for i, item := range d.seq(v, path+".pin") {
 			var cpu int

@@ -77,6 +77,9 @@ type Platform struct {
 	ScratchSize int64  // the guest's scratch disk
 	DiskCache   string // QEMU cache mode of the scratch disk
 	DiskAIO     string // QEMU aio mode of the scratch disk
+	// PerGuest, in a density sweep, packs this many instances into each
+	// guest (worker VMs whose cost k instances share); 1: a guest each.
+	PerGuest int
 }
 
 // Workload is one workload entry; a parameter with several values expands

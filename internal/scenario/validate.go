@@ -170,6 +170,11 @@ func (v *validator) platform(path string, p Platform) {
 				v.fail(fmt.Sprintf("%s.pin[%d]", path, i), "must be a host CPU number ≥ 0, got %d", cpu)
 			}
 		}
+		if p.PerGuest < 1 {
+			v.fail(path+".per_guest", "must be ≥ 1 instances per guest, got %d", p.PerGuest)
+		} else if _, set := v.s.pos[path+".per_guest"]; set && v.s.Density == nil {
+			v.fail(path+".per_guest", "packs instances into guests in a density sweep; add a density: block, or remove it")
+		}
 		if p.BootTimeout <= 0 {
 			v.fail(path+".boot_timeout", "must be a positive duration, got %s", p.BootTimeout)
 		}

@@ -105,8 +105,9 @@ func Main() {
 }
 
 type handler struct {
-	rt *platform.Runtime
-	n  atomic.Int64
+	rt       *platform.Runtime
+	n        atomic.Int64
+	bundleMu sync.Mutex // the shared rootfs is written once
 	// toolsErr is mountTools' outcome, once it has run.
 	toolsOnce sync.Once
 	toolsErr  error
@@ -136,22 +137,36 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 		if h.rt == nil {
 			return agent.Response{Error: "the guest has no usable runc (see the console log)"}
 		}
+		h.bundleMu.Lock()
 		if _, err := os.Stat(filepath.Join(bundleDir, "rootfs", platform.BundleBinary)); err != nil {
 			if err := platform.WriteRootfs(bundleDir, self); err != nil {
+				h.bundleMu.Unlock()
 				return agent.Response{Error: "guest bundle: " + err.Error()}
 			}
 		}
+		h.bundleMu.Unlock()
 		id := fmt.Sprintf("vmbench-guest-%d", h.n.Add(1))
 		opts := platform.SpecOptions{ID: id, Args: append([]string{platform.BundleBinary}, agent.Args(req)...), ScratchDevice: scratch, HostNetwork: h.hostNetwork}
 		if tool {
 			opts.Rootfs, opts.Agent = toolsRoot, self
 		}
 		spec := platform.Spec(opts)
-		if err := platform.WriteSpec(bundleDir, spec); err != nil {
+		if !tool {
+			spec.Root.Path = filepath.Join(bundleDir, "rootfs")
+		}
+		// A config of its own for each run, beside the shared rootfs:
+		// a density sweep packs several instances into one guest, and
+		// their runs overlap.
+		dir := filepath.Join(filepath.Dir(bundleDir), id)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return agent.Response{Error: err.Error()}
+		}
+		defer os.RemoveAll(dir)
+		if err := platform.WriteSpec(dir, spec); err != nil {
 			return agent.Response{Error: err.Error()}
 		}
 		defer h.rt.Delete(id)
-		cmd = h.rt.RunCmd(ctx, bundleDir, id)
+		cmd = h.rt.RunCmd(ctx, dir, id)
 	} else {
 		cmd = exec.CommandContext(ctx, self, agent.Args(req)...)
 		if tool {
