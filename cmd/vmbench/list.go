@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vmbench/vmbench/internal/runner"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads"
@@ -46,6 +47,10 @@ func list(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\n  every workload — what each successful trial cost the host, measured by the platform")
 	for _, m := range workload.CostMetrics {
+		fmt.Fprintf(w, "    metric %-10s %-22s %s\n", m.Name, m.Unit, m.Help)
+	}
+	fmt.Fprintln(w, "\n  density sweeps — what each level cost the host, on the level's own sample (instance 0)")
+	for _, m := range runner.DensityMetrics {
 		fmt.Fprintf(w, "    metric %-10s %-22s %s\n", m.Name, m.Unit, m.Help)
 	}
 	fmt.Fprintln(w, "\nPLATFORM TYPES")

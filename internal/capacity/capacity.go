@@ -407,16 +407,31 @@ func fit(p Platform, metric string) Fit {
 	return Fit{PerInstance: slope, Base: base, Lo: math.NaN(), Hi: math.NaN()}
 }
 
-// cpuFit is host cores busy per instance, from the levels below saturation
-// (a saturated host shows the cores it has, not what more instances would
-// need); through the origin when only one level is unsaturated.
+// cpuFit is host cores busy per instance, from the levels before the host
+// saturates (a saturated host shows the cores it has, not what more
+// instances would need: a round of a later level that dips below is not
+// evidence); through the origin when only the first level is unsaturated.
 func cpuFit(p Platform, cores int) Fit {
 	var xs, ys []float64
 	for _, l := range p.Levels {
+		var busy []float64
 		for _, r := range l.Rounds {
-			if v, ok := r.Host["host_busy"]; ok && v < 0.9*float64(cores) {
-				xs, ys = append(xs, float64(l.N)), append(ys, v)
+			if v, ok := r.Host["host_busy"]; ok {
+				busy = append(busy, v)
 			}
+		}
+		if len(busy) == 0 {
+			continue
+		}
+		slices.Sort(busy)
+		if busy[len(busy)/2] >= 0.9*float64(cores) && len(xs) > 0 {
+			break
+		}
+		for _, v := range busy {
+			xs, ys = append(xs, float64(l.N)), append(ys, v)
+		}
+		if busy[len(busy)/2] >= 0.9*float64(cores) {
+			break // the first level saturates already: through the origin
 		}
 	}
 	f := Fit{Lo: math.NaN(), Hi: math.NaN()}

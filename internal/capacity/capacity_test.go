@@ -74,6 +74,18 @@ func TestMeasuredLevelsBeatModels(t *testing.T) {
 	}
 }
 
+// A saturated level whose round dips below the threshold is not evidence
+// of a shallow slope.
+func TestCPUFitStopsAtSaturation(t *testing.T) {
+	p := synthetic([]int{1, 2, 4, 8}, func(n int) float64 { return 100 * math.Min(1, 2/float64(n)) }, 0, 1e6,
+		func(n int) float64 { return math.Min(float64(n), 2) })
+	p.Levels[3].Rounds[0].Host["host_busy"] = 1.7 // a dip at level 8
+	r := Compute(p, nil, Host{Cores: 2, Memory: 1e12})
+	if math.Abs(r.CPUPerInstance.PerInstance-1) > 1e-9 {
+		t.Errorf("cpu per instance %+v, want 1 core (from level 1 alone)", r.CPUPerInstance)
+	}
+}
+
 func TestMemoryBinds(t *testing.T) {
 	// Idle-ish instances: the SLO always holds; 1 GB of host memory and
 	// 100 MB per instance over a 50 MB base: ⌊(1000−50)/100⌋ = 9.

@@ -5,16 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/cleanup"
 	"github.com/vmbench/vmbench/internal/collect"
+	"github.com/vmbench/vmbench/internal/hist"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/workload"
+	"github.com/vmbench/vmbench/workloads/syscall"
 )
 
 // Level metrics: what the host paid for a density level, recorded on the
@@ -34,6 +37,7 @@ var DensityMetrics = []workload.MetricInfo{
 	{Name: "psi_io_some", Unit: "ratio", Help: "share of the variant's wall time some task waited for I/O (PSI)"},
 	{Name: "start_last", Unit: "s", Help: "time to start the last instance while the others ran idle (a guest: launch to agent-ready)"},
 	{Name: "ksm_sharing", Unit: "B", Help: "memory KSM deduplicated at the end of the variant"},
+	{Name: "merged_<histogram>_<p50|p90|p99|p99_9>", Unit: "s", Help: "latency percentiles of every event of every instance of the level, from their merged histograms"},
 }
 
 // sweep runs the scenario's density sweep: for each level n, round after
@@ -275,6 +279,7 @@ func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, counts
 	if vmm > 0 {
 		metrics = append(metrics, result.Metric{Name: "vmm_overhead", Unit: "B", Value: vmm}, result.Metric{Name: "guest_ram_touched", Unit: "B", Value: touched})
 	}
+	metrics = append(metrics, mergedPercentiles(samples)...)
 	d := psi1.Sub(psi0)
 	if psiErr == nil && wall > 0 {
 		metrics = append(metrics,
@@ -292,6 +297,29 @@ func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, counts
 		stop = fmt.Sprintf("memory pressure: all tasks stalled %.1f%% of the time, above the guard's %.0f%%", 100*d.MemoryFull/wall, 100*dn.Guards.PSIMemoryFull)
 	}
 	return metrics, samples, stop
+}
+
+// mergedPercentiles are the latency percentiles of every event every
+// instance recorded: their histograms merged, not their percentiles
+// averaged.
+func mergedPercentiles(samples []result.Sample) []result.Metric {
+	merged := map[string]*hist.Hist{}
+	for _, x := range samples {
+		for name, h := range x.Histograms {
+			if merged[name] == nil {
+				merged[name] = hist.New()
+			}
+			merged[name].Merge(h)
+		}
+	}
+	var out []result.Metric
+	for _, name := range slices.Sorted(maps.Keys(merged)) {
+		for _, m := range syscall.QuantileMetrics(merged[name]) {
+			m.Name = "merged_" + name + "_" + m.Name
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // withCondition adds key=value to a sample's conditions.

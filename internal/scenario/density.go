@@ -122,19 +122,24 @@ func (d *decoder) levels(n *yaml.Node, path string) []int {
 }
 
 // DescribeDensity returns "density sweep: levels [1 2 4] × 2 rounds × 3
-// platforms × 1 variant: 42 instances started".
+// platforms × 1 variant: 42 instances, 14 guests booted".
 func DescribeDensity(s *Scenario) string {
 	dn := s.Density
-	sum := 0
-	for _, l := range dn.Levels {
-		sum += l
+	instances, guests := 0, 0
+	for _, p := range s.Platforms {
+		for _, l := range dn.Levels {
+			instances += l * dn.Repetitions
+			if p.Type == VM {
+				guests += (l + p.PerGuest - 1) / p.PerGuest * dn.Repetitions
+			}
+		}
 	}
 	variants := 0
 	for _, w := range s.Workloads {
 		variants += len(Variants(w))
 	}
-	return fmt.Sprintf("density sweep: levels %v × %s × %s × %s: %d instances started",
-		dn.Levels, plural(dn.Repetitions, "round"), plural(len(s.Platforms), "platform"), plural(variants, "variant"), sum*dn.Repetitions*len(s.Platforms))
+	return fmt.Sprintf("density sweep: levels %v × %s × %s × %s: %d instances, %s booted",
+		dn.Levels, plural(dn.Repetitions, "round"), plural(len(s.Platforms), "platform"), plural(variants, "variant"), instances, plural(guests, "guest"))
 }
 
 // MaxLevel bounds a level: instances of one platform at once.
