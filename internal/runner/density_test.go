@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vmbench/vmbench/internal/capacity"
+	"github.com/vmbench/vmbench/internal/hist"
 	"github.com/vmbench/vmbench/internal/report"
 	"github.com/vmbench/vmbench/internal/result"
 )
@@ -125,4 +126,27 @@ workloads:
 		t.Errorf("run.json: interrupted %v (%v)", info.Interrupted, rerr)
 	}
 	nothingLeft(t, "runc", runID(t, dir))
+}
+
+// The level's percentiles come from every event of every instance, not
+// from averaging the instances' percentiles.
+func TestMergedPercentiles(t *testing.T) {
+	fast, slow := hist.New(), hist.New()
+	for range 99 {
+		fast.Record(1000) // 1 µs
+	}
+	slow.Record(1_000_000) // one 1 ms event in the second instance
+	for range 98 {
+		slow.Record(1000)
+	}
+	m := map[string]float64{}
+	for _, x := range mergedPercentiles([]result.Sample{
+		{Histograms: map[string]*hist.Hist{"latency": fast}},
+		{Histograms: map[string]*hist.Hist{"latency": slow}},
+	}) {
+		m[x.Name] = x.Value
+	}
+	if len(m) != 4 || m["merged_latency_p50"] > 2e-6 || m["merged_latency_p99_9"] < 0.5e-3 {
+		t.Errorf("merged percentiles %v", m)
+	}
 }
