@@ -34,6 +34,28 @@ type Level struct {
 	Stop   string // a guard stopped the sweep here
 }
 
+// HostMedian is the median over the level's rounds of a host metric;
+// false when no round has it.
+func (l Level) HostMedian(metric string) (float64, bool) {
+	v := l.HostValues(metric)
+	if len(v) == 0 {
+		return math.NaN(), false
+	}
+	slices.Sort(v)
+	return v[len(v)/2], true
+}
+
+// HostValues are a host metric's values over the level's rounds.
+func (l Level) HostValues(metric string) []float64 {
+	var v []float64
+	for _, r := range l.Rounds {
+		if x, ok := r.Host[metric]; ok {
+			v = append(v, x)
+		}
+	}
+	return v
+}
+
 // Platform is a platform's sweep.
 type Platform struct {
 	Name, Type, Accel string
@@ -414,23 +436,18 @@ func fit(p Platform, metric string) Fit {
 func cpuFit(p Platform, cores int) Fit {
 	var xs, ys []float64
 	for _, l := range p.Levels {
-		var busy []float64
-		for _, r := range l.Rounds {
-			if v, ok := r.Host["host_busy"]; ok {
-				busy = append(busy, v)
-			}
-		}
-		if len(busy) == 0 {
+		median, ok := l.HostMedian("host_busy")
+		if !ok {
 			continue
 		}
-		slices.Sort(busy)
-		if busy[len(busy)/2] >= 0.9*float64(cores) && len(xs) > 0 {
+		saturated := median >= 0.9*float64(cores)
+		if saturated && len(xs) > 0 {
 			break
 		}
-		for _, v := range busy {
+		for _, v := range l.HostValues("host_busy") {
 			xs, ys = append(xs, float64(l.N)), append(ys, v)
 		}
-		if busy[len(busy)/2] >= 0.9*float64(cores) {
+		if saturated {
 			break // the first level saturates already: through the origin
 		}
 	}

@@ -58,20 +58,14 @@ func densityRows(p capacity.Platform) (header []string, rows [][]string) {
 	}
 	header = append(header, "MemAvailable drop", "PSS total", "QEMU beyond guests", "host busy", "CPU pressure", "start of the last", "stopped")
 	host := func(l capacity.Level, name, unit string) string {
-		var v []float64
-		for _, r := range l.Rounds {
-			if x, ok := r.Host[name]; ok {
-				v = append(v, x)
-			}
-		}
-		if len(v) == 0 {
+		m, ok := l.HostMedian(name)
+		switch {
+		case !ok:
 			return "—"
+		case unit == "ratio":
+			return fmt.Sprintf("%.1f%%", 100*m)
 		}
-		slices.Sort(v)
-		if unit == "ratio" {
-			return fmt.Sprintf("%.1f%%", 100*v[len(v)/2])
-		}
-		return units.Format(v[len(v)/2], unit)
+		return units.Format(m, unit)
 	}
 	for _, l := range p.Levels {
 		row := []string{fmt.Sprint(l.N)}
@@ -165,17 +159,9 @@ func perInstanceCurve(p capacity.Platform) ([]float64, []float64) {
 func memoryCurve(p capacity.Platform) ([]float64, []float64) {
 	var xs, ys []float64
 	for _, l := range p.Levels {
-		var v []float64
-		for _, r := range l.Rounds {
-			if x, ok := r.Host["mem_available_drop"]; ok {
-				v = append(v, x)
-			}
+		if m, ok := l.HostMedian("mem_available_drop"); ok {
+			xs, ys = append(xs, float64(l.N)), append(ys, m/(1<<30))
 		}
-		if len(v) == 0 {
-			continue
-		}
-		slices.Sort(v)
-		xs, ys = append(xs, float64(l.N)), append(ys, v[len(v)/2]/(1<<30))
 	}
 	return xs, ys
 }
