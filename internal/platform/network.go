@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -151,7 +152,7 @@ func (n *Network) Publish(ctx context.Context, ns *Namespace) (*Published, error
 	ruleset := fmt.Sprintf("table ip %s {\n"+
 		"\tchain output { type nat hook output priority -100; %s; }\n"+
 		"\tchain prerouting { type nat hook prerouting priority -100; %s; }\n}\n", p.Table, rule, rule)
-	cmd := exec.CommandContext(ctx, nft, "-f", "-")
+	cmd := cLocale(ctx, nft, "-f", "-")
 	cmd.Stdin = strings.NewReader(ruleset)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		p.Close()
@@ -170,7 +171,7 @@ func (p *Published) Close() error {
 // Tables lists the nftables tables (family ip) whose names start with
 // prefix, for `vmbench cleanup`; none when nft is not installed.
 func Tables(ctx context.Context, prefix string) []string {
-	out, err := exec.CommandContext(ctx, "nft", "list", "tables", "ip").Output()
+	out, err := cLocale(ctx, "nft", "list", "tables", "ip").Output()
 	if err != nil {
 		return nil
 	}
@@ -188,7 +189,7 @@ func Tables(ctx context.Context, prefix string) []string {
 func DeleteTable(name string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "nft", "delete", "table", "ip", name).CombinedOutput()
+	out, err := cLocale(ctx, "nft", "delete", "table", "ip", name).CombinedOutput()
 	if err != nil && !strings.Contains(string(out), "No such file or directory") {
 		return fmt.Errorf("nft delete table ip %s: %v: %s", name, err, strings.TrimSpace(string(out)))
 	}
@@ -233,7 +234,7 @@ func DeleteLink(name string) error {
 // Links lists the network links and namespaces whose names start with
 // prefix, for `vmbench cleanup`.
 func Links(ctx context.Context, prefix string) (links, namespaces []string) {
-	if out, err := exec.CommandContext(ctx, "ip", "-o", "link", "show").Output(); err == nil {
+	if out, err := cLocale(ctx, "ip", "-o", "link", "show").Output(); err == nil {
 		for _, line := range strings.Split(string(out), "\n") {
 			f := strings.Fields(line)
 			if len(f) < 2 {
@@ -245,7 +246,7 @@ func Links(ctx context.Context, prefix string) (links, namespaces []string) {
 			}
 		}
 	}
-	if out, err := exec.CommandContext(ctx, "ip", "netns", "list").Output(); err == nil {
+	if out, err := cLocale(ctx, "ip", "netns", "list").Output(); err == nil {
 		for _, line := range strings.Split(string(out), "\n") {
 			if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], prefix) {
 				namespaces = append(namespaces, f[0])
@@ -275,9 +276,18 @@ func ipUndo(args []string, gone ...string) error {
 
 // ip runs iproute2's ip with args.
 func ip(ctx context.Context, args ...string) error {
-	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
+	out, err := cLocale(ctx, "ip", args...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// cLocale is a command of iproute2 or nftables whose messages are in
+// English whatever the user's locale: "already gone" is told from their
+// text (ip and nft have no distinct exit codes for it).
+func cLocale(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	return cmd
 }

@@ -75,6 +75,11 @@ func Extend(ctx context.Context, o Options, dir string, cells []Cell, round int)
 		return fmt.Errorf("none of the cells to retry is in the scenario: %v", cells)
 	}
 
+	release, lerr := lockRun(info.RunID)
+	defer release()
+	if lerr != nil {
+		return fmt.Errorf("retry: %w", lerr)
+	}
 	w, err := openSinks(dir)
 	if err != nil {
 		return err

@@ -260,6 +260,13 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("create run directory: %w", err)
 	}
+	// Released after the teardown (deferred before it): until then
+	// vmbench cleanup leaves the run's resources alone.
+	release, lerr := lockRun(runID)
+	defer release()
+	if lerr != nil {
+		fmt.Fprintf(o.Log, "warning: %v: vmbench cleanup could take this run for a leftover\n", lerr)
+	}
 	if err := pointLatest(o.ResultsDir, runID); err != nil {
 		fmt.Fprintf(o.Log, "warning: %v\n", err)
 	}

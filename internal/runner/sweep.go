@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
+	"slices"
 	"syscall"
 
 	"github.com/vmbench/vmbench/internal/kvm"
@@ -19,30 +20,23 @@ import (
 // find what a killed run left behind.
 const Prefix = "vmbench-"
 
-// Sweep removes what killed runs left behind: containers of every runtime
-// QEMU processes and temp dirs named vmbench-*. With dryRun it only lists them. It returns
-// how many it found.
+// Sweep removes what killed runs left behind: containers of every runtime,
+// QEMU processes, nftables tables, network namespaces and links, temp and
+// scratch dirs — only those whose names vmbench gives (vmbench-<run-id>-…),
+// and never those of a run that is alive (it holds its lock), which it
+// lists as skipped. With dryRun it only lists them. It returns how many it
+// found to remove.
 func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, error) {
-	found := 0
-	act := func(what string, undo func() error) {
-		found++
-		if dryRun {
-			fmt.Fprintf(log, "would remove %s\n", what)
-			return
-		}
-		if err := undo(); err != nil {
-			fmt.Fprintf(log, "could not remove %s: %v\n", what, err)
-			return
-		}
-		fmt.Fprintf(log, "removed %s\n", what)
-	}
+	sw := &sweeper{live: liveRuns(), dryRun: dryRun, log: log, skipped: map[string]int{}}
+	defer sw.report()
+	act := sw.act
 	for _, name := range []string{"runc", "crun"} {
 		if _, err := exec.LookPath(name); err != nil {
 			continue
 		}
 		rt, err := platform.NewRuntime(name, self)
 		if err != nil {
-			return found, err
+			return sw.found, err
 		}
 		ids, err := rt.List(ctx)
 		if err != nil {
@@ -50,29 +44,71 @@ func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, e
 			continue
 		}
 		for _, id := range ids {
-			if strings.HasPrefix(id, Prefix) {
-				act(name+" container "+id, func() error { return rt.Delete(id) })
-			}
+			act(name+" container "+id, id, func() error { return rt.Delete(id) })
 		}
 	}
 	for _, q := range kvm.Leftovers("/proc", Prefix) {
-		act(fmt.Sprintf("QEMU pid %d (%s)", q.PID, q.Name), func() error { return syscall.Kill(q.PID, syscall.SIGKILL) })
+		act(fmt.Sprintf("QEMU pid %d (%s)", q.PID, q.Name), q.Name, func() error { return syscall.Kill(q.PID, syscall.SIGKILL) })
 	}
 	for _, t := range platform.Tables(ctx, Prefix) {
-		act("nftables table "+t, func() error { return platform.DeleteTable(t) })
+		act("nftables table "+t, t, func() error { return platform.DeleteTable(t) })
 	}
 	links, namespaces := platform.Links(ctx, Prefix)
 	for _, ns := range namespaces {
-		act("network namespace "+ns, func() error { return platform.DeleteNamespace(ns) })
+		act("network namespace "+ns, ns, func() error { return platform.DeleteNamespace(ns) })
 	}
 	for _, l := range links {
-		act("network link "+l, func() error { return platform.DeleteLink(l) })
+		act("network link "+l, l, func() error { return platform.DeleteLink(l) })
 	}
-	// Temp dirs, and scratch dirs under the default scratch_dir.
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), Prefix+"*"))
-	scratch, _ := filepath.Glob(filepath.Join(scenario.DefaultScratchDir, Prefix+"*"))
-	for _, d := range append(dirs, scratch...) {
-		act("temp dir "+d, func() error { return os.RemoveAll(d) })
+	sweepDirs([]string{os.TempDir(), scenario.DefaultScratchDir}, act)
+	return sw.found, nil
+}
+
+// sweeper removes (or, dry, lists) what it is offered, when its name is
+// vmbench's and its run is not alive.
+type sweeper struct {
+	live    []string
+	dryRun  bool
+	log     io.Writer
+	found   int
+	skipped map[string]int // resources of live runs, by run
+}
+
+func (sw *sweeper) act(what, name string, undo func() error) {
+	ours, alive := owner(name, sw.live)
+	switch {
+	case !ours:
+		return
+	case alive != "":
+		sw.skipped[alive]++
+		return
 	}
-	return found, nil
+	sw.found++
+	if sw.dryRun {
+		fmt.Fprintf(sw.log, "would remove %s\n", what)
+		return
+	}
+	if err := undo(); err != nil {
+		fmt.Fprintf(sw.log, "could not remove %s: %v\n", what, err)
+		return
+	}
+	fmt.Fprintf(sw.log, "removed %s\n", what)
+}
+
+// report says which live runs were left alone.
+func (sw *sweeper) report() {
+	for _, id := range slices.Sorted(maps.Keys(sw.skipped)) {
+		fmt.Fprintf(sw.log, "skipped %d resource(s) of run %s: it is alive (it holds %s)\n", sw.skipped[id], id, filepath.Join(LockDir, id+".lock"))
+	}
+}
+
+// sweepDirs offers act every directory named vmbench-* in dirs: temp dirs,
+// and scratch dirs under the default scratch_dir.
+func sweepDirs(dirs []string, act func(what, name string, undo func() error)) {
+	for _, dir := range dirs {
+		matches, _ := filepath.Glob(filepath.Join(dir, Prefix+"*"))
+		for _, d := range matches {
+			act("temp dir "+d, filepath.Base(d), func() error { return os.RemoveAll(d) })
+		}
+	}
 }

@@ -1,0 +1,146 @@
+package runner
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmbench/vmbench/internal/result"
+)
+
+func TestLockMarksARunAlive(t *testing.T) {
+	LockDir = t.TempDir()
+	defer func() { LockDir = "/run/vmbench" }()
+	const id = "20261129-101010-abcd"
+	release, err := lockRun(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if live := liveRuns(); !slices.Equal(live, []string{id}) {
+		t.Errorf("live runs %v, want %s", live, id)
+	}
+	if _, err := lockRun(id); err == nil || !strings.Contains(err.Error(), "is alive in another process") {
+		t.Errorf("a second lock of a live run: %v", err)
+	}
+	release()
+	if live := liveRuns(); len(live) != 0 {
+		t.Errorf("live runs after release: %v", live)
+	}
+	// A lock file whose holder died (no flock held) is not alive.
+	os.WriteFile(filepath.Join(LockDir, "20261129-101011-beef.lock"), []byte("12345\n"), 0o644)
+	if live := liveRuns(); len(live) != 0 {
+		t.Errorf("a dead run's lock file counts as alive: %v", live)
+	}
+}
+
+func TestOwner(t *testing.T) {
+	live := []string{"20261129-101011-beef"}
+	for _, c := range []struct {
+		name  string
+		ours  bool
+		alive string
+	}{
+		{"vmbench-mycheckout", false, ""},
+		{"vmbench-test-agent-4242", false, ""},
+		{"vmbench-20261129-101010-abcd-native-123", true, ""},
+		{"vmbench-20261129-101010-abcd-3", true, ""},
+		{"vmbench-20261129-101011-beef-vm", true, "20261129-101011-beef"},
+		{"vmbench-20261129-101011-beef-scratch-77", true, "20261129-101011-beef"},
+		{"vmbench-beefb", true, "20261129-101011-beef"},
+		{"vmbench-beeft3", true, "20261129-101011-beef"},
+		{"vmbench-abcdn1", true, ""},
+		{"vmbench-doctor-kvm", true, ""},
+		{"vmbench-20261129-101010-abcdx", false, ""},
+	} {
+		ours, alive := owner(c.name, live)
+		if ours != c.ours || alive != c.alive {
+			t.Errorf("%s: ours %v alive %q, want %v %q", c.name, ours, alive, c.ours, c.alive)
+		}
+	}
+}
+
+// vmbench cleanup removes a killed run's temp dirs, and neither a user's
+// directory that merely starts with vmbench- nor a live run's.
+func TestSweepDirsOnlyLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	mine := filepath.Join(dir, "vmbench-mycheckout")
+	dead := filepath.Join(dir, "vmbench-20261129-101010-abcd-box-1")
+	alive := filepath.Join(dir, "vmbench-20261129-101011-beef-box-2")
+	for _, d := range []string{mine, dead, alive} {
+		os.MkdirAll(filepath.Join(d, "sub"), 0o755)
+	}
+	var log strings.Builder
+	sw := &sweeper{live: []string{"20261129-101011-beef"}, log: &log, skipped: map[string]int{}}
+	sweepDirs([]string{dir}, sw.act)
+	sw.report()
+	for path, want := range map[string]bool{mine: true, dead: false, alive: true} {
+		if _, err := os.Stat(path); (err == nil) != want {
+			t.Errorf("%s exists: %v, want %v", path, err == nil, want)
+		}
+	}
+	if sw.found != 1 || !strings.Contains(log.String(), "removed temp dir "+dead) ||
+		!strings.Contains(log.String(), "skipped 1 resource(s) of run 20261129-101011-beef: it is alive") || strings.Contains(log.String(), "mycheckout") {
+		t.Errorf("found %d, log:\n%s", sw.found, log.String())
+	}
+}
+
+// vmbench cleanup during a live run leaves the run alone, and the run
+// finishes.
+func TestCleanupDuringALiveRun(t *testing.T) {
+	needRuntime(t, "runc")
+	s := load(t, `version: 1
+name: live
+repetitions: 4
+warmup: 0
+sample_interval: 0s
+profile: false
+platforms:
+  - {name: native, type: native}
+  - {name: box, type: container, network: none}
+workloads:
+  - {type: cpu, params: {duration: 300ms}}
+`)
+	type ran struct {
+		dir     string
+		samples []result.Sample
+		err     error
+	}
+	done := make(chan ran, 1)
+	go func() {
+		dir, samples, err := run(t, context.Background(), s)
+		done <- ran{dir, samples, err}
+	}()
+	var live []string
+	for range 100 {
+		if live = liveRuns(); len(live) > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // into its trials
+	var log strings.Builder
+	if _, err := Sweep(context.Background(), agentBinary, false, &log); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("the run failed after a cleanup: %v\ncleanup said:\n%s", r.err, log.String())
+	}
+	for _, x := range r.samples {
+		if x.Error != "" {
+			t.Errorf("%s on %s failed: %s", x.Workload, x.Platform, x.Error)
+		}
+	}
+	id := runID(t, r.dir)
+	if len(live) == 0 || live[0] != id || !strings.Contains(log.String(), "of run "+id+": it is alive") {
+		t.Errorf("live %v, run %s, cleanup said:\n%s", live, id, log.String())
+	}
+	if strings.Contains(log.String(), "removed") && strings.Contains(log.String(), id) {
+		t.Errorf("cleanup removed the live run's resources:\n%s", log.String())
+	}
+	nothingLeft(t, "runc", id)
+}
