@@ -74,7 +74,7 @@ func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
 	if err != nil {
 		return usageError(fmt.Errorf("read run: %w", err))
 	}
-	s, err := gateScenario(info, o.scenario)
+	s, err := gateScenario(info, o.scenario, o.retry > 0)
 	if err != nil {
 		return err
 	}
@@ -125,6 +125,9 @@ func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
 				return err
 			}
 		}
+		if errs := scenario.CheckHost(own); len(errs) > 0 {
+			return usageError(fmt.Errorf("the run cannot be retried on this host:\n%w", errs))
+		}
 		retryErr = retryRound(cmd, dir, own, rep, round, o)
 		if rep, err = evaluate(); err != nil {
 			return err
@@ -139,11 +142,11 @@ func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFiles(dir, r); err != nil {
+		if err := writeFiles(dir, r, cmd.ErrOrStderr()); err != nil {
 			return err
 		}
 	}
-	if err := writeGateFiles(dir, rep, o); err != nil {
+	if err := writeGateFiles(dir, rep, o, cmd.ErrOrStderr()); err != nil {
 		return err
 	}
 	if err := gate.Text(cmd.OutOrStdout(), rep); err != nil {
@@ -172,11 +175,11 @@ func sameDir(a, b string) bool {
 
 // gateScenario is the scenario whose gates are evaluated: the run's own
 // copy, or another file.
-func gateScenario(info result.RunInfo, path string) (*scenario.Scenario, error) {
+func gateScenario(info result.RunInfo, path string, here bool) (*scenario.Scenario, error) {
 	var s *scenario.Scenario
 	var err error
 	if path != "" {
-		s, _, err = loadScenario(path)
+		s, _, err = loadScenario(path, here)
 	} else {
 		s, err = storedScenario(info)
 	}
@@ -221,7 +224,7 @@ func retryRound(cmd *cobra.Command, dir string, s *scenario.Scenario, rep gate.R
 	return runner.Extend(ctx, runner.Options{Scenario: s, Binary: bin, Log: cmd.ErrOrStderr()}, dir, cells, round)
 }
 
-func writeGateFiles(dir string, rep gate.Report, o gateOptions) error {
+func writeGateFiles(dir string, rep gate.Report, o gateOptions, warn io.Writer) error {
 	for _, f := range []struct {
 		path, def string
 		render    func(io.Writer, gate.Report) error
@@ -237,9 +240,7 @@ func writeGateFiles(dir string, rep gate.Report, o gateOptions) error {
 		if err := f.render(&b, rep); err != nil {
 			return err
 		}
-		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-			return err
-		}
+		writeOutput(path, b.Bytes(), warn)
 	}
 	return nil
 }

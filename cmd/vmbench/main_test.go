@@ -114,3 +114,30 @@ func TestCompareAndReportFormats(t *testing.T) {
 		t.Errorf("--format pdf: exit %d", code)
 	}
 }
+
+// A stored run is gated and reported on a machine that does not have what
+// its scenario names (a scratch_dir, here), and in a directory where the
+// output files cannot be written: the verdicts and the report are printed,
+// what was not written is said, and the exit codes are the verdicts'.
+func TestGateAndReportElsewhere(t *testing.T) {
+	dir := writeRun(t, "elsewhere", 1)
+	info, _ := result.ReadRun(dir)
+	info.Scenario.Text = "version: 1\nname: s\nscratch_dir: /nonexistent-scratch\nplatforms:\n  - {name: native, type: native}\nworkloads:\n  - {type: cpu}\ngates:\n  - {metric: cpu.throughput, min: 100}\n"
+	result.WriteRun(dir, info)
+	for _, f := range []string{"gates.xml", "report.md"} {
+		os.MkdirAll(filepath.Join(dir, f), 0o755) // a file that cannot be written, even by root
+	}
+	code, out, stderr := runCLI(t, "gate", dir)
+	// The bound sits at the median: inconclusive, which --retry would decide.
+	if code != 0 || !strings.Contains(out, "PASS: 0 failed, 0 passed, 1 inconclusive") || !strings.Contains(stderr, "not written") || !strings.Contains(stderr, "gates.xml") {
+		t.Errorf("gate: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "report", dir)
+	if code != 0 || !strings.Contains(out, "throughput") || !strings.Contains(stderr, "report.md") {
+		t.Errorf("report: exit %d\n%s%s", code, out, stderr)
+	}
+	// Retrying needs this host to have what the scenario names.
+	if code, _, stderr = runCLI(t, "gate", dir, "--retry", "1"); code != exitUsage || !strings.Contains(stderr, `scratch_dir: "/nonexistent-scratch" is not a directory`) {
+		t.Errorf("gate --retry: exit %d\n%s", code, stderr)
+	}
+}

@@ -64,10 +64,10 @@ samples.jsonl.`,
 			if err != nil {
 				return err
 			}
-			if err := writeFiles(args[0], r); err != nil {
+			if err := writeFiles(args[0], r, cmd.ErrOrStderr()); err != nil {
 				return err
 			}
-			return formats[i].render(os.Stdout, r)
+			return formats[i].render(cmd.OutOrStdout(), r)
 		},
 	}
 	cmd.Flags().StringVar(&name, "format", "text", "what to print: "+strings.Join(formatNames(), ", "))
@@ -102,8 +102,10 @@ func loadRun(dir string) (*loadedRun, error) {
 	return &loadedRun{info: info, samples: samples, table: t}, nil
 }
 
-// writeFiles writes every file format of a run into its directory.
-func writeFiles(dir string, r *loadedRun) error {
+// writeFiles writes every file format of a run into its directory. A file
+// that cannot be written (a read-only copy of a run) is reported on warn,
+// not an error: what is printed is complete without it.
+func writeFiles(dir string, r *loadedRun, warn io.Writer) error {
 	for _, f := range formats {
 		if f.file == "" {
 			continue
@@ -112,11 +114,17 @@ func writeFiles(dir string, r *loadedRun) error {
 		if err := f.render(&b, r); err != nil {
 			return fmt.Errorf("render %s: %w", f.file, err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, f.file), b.Bytes(), 0o644); err != nil {
-			return err
-		}
+		writeOutput(filepath.Join(dir, f.file), b.Bytes(), warn)
 	}
 	return nil
+}
+
+// writeOutput writes a file that restates what is printed, and says so on
+// warn when it cannot.
+func writeOutput(path string, data []byte, warn io.Writer) {
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		fmt.Fprintf(warn, "vmbench: not written: %v (what is printed is complete)\n", err)
+	}
 }
 
 // renderRun writes the files of a run and prints its text table.
@@ -125,7 +133,7 @@ func renderRun(dir string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFiles(dir, r); err != nil {
+	if err := writeFiles(dir, r, os.Stderr); err != nil {
 		return err
 	}
 	return report.Text(w, r.table)

@@ -48,13 +48,23 @@ measured so far and reports them (exit code 4); a second Ctrl-C exits at once.`,
 	return cmd
 }
 
-// loadScenario loads path, or the embedded default when path is "".
-func loadScenario(path string) (*scenario.Scenario, []byte, error) {
+// loadScenario loads path, or the embedded default when path is "", and
+// checks what it names on this host when it is to run here.
+func loadScenario(path string, here bool) (*scenario.Scenario, []byte, error) {
+	var s *scenario.Scenario
+	var text []byte
+	var err error
 	if path == "" {
-		s, err := scenario.Load(scenarios.DefaultName, scenarios.Default)
-		return s, scenarios.Default, err
+		s, err = scenario.Load(scenarios.DefaultName, scenarios.Default)
+		text = scenarios.Default
+	} else {
+		s, text, err = scenario.LoadFile(path)
 	}
-	s, text, err := scenario.LoadFile(path)
+	if err == nil && here {
+		if errs := scenario.CheckHost(s); len(errs) > 0 {
+			err = errs
+		}
+	}
 	if err != nil {
 		var errs scenario.Errors
 		if errors.As(err, &errs) {
@@ -66,7 +76,7 @@ func loadScenario(path string) (*scenario.Scenario, []byte, error) {
 }
 
 func runScenario(ctx context.Context, path string, o runOptions) error {
-	s, text, err := loadScenario(path)
+	s, text, err := loadScenario(path, true)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ when there is any.`,
 		Example: `  vmbench validate scenarios/default.yaml`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, _, err := loadScenario(args[0])
+			s, _, err := loadScenario(args[0], true)
 			if err != nil {
 				return err
 			}

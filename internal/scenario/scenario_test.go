@@ -237,7 +237,12 @@ func TestErrors(t *testing.T) {
 		{"param nested", base(native, "  - {type: cpu, params: {threads: {a: 1}}}\n"), "workloads[0].params.threads: must be a value or a list of values"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load("x.yaml", []byte(tc.yaml))
+			s, err := Load("x.yaml", []byte(tc.yaml))
+			if err == nil {
+				if errs := CheckHost(s); len(errs) > 0 {
+					err = errs
+				}
+			}
 			if err == nil {
 				t.Fatalf("no error; want %q", tc.want)
 			}
@@ -299,6 +304,19 @@ func TestDensityLevels(t *testing.T) {
 		if g := s.Density.SLO[0]; g.Kind != Loss || g.Bound != 0.10 || len(g.Platforms) != 1 {
 			t.Errorf("slo %+v", g)
 		}
+	}
+}
+
+// Loading checks the scenario alone: a stored run's scenario naming paths
+// of another machine loads anywhere; CheckHost is what looks at this host.
+func TestLoadIsPure(t *testing.T) {
+	y := "version: 1\nname: x\nscratch_dir: /nonexistent\ntools_image: /nonexistent.tar\nplatforms:\n  - {name: g, type: vm, kernel: /nonexistent/vmlinuz}\nworkloads:\n  - {type: cpu}\n"
+	s, err := Load("x.yaml", []byte(y))
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if errs := CheckHost(s); len(errs) != 3 {
+		t.Errorf("host checks: %v, want 3 problems", errs)
 	}
 }
 

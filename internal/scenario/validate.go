@@ -15,7 +15,9 @@ import (
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,30}$`)
 
 // Validate checks what a decoded scenario means: ranges, references between
-// fields, workload parameters. It returns every problem, each located.
+// fields, workload parameters. It returns every problem, each located. It
+// looks at nothing on this host (CheckHost does), so that a stored run's
+// scenario loads on any machine, for gate and report.
 func Validate(s *Scenario) Errors {
 	v := &validator{s: s}
 	if s.Version != Version {
@@ -35,14 +37,6 @@ func Validate(s *Scenario) Errors {
 	}
 	if s.Sample != 0 && s.Sample < MinSample {
 		v.fail("sample_interval", "must be 0 (no sampling) or at least %s, got %s", MinSample, s.Sample)
-	}
-	if st, err := os.Stat(s.ScratchDir); err != nil || !st.IsDir() {
-		v.fail("scratch_dir", "%q is not a directory: create it, or name the directory on the filesystem whose disk the disk workload should measure (default %s)", s.ScratchDir, DefaultScratchDir)
-	}
-	if s.ToolsImage != "" {
-		if st, err := os.Stat(s.ToolsImage); err != nil || !st.Mode().IsRegular() {
-			v.fail("tools_image", "%q is not a file: name an OCI image archive (podman save --format oci-archive, docker save) holding the tools, or remove the key to have vmbench build the tools rootfs", s.ToolsImage)
-		}
 	}
 	if _, hasList := s.pos["platforms"]; hasList && len(s.Platforms) == 0 {
 		v.fail("platforms", "must list at least one platform")
@@ -83,6 +77,29 @@ func Validate(s *Scenario) Errors {
 		}
 		return a.Pos.Col - b.Pos.Col
 	})
+	return v.errs
+}
+
+// CheckHost checks what a scenario names on this host — the scratch
+// directory, a tools image, a guest kernel — before a run (or a retry)
+// starts here. Every problem is located.
+func CheckHost(s *Scenario) Errors {
+	v := &validator{s: s}
+	if st, err := os.Stat(s.ScratchDir); err != nil || !st.IsDir() {
+		v.fail("scratch_dir", "%q is not a directory: create it, or name the directory on the filesystem whose disk the disk workload should measure (default %s)", s.ScratchDir, DefaultScratchDir)
+	}
+	if s.ToolsImage != "" {
+		if st, err := os.Stat(s.ToolsImage); err != nil || !st.Mode().IsRegular() {
+			v.fail("tools_image", "%q is not a file: name an OCI image archive (podman save --format oci-archive, docker save) holding the tools, or remove the key to have vmbench build the tools rootfs", s.ToolsImage)
+		}
+	}
+	for i, p := range s.Platforms {
+		if p.Type == VM && p.Kernel != "" {
+			if _, err := os.Stat(p.Kernel); err != nil {
+				v.fail(fmt.Sprintf("platforms[%d].kernel", i), "%v (give the path of a bzImage/vmlinuz, or omit kernel: to use the host's newest /boot/vmlinuz-*)", err)
+			}
+		}
+	}
 	return v.errs
 }
 
@@ -156,11 +173,6 @@ func (v *validator) platform(path string, p Platform) {
 		}
 		if !slices.Contains([]string{"auto", "kvm", "tcg"}, p.Accel) {
 			v.fail(path+".accel", "must be auto, kvm or tcg, got %q", p.Accel)
-		}
-		if p.Kernel != "" {
-			if _, err := os.Stat(p.Kernel); err != nil {
-				v.fail(path+".kernel", "%v (give the path of a bzImage/vmlinuz, or omit kernel: to use the host's newest /boot/vmlinuz-*)", err)
-			}
 		}
 		if len(p.Pin) > 0 && len(p.Pin) != p.VCPUs {
 			v.fail(path+".pin", "gives %d host CPUs for %d vCPUs; give one host CPU per vCPU", len(p.Pin), p.VCPUs)
