@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -139,5 +140,27 @@ func TestGateAndReportElsewhere(t *testing.T) {
 	// Retrying needs this host to have what the scenario names.
 	if code, _, stderr = runCLI(t, "gate", dir, "--retry", "1"); code != exitUsage || !strings.Contains(stderr, `scratch_dir: "/nonexistent-scratch" is not a directory`) {
 		t.Errorf("gate --retry: exit %d\n%s", code, stderr)
+	}
+}
+
+// A parameter matrix of 2,400 variants × 1,001 trials is refused by
+// validate before anything could start, at a located place.
+func TestValidateRefusesAHugePlan(t *testing.T) {
+	var threads, durations []string
+	for i := 1; i <= 100; i++ {
+		threads = append(threads, fmt.Sprint(i))
+	}
+	for i := 1; i <= 24; i++ {
+		durations = append(durations, fmt.Sprintf("%dms", 10*i))
+	}
+	path := filepath.Join(t.TempDir(), "matrix.yaml")
+	os.WriteFile(path, []byte("version: 1\nname: matrix\nrepetitions: 1000\nplatforms:\n  - {name: native, type: native}\nworkloads:\n  - type: cpu\n    params: {threads: ["+
+		strings.Join(threads, ", ")+"], duration: ["+strings.Join(durations, ", ")+"]}\n"), 0o644)
+	code, _, stderr := runCLI(t, "validate", path)
+	if code != exitUsage || !strings.Contains(stderr, "matrix.yaml:7:3: workloads: the plan would take about") || !strings.Contains(stderr, "(2402400 trials), above max_duration 2h0m0s") {
+		t.Errorf("validate: exit %d\n%s", code, stderr)
+	}
+	if code, out, _ := runCLI(t, "validate", path, "--yes"); code != 0 || !strings.Contains(out, "= 2402400 trials") {
+		t.Errorf("validate --yes: exit %d\n%s", code, out)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +20,7 @@ import (
 type runOptions struct {
 	results string
 	binary  string
+	yes     bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -45,12 +47,19 @@ measured so far and reports them (exit code 4); a second Ctrl-C exits at once.`,
 	}
 	cmd.Flags().StringVar(&o.results, "results", "results", "directory that receives the run directory")
 	cmd.Flags().StringVar(&o.binary, "agent-binary", "", "static vmbench binary the platforms run (default: this binary)")
+	cmd.Flags().BoolVar(&o.yes, "yes", false, "run a plan estimated to take longer than the scenario's max_duration")
 	return cmd
 }
 
 // loadScenario loads path, or the embedded default when path is "", and
 // checks what it names on this host when it is to run here.
 func loadScenario(path string, here bool) (*scenario.Scenario, []byte, error) {
+	return loadPlanned(path, here, true)
+}
+
+// loadPlanned is loadScenario, refusing (unless accept) a plan estimated to
+// take longer than the scenario's max_duration.
+func loadPlanned(path string, here, accept bool) (*scenario.Scenario, []byte, error) {
 	var s *scenario.Scenario
 	var text []byte
 	var err error
@@ -65,6 +74,11 @@ func loadScenario(path string, here bool) (*scenario.Scenario, []byte, error) {
 			err = errs
 		}
 	}
+	if err == nil {
+		if errs := scenario.CheckPlan(s, accept); len(errs) > 0 {
+			err = errs
+		}
+	}
 	if err != nil {
 		var errs scenario.Errors
 		if errors.As(err, &errs) {
@@ -76,10 +90,11 @@ func loadScenario(path string, here bool) (*scenario.Scenario, []byte, error) {
 }
 
 func runScenario(ctx context.Context, path string, o runOptions) error {
-	s, text, err := loadScenario(path, true)
+	s, text, err := loadPlanned(path, true, o.yes)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(os.Stderr, "vmbench: the plan should take about %s\n", scenario.Estimate(s).Round(time.Second))
 	bin := o.binary
 	if bin == "" {
 		if bin, err = os.Executable(); err != nil {

@@ -330,7 +330,7 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	}
 
 	trials := scenario.Plan(s)
-	fmt.Fprintf(o.Log, "run %s: %s\n", runID, scenario.Describe(s, trials))
+	fmt.Fprintf(o.Log, "run %s: %s\n", runID, scenario.Describe(s))
 	if err := runTrials(ctx, o, instances, trials, w, runID, 0); err != nil {
 		return dir, err
 	}

@@ -66,10 +66,11 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 		Profile:     true,
 		ScratchDir:  DefaultScratchDir,
 		Verdicts:    Verdicts{Negligible: stats.DefaultMargin},
+		MaxDuration: DefaultMaxDuration,
 	}
 	doc := root.Content[0]
 	f := d.fields(doc, "", "scenario", []string{"version", "name", "description", "repetitions", "warmup", "baseline", "timeout", "sample_interval", "profile", "scratch_dir", "tools_image", "platforms", "workloads", "gates",
-		"negligible", "compare", "max_repetitions", "precision", "time_budget", "density"},
+		"negligible", "compare", "max_repetitions", "precision", "time_budget", "density", "max_duration"},
 		"version", "name", "platforms", "workloads")
 	d.intField(f, "version", "version", &s.Version)
 	d.strField(f, "name", "name", &s.Name)
@@ -78,6 +79,7 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 	d.intField(f, "warmup", "warmup", &s.Warmup)
 	d.strField(f, "baseline", "baseline", &s.Baseline)
 	d.durationField(f, "timeout", "timeout", &s.Timeout)
+	d.durationField(f, "max_duration", "max_duration", &s.MaxDuration)
 	d.durationField(f, "sample_interval", "sample_interval", &s.Sample)
 	d.boolField(f, "profile", "profile", &s.Profile)
 	d.strField(f, "scratch_dir", "scratch_dir", &s.ScratchDir)

@@ -90,13 +90,13 @@ func Plan(s *Scenario) []Trial {
 }
 
 // Describe returns "3 platforms × 4 variants × (1 warmup + 6 repetitions) = 84 trials".
-func Describe(s *Scenario, trials []Trial) string {
+func Describe(s *Scenario) string {
 	variants := 0
 	for _, w := range s.Workloads {
 		variants += len(Variants(w))
 	}
 	return plural(len(s.Platforms), "platform") + " × " + plural(variants, "variant") + " × (" +
-		plural(s.Warmup, "warmup") + " + " + plural(s.Repetitions, "repetition") + ") = " + plural(len(trials), "trial")
+		plural(s.Warmup, "warmup") + " + " + plural(s.Repetitions, "repetition") + ") = " + plural(Trials(s), "trial")
 }
 
 func plural(n int, word string) string {

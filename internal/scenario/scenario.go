@@ -27,6 +27,9 @@ type Scenario struct {
 	Warmup      int
 	Baseline    string
 	Timeout     time.Duration // per trial
+	// MaxDuration is the longest a run may be planned to take (Estimate)
+	// before vmbench refuses it, unless told --yes.
+	MaxDuration time.Duration
 	// Sample is the interval of the resource samplers during each trial;
 	// 0 turns them off.
 	Sample time.Duration

@@ -76,7 +76,7 @@ func TestPlanInterleavesAndRotates(t *testing.T) {
 	if len(trials) != 48 {
 		t.Fatalf("got %d trials, want 48", len(trials))
 	}
-	if got := Describe(s, trials); got != "3 platforms × 4 variants × (1 warmup + 3 repetitions) = 48 trials" {
+	if got := Describe(s); len(trials) != 48 || got != "3 platforms × 4 variants × (1 warmup + 3 repetitions) = 48 trials" {
 		t.Errorf("Describe = %q", got)
 	}
 	// Round 0 is the warmup, starting with the first platform; round 1
@@ -231,6 +231,10 @@ func TestErrors(t *testing.T) {
 		{"capacity gate key", base(native, cpu) + "density: {levels: [1]}\ngates: [{min_instances_per_host: 2, platform: native, metric: cpu.throughput}]\n", "gates[0].metric: unknown field for capacity gate (fields: name, platform, versus, min_instances_per_host, max_density_loss)"},
 		{"per guest range", base("  - {name: a, type: vm, per_guest: 0}\n", cpu) + "density: {levels: [1]}\n", "x.yaml:4:36: platforms[0].per_guest: must be ≥ 1 instances per guest, got 0"},
 		{"per guest without density", base("  - {name: a, type: vm, per_guest: 2}\n", cpu), "x.yaml:4:36: platforms[0].per_guest: packs instances into guests in a density sweep; add a density: block, or remove it"},
+		{"memory in a small guest", base("  - {name: g, type: vm, memory: 512MiB}\n", "  - {type: memory, params: {size: [8MiB, 10GiB]}}\n"), "x.yaml:6:42: workloads[0].params.size[1]: memory with size 10GiB needs 30GiB (3 array(s)), but platform g (platforms[0]) has memory 512MiB, about 320MiB of it usable: give it more memory, or a smaller size"},
+		{"memlat in a limited container", base("  - {name: c, type: container, memory: 64MiB}\n", "  - {type: memlat, params: {size: 128MiB}}\n"), "workloads[0].params.size[0]: memlat with size 128MiB needs 128MiB (1 array(s)), but platform c (platforms[0]) has memory 64MiB"},
+		{"max duration", base(native, cpu) + "max_duration: 0s\n", "x.yaml:7:15: max_duration: must be a positive duration, got 0s"},
+		{"too many variants", base(native, "  - {type: cpu, params: {threads: [1,2,3,4,5,6,7,8,9,10], kernel: [hash, compress], duration: [1s,2s,3s,4s,5s,6s,7s,8s,9s,10s,11s,12s,13s,14s,15s,16s,17s,18s,19s,20s,21s,22s,23s,24s,25s,26s,27s,28s,29s,30s,31s,32s,33s,34s,35s,36s,37s,38s,39s,40s,41s,42s,43s,44s,45s,46s,47s,48s,49s,50s,51s,52s,53s,54s,55s,56s,57s,58s,59s,60s,61s,62s,63s,64s,65s,66s,67s,68s,69s,70s,71s,72s,73s,74s,75s,76s,77s,78s,79s,80s,81s,82s,83s,84s,85s,86s,87s,88s,89s,90s,91s,92s,93s,94s,95s,96s,97s,98s,99s,100s,101s,102s,103s,104s,105s,106s,107s,108s,109s,110s,111s,112s,113s,114s,115s,116s,117s,118s,119s,120s,121s,122s,123s,124s,125s,126s,127s,128s,129s,130s,131s,132s,133s,134s,135s,136s,137s,138s,139s,140s,141s,142s,143s,144s,145s,146s,147s,148s,149s,150s,151s,152s,153s,154s,155s,156s,157s,158s,159s,160s,161s,162s,163s,164s,165s,166s,167s,168s,169s,170s,171s,172s,173s,174s,175s,176s,177s,178s,179s,180s,181s,182s,183s,184s,185s,186s,187s,188s,189s,190s,191s,192s,193s,194s,195s,196s,197s,198s,199s,200s,201s,202s,203s,204s,205s,206s,207s,208s,209s,210s,211s,212s,213s,214s,215s,216s,217s,218s,219s,220s,221s,222s,223s,224s,225s,226s,227s,228s,229s,230s,231s,232s,233s,234s,235s,236s,237s,238s,239s,240s,241s,242s,243s,244s,245s,246s,247s,248s,249s,250s,251s,252s,253s,254s,255s,256s,257s,258s,259s,260s,261s,262s,263s,264s,265s,266s,267s,268s,269s,270s,271s,272s,273s,274s,275s,276s,277s,278s,279s,280s,281s,282s,283s,284s,285s,286s,287s,288s,289s,290s,291s,292s,293s,294s,295s,296s,297s,298s,299s,300s,301s,302s,303s,304s,305s,306s,307s,308s,309s,310s,311s,312s,313s,314s,315s,316s,317s,318s,319s,320s,321s,322s,323s,324s,325s,326s,327s,328s,329s,330s,331s,332s,333s,334s,335s,336s,337s,338s,339s,340s,341s,342s,343s,344s,345s,346s,347s,348s,349s,350s,351s,352s,353s,354s,355s,356s,357s,358s,359s,360s,361s,362s,363s,364s,365s,366s,367s,368s,369s,370s,371s,372s,373s,374s,375s,376s,377s,378s,379s,380s,381s,382s,383s,384s,385s,386s,387s,388s,389s,390s,391s,392s,393s,394s,395s,396s,397s,398s,399s,400s,401s,402s,403s,404s,405s,406s,407s,408s,409s,410s,411s,412s,413s,414s,415s,416s,417s,418s,419s,420s,421s,422s,423s,424s,425s,426s,427s,428s,429s,430s,431s,432s,433s,434s,435s,436s,437s,438s,439s,440s,441s,442s,443s,444s,445s,446s,447s,448s,449s,450s,451s,452s,453s,454s,455s,456s,457s,458s,459s,460s,461s,462s,463s,464s,465s,466s,467s,468s,469s,470s,471s,472s,473s,474s,475s,476s,477s,478s,479s,480s,481s,482s,483s,484s,485s,486s,487s,488s,489s,490s,491s,492s,493s,494s,495s,496s,497s,498s,499s,500s,501s]}}\n"), "workloads[0].params: the parameter lists multiply into more than 10000 variants"},
 		{"loss outside density", base(native, cpu) + "gates: [{metric: cpu.throughput, max_loss: 5%}]\n", "x.yaml:7:44: gates[0].max_loss: applies to a density sweep's slo: only (the loss versus the same platform at level 1)"},
 		{"density with gates", base(native, cpu) + "density: {levels: [1]}\ngates: [{metric: cpu.throughput, max: 1}]\n", "x.yaml:8:9: gates[0]: a density sweep has no trials to gate: judge its levels with density.slo, and gate its capacity with min_instances_per_host or max_density_loss"},
 		{"density adaptive", base(native, cpu) + "density: {levels: [1]}\nrepetitions: 7\nmax_repetitions: 14\n", "x.yaml:9:18: max_repetitions: a density sweep runs density.repetitions rounds per level; adaptive repetitions apply to ordinary runs"},
@@ -317,6 +321,28 @@ func TestLoadIsPure(t *testing.T) {
 	}
 	if errs := CheckHost(s); len(errs) != 3 {
 		t.Errorf("host checks: %v, want 3 problems", errs)
+	}
+}
+
+// A plan that would take longer than max_duration is refused at its
+// located place, with the estimate and how to shrink it, unless accepted.
+func TestCheckPlan(t *testing.T) {
+	y := "version: 1\nname: x\nrepetitions: 1000\nmax_duration: 1h\nplatforms:\n  - {name: a, type: native}\n  - {name: b, type: native}\nworkloads:\n  - {type: cpu, params: {threads: [1, 2, 3, 4], duration: 1s}}\n"
+	s, err := Load("x.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := CheckPlan(s, false)
+	if len(errs) != 1 || !strings.Contains(errs.Error(), "x.yaml:4:15: max_duration: the plan would take about 2h20m0s (8008 trials), above max_duration 1h0m0s: shrink it (fewer repetitions (1000)") {
+		t.Errorf("check: %v", errs)
+	}
+	if errs := CheckPlan(s, true); errs != nil {
+		t.Errorf("accepted: %v", errs)
+	}
+	// Without max_duration the error stands at the workloads, under the 2h default.
+	s, _ = Load("x.yaml", []byte(strings.Replace(y, "max_duration: 1h\n", "", 1)))
+	if errs := CheckPlan(s, false); len(errs) != 1 || !strings.Contains(errs.Error(), "x.yaml:8:3: workloads: the plan would take about") {
+		t.Errorf("default: %v", errs)
 	}
 }
 

@@ -35,6 +35,9 @@ func Validate(s *Scenario) Errors {
 	if s.Timeout <= 0 {
 		v.fail("timeout", "must be a positive duration, got %s", s.Timeout)
 	}
+	if s.MaxDuration <= 0 {
+		v.fail("max_duration", "must be a positive duration, got %s", s.MaxDuration)
+	}
 	if s.Sample != 0 && s.Sample < MinSample {
 		v.fail("sample_interval", "must be 0 (no sampling) or at least %s, got %s", MinSample, s.Sample)
 	}
@@ -68,6 +71,7 @@ func Validate(s *Scenario) Errors {
 	}
 	v.verdicts()
 	v.density()
+	v.fits()
 	for i := range s.Gates {
 		v.gate(&s.Gates[i])
 	}
@@ -218,6 +222,14 @@ func (v *validator) workload(path string, w Workload) {
 	if !ok {
 		v.fail(path+".type", "unknown workload type %q (types: %s; `vmbench list` describes them)", w.Type, strings.Join(workloads.Names(), ", "))
 		return
+	}
+	variants := 1
+	for _, p := range w.Params {
+		variants *= max(len(p.Values), 1)
+		if variants > MaxVariants {
+			v.fail(path+".params", "the parameter lists multiply into more than %d variants; split the workload, or give fewer values", MaxVariants)
+			return
+		}
 	}
 	bad := false
 	for _, p := range w.Params {

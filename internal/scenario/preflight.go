@@ -1,0 +1,176 @@
+package scenario
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/vmbench/vmbench/internal/units"
+	"github.com/vmbench/vmbench/internal/workload"
+	"github.com/vmbench/vmbench/workloads"
+)
+
+// Memory a workload's arrays need, by workload type: how many arrays of
+// its size parameter it allocates.
+var arraysOf = map[string]int64{"memory": 3, "memlat": 1}
+
+// What a platform keeps for itself of the memory it is given: a guest's
+// kernel, init, agent and runc (a 256 MiB TCG guest reports about 200 MiB
+// MemTotal and runs the agent in under 40 MiB), a container's runtime
+// share of its cgroup.
+const (
+	guestReserve     = 192 << 20
+	containerReserve = 16 << 20
+)
+
+// fits refuses, before anything starts, a variant whose arrays cannot fit
+// in the memory a platform gives it: today it would boot the guest and fail
+// every trial with the tail of a Go stack dump.
+func (v *validator) fits() {
+	for i, w := range v.s.Workloads {
+		arrays, ok := arraysOf[w.Type]
+		impl, known := workloads.Lookup(w.Type)
+		if !ok || !known {
+			continue
+		}
+		for _, variant := range Variants(w) {
+			params, errs := workload.Complete(impl, variant.Given)
+			if len(errs) > 0 {
+				continue
+			}
+			need := arrays * params.Size("size")
+			path := fmt.Sprintf("workloads[%d].params.size", i)
+			if vi := slices.IndexFunc(w.Params, func(p Param) bool { return p.Key == "size" }); vi >= 0 {
+				path += fmt.Sprintf("[%d]", max(slices.Index(w.Params[vi].Values, variant.Given["size"]), 0))
+			}
+			for j, p := range v.s.Platforms {
+				var have int64
+				switch {
+				case p.Type == VM:
+					have = p.Memory - guestReserve
+				case p.Type == Container && p.Memory > 0:
+					have = p.Memory - containerReserve
+				default:
+					continue
+				}
+				if need > have {
+					v.fail(path, "%s with size %s needs %s (%d array(s)), but platform %s (platforms[%d]) has memory %s, about %s of it usable: give it more memory, or a smaller size",
+						w.Name, params["size"], units.FormatSize(need), arrays, p.Name, j, units.FormatSize(p.Memory), units.FormatSize(max(have, 0)))
+				}
+			}
+		}
+	}
+}
+
+// MaxVariants bounds the variants one workload's parameter lists make.
+const MaxVariants = 10000
+
+// DefaultMaxDuration is how long a run may be planned to take before
+// vmbench asks for max_duration or --yes.
+const DefaultMaxDuration = 2 * time.Hour
+
+// Per-trial costs beyond the workload's own duration, by platform type,
+// measured on the build machine (docs: README's figures): a host process
+// starts in 5 ms, runc in 30–40 ms, runc in a TCG guest in about 1 s; a
+// TCG guest boots in about 3 s and accel: auto first probes KVM for 10 s.
+var (
+	trialOverhead = map[string]time.Duration{Native: 50 * time.Millisecond, Container: 100 * time.Millisecond, VM: time.Second}
+	bootTime      = 3 * time.Second
+	probeTime     = 10 * time.Second
+)
+
+// Estimate is how long the scenario's plan should take: every trial's
+// duration parameter (1 s when it has none) plus its platform's overhead,
+// the guests' boots, and for a density sweep every instance's start.
+func Estimate(s *Scenario) time.Duration {
+	var total time.Duration
+	for _, p := range s.Platforms {
+		if p.Type == VM {
+			total += bootTime
+			if p.Accel == "auto" {
+				total += probeTime
+			}
+		}
+	}
+	// A variant's trial: its duration parameter, 1 s when it has none.
+	type variant struct{ d time.Duration }
+	var variants []variant
+	for _, w := range s.Workloads {
+		impl, ok := workloads.Lookup(w.Type)
+		if !ok {
+			continue
+		}
+		for _, vr := range Variants(w) {
+			params, _ := workload.Complete(impl, vr.Given)
+			d := time.Second
+			if _, ok := params["duration"]; ok {
+				d = params.Duration("duration")
+			}
+			variants = append(variants, variant{d})
+		}
+	}
+	for _, p := range s.Platforms {
+		var round time.Duration // every variant once on p
+		for _, vr := range variants {
+			round += vr.d + trialOverhead[p.Type]
+		}
+		if s.Density == nil {
+			total += round * time.Duration(s.Warmup+s.Repetitions)
+			continue
+		}
+		for _, l := range s.Density.Levels {
+			// The level's instances run at once: its work takes about one
+			// instance's time; each guest it starts adds a boot.
+			per := round
+			if p.Type == VM {
+				per += time.Duration((l+p.PerGuest-1)/p.PerGuest) * bootTime
+			}
+			total += per * time.Duration(s.Density.Repetitions)
+		}
+	}
+	return total
+}
+
+// Trials is how many trials the plan has (Plan's length, counted without
+// building it).
+func Trials(s *Scenario) int {
+	variants := 0
+	for _, w := range s.Workloads {
+		variants += len(Variants(w))
+	}
+	return variants * len(s.Platforms) * (s.Warmup + s.Repetitions)
+}
+
+// CheckPlan refuses a plan estimated to take longer than max_duration,
+// unless accept (vmbench run --yes): a parameter matrix can multiply into
+// weeks of trials without anyone meaning it.
+func CheckPlan(s *Scenario, accept bool) Errors {
+	est := Estimate(s)
+	if accept || est <= s.MaxDuration {
+		return nil
+	}
+	v := &validator{s: s}
+	path := "max_duration"
+	if _, set := s.pos[path]; !set {
+		path = "workloads"
+	}
+	var how []string
+	if s.Density == nil {
+		how = append(how, fmt.Sprintf("fewer repetitions (%d)", s.Repetitions), "fewer parameter values (each list multiplies the variants)")
+	} else {
+		how = append(how, "fewer or lower levels", fmt.Sprintf("fewer rounds per level (%d)", s.Density.Repetitions))
+	}
+	how = append(how, "fewer platforms", "shorter durations")
+	v.fail(path, "the plan would take about %s (%s), above max_duration %s: shrink it (%s), raise max_duration, or pass --yes to run it anyway",
+		est.Round(time.Minute), planSize(s), s.MaxDuration, strings.Join(how, ", "))
+	return v.errs
+}
+
+// planSize says how big a plan is: its trials, or a sweep's instances.
+func planSize(s *Scenario) string {
+	if s.Density != nil {
+		return DescribeDensity(s)
+	}
+	return plural(Trials(s), "trial")
+}
