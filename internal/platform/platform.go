@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/vmbench/vmbench/internal/agent"
@@ -135,12 +136,38 @@ func RunAgent(cmd *exec.Cmd, req agent.Request, pid *atomic.Int64) (workload.Res
 		if msg == "" {
 			msg = strings.TrimSpace(stdout.String())
 		}
+		if ps := cmd.ProcessState; ps != nil {
+			if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+				err = fmt.Errorf("%w (SIGKILL: the OOM killer, when a memory limit or the host's memory ran out; dmesg says)", err)
+			}
+		}
 		if msg != "" {
-			return res, fmt.Errorf("%w: %s", err, lastLines(msg, 5))
+			return res, fmt.Errorf("%w: %s", err, why(msg))
 		}
 		return res, err
 	}
 	return res, perr
+}
+
+// why picks what a failed agent's output says of its failure: the Go
+// runtime's "fatal error: …" or "panic: …" line (with the line after a
+// panic, which holds its value), not the tail of the stack dump below it;
+// otherwise its last lines.
+func why(out string) string {
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		l = strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(l, "fatal error:"):
+			return l
+		case strings.HasPrefix(l, "panic:"):
+			if i+1 < len(lines) && strings.TrimSpace(lines[i+1]) != "" && !strings.HasPrefix(strings.TrimSpace(lines[i+1]), "goroutine ") {
+				return l + " " + strings.TrimSpace(lines[i+1])
+			}
+			return l
+		}
+	}
+	return lastLines(out, 5)
 }
 
 func lastLines(s string, n int) string {
