@@ -2,6 +2,8 @@ package platform
 
 import (
 	"context"
+	"fmt"
+	"hash/fnv"
 	"os"
 	"os/exec"
 	"sync/atomic"
@@ -16,6 +18,19 @@ type Native struct {
 	PlatformName string
 	Binary       string // the static vmbench binary
 	Scratch      string // the run's scratch directory; "": none
+	// Addr is the loopback address its servers listen on and its
+	// clients reach ("": 127.0.0.1): one of its own per instance, so that
+	// runs and instances do not meet on one port.
+	Addr string
+}
+
+// LoopbackAddr is a loopback address of a run's k-th native instance:
+// 127.<two bytes of the run id's hash>.<k>.
+func LoopbackAddr(runID string, k int64) string {
+	h := fnv.New32a()
+	h.Write([]byte(runID))
+	sum := h.Sum32()
+	return fmt.Sprintf("127.%d.%d.%d", sum>>8&255, sum&255, k%254+1)
 }
 
 var _ Platform = (*Native)(nil)
@@ -23,19 +38,25 @@ var _ Platform = (*Native)(nil)
 func (n *Native) Name() string { return n.PlatformName }
 
 func (n *Native) Start(context.Context) (Instance, error) {
-	return &nativeInstance{binary: n.Binary, scratch: n.Scratch}, nil
+	addr := n.Addr
+	if addr == "" {
+		addr = "127.0.0.1"
+	}
+	return &nativeInstance{binary: n.Binary, scratch: n.Scratch, addr: addr}, nil
 }
 
 type nativeInstance struct {
 	binary  string
 	scratch string
+	addr    string
 	pid     atomic.Int64 // the agent's, during a trial
 }
 
 func (i *nativeInstance) Run(ctx context.Context, req agent.Request) (workload.Result, error) {
 	cmd := exec.CommandContext(ctx, i.binary, agent.Args(req)...)
+	cmd.Env = append(os.Environ(), workload.ListenEnv+"="+i.addr)
 	if i.scratch != "" {
-		cmd.Env = append(os.Environ(), workload.ScratchEnv+"="+i.scratch)
+		cmd.Env = append(cmd.Env, workload.ScratchEnv+"="+i.scratch)
 	}
 	return RunAgent(cmd, req, &i.pid)
 }
@@ -45,8 +66,9 @@ func (i *nativeInstance) Samplers() []collect.Sampler {
 	return []collect.Sampler{collect.Follow(&i.pid)}
 }
 
-// Addr is loopback: the client and the server share the host.
-func (i *nativeInstance) Addr() string { return "127.0.0.1" }
+// Addr is loopback: the client and the server share the host, each
+// instance on an address of its own.
+func (i *nativeInstance) Addr() string { return i.addr }
 
 func (i *nativeInstance) Info() map[string]string { return map[string]string{"binary": i.binary} }
 

@@ -144,3 +144,51 @@ workloads:
 	}
 	nothingLeft(t, "runc", id)
 }
+
+// Two runs at once on one host both finish: nothing they create shares a
+// name (containers, temp and scratch dirs carry the run id; bridges,
+// veths and tables its last four hex digits), and each holds its own lock.
+func TestTwoRunsAtOnce(t *testing.T) {
+	needRuntime(t, "runc")
+	s := load(t, `version: 1
+name: twice
+repetitions: 3
+warmup: 0
+sample_interval: 0s
+profile: false
+platforms:
+  - {name: native, type: native}
+  - {name: box, type: container}
+workloads:
+  - {type: cpu, params: {duration: 200ms}}
+  - {type: net, params: {mode: rr, duration: 200ms}}
+`)
+	type ran struct {
+		dir string
+		err error
+		bad []string
+	}
+	done := make(chan ran, 2)
+	for range 2 {
+		go func() {
+			dir, samples, err := run(t, context.Background(), s)
+			r := ran{dir: dir, err: err}
+			for _, x := range samples {
+				if x.Error != "" {
+					r.bad = append(r.bad, x.Workload+" on "+x.Platform+": "+x.Error)
+				}
+			}
+			done <- r
+		}()
+	}
+	a, b := <-done, <-done
+	for _, r := range []ran{a, b} {
+		if r.err != nil || len(r.bad) > 0 {
+			t.Errorf("run %s: %v %v", r.dir, r.err, r.bad)
+		}
+		nothingLeft(t, "runc", runID(t, r.dir))
+	}
+	if runID(t, a.dir) == runID(t, b.dir) {
+		t.Errorf("both runs got id %s", runID(t, a.dir))
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -71,6 +72,21 @@ func RunTool(ctx context.Context, name string, args ...string) ([]byte, error) {
 		return stdout.Bytes(), fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, msg)
 	}
 	return stdout.Bytes(), nil
+}
+
+// ListenEnv names the environment variable in which a platform that shares
+// the host's network (native) tells a server workload the address to
+// listen on: a loopback address of its own, so that two runs at once, or
+// the instances of a density sweep, do not meet on one port. Unset: every
+// address (the platform's network namespace is its own).
+const ListenEnv = "VMBENCH_LISTEN"
+
+// ListenAddr is the address a server workload listens on.
+func ListenAddr() string {
+	if a := os.Getenv(ListenEnv); a != "" {
+		return a
+	}
+	return "0.0.0.0"
 }
 
 // ScratchEnv names the environment variable in which the platform tells the

@@ -54,7 +54,9 @@ func (Workload) Validate(p workload.Params) error {
 }
 
 // ServerArgs and ClientArgs build iperf3's command lines.
-func ServerArgs() []string { return []string{"-s", "-1", "-J", "-p", strconv.Itoa(Port)} }
+func ServerArgs() []string {
+	return []string{"-s", "-1", "-J", "-p", strconv.Itoa(Port), "-B", workload.ListenAddr()}
+}
 
 func ClientArgs(p workload.Params, addr string) []string {
 	return []string{"-c", addr, "-p", strconv.Itoa(Port), "-J", "-t", strconv.Itoa(int(p.Duration("duration").Seconds())), "-P", p["connections"]}

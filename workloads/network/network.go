@@ -82,7 +82,7 @@ const acceptWait = time.Minute
 // received as the trial's work.
 func (Workload) Run(ctx context.Context, p workload.Params) (workload.Result, error) {
 	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", ":"+strconv.Itoa(Port))
+	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(workload.ListenAddr(), strconv.Itoa(Port)))
 	if err != nil {
 		return workload.Result{}, fmt.Errorf("listen: %w", err)
 	}

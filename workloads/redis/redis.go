@@ -60,7 +60,7 @@ func (Workload) Validate(workload.Params) error { return nil }
 
 // ServerArgs and ClientArgs build the command lines.
 func ServerArgs() []string {
-	return []string{"--port", strconv.Itoa(Port), "--bind", "0.0.0.0", "--protected-mode", "no", "--save", "", "--appendonly", "no", "--daemonize", "no"}
+	return []string{"--port", strconv.Itoa(Port), "--bind", workload.ListenAddr(), "--protected-mode", "no", "--save", "", "--appendonly", "no", "--daemonize", "no"}
 }
 
 func ClientArgs(p workload.Params, addr string) []string {
