@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/runner"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/scenarios"
@@ -21,6 +24,7 @@ type runOptions struct {
 	results string
 	binary  string
 	yes     bool
+	resume  string
 }
 
 func newRunCmd() *cobra.Command {
@@ -33,9 +37,15 @@ given), write results/<run-id>/run.json and samples.jsonl as trials finish,
 then print the comparison table and write report.md beside them.
 
 Ctrl-C stops the trial in flight, tears everything down, keeps the samples
-measured so far and reports them (exit code 4); a second Ctrl-C exits at once.`,
+measured so far and reports them (exit code 4); a second Ctrl-C exits at once.
+
+--resume RUN_DIR continues a run that was killed or interrupted: the same
+run id and scenario (its copy in run.json; a SCENARIO given must be the
+same file, by sha256), its platforms started afresh, every finished trial
+skipped, the rest appended, and the report rendered again.`,
 		Example: `  vmbench run
-  vmbench run scenarios/default.yaml --results /tmp/results`,
+  vmbench run scenarios/default.yaml --results /tmp/results
+  vmbench run --resume results/20261129-155524-ac1d`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := ""
@@ -48,6 +58,7 @@ measured so far and reports them (exit code 4); a second Ctrl-C exits at once.`,
 	cmd.Flags().StringVar(&o.results, "results", "results", "directory that receives the run directory")
 	cmd.Flags().StringVar(&o.binary, "agent-binary", "", "static vmbench binary the platforms run (default: this binary)")
 	cmd.Flags().BoolVar(&o.yes, "yes", false, "run a plan estimated to take longer than the scenario's max_duration")
+	cmd.Flags().StringVar(&o.resume, "resume", "", "continue the killed or interrupted run in this directory")
 	return cmd
 }
 
@@ -90,6 +101,9 @@ func loadPlanned(path string, here, accept bool) (*scenario.Scenario, []byte, er
 }
 
 func runScenario(ctx context.Context, path string, o runOptions) error {
+	if o.resume != "" {
+		return resumeRun(ctx, path, o)
+	}
 	s, text, err := loadPlanned(path, true, o.yes)
 	if err != nil {
 		return err
@@ -127,6 +141,47 @@ func runScenario(ctx context.Context, path string, o runOptions) error {
 	}
 	if errors.Is(runErr, runner.ErrInterrupted) {
 		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted: partial results in %s", dir)}
+	}
+	return runErr
+}
+
+// resumeRun continues a killed or interrupted run.
+func resumeRun(ctx context.Context, path string, o runOptions) error {
+	info, err := result.ReadRun(o.resume)
+	if err != nil {
+		return usageError(fmt.Errorf("read run: %w", err))
+	}
+	if path != "" {
+		text, err := os.ReadFile(path)
+		if err != nil {
+			return usageError(err)
+		}
+		if sum := sha256.Sum256(text); hex.EncodeToString(sum[:]) != info.Scenario.SHA256 {
+			return usageError(fmt.Errorf("%s changed since run %s was made of it (sha256 %.12s now, %.12s then): resume with the run's own copy (omit SCENARIO), or start a new run", path, info.RunID, hex.EncodeToString(sum[:]), info.Scenario.SHA256))
+		}
+	}
+	s, err := storedScenario(info)
+	if err != nil {
+		return err
+	}
+	if errs := scenario.CheckHost(s); len(errs) > 0 {
+		return usageError(fmt.Errorf("the run cannot be resumed on this host:\n%w", errs))
+	}
+	bin := o.binary
+	if bin == "" {
+		if bin, err = os.Executable(); err != nil {
+			return err
+		}
+	}
+	ctx, stop := interruptible(ctx)
+	defer stop()
+	runErr := runner.Resume(ctx, runner.Options{Scenario: s, Binary: bin, Log: os.Stderr}, o.resume)
+	if err := renderRun(o.resume, os.Stdout); err != nil {
+		return errors.Join(runErr, err)
+	}
+	fmt.Fprintf(os.Stderr, "report: %s\n", filepath.Join(o.resume, "report.md"))
+	if errors.Is(runErr, runner.ErrInterrupted) {
+		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted again: resume once more with --resume %s", o.resume)}
 	}
 	return runErr
 }

@@ -10,6 +10,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vmbench/vmbench/internal/capacity"
 	"github.com/vmbench/vmbench/internal/hist"
@@ -114,6 +115,9 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 			msg += ": " + r.Error
 		}
 		t.Notes = append(t.Notes, msg)
+	}
+	for _, r := range info.Resumes {
+		t.Notes = append(t.Notes, fmt.Sprintf("resumed at %s (vmbench run --resume) with %d trials left; its platforms were started afresh", r.At.UTC().Format(time.RFC3339), r.Trials))
 	}
 	for _, l := range info.Adaptive {
 		msg := fmt.Sprintf("adaptive: after %d rounds %d cell(s) were undecided", l.Reps, len(l.Undecided))

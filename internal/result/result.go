@@ -106,6 +106,14 @@ type RunInfo struct {
 	Analysis *Analysis `json:"analysis,omitempty"`
 	// Adaptive records the rounds an adaptive run added.
 	Adaptive []Look `json:"adaptive,omitempty"`
+	// Resumes records each vmbench run --resume of a killed run.
+	Resumes []Resume `json:"resumes,omitempty"`
+}
+
+// Resume is one continuation of a killed or interrupted run.
+type Resume struct {
+	At     time.Time `json:"at"`
+	Trials int       `json:"trials"` // the trials it had left to run
 }
 
 // Analysis is how a run's comparisons become verdicts, fixed when the run
