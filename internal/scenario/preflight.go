@@ -2,9 +2,12 @@ package scenario
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/vmbench/vmbench/internal/units"
 	"github.com/vmbench/vmbench/internal/workload"
@@ -65,6 +68,93 @@ func (v *validator) fits() {
 
 // MaxVariants bounds the variants one workload's parameter lists make.
 const MaxVariants = 10000
+
+// hostResources refuses what this host cannot give: guests' memory and the
+// unlimited platforms' arrays beyond MemAvailable, and the disk workload's
+// files and the guests' scratch disks beyond the free space of scratch_dir.
+func (v *validator) hostResources() {
+	s := v.s
+	if avail := memAvailable("/proc/meminfo"); avail > 0 {
+		var guests int64
+		for _, p := range s.Platforms {
+			if p.Type == VM && s.Density == nil {
+				guests += p.Memory
+			}
+		}
+		if guests > avail {
+			v.fail("platforms", "the guests need %s of memory together, and this host has %s available: give them less memory, or run fewer guests", units.FormatSize(guests), units.FormatSize(avail))
+		}
+		for i, w := range s.Workloads {
+			impl, ok := workloads.Lookup(w.Type)
+			arrays := arraysOf[w.Type]
+			if !ok || arrays == 0 {
+				continue
+			}
+			for _, variant := range Variants(w) {
+				params, errs := workload.Complete(impl, variant.Given)
+				if len(errs) > 0 {
+					continue
+				}
+				if need := arrays * params.Size("size"); need > avail-guests {
+					v.fail(fmt.Sprintf("workloads[%d].params.size", i), "%s with size %s needs %s, and this host has %s available beside its guests: give a smaller size", w.Name, params["size"], units.FormatSize(need), units.FormatSize(max(avail-guests, 0)))
+					break
+				}
+			}
+		}
+	}
+	var disk int64
+	for _, w := range s.Workloads {
+		impl, ok := workloads.Lookup(w.Type)
+		if !ok || w.Type != "disk" {
+			continue
+		}
+		var largest int64
+		for _, variant := range Variants(w) {
+			if params, errs := workload.Complete(impl, variant.Given); len(errs) == 0 {
+				largest = max(largest, params.Size("size"))
+			}
+		}
+		for _, p := range s.Platforms {
+			if p.Type != VM {
+				disk += largest // a file per host platform
+			}
+		}
+	}
+	for _, p := range s.Platforms {
+		if p.Type == VM {
+			disk += p.ScratchSize // sparse, but a guest may fill it
+		}
+	}
+	if free := freeSpace(s.ScratchDir); free > 0 && disk > free {
+		v.fail("scratch_dir", "the disk workload's files and the guests' scratch disks may take %s, and %s has %s free: free some space, give smaller sizes, or name another scratch_dir", units.FormatSize(disk), s.ScratchDir, units.FormatSize(free))
+	}
+}
+
+// memAvailable is MemAvailable in bytes, 0 when unknown.
+func memAvailable(meminfo string) int64 {
+	data, err := os.ReadFile(meminfo)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// freeSpace is what dir's filesystem has free for an ordinary user, 0 when
+// unknown.
+func freeSpace(dir string) int64 {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return 0
+	}
+	return int64(st.Bavail) * st.Bsize
+}
 
 // DefaultMaxDuration is how long a run may be planned to take before
 // vmbench asks for max_duration or --yes.

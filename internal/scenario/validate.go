@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -103,7 +104,13 @@ func CheckHost(s *Scenario) Errors {
 				v.fail(fmt.Sprintf("platforms[%d].kernel", i), "%v (give the path of a bzImage/vmlinuz, or omit kernel: to use the host's newest /boot/vmlinuz-*)", err)
 			}
 		}
+		for j, cpu := range p.Pin {
+			if n := runtime.NumCPU(); cpu >= n {
+				v.fail(fmt.Sprintf("platforms[%d].pin[%d]", i, j), "host CPU %d does not exist: this host has %d (0 to %d)", cpu, n, n-1)
+			}
+		}
 	}
+	v.hostResources()
 	return v.errs
 }
 
