@@ -9,3 +9,20 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 [ -z "$unformatted" ] || die "gofmt: not formatted: $unformatted"
 go vet ./...
 go test -count=1 -timeout 30m ./... "$@"
+# A short fuzzing budget per target (the seed corpora ran above as tests).
+# A finding is an input the fuzzer writes to testdata/fuzz: that fails the
+# run. Go's fuzzer can also end with "context deadline exceeded" when its
+# time runs out mid-minimization, which finds nothing: that only warns.
+# FUZZTIME=0 skips it.
+if [ "${FUZZTIME:-5s}" != 0 ]; then
+  for target in FuzzLoad:./internal/scenario FuzzParseOutput:./internal/agent FuzzServe:./internal/agent \
+    FuzzReaders:./internal/result FuzzLoadBaseline:./internal/gate FuzzApplyLayer:./internal/platform FuzzParsers:./workloads; do
+    name=${target%%:*} pkg=${target#*:}
+    if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "${FUZZTIME:-5s}" -fuzzminimizetime 1s "$pkg"; then
+      if [ -n "$(ls "$pkg/testdata/fuzz/$name" 2>/dev/null)" ]; then
+        die "fuzzing $name found a failing input: $pkg/testdata/fuzz/$name (go test -run $name $pkg replays it)"
+      fi
+      echo "vmbench: fuzzing $name ended without a finding (the fuzzer's own timeout); going on" >&2
+    fi
+  done
+fi
