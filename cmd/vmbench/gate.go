@@ -207,12 +207,9 @@ func storedScenario(info result.RunInfo) (*scenario.Scenario, error) {
 
 // retryRound runs the trials of the inconclusive cells once more.
 func retryRound(cmd *cobra.Command, dir string, s *scenario.Scenario, rep gate.Report, round int, o gateOptions) error {
-	bin := o.binary
-	if bin == "" {
-		var err error
-		if bin, err = os.Executable(); err != nil {
-			return err
-		}
+	bin, err := platformBinary(o.binary)
+	if err != nil {
+		return err
 	}
 	var cells []runner.Cell
 	for _, c := range rep.RetryCells() {

@@ -109,11 +109,9 @@ func runScenario(ctx context.Context, path string, o runOptions) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "vmbench: the plan should take about %s\n", scenario.Estimate(s).Round(time.Second))
-	bin := o.binary
-	if bin == "" {
-		if bin, err = os.Executable(); err != nil {
-			return err
-		}
+	bin, err := platformBinary(o.binary)
+	if err != nil {
+		return err
 	}
 	ctx, stop := interruptible(ctx)
 	defer stop()
@@ -167,11 +165,9 @@ func resumeRun(ctx context.Context, path string, o runOptions) error {
 	if errs := scenario.CheckHost(s); len(errs) > 0 {
 		return usageError(fmt.Errorf("the run cannot be resumed on this host:\n%w", errs))
 	}
-	bin := o.binary
-	if bin == "" {
-		if bin, err = os.Executable(); err != nil {
-			return err
-		}
+	bin, err := platformBinary(o.binary)
+	if err != nil {
+		return err
 	}
 	ctx, stop := interruptible(ctx)
 	defer stop()
@@ -184,6 +180,15 @@ func resumeRun(ctx context.Context, path string, o runOptions) error {
 		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted again: resume once more with --resume %s", o.resume)}
 	}
 	return runErr
+}
+
+// platformBinary is the static vmbench binary the platforms run: the one
+// --agent-binary names, else this one.
+func platformBinary(flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	return os.Executable()
 }
 
 // interruptible returns a context that the first SIGINT or SIGTERM cancels,

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/vmbench/vmbench/internal/cleanup"
-	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
@@ -111,16 +110,11 @@ func Extend(ctx context.Context, o Options, dir string, cells []Cell, round int)
 	// Container names continue after the run's own: vmbench-<run-id>-<n>.
 	ids := new(atomic.Int64)
 	ids.Store(int64(round) * 10000)
-	env := Env{RunID: info.RunID, RunDir: dir, Binary: o.Binary, IDs: ids, Decision: &kvm.Decision{}, CacheDir: o.CacheDir, Sample: o.Scenario.Sample}
-	if env.Scratch, err = makeScratch(o.Scenario, info.RunID, &undo); err != nil {
+	env, err := o.provision(ctx, info.RunID, dir, &undo)
+	if err != nil {
 		return err
 	}
-	if env.Network, err = makeNetwork(ctx, o.Scenario, info.RunID, &undo); err != nil {
-		return err
-	}
-	if env.Tools, env.ToolsImage, err = makeTools(ctx, o.Scenario, o.CacheDir, o.Log); err != nil {
-		return err
-	}
+	env.IDs = ids
 	instances := map[string]platform.Instance{}
 	_, failed, err := startPlatforms(ctx, o, platforms, env, &undo, instances, w.samples, round)
 	if err != nil {

@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/vmbench/vmbench/internal/cleanup"
-	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
@@ -52,33 +49,13 @@ func Resume(ctx context.Context, o Options, dir string) (err error) {
 	defer w.Close()
 	var undo cleanup.Stack
 	instances := map[string]platform.Instance{}
-	defer func() {
-		for i, p := range info.Platforms {
-			if inst := instances[p.Name]; inst != nil {
-				info.Platforms[i].Info = maps.Clone(inst.Info())
-			}
-		}
-		if cerr := o.teardown(ctx, &undo); cerr != nil {
-			err = errors.Join(err, cerr)
-		}
-		info.End = time.Now()
-		info.Interrupted = errors.Is(err, ErrInterrupted)
-		if werr := result.WriteRun(dir, info); werr != nil {
-			err = errors.Join(err, werr)
-		}
-	}()
-	env := Env{RunID: info.RunID, RunDir: dir, Binary: o.Binary, IDs: new(atomic.Int64), Decision: &kvm.Decision{}, CacheDir: o.CacheDir, Sample: s.Sample}
+	defer func() { err = o.closeRun(ctx, dir, &info, instances, &undo, err) }()
+	env, err := o.provision(ctx, info.RunID, dir, &undo)
+	if err != nil {
+		return err
+	}
 	// Container names continue after the killed run's.
 	env.IDs.Store(int64(len(old)) + 100000)
-	if env.Scratch, err = makeScratch(s, info.RunID, &undo); err != nil {
-		return err
-	}
-	if env.Network, err = makeNetwork(ctx, s, info.RunID, &undo); err != nil {
-		return err
-	}
-	if env.Tools, env.ToolsImage, err = makeTools(ctx, s, o.CacheDir, o.Log); err != nil {
-		return err
-	}
 	var failed []string
 	info.Platforms, failed, err = startPlatforms(ctx, o, s.Platforms, env, &undo, instances, w.samples, 0)
 	if err != nil {

@@ -289,31 +289,10 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 
 	var undo cleanup.Stack
 	instances := map[string]platform.Instance{}
-	defer func() {
-		// Instances learn things while they run (a guest's restarts).
-		for i, p := range info.Platforms {
-			if inst := instances[p.Name]; inst != nil {
-				info.Platforms[i].Info = maps.Clone(inst.Info())
-			}
-		}
-		if cerr := o.teardown(ctx, &undo); cerr != nil {
-			err = errors.Join(err, cerr)
-		}
-		info.End = time.Now()
-		info.Interrupted = errors.Is(err, ErrInterrupted)
-		if werr := result.WriteRun(dir, info); werr != nil {
-			err = errors.Join(err, werr)
-		}
-	}()
+	defer func() { err = o.closeRun(ctx, dir, &info, instances, &undo, err) }()
 
-	env := Env{RunID: runID, RunDir: dir, Binary: o.Binary, IDs: new(atomic.Int64), Decision: &kvm.Decision{}, CacheDir: o.CacheDir, Sample: s.Sample}
-	if env.Scratch, err = makeScratch(s, runID, &undo); err != nil {
-		return dir, err
-	}
-	if env.Network, err = makeNetwork(ctx, s, runID, &undo); err != nil {
-		return dir, err
-	}
-	if env.Tools, env.ToolsImage, err = makeTools(ctx, s, o.CacheDir, o.Log); err != nil {
+	env, err := o.provision(ctx, runID, dir, &undo)
+	if err != nil {
 		return dir, err
 	}
 	if s.Density != nil {
@@ -343,6 +322,43 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 		return dir, fmt.Errorf("%w: %s (the others ran; see the notes of the report)", ErrPlatformsFailed, strings.Join(failed, ", "))
 	}
 	return dir, nil
+}
+
+// provision makes what a run's platforms share, pushing its removal onto
+// undo: the scratch directory, the bridge when a workload measures over
+// the network, the tools rootfs (and image) when a platform runs a tool.
+func (o *Options) provision(ctx context.Context, runID, dir string, undo *cleanup.Stack) (env Env, err error) {
+	s := o.Scenario
+	env = Env{RunID: runID, RunDir: dir, Binary: o.Binary, IDs: new(atomic.Int64), Decision: &kvm.Decision{}, CacheDir: o.CacheDir, Sample: s.Sample}
+	if env.Scratch, err = makeScratch(s, runID, undo); err != nil {
+		return env, err
+	}
+	if env.Network, err = makeNetwork(ctx, s, runID, undo); err != nil {
+		return env, err
+	}
+	env.Tools, env.ToolsImage, err = makeTools(ctx, s, o.CacheDir, o.Log)
+	return env, err
+}
+
+// closeRun ends a run (or a resume of it), whatever err it ends with:
+// the platforms' info refreshed from their instances (which learn things
+// while they run, such as a guest's restarts), everything torn down,
+// run.json written. It returns err with what went wrong on the way.
+func (o *Options) closeRun(ctx context.Context, dir string, info *result.RunInfo, instances map[string]platform.Instance, undo *cleanup.Stack, err error) error {
+	for i, p := range info.Platforms {
+		if inst := instances[p.Name]; inst != nil {
+			info.Platforms[i].Info = maps.Clone(inst.Info())
+		}
+	}
+	if cerr := o.teardown(ctx, undo); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	info.End = time.Now()
+	info.Interrupted = errors.Is(err, ErrInterrupted)
+	if werr := result.WriteRun(dir, *info); werr != nil {
+		err = errors.Join(err, werr)
+	}
+	return err
 }
 
 // Latest is the symlink in the results directory that names the newest run.
