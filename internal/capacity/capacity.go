@@ -37,12 +37,8 @@ type Level struct {
 // HostMedian is the median over the level's rounds of a host metric;
 // false when no round has it.
 func (l Level) HostMedian(metric string) (float64, bool) {
-	v := l.HostValues(metric)
-	if len(v) == 0 {
-		return math.NaN(), false
-	}
-	slices.Sort(v)
-	return v[len(v)/2], true
+	m := medianOf(l.HostValues(metric))
+	return m, !math.IsNaN(m)
 }
 
 // HostValues are a host metric's values over the level's rounds.
@@ -129,16 +125,11 @@ type Host struct {
 func HostOf(info result.RunInfo, sweeps []Platform, floor int64) Host {
 	var v []float64
 	for _, p := range sweeps {
-		for _, r := range p.Levels[0].Rounds {
-			if x, ok := r.Host["mem_available_before"]; ok {
-				v = append(v, x)
-			}
-		}
+		v = append(v, p.Levels[0].HostValues("mem_available_before")...)
 	}
 	h := Host{Cores: info.Host.Cores, Measured: info.Host.Cores}
-	if len(v) > 0 {
-		slices.Sort(v)
-		h.Memory = v[len(v)/2] - float64(floor)
+	if m := medianOf(v); !math.IsNaN(m) {
+		h.Memory = m - float64(floor)
 	}
 	return h
 }
@@ -419,10 +410,8 @@ func collectCell(l Level, c Cell) []float64 {
 func fit(p Platform, metric string) Fit {
 	var xs, ys []float64
 	for _, l := range p.Levels {
-		for _, r := range l.Rounds {
-			if v, ok := r.Host[metric]; ok {
-				xs, ys = append(xs, float64(l.N)), append(ys, v)
-			}
+		for _, v := range l.HostValues(metric) {
+			xs, ys = append(xs, float64(l.N)), append(ys, v)
 		}
 	}
 	slope, base := line(xs, ys)
@@ -493,12 +482,15 @@ func line(xs, ys []float64) (slope, intercept float64) {
 func perInstance(p Platform, metric string) float64 {
 	var v []float64
 	for _, l := range p.Levels {
-		for _, r := range l.Rounds {
-			if x, ok := r.Host[metric]; ok {
-				v = append(v, x/float64(l.N))
-			}
+		for _, x := range l.HostValues(metric) {
+			v = append(v, x/float64(l.N))
 		}
 	}
+	return medianOf(v)
+}
+
+// medianOf is the (upper) median of v, which it sorts; NaN when empty.
+func medianOf(v []float64) float64 {
 	if len(v) == 0 {
 		return math.NaN()
 	}
