@@ -15,7 +15,7 @@ import (
 	"github.com/vmbench/vmbench/workloads/startup"
 	"github.com/vmbench/vmbench/workloads/stressng"
 	"github.com/vmbench/vmbench/workloads/sysbench"
-	"github.com/vmbench/vmbench/workloads/syscall"
+	"github.com/vmbench/vmbench/workloads/syscalls"
 )
 
 // All returns every workload, in the order `vmbench list` shows them.
@@ -24,7 +24,7 @@ func All() []workload.Workload {
 		cpu.Workload{},
 		memory.Workload{},
 		memlat.Workload{},
-		syscall.Workload{},
+		syscalls.Workload{},
 		disk.Workload{},
 		network.Workload{},
 		startup.Workload{},

@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vmbench/vmbench/internal/agent"
-	"github.com/vmbench/vmbench/workloads/syscall"
+	"github.com/vmbench/vmbench/workloads/syscalls"
 )
 
 func newAgentCmd() *cobra.Command {
@@ -21,7 +21,7 @@ func newAgentCmd() *cobra.Command {
 		Use:   "echo",
 		Short: "Echo standard input to standard output: the other end of the syscall workload's pipe",
 		Args:  cobra.NoArgs,
-		RunE:  func(*cobra.Command, []string) error { return syscall.Echo() },
+		RunE:  func(*cobra.Command, []string) error { return syscalls.Echo() },
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:     "run REQUEST",

@@ -17,7 +17,6 @@ import (
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/workload"
-	"github.com/vmbench/vmbench/workloads/syscall"
 )
 
 // Level metrics: what the host paid for a density level, recorded on the
@@ -314,7 +313,7 @@ func mergedPercentiles(samples []result.Sample) []result.Metric {
 	}
 	var out []result.Metric
 	for _, name := range slices.Sorted(maps.Keys(merged)) {
-		for _, m := range syscall.QuantileMetrics(merged[name]) {
+		for _, m := range workload.QuantileMetrics(merged[name]) {
 			m.Name = "merged_" + name + "_" + m.Name
 			out = append(out, m)
 		}

@@ -44,12 +44,6 @@ const (
 	cmdPwrite = 1
 )
 
-func init() {
-	if unsafe.Sizeof(iocb{}) != 64 || unsafe.Sizeof(ioEvent{}) != 32 {
-		panic("disk: iocb or io_event does not match the kernel's layout")
-	}
-}
-
 // runAIO keeps s.Depth I/Os in flight until the duration has passed, then
 // waits for those still in flight, so that none outlives the file.
 func (s Spec) runAIO(ctx context.Context, f *os.File, o *offsets, h *hist.Hist) (int64, time.Duration, error) {

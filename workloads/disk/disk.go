@@ -27,7 +27,6 @@ import (
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/units"
 	"github.com/vmbench/vmbench/internal/workload"
-	"github.com/vmbench/vmbench/workloads/syscall"
 )
 
 // FileName is the file the workload keeps in a scratch directory.
@@ -64,7 +63,7 @@ func (Workload) Metrics() []workload.MetricInfo {
 		{Name: "bandwidth", Unit: "B/s", Help: "bytes read plus written per second"},
 		{Name: "latency", Unit: "s", Help: "mean time from submitting an I/O to its completion", Resource: workload.ResDiskLat},
 	}
-	return append(out, syscall.PercentileInfo("%g%% of the I/Os completed within this", workload.ResDiskLat)...)
+	return append(out, workload.PercentileInfo("%g%% of the I/Os completed within this", workload.ResDiskLat)...)
 }
 
 // Validate rejects combinations fio would misread or that cannot work.
@@ -265,7 +264,7 @@ func (s Spec) Run(ctx context.Context, f *os.File) (workload.Result, error) {
 		},
 		Histograms: map[string]*hist.Hist{"latency": h},
 	}
-	res.Metrics = append(res.Metrics, syscall.QuantileMetrics(h)...)
+	res.Metrics = append(res.Metrics, workload.QuantileMetrics(h)...)
 	return res, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/vmbench/vmbench/internal/workload"
 )
@@ -128,5 +129,22 @@ func TestRunWithoutScratchSaysWhy(t *testing.T) {
 	_, err := Workload{}.Run(context.Background(), p)
 	if err == nil || !strings.Contains(err.Error(), workload.ScratchEnv) {
 		t.Fatalf("err = %v, want one naming $%s", err, workload.ScratchEnv)
+	}
+}
+
+// TestAIOLayoutMatchesTheKernel: struct iocb is 64 bytes and struct io_event
+// 32 (include/uapi/linux/aio_abi.h); io_submit reads ours as the kernel's.
+func TestAIOLayoutMatchesTheKernel(t *testing.T) {
+	if got := unsafe.Sizeof(iocb{}); got != 64 {
+		t.Errorf("iocb is %d bytes, the kernel's is 64", got)
+	}
+	if got := unsafe.Sizeof(ioEvent{}); got != 32 {
+		t.Errorf("io_event is %d bytes, the kernel's is 32", got)
+	}
+	if got := unsafe.Offsetof(iocb{}.buf); got != 24 {
+		t.Errorf("iocb.aio_buf at offset %d, the kernel's is 24", got)
+	}
+	if got := unsafe.Offsetof(iocb{}.offset); got != 40 {
+		t.Errorf("iocb.aio_offset at offset %d, the kernel's is 40", got)
 	}
 }

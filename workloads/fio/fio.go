@@ -17,7 +17,6 @@ import (
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads/disk"
-	"github.com/vmbench/vmbench/workloads/syscall"
 )
 
 // Workload is the fio adapter.
@@ -108,7 +107,7 @@ type output struct {
 	} `json:"jobs"`
 }
 
-// fioPercentile is how fio names each of syscall.Percentiles.
+// fioPercentile is how fio names each of workload.Percentiles.
 var fioPercentile = map[string]string{"p50": "50.000000", "p90": "90.000000", "p99": "99.000000", "p99_9": "99.900000"}
 
 // Parse reads fio's JSON output. Reads and writes add up (IOPS, bytes);
@@ -142,7 +141,7 @@ func Parse(out []byte) (workload.Result, error) {
 			{Name: "latency", Unit: "s", Value: (j.Read.Lat.Mean*j.Read.Lat.N + j.Write.Lat.Mean*j.Write.Lat.N) / n / 1e9},
 		},
 	}
-	for _, pc := range syscall.Percentiles {
+	for _, pc := range workload.Percentiles {
 		key := fioPercentile[pc.Name]
 		v := math.Max(j.Read.Lat.Percentile[key], j.Write.Lat.Percentile[key])
 		res.Metrics = append(res.Metrics, result.Metric{Name: pc.Name, Unit: "s", Value: v / 1e9})

@@ -21,7 +21,6 @@ import (
 	"github.com/vmbench/vmbench/internal/hist"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/workload"
-	"github.com/vmbench/vmbench/workloads/syscall"
 )
 
 // Port is the TCP port the server listens on.
@@ -56,7 +55,7 @@ func (Workload) Metrics() []workload.MetricInfo {
 		{Name: "rate", Unit: "ops/s", Help: "rr: round trips per second, all connections"},
 		{Name: "latency", Unit: "s", Help: "rr: mean round-trip time", Resource: workload.ResNetLat},
 	}
-	return append(out, syscall.PercentileInfo("rr: %g%% of the round trips took at most this", workload.ResNetLat)...)
+	return append(out, workload.PercentileInfo("rr: %g%% of the round trips took at most this", workload.ResNetLat)...)
 }
 
 func (Workload) Validate(workload.Params) error { return nil }
@@ -252,7 +251,7 @@ func (Workload) Client(ctx context.Context, addr string, p workload.Params) (wor
 		},
 		Histograms: map[string]*hist.Hist{"latency": h},
 	}
-	res.Metrics = append(res.Metrics, syscall.QuantileMetrics(h)...)
+	res.Metrics = append(res.Metrics, workload.QuantileMetrics(h)...)
 	return res, nil
 }
 

@@ -1,8 +1,8 @@
-// Package syscall is the built-in system call workload: the cost of
+// Package syscalls is the built-in system call workload: the cost of
 // entering the kernel (getppid, a null call), and of a round trip through a pipe to
 // another process and back (two system calls and two context switches each
 // way), where a hypervisor's exits and a container's seccomp filter show.
-package syscall
+package syscalls
 
 import (
 	"context"
@@ -36,42 +36,12 @@ func (Workload) Params() []workload.Param {
 	}
 }
 
-// Percentiles are the latency percentiles reported, as metric names.
-var Percentiles = []struct {
-	Name string
-	Q    float64
-}{{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}, {"p99_9", 0.999}}
-
-// QuantileMetrics are h's Percentiles as metrics, in seconds.
-func QuantileMetrics(h *hist.Hist) []result.Metric {
-	var out []result.Metric
-	for _, pc := range Percentiles {
-		out = append(out, result.Metric{Name: pc.Name, Unit: "s", Value: h.Quantile(pc.Q)})
-	}
-	return out
-}
-
-// PercentileInfo declares the Percentiles metrics; format says what a
-// percentile q (in percent) of them is. The p99 speaks for tail, a line of
-// the report's summary ("" for none).
-func PercentileInfo(format, tail string) []workload.MetricInfo {
-	var out []workload.MetricInfo
-	for _, p := range Percentiles {
-		m := workload.MetricInfo{Name: p.Name, Unit: "s", Help: fmt.Sprintf(format, 100*p.Q)}
-		if p.Name == "p99" {
-			m.Resource = tail
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
 func (Workload) Metrics() []workload.MetricInfo {
 	out := []workload.MetricInfo{
 		{Name: "latency", Unit: "s", Help: "mean time of one call (getppid) or one round trip (pipe)", Resource: workload.ResSyscall},
 		{Name: "rate", Unit: "ops/s", Help: "calls or round trips per second"},
 	}
-	out = append(out, PercentileInfo("%g%% of the calls or round trips took at most this (getppid: of 256-call batch means)", "")...)
+	out = append(out, workload.PercentileInfo("%g%% of the calls or round trips took at most this (getppid: of 256-call batch means)", "")...)
 	return out
 }
 
@@ -113,7 +83,7 @@ func (Workload) Run(ctx context.Context, p workload.Params) (workload.Result, er
 		{Name: "latency", Unit: "s", Value: elapsed.Seconds() / float64(n)},
 		{Name: "rate", Unit: "ops/s", Value: float64(n) / elapsed.Seconds()},
 	}
-	metrics = append(metrics, QuantileMetrics(h)...)
+	metrics = append(metrics, workload.QuantileMetrics(h)...)
 	return workload.Result{Metrics: metrics, Histograms: map[string]*hist.Hist{"latency": h}}, nil
 }
 

@@ -1,4 +1,4 @@
-package syscall
+package syscalls
 
 import (
 	"context"
