@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vmbench/vmbench/internal/agent/guest"
+	"github.com/vmbench/vmbench/internal/kvm/initproc"
 )
 
 // Exit codes, as documented in the README.
@@ -59,8 +59,8 @@ intervals.`,
 }
 
 func main() {
-	if guest.IsInit() {
-		guest.Main() // vmbench is /init in its guests
+	if initproc.IsInit() {
+		initproc.Main() // vmbench is /init in its guests
 	}
 	os.Exit(execute(context.Background(), os.Args[1:]))
 }

@@ -25,9 +25,6 @@ const (
 	OpShutdown = "shutdown"
 )
 
-// PortName is the name of the virtio-serial port the agent listens on.
-const PortName = "vmbench.agent"
-
 // Message is one line of the protocol.
 type Message struct {
 	ID        int64     `json:"id,omitempty"`

@@ -14,16 +14,14 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/vmbench/vmbench/internal/agent"
 )
 
 // GuestModules are the kernel modules the guest needs, when the kernel does
 // not build them in: the virtio transport (pci and mmio for microvm), the
 // agent's serial port, block and network devices.
 var GuestModules = []string{"virtio_pci", "virtio_mmio", "virtio_console", "virtio_blk", "virtio_net"}
-
-// ModulesList is where the initramfs lists the modules for init to load, in
-// dependency order, one path per line.
-const ModulesList = "/etc/vmbench/modules"
 
 // Kernel is a guest kernel and the modules built for it.
 type Kernel struct {
@@ -313,7 +311,7 @@ func BuildImage(spec ImageSpec, cacheDir string) (image string, cached bool, err
 		}
 		w.File(e.guest, e.perm, data)
 	}
-	w.File(ModulesList, 0o644, []byte(strings.Join(mods, "\n")+"\n"))
+	w.File(agent.ModulesList, 0o644, []byte(strings.Join(mods, "\n")+"\n"))
 	if err := w.Close(); err != nil {
 		return "", false, err
 	}

@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/vmbench/vmbench/internal/agent"
 )
 
 // Config is everything the QEMU command line depends on.
@@ -29,11 +31,11 @@ type Config struct {
 	TSCkHz     int      // microvm under TCG: tsc_early_khz, so that TSC calibration cannot hang
 	Bios       string   // microvm: qboot.rom
 	// ScratchDisk is the file backing the guest's scratch disk (virtio-blk,
-	// serial ScratchSerial); "": none. DiskCache and DiskAIO are QEMU's
+	// serial agent.ScratchSerial); "": none. DiskCache and DiskAIO are QEMU's
 	// cache and aio modes for it.
 	ScratchDisk, DiskCache, DiskAIO string
 	// ToolsDisk is the tools image (ext4), attached read-only with serial
-	// ToolsSerial; "": none.
+	// agent.ToolsSerial; "": none.
 	ToolsDisk string
 	// Tap is the host tap device of the guest's virtio-net NIC, and
 	// GuestIP the address (CIDR) the guest's init gives it; "": no NIC.
@@ -50,18 +52,6 @@ func MAC(cidr string) string {
 	a := p.Addr().As4()
 	return fmt.Sprintf("52:54:%02x:%02x:%02x:%02x", a[0], a[1], a[2], a[3])
 }
-
-// IPParam is the kernel command line parameter that tells the guest's init
-// its NIC's address.
-const IPParam = "vmbench.ip"
-
-// ScratchSerial is the serial number by which the guest finds its scratch
-// disk.
-const ScratchSerial = "vmbench-scratch"
-
-// ToolsSerial is the serial number of the read-only disk holding the tools
-// rootfs.
-const ToolsSerial = "vmbench-tools"
 
 // QbootROM is Debian's qboot, the firmware microvm boots fastest with.
 const QbootROM = "/usr/share/qemu/qboot.rom"
@@ -94,14 +84,14 @@ func Args(c Config) []string {
 	add("-chardev", "file,id=console,path="+c.ConsoleLog+",append=on", "-serial", "chardev:console")
 	add("-device", virtio(c, "virtio-serial")+",id=vser0",
 		"-chardev", "socket,id=agent,path="+c.AgentSock,
-		"-device", "virtserialport,bus=vser0.0,chardev=agent,name=vmbench.agent")
+		"-device", "virtserialport,bus=vser0.0,chardev=agent,name="+agent.PortName)
 	if c.ScratchDisk != "" {
 		add("-drive", "file="+strings.ReplaceAll(c.ScratchDisk, ",", ",,")+",if=none,id=scratch,format=raw,cache="+c.DiskCache+",aio="+c.DiskAIO,
-			"-device", virtio(c, "virtio-blk")+",drive=scratch,serial="+ScratchSerial)
+			"-device", virtio(c, "virtio-blk")+",drive=scratch,serial="+agent.ScratchSerial)
 	}
 	if c.ToolsDisk != "" {
 		add("-drive", "file="+strings.ReplaceAll(c.ToolsDisk, ",", ",,")+",if=none,id=tools,format=raw,readonly=on",
-			"-device", virtio(c, "virtio-blk")+",drive=tools,serial="+ToolsSerial)
+			"-device", virtio(c, "virtio-blk")+",drive=tools,serial="+agent.ToolsSerial)
 	}
 	if c.Tap != "" {
 		add("-netdev", "tap,id=net0,ifname="+c.Tap+",script=no,downscript=no", "-device", virtio(c, "virtio-net")+",netdev=net0,mac="+MAC(c.GuestIP))
@@ -126,7 +116,7 @@ func KernelCmdline(c Config) string {
 		args = append(args, fmt.Sprintf("tsc_early_khz=%d", c.TSCkHz))
 	}
 	if c.GuestIP != "" {
-		args = append(args, IPParam+"="+c.GuestIP)
+		args = append(args, agent.IPParam+"="+c.GuestIP)
 	}
 	return strings.Join(append(args, c.Append...), " ")
 }

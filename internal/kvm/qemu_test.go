@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vmbench/vmbench/internal/agent"
 )
 
 func base() Config {
@@ -58,13 +60,13 @@ func TestArgs(t *testing.T) {
 			name:   "scratch disk",
 			mod:    func(c *Config) { c.ScratchDisk, c.DiskCache, c.DiskAIO = "/s/vm-disk.img", "none", "native" },
 			checks: map[string]string{"-drive": "file=/s/vm-disk.img,if=none,id=scratch,format=raw,cache=none,aio=native"},
-			has:    []string{"virtio-blk-pci,drive=scratch,serial=" + ScratchSerial},
+			has:    []string{"virtio-blk-pci,drive=scratch,serial=" + agent.ScratchSerial},
 		},
 		{
 			name:   "tools disk, read-only",
 			mod:    func(c *Config) { c.ToolsDisk = "/cache/tools-1/tools,1.ext4" },
 			checks: map[string]string{"-drive": "file=/cache/tools-1/tools,,1.ext4,if=none,id=tools,format=raw,readonly=on"},
-			has:    []string{"virtio-blk-pci,drive=tools,serial=" + ToolsSerial},
+			has:    []string{"virtio-blk-pci,drive=tools,serial=" + agent.ToolsSerial},
 		},
 		{
 			name:   "network",

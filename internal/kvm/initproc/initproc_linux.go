@@ -1,10 +1,10 @@
-// Package guest is the agent as a guest's PID 1: it sets up the minimal
+// Package initproc is the agent as a guest's PID 1: it sets up the minimal
 // system a container runtime needs (mounts, cgroup v1, virtio modules), opens
 // the virtio-serial port to the host and serves workload requests, running
 // each in runc from the same bundle layout as on the host, or as a plain
 // guest process. It powers the guest off when the host asks or when the link
 // to the host is lost.
-package guest
+package initproc
 
 import (
 	"bufio"
@@ -27,7 +27,6 @@ import (
 
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/collect"
-	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads"
@@ -70,7 +69,7 @@ func Main() {
 	mountCgroupV1(note)
 	modules := loadModules(note)
 	netUp := false
-	if cidr := cmdlineParam(kvm.IPParam); cidr != "" {
+	if cidr := cmdlineParam(agent.IPParam); cidr != "" {
 		if err := configureNIC(cidr, 3*time.Second); err != nil {
 			note("network: %v", err)
 		} else {
@@ -131,7 +130,7 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 			return agent.Response{Error: "tools: " + err.Error()}
 		}
 	}
-	scratch := diskBySerial(kvm.ScratchSerial)
+	scratch := diskBySerial(agent.ScratchSerial)
 	var cmd *exec.Cmd
 	if container {
 		if h.rt == nil {
@@ -209,7 +208,7 @@ func cmdlineParam(key string) string {
 func configureNIC(cidr string, timeout time.Duration) error {
 	prefix, err := netip.ParsePrefix(cidr)
 	if err != nil || !prefix.Addr().Is4() {
-		return fmt.Errorf("%s=%q is not an IPv4 address/prefix", kvm.IPParam, cidr)
+		return fmt.Errorf("%s=%q is not an IPv4 address/prefix", agent.IPParam, cidr)
 	}
 	var nic string
 	for deadline := time.Now().Add(timeout); nic == ""; time.Sleep(20 * time.Millisecond) {
@@ -280,9 +279,9 @@ func (h *handler) mountTools() error {
 }
 
 func mountTools() error {
-	dev := diskBySerial(kvm.ToolsSerial)
+	dev := diskBySerial(agent.ToolsSerial)
 	if dev == nil {
-		return fmt.Errorf("the host attached no tools disk (serial %s)", kvm.ToolsSerial)
+		return fmt.Errorf("the host attached no tools disk (serial %s)", agent.ToolsSerial)
 	}
 	for _, d := range []string{toolsRoot, toolsChroot} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -374,7 +373,7 @@ func reapOrphans() {
 
 // loadModules loads the modules listed in the image, in order.
 func loadModules(note func(string, ...any)) []string {
-	b, err := os.ReadFile("/etc/vmbench/modules")
+	b, err := os.ReadFile(agent.ModulesList)
 	if err != nil {
 		return nil
 	}
