@@ -46,21 +46,6 @@ func Lookup(name string) (workload.Workload, bool) {
 	return nil, false
 }
 
-// IsTool reports whether the workload of type typ runs an external tool.
-func IsTool(typ string) bool {
-	w, _ := Lookup(typ)
-	_, ok := w.(workload.Tool)
-	return ok
-}
-
-// ClientOf returns the host-side client of the workload of type typ, when
-// it has one, with the workload.
-func ClientOf(typ string) (workload.Workload, workload.Client, bool) {
-	w, _ := Lookup(typ)
-	c, ok := w.(workload.Client)
-	return w, c, ok
-}
-
 // Names lists the type names of all workloads.
 func Names() []string {
 	var names []string

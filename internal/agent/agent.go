@@ -25,6 +25,13 @@ type Request struct {
 	// Sample, in seconds, asks a guest's agent to sample its own machine
 	// during the run at this interval (the guest's view); 0: don't.
 	Sample float64 `json:"sample_s,omitempty"`
+	// Tool: the workload runs an external program (workload.Tool), which
+	// containers and guests find in the tools rootfs.
+	Tool bool `json:"tool,omitempty"`
+	// Fresh: the trial is a start (workload.Starter): the platform times
+	// it from starting the agent to its exit, and a vm boots a fresh guest
+	// for it.
+	Fresh bool `json:"fresh,omitempty"`
 }
 
 // Response is the agent's answer; Error is set when the workload failed.

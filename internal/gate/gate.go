@@ -316,8 +316,8 @@ type variant struct{ label, unit string }
 
 // variants lists the variants of the gate's workload that it selects.
 func variants(s *scenario.Scenario, g scenario.Gate) []variant {
-	if g.Workload == "boot" {
-		return []variant{{"", unitOf(scenario.BootMetrics, g.Metric)}}
+	if g.Workload == workload.Boot {
+		return []variant{{"", unitOf(workload.BootMetrics, g.Metric)}}
 	}
 	var out []variant
 	for _, w := range s.Workloads {
@@ -402,7 +402,7 @@ func absolute(c *Check, g scenario.Gate, x *values) {
 			c.Status, ok = Fail, "breaks"
 		}
 		why := fmt.Sprintf("only %d trial(s), too few for an interval: judged on the median alone", c.N)
-		if g.Workload == "boot" {
+		if g.Workload == workload.Boot {
 			why = fmt.Sprintf("n=%d: one boot per guest start cannot carry an interval, so this is judged on the value alone; the startup workload boots a fresh guest every trial and gives a distribution", c.N)
 		}
 		c.Reason = fmt.Sprintf("median %s %s %s %s (%s)", units.Format(c.Value, c.Unit), ok, op, bound, why)

@@ -20,7 +20,6 @@ import (
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/workload"
-	"github.com/vmbench/vmbench/workloads/startup"
 )
 
 // VM is the vm platform: a KVM (or TCG) guest vmbench boots itself.
@@ -183,12 +182,7 @@ func (v *VM) Start(ctx context.Context) (platform.Instance, error) {
 		inst.info["guest_notes"] = strings.Join(g.hello.Notes, "; ")
 	}
 	total := g.ready.Sub(g.launched).Seconds()
-	inst.boot = []result.Metric{
-		{Name: "launch_to_ready", Unit: "s", Value: total},
-		{Name: "qemu_and_firmware", Unit: "s", Value: max(total-g.hello.ReadyAt, 0)},
-		{Name: "kernel", Unit: "s", Value: g.hello.InitAt},
-		{Name: "agent", Unit: "s", Value: g.hello.ReadyAt - g.hello.InitAt},
-	}
+	inst.boot = workload.BootPhases(total, g.hello.InitAt, g.hello.ReadyAt)
 	if len(v.Pin) > 0 {
 		pinned, err := g.pin(v.Pin)
 		if err != nil {
@@ -335,7 +329,7 @@ func (i *Instance) Run(ctx context.Context, req agent.Request) (workload.Result,
 		return workload.Result{}, errors.New("the guest is not running")
 	}
 	var boot *result.Metric
-	if req.Type == startup.Type {
+	if req.Fresh {
 		m, err := i.bootFresh(ctx)
 		if err != nil {
 			return workload.Result{}, err
@@ -431,7 +425,7 @@ func (i *Instance) bootFresh(ctx context.Context) (result.Metric, error) {
 	if err := i.relaunch(ctx); err != nil {
 		return result.Metric{}, fmt.Errorf("boot a fresh guest: %w", err)
 	}
-	return result.Metric{Name: "boot_to_agent", Unit: "s", Value: i.g.ready.Sub(i.g.launched).Seconds()}, nil
+	return result.Metric{Name: workload.BootToAgent, Unit: "s", Value: i.g.ready.Sub(i.g.launched).Seconds()}, nil
 }
 
 // Samplers follow the QEMU process: its threads' CPU time, and its RSS and

@@ -17,7 +17,6 @@ import (
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/hostinfo"
 	"github.com/vmbench/vmbench/internal/workload"
-	"github.com/vmbench/vmbench/workloads"
 )
 
 // Container runs the agent in an OCI runtime (runc or crun) on the host,
@@ -105,7 +104,7 @@ func (i *containerInstance) Run(ctx context.Context, req agent.Request) (workloa
 		CPUs: i.c.CPUs, Memory: i.c.Memory, Scratch: i.c.Scratch,
 		HostNetwork: i.c.NetMode == NetHost, NetNS: i.netNS(),
 	}
-	if i.c.Tools != "" && workloads.IsTool(req.Type) {
+	if i.c.Tools != "" && req.Tool {
 		opts.Rootfs, opts.Agent = i.c.Tools, filepath.Join(i.dir, "rootfs", strings.TrimPrefix(BundleBinary, "/"))
 	}
 	spec := Spec(opts)

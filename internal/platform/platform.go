@@ -20,7 +20,6 @@ import (
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/workload"
-	"github.com/vmbench/vmbench/workloads/startup"
 )
 
 // Platform is a kind of place to run workloads, configured from a scenario.
@@ -50,7 +49,8 @@ type Conditioner interface {
 }
 
 // StartupReporter is implemented by instances that measure their own start,
-// such as a guest's boot; the runner records these metrics as a "boot" sample.
+// such as a guest's boot; the runner records these metrics (workload.BootMetrics)
+// as a sample of the workload.Boot pseudo-workload.
 type StartupReporter interface {
 	StartupMetrics() []result.Metric
 }
@@ -120,8 +120,8 @@ func RunAgent(cmd *exec.Cmd, req agent.Request, pid *atomic.Int64) (workload.Res
 	}
 	wall := time.Since(start)
 	res, perr := agent.ParseOutput(stdout.Bytes())
-	if req.Type == startup.Type && err == nil && errors.Is(perr, agent.ErrNoMetrics) {
-		res.Metrics, perr = startup.Timed(wall), nil
+	if req.Fresh && err == nil && errors.Is(perr, agent.ErrNoMetrics) {
+		res.Metrics, perr = workload.StartMetrics(wall), nil
 	}
 	if ps := cmd.ProcessState; ps != nil {
 		// wait4's usage of a child includes the descendants it reaped:

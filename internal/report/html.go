@@ -290,17 +290,20 @@ func performanceChart(t Table, g panel) (string, error) {
 
 // bootChart stacks the boot phases of each guest.
 func bootChart(t Table) (string, error) {
-	phases := []string{"qemu_and_firmware", "kernel", "agent"}
+	var phases []string // after the whole, launch_to_ready
+	for _, m := range workload.BootMetrics[1:] {
+		phases = append(phases, m.Name)
+	}
 	vals := make([]plotter.Values, len(phases))
 	var names []string
 	for c, col := range t.Platforms {
 		row := map[string]float64{}
 		for _, r := range t.Rows {
-			if r.Workload == "boot" && len(r.Cells[c].Values) > 0 {
+			if r.Workload == workload.Boot && len(r.Cells[c].Values) > 0 {
 				row[r.Metric] = r.Cells[c].Summary.Center
 			}
 		}
-		if _, ok := row["launch_to_ready"]; !ok {
+		if _, ok := row[workload.BootMetrics[0].Name]; !ok {
 			continue
 		}
 		names = append(names, col.Name)

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/cleanup"
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/hist"
@@ -183,7 +182,7 @@ func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, counts
 	oom0, _ := collect.OOMKills("/")
 	coll := collect.Start(ctx, interval, samplers...)
 	start := time.Now()
-	req := agent.Request{Type: v.Type, Params: v.Params}
+	req := request(v, false)
 	results := make([][]workload.Result, len(insts))
 	errs := make([][]error, len(insts))
 	var wg sync.WaitGroup
@@ -193,7 +192,7 @@ func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, counts
 			defer wg.Done()
 			packed, ok := inst.(platform.Packed)
 			if counts[k] == 1 || !ok {
-				r, err := attempt(ctx, s, inst, req)
+				r, err := attempt(ctx, s, inst, v.Impl, req)
 				results[k], errs[k] = []workload.Result{r}, []error{err}
 				return
 			}

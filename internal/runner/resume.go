@@ -11,6 +11,7 @@ import (
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
+	"github.com/vmbench/vmbench/internal/workload"
 )
 
 // Resume continues the run in dir, killed or interrupted: same run id and
@@ -86,7 +87,7 @@ func remaining(plan []scenario.Trial, samples []result.Sample) []scenario.Trial 
 	}
 	done := map[key]bool{}
 	for _, s := range samples {
-		if !s.Warmup && s.Round == 0 && s.Workload != "boot" {
+		if !s.Warmup && s.Round == 0 && s.Workload != workload.Boot {
 			done[key{s.Workload, s.Label, s.Platform, s.Trial}] = true
 		}
 	}

@@ -141,7 +141,8 @@ func toolPackages() []string {
 // runs its client on the host, and pushes its removal onto undo.
 func makeNetwork(ctx context.Context, s *scenario.Scenario, runID string, undo *cleanup.Stack) (*platform.Network, error) {
 	need := slices.ContainsFunc(s.Workloads, func(w scenario.Workload) bool {
-		_, _, client := workloads.ClientOf(w.Type)
+		impl, _ := workloads.Lookup(w.Type)
+		_, client := impl.(workload.Client)
 		return client
 	})
 	if !need {
@@ -488,8 +489,8 @@ func runTrial(ctx context.Context, s *scenario.Scenario, inst platform.Instance,
 		}
 		coll = collect.Start(ctx, s.Sample, samplers...)
 	}
-	req := agent.Request{Type: t.Type, Params: t.Params, Profile: s.Profile && !t.Warmup}
-	res, err := attempt(ctx, s, inst, req)
+	req := request(t, s.Profile && !t.Warmup)
+	res, err := attempt(ctx, s, inst, t.Impl, req)
 	if errors.Is(err, platform.ErrRestarted) && ctx.Err() == nil {
 		// The guest died or wedged under the trial and was booted again
 		// (under TCG a 2-vCPU guest locks up in runc now and then). That
@@ -497,12 +498,12 @@ func runTrial(ctx context.Context, s *scenario.Scenario, inst platform.Instance,
 		// once more on the fresh guest, and say so in the sample.
 		sample.Warnings = append(sample.Warnings, "first attempt failed and was run again: "+err.Error())
 		sample.Start = time.Now()
-		res, err = attempt(ctx, s, inst, req)
+		res, err = attempt(ctx, s, inst, t.Impl, req)
 	}
 	sample.Duration = time.Since(sample.Start).Seconds()
 	var trace result.Trace
 	if coll != nil {
-		_, _, client := workloads.ClientOf(t.Type)
+		_, client := t.Impl.(workload.Client)
 		trace = result.Trace{RunID: runID, Workload: t.Workload, Label: t.Label, Platform: t.Platform,
 			Trial: t.Rep, Warmup: t.Warmup, Round: round, Start: sample.Start, Client: client, Result: coll.Stop()}
 		trace.Series = append(trace.Series, res.Series...)
@@ -547,14 +548,22 @@ func footprint(series []collect.Series) float64 {
 	return 0
 }
 
-// attempt runs a trial once within the scenario's timeout.
-func attempt(ctx context.Context, s *scenario.Scenario, inst platform.Instance, req agent.Request) (workload.Result, error) {
+// request is what a platform needs to run t: the workload's type and
+// parameters, and what the type means for the platform, resolved once here.
+func request(t scenario.Trial, profile bool) agent.Request {
+	_, tool := t.Impl.(workload.Tool)
+	_, fresh := t.Impl.(workload.Starter)
+	return agent.Request{Type: t.Type, Params: t.Params, Profile: profile, Tool: tool, Fresh: fresh}
+}
+
+// attempt runs a trial of the workload w once within the scenario's timeout.
+func attempt(ctx context.Context, s *scenario.Scenario, inst platform.Instance, w workload.Workload, req agent.Request) (workload.Result, error) {
 	tctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
 	var res workload.Result
 	var err error
-	if w, c, ok := workloads.ClientOf(req.Type); ok {
-		res, err = withClient(tctx, inst, req, w, c)
+	if c, ok := w.(workload.Client); ok {
+		res, err = withClient(tctx, inst, req, c)
 	} else {
 		res, err = inst.Run(tctx, req)
 	}
@@ -567,17 +576,13 @@ func attempt(ctx context.Context, s *scenario.Scenario, inst platform.Instance, 
 // withClient runs a trial whose server runs in the platform and whose
 // client runs here, on the host: the client's metrics with the server's
 // cost (host CPU, samples of the guest, profile).
-func withClient(ctx context.Context, inst platform.Instance, req agent.Request, w workload.Workload, c workload.Client) (workload.Result, error) {
+func withClient(ctx context.Context, inst platform.Instance, req agent.Request, c workload.Client) (workload.Result, error) {
 	var addr string
 	if a, ok := inst.(platform.Addressed); ok {
 		addr = a.Addr()
 	}
 	if addr == "" {
 		return workload.Result{}, fmt.Errorf("%s needs a platform the host can reach over the network: set network: bridge, nat or host on a container platform", req.Type)
-	}
-	params, errs := workload.Complete(w, req.Params)
-	if len(errs) > 0 {
-		return workload.Result{}, errors.Join(errs...)
 	}
 	type served struct {
 		res workload.Result
@@ -593,7 +598,7 @@ func withClient(ctx context.Context, inst platform.Instance, req agent.Request, 
 		stopClient() // a server that ended early, failed, cannot be waited for
 		done <- served{res, err}
 	}()
-	res, cerr := c.Client(cctx, addr, params)
+	res, cerr := c.Client(cctx, addr, req.Params) // complete: the plan filled in the defaults
 	if cerr != nil {
 		stopServer()
 	}
@@ -611,7 +616,7 @@ func withClient(ctx context.Context, inst platform.Instance, req agent.Request, 
 
 // startupSample records what an instance measured of its own start.
 func startupSample(runID, name string, inst platform.Instance, sr platform.StartupReporter) result.Sample {
-	s := result.Sample{RunID: runID, Workload: "boot", Type: "boot", Platform: name, Start: time.Now(), Metrics: sr.StartupMetrics()}
+	s := result.Sample{RunID: runID, Workload: workload.Boot, Type: workload.Boot, Platform: name, Start: time.Now(), Metrics: sr.StartupMetrics()}
 	if c, ok := inst.(platform.Conditioner); ok {
 		s.Conditions = maps.Clone(c.Conditions())
 	}

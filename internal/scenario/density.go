@@ -8,6 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vmbench/vmbench/internal/units"
+	"github.com/vmbench/vmbench/internal/workload"
 )
 
 // Density is a density sweep: at each level n, n instances of a platform
@@ -183,7 +184,7 @@ func (v *validator) density() {
 			key := map[string]string{Relative: "max_overhead", Equivalence: "negligible", Regression: "max_regression"}[g.Kind]
 			v.fail(g.Path+"."+key, "an SLO is judged on one platform's instances: give max or min (absolute) or max_loss (versus the same platform at level 1)")
 		}
-		if g.Workload == "boot" {
+		if g.Workload == workload.Boot {
 			v.fail(g.Path+".metric", "boot metrics are not per instance; an SLO names a workload's metric")
 		}
 		if g.Kind == Absolute && g.Aggregate != "median" {

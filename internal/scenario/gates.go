@@ -43,7 +43,7 @@ type Gate struct {
 	Path      string // "gates[2]", where it was written
 	Name      string
 	Kind      string
-	Workload  string // the scenario's workload name, or "boot"
+	Workload  string // the scenario's workload name, or workload.Boot
 	Metric    string
 	Where     map[string]string // parameter values that select the variants; empty: all
 	Platforms []string          // the platforms judged; empty: every one the kind applies to
@@ -69,15 +69,6 @@ type Gate struct {
 
 // DefaultAlpha is the significance level of regression gates.
 const DefaultAlpha = 0.05
-
-// BootMetrics are the metrics of the "boot" pseudo-workload every vm
-// platform records once per guest start.
-var BootMetrics = []workload.MetricInfo{
-	{Name: "launch_to_ready", Unit: "s", Help: "QEMU launch to the guest agent's hello"},
-	{Name: "qemu_and_firmware", Unit: "s", Help: "QEMU launch to the kernel's start"},
-	{Name: "kernel", Unit: "s", Help: "kernel start to /init"},
-	{Name: "agent", Unit: "s", Help: "/init to the agent ready"},
-}
 
 var gateKeys = []string{"name", "metric", "where", "platform", "aggregate", "max", "min", "max_overhead", "negligible", "versus", "max_regression", "alpha", "of", "max_loss"}
 
@@ -162,7 +153,7 @@ func (d *decoder) gate(n *yaml.Node, path string) Gate {
 	}
 	if g.Kind == Regression && f["of"] == nil {
 		g.Of = "overhead"
-		if g.Workload == "boot" {
+		if g.Workload == workload.Boot {
 			g.Of = "value" // the baseline platform does not boot
 		}
 	}
@@ -258,8 +249,8 @@ func (v *validator) gate(g *Gate) {
 	var metrics []workload.MetricInfo
 	var impl workload.Workload
 	var variants []workload.Params
-	if g.Workload == "boot" {
-		metrics = BootMetrics
+	if g.Workload == workload.Boot {
+		metrics = workload.BootMetrics
 	} else if i := slices.IndexFunc(v.s.Workloads, func(w Workload) bool { return w.Name == g.Workload }); i < 0 {
 		v.fail(path+".metric", "%q is not a workload of this scenario (workloads: %s; boot for a guest's start)", g.Workload, strings.Join(v.workloadNames(), ", "))
 		return
@@ -314,7 +305,7 @@ func (v *validator) gate(g *Gate) {
 		switch {
 		case !ok:
 			v.fail(ppath, "%q is not a platform of this scenario (platforms: %s)", p, strings.Join(v.platformNames(), ", "))
-		case g.Workload == "boot" && pl.Type != VM:
+		case g.Workload == workload.Boot && pl.Type != VM:
 			v.fail(ppath, "platform %s is a %s; only vm platforms have boot metrics", p, pl.Type)
 		case (g.Kind == Relative || g.Kind == Equivalence) && p == g.versus(v.s):
 			v.fail(ppath, "is the platform it is compared with (versus: %s); name another platform", p)
@@ -322,7 +313,7 @@ func (v *validator) gate(g *Gate) {
 			v.fail(ppath, "is the baseline platform, whose overhead is 0 by definition; name another platform, or set of: value to gate its values")
 		}
 	}
-	if g.Kind == Regression && g.Of == "overhead" && g.Workload == "boot" {
+	if g.Kind == Regression && g.Of == "overhead" && g.Workload == workload.Boot {
 		v.fail(path+".of", "boot metrics have no value on the baseline platform to be relative to; set of: value")
 	}
 	if g.Kind == Relative || g.Kind == Equivalence {
@@ -371,7 +362,7 @@ func (v *validator) gate(g *Gate) {
 	}
 	if len(g.Platforms) == 0 {
 		for _, p := range v.s.Platforms {
-			if ((g.Kind == Relative || g.Kind == Equivalence) && p.Name == g.Versus) || (g.Workload == "boot" && p.Type != VM) ||
+			if ((g.Kind == Relative || g.Kind == Equivalence) && p.Name == g.Versus) || (g.Workload == workload.Boot && p.Type != VM) ||
 				(g.Kind == Regression && g.Of == "overhead" && p.Name == v.s.Baseline) {
 				continue
 			}

@@ -43,7 +43,8 @@ type Trial struct {
 	Warmup   bool
 	Workload string
 	Type     string
-	Params   workload.Params // complete, defaults filled in
+	Impl     workload.Workload // Type resolved, once, by Plan
+	Params   workload.Params   // complete, defaults filled in
 	Label    string
 	Platform string
 }
@@ -55,6 +56,7 @@ type Trial struct {
 func Plan(s *Scenario) []Trial {
 	type variant struct {
 		w      Workload
+		impl   workload.Workload
 		params workload.Params
 		label  string
 	}
@@ -63,7 +65,7 @@ func Plan(s *Scenario) []Trial {
 		impl, _ := workloads.Lookup(w.Type)
 		for _, v := range Variants(w) {
 			params, _ := workload.Complete(impl, v.Given)
-			variants = append(variants, variant{w: w, params: params, label: v.Label})
+			variants = append(variants, variant{w: w, impl: impl, params: params, label: v.Label})
 		}
 	}
 	var trials []Trial
@@ -80,7 +82,7 @@ func Plan(s *Scenario) []Trial {
 				p := s.Platforms[(i+r)%n]
 				trials = append(trials, Trial{
 					Seq: len(trials), Rep: rep, Warmup: warm,
-					Workload: v.w.Name, Type: v.w.Type, Params: maps.Clone(v.params), Label: v.label,
+					Workload: v.w.Name, Type: v.w.Type, Impl: v.impl, Params: maps.Clone(v.params), Label: v.label,
 					Platform: p.Name,
 				})
 			}

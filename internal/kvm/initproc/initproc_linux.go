@@ -29,7 +29,6 @@ import (
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/workload"
-	"github.com/vmbench/vmbench/workloads"
 )
 
 // IsInit reports whether this process is a guest's init. PID 1 alone does
@@ -124,7 +123,7 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 	logf("run %s container=%v", req.Type, container)
 	defer func() { logf("run %s done in %s", req.Type, time.Since(start).Round(time.Millisecond)) }()
 	self := "/init"
-	tool := workloads.IsTool(req.Type)
+	tool := req.Tool
 	if tool {
 		if err := h.mountTools(); err != nil {
 			return agent.Response{Error: "tools: " + err.Error()}
