@@ -223,7 +223,7 @@ func printOverhead(w io.Writer, results []capacity.Result, s *scenario.Scenario)
 	vcpus := 1
 	for _, p := range s.Platforms {
 		if p.Name == vm.Platform.Name {
-			guestMem, vcpus = p.Memory, p.VCPUs
+			guestMem, vcpus = p.Memory(), p.VM.VCPUs
 		}
 	}
 	kubevirt := 220<<20 + float64(guestMem)/512 + 8<<20*float64(vcpus)

@@ -154,10 +154,9 @@ func bootGuest(ctx context.Context, o Options, accel string, timeout time.Durati
 	if o.Log != nil {
 		fmt.Fprintf(o.Log, "booting a guest under %s ...\n", accel)
 	}
-	vm := &kvm.VM{
-		PlatformName: accel, RunID: "doctor", RunDir: dir, Binary: o.Binary, Container: true,
-		VCPUs: 1, MemoryB: 512 << 20, Machine: "q35", Accel: accel, BootTimeout: timeout, CacheDir: o.CacheDir,
-	}
+	opts := platform.DefaultVMOptions()
+	opts.VCPUs, opts.Memory, opts.Accel, opts.BootTimeout = 1, 512<<20, accel, timeout
+	vm := &kvm.VM{PlatformName: accel, RunID: "doctor", RunDir: dir, Binary: o.Binary, VMOptions: opts, CacheDir: o.CacheDir}
 	inst, err := vm.Start(ctx)
 	if inst != nil {
 		defer inst.Close(context.WithoutCancel(ctx))

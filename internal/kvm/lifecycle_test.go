@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/workload"
 )
@@ -87,10 +88,10 @@ func fakeVM(t *testing.T, mode string) (*VM, string) {
 	kdir := t.TempDir()
 	kernel := filepath.Join(kdir, "vmlinuz-fake")
 	os.WriteFile(kernel, []byte("not a kernel"), 0o644)
+	opts := platform.VMOptions{VCPUs: 1, Memory: 256 << 20, Machine: "q35", Accel: "tcg", Kernel: kernel, BootTimeout: 2 * time.Second}
 	return &VM{
 		PlatformName: "vm", RunID: "test" + strings.ReplaceAll(mode, "-", ""), RunDir: runDir, Binary: self,
-		VCPUs: 1, MemoryB: 256 << 20, Machine: "q35", Accel: "tcg", Kernel: kernel,
-		BootTimeout: 2 * time.Second, QEMU: self, CacheDir: t.TempDir(),
+		VMOptions: opts, QEMU: self, CacheDir: t.TempDir(),
 	}, runDir
 }
 

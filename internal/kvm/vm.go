@@ -28,28 +28,17 @@ type VM struct {
 	RunID        string
 	RunDir       string // receives <platform>-console.log
 	Binary       string // the static vmbench binary, the guest's /init
-	Container    bool   // run workloads in runc inside the guest
-	VCPUs        int
-	MemoryB      int64
-	Machine      string // q35 or microvm
-	Accel        string // auto, kvm or tcg
-	Kernel       string // "": the host's newest /boot/vmlinuz-*
-	Pin          []int
-	Hugepages    bool
-	BootTimeout  time.Duration
-	QEMU         string    // "": qemu-system-x86_64 from PATH
-	CacheDir     string    // where guest images are kept; "": DefaultCacheDir
-	Decision     *Decision // shared accel: auto outcome; nil: decide alone
+	platform.VMOptions
+	QEMU     string    // "": qemu-system-x86_64 from PATH
+	CacheDir string    // where guest images are kept; "": DefaultCacheDir
+	Decision *Decision // shared accel: auto outcome; nil: decide alone
 	// Sample asks the guest's agent for its own view of the guest at this
 	// interval during each trial; 0: don't.
 	Sample time.Duration
 	// Scratch is the run's scratch directory on the host, where the file
 	// backing the guest's scratch disk (ScratchSize bytes, sparse) is
-	// created; "": no scratch disk. DiskCache and DiskAIO are its QEMU
-	// cache and aio modes.
-	Scratch            string
-	ScratchSize        int64
-	DiskCache, DiskAIO string
+	// created; "": no scratch disk.
+	Scratch string
 	// Network, when not nil, is the run's bridge: the guest gets a
 	// virtio-net NIC on a tap device on it.
 	Network *platform.Network
@@ -89,7 +78,7 @@ var (
 )
 
 // VMMProcess is QEMU's pid and the guest's memory.
-func (i *Instance) VMMProcess() (int, int64) { return int(i.pid.Load()), i.v.MemoryB }
+func (i *Instance) VMMProcess() (int, int64) { return int(i.pid.Load()), i.v.Memory }
 
 // Start builds (or reuses) the guest image, decides the accelerator and
 // boots the guest. The returned Instance, also on error, must be closed.
@@ -103,7 +92,7 @@ func (v *VM) Start(ctx context.Context) (platform.Instance, error) {
 		return nil, fmt.Errorf("%s not found: install it (apt-get install -y qemu-system-x86)", qemu)
 	}
 	if v.Hugepages {
-		if err := checkHugepages("/dev/hugepages", "/proc/meminfo", v.MemoryB); err != nil {
+		if err := checkHugepages("/dev/hugepages", "/proc/meminfo", v.Memory); err != nil {
 			return nil, err
 		}
 	}
@@ -132,12 +121,12 @@ func (v *VM) Start(ctx context.Context) (platform.Instance, error) {
 	inst := &Instance{v: v, dir: dir, info: map[string]string{
 		"kernel": kernel.Path, "image": image, "image_cached": strconv.FormatBool(cached),
 		"qemu_version": platform.ToolVersion(qemuPath, "--version"),
-		"vcpus":        strconv.Itoa(v.VCPUs), "memory_bytes": strconv.FormatInt(v.MemoryB, 10),
+		"vcpus":        strconv.Itoa(v.VCPUs), "memory_bytes": strconv.FormatInt(v.Memory, 10),
 		"machine": v.Machine, "container": strconv.FormatBool(v.Container),
 	}}
 	cfg := Config{
 		Name:    "vmbench-" + v.RunID + "-" + v.PlatformName,
-		Machine: v.Machine, VCPUs: v.VCPUs, MemoryB: v.MemoryB, Kernel: kernel.Path, Initrd: image,
+		Machine: v.Machine, VCPUs: v.VCPUs, MemoryB: v.Memory, Kernel: kernel.Path, Initrd: image,
 		AgentSock: filepath.Join(dir, "agent.sock"), QMPSock: filepath.Join(dir, "qmp.sock"),
 		ConsoleLog: filepath.Join(v.RunDir, v.PlatformName+"-console.log"), Hugepages: v.Hugepages,
 	}

@@ -24,22 +24,19 @@ import (
 type Container struct {
 	PlatformName string
 	RunID        string
-	Runtime      string  // runc or crun
-	CPUs         float64 // limit in cores; 0: none
-	Memory       int64   // limit in bytes; 0: none
-	Binary       string  // the static vmbench binary
+	ContainerOptions
+	Binary string // the static vmbench binary
 	// IDs numbers containers across the whole run, so that every container
 	// of a run has a distinct name vmbench-<run-id>-<n>.
 	IDs *atomic.Int64
 	// Scratch is the run's scratch directory, bind-mounted into every
 	// container; "": none.
 	Scratch string
-	// Network, when not nil, is the run's bridge: with NetMode bridge
-	// the containers join a namespace with a veth on it, with NetMode nat
-	// too, reached through a DNAT rule (Published). NetMode host shares
-	// the host's network namespace.
-	Network *Network
-	NetMode string
+	// Bridge, when not nil, is the run's bridge: with Network bridge the
+	// containers join a namespace with a veth on it, with Network nat too,
+	// reached through a DNAT rule (Published). Network host shares the
+	// host's network namespace.
+	Bridge *Network
 	// Tools is the tools rootfs, which tool workloads (fio, …) run in;
 	// "": none.
 	Tools string
@@ -63,13 +60,13 @@ func (c *Container) Start(ctx context.Context) (Instance, error) {
 		inst.Close(ctx)
 		return nil, fmt.Errorf("write bundle: %w", err)
 	}
-	if c.Network != nil && (c.NetMode == NetBridge || c.NetMode == NetNAT) {
-		if inst.ns, err = c.Network.NewNamespace(ctx, c.RunID, c.PlatformName); err != nil {
+	if c.Bridge != nil && (c.Network == NetBridge || c.Network == NetNAT) {
+		if inst.ns, err = c.Bridge.NewNamespace(ctx, c.RunID, c.PlatformName); err != nil {
 			inst.Close(ctx)
 			return nil, fmt.Errorf("network: %w", err)
 		}
-		if c.NetMode == NetNAT {
-			if inst.nat, err = c.Network.Publish(ctx, inst.ns); err != nil {
+		if c.Network == NetNAT {
+			if inst.nat, err = c.Bridge.Publish(ctx, inst.ns); err != nil {
 				inst.Close(ctx)
 				return nil, fmt.Errorf("network: %w", err)
 			}
@@ -102,7 +99,7 @@ func (i *containerInstance) Run(ctx context.Context, req agent.Request) (workloa
 	opts := SpecOptions{
 		ID: id, Args: append([]string{BundleBinary}, agent.Args(req)...),
 		CPUs: i.c.CPUs, Memory: i.c.Memory, Scratch: i.c.Scratch,
-		HostNetwork: i.c.NetMode == NetHost, NetNS: i.netNS(),
+		HostNetwork: i.c.Network == NetHost, NetNS: i.netNS(),
 	}
 	if i.c.Tools != "" && req.Tool {
 		opts.Rootfs, opts.Agent = i.c.Tools, filepath.Join(i.dir, "rootfs", strings.TrimPrefix(BundleBinary, "/"))
@@ -139,7 +136,7 @@ func (i *containerInstance) Addr() string {
 		return i.nat.Addr.String()
 	case i.ns != nil:
 		return i.ns.Addr.Addr().String()
-	case i.c.NetMode == NetHost:
+	case i.c.Network == NetHost:
 		return "127.0.0.1"
 	}
 	return ""
@@ -175,11 +172,11 @@ func (i *containerInstance) Info() map[string]string {
 	}
 	switch {
 	case i.nat != nil:
-		info["network"] = fmt.Sprintf("namespace %s, %s on bridge %s, published at %s by DNAT (nftables table %s)", i.ns.Name, i.ns.Addr, i.c.Network.Bridge, i.nat.Addr, i.nat.Table)
+		info["network"] = fmt.Sprintf("namespace %s, %s on bridge %s, published at %s by DNAT (nftables table %s)", i.ns.Name, i.ns.Addr, i.c.Bridge.Bridge, i.nat.Addr, i.nat.Table)
 	case i.ns != nil:
-		info["network"] = fmt.Sprintf("namespace %s, %s on bridge %s", i.ns.Name, i.ns.Addr, i.c.Network.Bridge)
-	case i.c.NetMode != "":
-		info["network"] = i.c.NetMode
+		info["network"] = fmt.Sprintf("namespace %s, %s on bridge %s", i.ns.Name, i.ns.Addr, i.c.Bridge.Bridge)
+	case i.c.Network != "":
+		info["network"] = i.c.Network
 	}
 	return info
 }

@@ -96,7 +96,7 @@ func runLevel(ctx context.Context, o Options, env Env, p scenario.Platform, n, r
 	for i := range counts {
 		counts[i] = 1
 	}
-	if k := p.PerGuest; p.Type == scenario.VM && k > 1 {
+	if k := p.VM.PerGuest; p.Type == scenario.VM && k > 1 {
 		counts = nil
 		for left := n; left > 0; left -= k {
 			counts = append(counts, min(k, left))

@@ -16,17 +16,13 @@ func New(p scenario.Platform, env Env) (platform.Platform, error) {
 		return &platform.Native{PlatformName: p.Name, Binary: env.Binary, Scratch: env.Scratch, Addr: platform.LoopbackAddr(env.RunID, env.IDs.Add(1))}, nil
 	case scenario.Container:
 		return &platform.Container{
-			PlatformName: p.Name, RunID: env.RunID, Runtime: p.Runtime,
-			CPUs: p.CPUs, Memory: p.Memory, Binary: env.Binary, IDs: env.IDs, Scratch: env.Scratch,
-			Network: env.Network, NetMode: p.Network, Tools: env.Tools,
+			PlatformName: p.Name, RunID: env.RunID, ContainerOptions: p.Container,
+			Binary: env.Binary, IDs: env.IDs, Scratch: env.Scratch, Bridge: env.Network, Tools: env.Tools,
 		}, nil
 	case scenario.VM:
 		return &kvm.VM{
-			PlatformName: p.Name, RunID: env.RunID, RunDir: env.RunDir, Binary: env.Binary,
-			Container: p.Container, VCPUs: p.VCPUs, MemoryB: p.Memory, Machine: p.Machine, Accel: p.Accel,
-			Kernel: p.Kernel, Pin: p.Pin, Hugepages: p.Hugepages, BootTimeout: p.BootTimeout,
-			CacheDir: env.CacheDir, Decision: env.Decision, Sample: env.Sample,
-			Scratch: env.Scratch, ScratchSize: p.ScratchSize, DiskCache: p.DiskCache, DiskAIO: p.DiskAIO,
+			PlatformName: p.Name, RunID: env.RunID, RunDir: env.RunDir, Binary: env.Binary, VMOptions: p.VM,
+			CacheDir: env.CacheDir, Decision: env.Decision, Sample: env.Sample, Scratch: env.Scratch,
 			Network: env.Network, Tools: env.ToolsImage,
 		}, nil
 	}

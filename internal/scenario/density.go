@@ -131,7 +131,7 @@ func DescribeDensity(s *Scenario) string {
 		for _, l := range dn.Levels {
 			instances += l * dn.Repetitions
 			if p.Type == VM {
-				guests += (l + p.PerGuest - 1) / p.PerGuest * dn.Repetitions
+				guests += (l + p.VM.PerGuest - 1) / p.VM.PerGuest * dn.Repetitions
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/stats"
 	"github.com/vmbench/vmbench/internal/units"
 )
@@ -108,8 +109,8 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 // Options of each platform type, beside name and type.
 var platformOptions = map[string][]string{
 	Native:    {},
-	Container: {"runtime", "cpus", "memory", "network"},
-	VM:        {"container", "vcpus", "memory", "machine", "accel", "kernel", "pin", "hugepages", "boot_timeout", "scratch_size", "disk_cache", "disk_aio", "per_guest"},
+	Container: platform.OptionKeys(platform.ContainerOptions{}),
+	VM:        platform.OptionKeys(platform.VMOptions{}),
 }
 
 // PlatformTypes lists the platform types in the order `vmbench list` shows them.
@@ -119,8 +120,7 @@ var PlatformTypes = []string{Native, Container, VM}
 func PlatformOptions(typ string) []string { return platformOptions[typ] }
 
 func (d *decoder) platform(n *yaml.Node, path string) Platform {
-	p := Platform{Runtime: "runc", Network: "bridge", Container: true, VCPUs: DefaultVCPUs, Machine: "q35", Accel: "auto", BootTimeout: DefaultBootTimeout,
-		ScratchSize: DefaultScratchSize, DiskCache: "none", DiskAIO: "native", PerGuest: 1}
+	p := Platform{Container: platform.DefaultContainerOptions(), VM: platform.DefaultVMOptions()}
 	if n.Kind != yaml.MappingNode {
 		d.fail(n, path, "must be a mapping with name and type")
 		return p
@@ -142,36 +142,49 @@ func (d *decoder) platform(n *yaml.Node, path string) Platform {
 	}
 	f := d.fields(n, path, "platform type "+p.Type, allowed, "name", "type")
 	d.strField(f, "name", path+".name", &p.Name)
-	if p.Type == "" {
+	switch p.Type {
+	case "":
 		p.Type = "?"
-	}
-	d.strField(f, "runtime", path+".runtime", &p.Runtime)
-	d.floatField(f, "cpus", path+".cpus", &p.CPUs)
-	d.strField(f, "network", path+".network", &p.Network)
-	d.sizeField(f, "memory", path+".memory", &p.Memory)
-	if p.Type == VM && f["memory"] == nil {
-		p.Memory = DefaultVMMemory
-	}
-	d.boolField(f, "container", path+".container", &p.Container)
-	d.intField(f, "vcpus", path+".vcpus", &p.VCPUs)
-	d.strField(f, "machine", path+".machine", &p.Machine)
-	d.strField(f, "accel", path+".accel", &p.Accel)
-	d.strField(f, "kernel", path+".kernel", &p.Kernel)
-	d.boolField(f, "hugepages", path+".hugepages", &p.Hugepages)
-	d.durationField(f, "boot_timeout", path+".boot_timeout", &p.BootTimeout)
-	d.sizeField(f, "scratch_size", path+".scratch_size", &p.ScratchSize)
-	d.strField(f, "disk_cache", path+".disk_cache", &p.DiskCache)
-	d.strField(f, "disk_aio", path+".disk_aio", &p.DiskAIO)
-	d.intField(f, "per_guest", path+".per_guest", &p.PerGuest)
-	if v := f["pin"]; v != nil {
-		for i, item := range d.seq(v, path+".pin") {
-			var cpu int
-			if d.int(item, fmt.Sprintf("%s.pin[%d]", path, i), &cpu) {
-				p.Pin = append(p.Pin, cpu)
-			}
-		}
+	case Container:
+		d.options(f, path, &p.Container)
+	case VM:
+		d.options(f, path, &p.VM)
 	}
 	return p
+}
+
+// options decodes the keys of an options struct (platform.OptionFields)
+// from f into *opts.
+func (d *decoder) options(f map[string]*yaml.Node, path string, opts any) {
+	platform.OptionFields(opts, func(key string, field any) {
+		kpath := path + "." + key
+		switch v := field.(type) {
+		case *string:
+			d.strField(f, key, kpath, v)
+		case *bool:
+			d.boolField(f, key, kpath, v)
+		case *int:
+			d.intField(f, key, kpath, v)
+		case *int64: // every int64 option is a size
+			d.sizeField(f, key, kpath, v)
+		case *float64:
+			d.floatField(f, key, kpath, v)
+		case *time.Duration:
+			d.durationField(f, key, kpath, v)
+		case *[]int:
+			if f[key] == nil {
+				return
+			}
+			for i, item := range d.seq(f[key], kpath) {
+				var n int
+				if d.int(item, fmt.Sprintf("%s[%d]", kpath, i), &n) {
+					*v = append(*v, n)
+				}
+			}
+		default:
+			panic(fmt.Sprintf("scenario: option %s has a kind the decoder does not know: %T", key, field))
+		}
+	})
 }
 
 func (d *decoder) workload(n *yaml.Node, path string) Workload {

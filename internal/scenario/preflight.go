@@ -51,15 +51,15 @@ func (v *validator) fits() {
 				var have int64
 				switch {
 				case p.Type == VM:
-					have = p.Memory - guestReserve
-				case p.Type == Container && p.Memory > 0:
-					have = p.Memory - containerReserve
+					have = p.Memory() - guestReserve
+				case p.Type == Container && p.Memory() > 0:
+					have = p.Memory() - containerReserve
 				default:
 					continue
 				}
 				if need > have {
 					v.fail(path, "%s with size %s needs %s (%d array(s)), but platform %s (platforms[%d]) has memory %s, about %s of it usable: give it more memory, or a smaller size",
-						w.Name, params["size"], units.FormatSize(need), arrays, p.Name, j, units.FormatSize(p.Memory), units.FormatSize(max(have, 0)))
+						w.Name, params["size"], units.FormatSize(need), arrays, p.Name, j, units.FormatSize(p.Memory()), units.FormatSize(max(have, 0)))
 				}
 			}
 		}
@@ -78,7 +78,7 @@ func (v *validator) hostResources() {
 		var guests int64
 		for _, p := range s.Platforms {
 			if p.Type == VM && s.Density == nil {
-				guests += p.Memory
+				guests += p.Memory()
 			}
 		}
 		if guests > avail {
@@ -122,7 +122,7 @@ func (v *validator) hostResources() {
 	}
 	for _, p := range s.Platforms {
 		if p.Type == VM {
-			disk += p.ScratchSize // sparse, but a guest may fill it
+			disk += p.VM.ScratchSize // sparse, but a guest may fill it
 		}
 	}
 	if free := freeSpace(s.ScratchDir); free > 0 && disk > free {
@@ -178,7 +178,7 @@ func Estimate(s *Scenario) time.Duration {
 	for _, p := range s.Platforms {
 		if p.Type == VM {
 			total += bootTime
-			if p.Accel == "auto" {
+			if p.VM.Accel == "auto" {
 				total += probeTime
 			}
 		}
@@ -214,7 +214,7 @@ func Estimate(s *Scenario) time.Duration {
 			// instance's time; each guest it starts adds a boot.
 			per := round
 			if p.Type == VM {
-				per += time.Duration((l+p.PerGuest-1)/p.PerGuest) * bootTime
+				per += time.Duration((l+p.VM.PerGuest-1)/p.VM.PerGuest) * bootTime
 			}
 			total += per * time.Duration(s.Density.Repetitions)
 		}

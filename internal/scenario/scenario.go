@@ -6,6 +6,8 @@ package scenario
 
 import (
 	"time"
+
+	"github.com/vmbench/vmbench/internal/platform"
 )
 
 // Version is the scenario format this vmbench reads.
@@ -59,30 +61,21 @@ type Scenario struct {
 type Platform struct {
 	Name string
 	Type string
+	// The options of its type (the other type's stay at their defaults).
+	Container platform.ContainerOptions
+	VM        platform.VMOptions
+}
 
-	// container
-	Runtime string  // runc or crun
-	CPUs    float64 // CPU limit in cores; 0: none
-	Network string  // bridge, host or none
-
-	// container (limit) and vm (guest memory)
-	Memory int64
-
-	// vm
-	Container   bool // run the workload in runc inside the guest, else as a guest process
-	VCPUs       int
-	Machine     string // q35 or microvm
-	Accel       string // auto, kvm or tcg
-	Kernel      string // path; "": the host's newest /boot/vmlinuz-*
-	Pin         []int  // host CPU for each vCPU
-	Hugepages   bool
-	BootTimeout time.Duration
-	ScratchSize int64  // the guest's scratch disk
-	DiskCache   string // QEMU cache mode of the scratch disk
-	DiskAIO     string // QEMU aio mode of the scratch disk
-	// PerGuest, in a density sweep, packs this many instances into each
-	// guest (worker VMs whose cost k instances share); 1: a guest each.
-	PerGuest int
+// Memory is the platform's memory: a container's limit or a guest's size;
+// 0: no limit.
+func (p Platform) Memory() int64 {
+	switch p.Type {
+	case Container:
+		return p.Container.Memory
+	case VM:
+		return p.VM.Memory
+	}
+	return 0
 }
 
 // Workload is one workload entry; a parameter with several values expands
@@ -113,9 +106,5 @@ const (
 	DefaultTimeout     = 5 * time.Minute
 	DefaultSample      = 100 * time.Millisecond
 	MinSample          = 10 * time.Millisecond
-	DefaultVMMemory    = 1 << 30
-	DefaultVCPUs       = 2
-	DefaultBootTimeout = 60 * time.Second
 	DefaultScratchDir  = "/var/tmp"
-	DefaultScratchSize = 1 << 30
 )

@@ -47,11 +47,11 @@ func TestLoadGood(t *testing.T) {
 		t.Fatalf("decoded %+v", s)
 	}
 	box := s.Platforms[1]
-	if box.CPUs != 1.5 || box.Memory != 512<<20 || box.Runtime != "runc" {
+	if box.Container.CPUs != 1.5 || box.Container.Memory != 512<<20 || box.Container.Runtime != "runc" {
 		t.Errorf("container options %+v", box)
 	}
 	guest := s.Platforms[2]
-	if !guest.Container || guest.Machine != "q35" || guest.BootTimeout != DefaultBootTimeout {
+	if !guest.VM.Container || guest.VM.Machine != "q35" || guest.VM.BootTimeout != 60*time.Second || guest.VM.Memory != 1<<30 {
 		t.Errorf("vm defaults not applied: %+v", guest)
 	}
 	if s.Workloads[0].Name != "cpu" {

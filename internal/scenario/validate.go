@@ -99,12 +99,12 @@ func CheckHost(s *Scenario) Errors {
 		}
 	}
 	for i, p := range s.Platforms {
-		if p.Type == VM && p.Kernel != "" {
-			if _, err := os.Stat(p.Kernel); err != nil {
+		if p.Type == VM && p.VM.Kernel != "" {
+			if _, err := os.Stat(p.VM.Kernel); err != nil {
 				v.fail(fmt.Sprintf("platforms[%d].kernel", i), "%v (give the path of a bzImage/vmlinuz, or omit kernel: to use the host's newest /boot/vmlinuz-*)", err)
 			}
 		}
-		for j, cpu := range p.Pin {
+		for j, cpu := range p.VM.Pin {
 			if n := runtime.NumCPU(); cpu >= n {
 				v.fail(fmt.Sprintf("platforms[%d].pin[%d]", i, j), "host CPU %d does not exist: this host has %d (0 to %d)", cpu, n, n-1)
 			}
@@ -160,60 +160,60 @@ func (v *validator) platform(path string, p Platform) {
 	switch p.Type {
 	case Native:
 	case Container:
-		if !slices.Contains([]string{"runc", "crun"}, p.Runtime) {
-			v.fail(path+".runtime", "must be runc or crun, got %q", p.Runtime)
+		if !slices.Contains([]string{"runc", "crun"}, p.Container.Runtime) {
+			v.fail(path+".runtime", "must be runc or crun, got %q", p.Container.Runtime)
 		}
-		if !slices.Contains([]string{"bridge", "nat", "host", "none"}, p.Network) {
-			v.fail(path+".network", "must be bridge (a veth on vmbench's bridge), nat (the same, reached through a DNAT rule, as Docker's -p), host (the host's network namespace) or none (only lo), got %q", p.Network)
+		if !slices.Contains([]string{"bridge", "nat", "host", "none"}, p.Container.Network) {
+			v.fail(path+".network", "must be bridge (a veth on vmbench's bridge), nat (the same, reached through a DNAT rule, as Docker's -p), host (the host's network namespace) or none (only lo), got %q", p.Container.Network)
 		}
-		if p.CPUs < 0 {
-			v.fail(path+".cpus", "must be > 0 (cores; omit it for no limit), got %g", p.CPUs)
+		if p.Container.CPUs < 0 {
+			v.fail(path+".cpus", "must be > 0 (cores; omit it for no limit), got %g", p.Container.CPUs)
 		}
-		if _, set := v.s.pos[path+".memory"]; set && p.Memory < 4<<20 {
-			v.fail(path+".memory", "must be at least 4MiB (omit it for no limit), got %s", units.FormatSize(p.Memory))
+		if _, set := v.s.pos[path+".memory"]; set && p.Container.Memory < 4<<20 {
+			v.fail(path+".memory", "must be at least 4MiB (omit it for no limit), got %s", units.FormatSize(p.Memory()))
 		}
 	case VM:
-		if p.VCPUs < 1 || p.VCPUs > 256 {
-			v.fail(path+".vcpus", "must be between 1 and 256, got %d", p.VCPUs)
+		if p.VM.VCPUs < 1 || p.VM.VCPUs > 256 {
+			v.fail(path+".vcpus", "must be between 1 and 256, got %d", p.VM.VCPUs)
 		}
-		if p.Memory < 128<<20 {
-			v.fail(path+".memory", "must be at least 128MiB for a guest, got %s", units.FormatSize(p.Memory))
+		if p.VM.Memory < 128<<20 {
+			v.fail(path+".memory", "must be at least 128MiB for a guest, got %s", units.FormatSize(p.VM.Memory))
 		}
-		if !slices.Contains([]string{"q35", "microvm"}, p.Machine) {
-			v.fail(path+".machine", "must be q35 or microvm, got %q", p.Machine)
+		if !slices.Contains([]string{"q35", "microvm"}, p.VM.Machine) {
+			v.fail(path+".machine", "must be q35 or microvm, got %q", p.VM.Machine)
 		}
-		if !slices.Contains([]string{"auto", "kvm", "tcg"}, p.Accel) {
-			v.fail(path+".accel", "must be auto, kvm or tcg, got %q", p.Accel)
+		if !slices.Contains([]string{"auto", "kvm", "tcg"}, p.VM.Accel) {
+			v.fail(path+".accel", "must be auto, kvm or tcg, got %q", p.VM.Accel)
 		}
-		if len(p.Pin) > 0 && len(p.Pin) != p.VCPUs {
-			v.fail(path+".pin", "gives %d host CPUs for %d vCPUs; give one host CPU per vCPU", len(p.Pin), p.VCPUs)
+		if len(p.VM.Pin) > 0 && len(p.VM.Pin) != p.VM.VCPUs {
+			v.fail(path+".pin", "gives %d host CPUs for %d vCPUs; give one host CPU per vCPU", len(p.VM.Pin), p.VM.VCPUs)
 		}
-		for i, cpu := range p.Pin {
+		for i, cpu := range p.VM.Pin {
 			if cpu < 0 {
 				v.fail(fmt.Sprintf("%s.pin[%d]", path, i), "must be a host CPU number ≥ 0, got %d", cpu)
 			}
 		}
-		if p.PerGuest < 1 {
-			v.fail(path+".per_guest", "must be ≥ 1 instances per guest, got %d", p.PerGuest)
+		if p.VM.PerGuest < 1 {
+			v.fail(path+".per_guest", "must be ≥ 1 instances per guest, got %d", p.VM.PerGuest)
 		} else if _, set := v.s.pos[path+".per_guest"]; set && v.s.Density == nil {
 			v.fail(path+".per_guest", "packs instances into guests in a density sweep; add a density: block, or remove it")
 		}
-		if p.BootTimeout <= 0 {
-			v.fail(path+".boot_timeout", "must be a positive duration, got %s", p.BootTimeout)
+		if p.VM.BootTimeout <= 0 {
+			v.fail(path+".boot_timeout", "must be a positive duration, got %s", p.VM.BootTimeout)
 		}
-		if p.ScratchSize < 1<<20 {
-			v.fail(path+".scratch_size", "must be at least 1MiB, got %s", units.FormatSize(p.ScratchSize))
+		if p.VM.ScratchSize < 1<<20 {
+			v.fail(path+".scratch_size", "must be at least 1MiB, got %s", units.FormatSize(p.VM.ScratchSize))
 		}
-		if !slices.Contains(DiskCacheModes, p.DiskCache) {
-			v.fail(path+".disk_cache", "must be one of %s (QEMU's cache modes), got %q", strings.Join(DiskCacheModes, ", "), p.DiskCache)
+		if !slices.Contains(DiskCacheModes, p.VM.DiskCache) {
+			v.fail(path+".disk_cache", "must be one of %s (QEMU's cache modes), got %q", strings.Join(DiskCacheModes, ", "), p.VM.DiskCache)
 		}
-		if !slices.Contains(DiskAIOModes, p.DiskAIO) {
-			v.fail(path+".disk_aio", "must be one of %s, got %q", strings.Join(DiskAIOModes, ", "), p.DiskAIO)
-		} else if p.DiskAIO == "native" && slices.Contains(DiskCacheModes, p.DiskCache) && p.DiskCache != "none" && p.DiskCache != "directsync" {
+		if !slices.Contains(DiskAIOModes, p.VM.DiskAIO) {
+			v.fail(path+".disk_aio", "must be one of %s, got %q", strings.Join(DiskAIOModes, ", "), p.VM.DiskAIO)
+		} else if p.VM.DiskAIO == "native" && slices.Contains(DiskCacheModes, p.VM.DiskCache) && p.VM.DiskCache != "none" && p.VM.DiskCache != "directsync" {
 			if _, set := v.s.pos[path+".disk_aio"]; set {
-				v.fail(path+".disk_aio", "native needs disk_cache none or directsync (QEMU opens the file with O_DIRECT for it), got disk_cache %s; use disk_aio: threads or io_uring", p.DiskCache)
+				v.fail(path+".disk_aio", "native needs disk_cache none or directsync (QEMU opens the file with O_DIRECT for it), got disk_cache %s; use disk_aio: threads or io_uring", p.VM.DiskCache)
 			} else {
-				v.fail(path+".disk_cache", "%s needs disk_aio: threads or io_uring (the default disk_aio, native, needs disk_cache none or directsync)", p.DiskCache)
+				v.fail(path+".disk_cache", "%s needs disk_aio: threads or io_uring (the default disk_aio, native, needs disk_cache none or directsync)", p.VM.DiskCache)
 			}
 		}
 	default:

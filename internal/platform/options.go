@@ -1,0 +1,82 @@
+package platform
+
+import (
+	"reflect"
+	"strings"
+	"time"
+)
+
+// The options of the container and vm platforms, as a scenario writes them
+// (the `opt` tag is the YAML key), held by the scenario and embedded in the
+// platform that uses them, so that each option is declared, documented and
+// defaulted once. Options whose kind is int64 are sizes ("512MiB").
+
+// ContainerOptions are a container platform's options.
+type ContainerOptions struct {
+	Runtime string  `opt:"runtime"` // runc or crun
+	CPUs    float64 `opt:"cpus"`    // CPU limit in cores; 0: none
+	Memory  int64   `opt:"memory"`  // memory limit in bytes; 0: none
+	Network string  `opt:"network"` // none, bridge, nat or host
+}
+
+// DefaultContainerOptions are the options of a container platform that
+// sets none.
+func DefaultContainerOptions() ContainerOptions {
+	return ContainerOptions{Runtime: "runc", Network: "bridge"}
+}
+
+// VMOptions are a vm platform's options.
+type VMOptions struct {
+	Container   bool          `opt:"container"`    // run the workload in runc inside the guest, else as a guest process
+	VCPUs       int           `opt:"vcpus"`        // the guest's vCPUs
+	Memory      int64         `opt:"memory"`       // the guest's memory in bytes
+	Machine     string        `opt:"machine"`      // q35 or microvm
+	Accel       string        `opt:"accel"`        // auto, kvm or tcg
+	Kernel      string        `opt:"kernel"`       // path; "": the host's newest /boot/vmlinuz-*
+	Pin         []int         `opt:"pin"`          // host CPU for each vCPU; empty: not pinned
+	Hugepages   bool          `opt:"hugepages"`    // back guest memory with /dev/hugepages
+	BootTimeout time.Duration `opt:"boot_timeout"` // QEMU's launch to the agent's hello
+	ScratchSize int64         `opt:"scratch_size"` // the guest's scratch disk (a sparse file)
+	DiskCache   string        `opt:"disk_cache"`   // QEMU cache mode of the scratch disk
+	DiskAIO     string        `opt:"disk_aio"`     // QEMU aio mode of the scratch disk
+	// PerGuest, in a density sweep, packs this many instances into each
+	// guest (worker VMs whose cost k instances share); 1: a guest each.
+	PerGuest int `opt:"per_guest"`
+}
+
+// DefaultVMOptions are the options of a vm platform that sets none.
+func DefaultVMOptions() VMOptions {
+	return VMOptions{
+		Container: true, VCPUs: 2, Memory: 1 << 30, Machine: "q35", Accel: "auto",
+		BootTimeout: 60 * time.Second, ScratchSize: 1 << 30, DiskCache: "none", DiskAIO: "native", PerGuest: 1,
+	}
+}
+
+// OptionKeys lists the keys of an options struct (a ContainerOptions or a
+// VMOptions, or a pointer to one), in declaration order.
+func OptionKeys(opts any) []string {
+	t := reflect.TypeOf(opts)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	var keys []string
+	for f := range t.Fields() {
+		keys = append(keys, optionKey(f))
+	}
+	return keys
+}
+
+// OptionFields calls fn with the key and the address of each field of the
+// options struct *opts points to (a *string, *bool, *int, *int64, *float64,
+// *time.Duration or *[]int), in declaration order.
+func OptionFields(opts any, fn func(key string, field any)) {
+	v := reflect.ValueOf(opts).Elem()
+	for i := range v.NumField() {
+		fn(optionKey(v.Type().Field(i)), v.Field(i).Addr().Interface())
+	}
+}
+
+func optionKey(f reflect.StructField) string {
+	key, _, _ := strings.Cut(f.Tag.Get("opt"), ",")
+	return key
+}
