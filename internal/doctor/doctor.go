@@ -125,7 +125,7 @@ func checkVMTools(add func(string, Status, string, ...any)) error {
 		add("qemu", Fail, "%v", err)
 		return err
 	}
-	add("qemu", OK, "%s", platform.ToolVersion(qemu, "--version"))
+	add("qemu", OK, "%s", hostinfo.ToolVersion(qemu, "--version"))
 	k, err := kvm.FindKernel("/", "")
 	if err != nil {
 		add("guest kernel", Fail, "%v", err)

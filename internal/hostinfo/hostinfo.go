@@ -4,11 +4,14 @@
 package hostinfo
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/shirou/gopsutil/v4/cpu"
 	"github.com/shirou/gopsutil/v4/host"
@@ -98,4 +101,33 @@ func bracketed(s string) string {
 		}
 	}
 	return s
+}
+
+// ToolVersion runs path with args (such as --version) and returns the first
+// line of its output; "" when it fails or takes more than 5 s.
+func ToolVersion(path string, args ...string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, path, args...).Output()
+	if err != nil {
+		return ""
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return line
+}
+
+// ToolVersions records the versions of the system tools platforms use that
+// this host has: part of a run's fingerprint.
+func ToolVersions() map[string]string {
+	out := map[string]string{}
+	for name, args := range map[string][]string{
+		"runc": {"--version"}, "crun": {"--version"}, "qemu-system-x86_64": {"--version"},
+	} {
+		if path, err := exec.LookPath(name); err == nil {
+			if v := ToolVersion(path, args...); v != "" {
+				out[name] = v
+			}
+		}
+	}
+	return out
 }

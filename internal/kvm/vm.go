@@ -17,6 +17,7 @@ import (
 
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/collect"
+	"github.com/vmbench/vmbench/internal/hostinfo"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/workload"
@@ -120,7 +121,7 @@ func (v *VM) Start(ctx context.Context) (platform.Instance, error) {
 	}
 	inst := &Instance{v: v, dir: dir, info: map[string]string{
 		"kernel": kernel.Path, "image": image, "image_cached": strconv.FormatBool(cached),
-		"qemu_version": platform.ToolVersion(qemuPath, "--version"),
+		"qemu_version": hostinfo.ToolVersion(qemuPath, "--version"),
 		"vcpus":        strconv.Itoa(v.VCPUs), "memory_bytes": strconv.FormatInt(v.Memory, 10),
 		"machine": v.Machine, "container": strconv.FormatBool(v.Container),
 	}}

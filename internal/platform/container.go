@@ -286,18 +286,5 @@ func (r *Runtime) List(ctx context.Context) ([]string, error) {
 
 // Version returns the first line of `runtime --version`.
 func (r *Runtime) Version() string {
-	return ToolVersion(r.Path, "--version")
-}
-
-// ToolVersion runs `path args...` and returns the first line it prints, or
-// "" when it cannot be run.
-func ToolVersion(path string, args ...string) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, path, args...).Output()
-	if err != nil {
-		return ""
-	}
-	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-	return line
+	return hostinfo.ToolVersion(r.Path, "--version")
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // File names inside a run directory.
@@ -171,4 +172,24 @@ func decodeLines[T any](r io.Reader, name string, schema func(T) int) ([]T, erro
 			return out, nil
 		}
 	}
+}
+
+// ProfilePath is where a sample's CPU profile is kept, relative to the run
+// directory: profiles/<platform>/<workload>[-<label>]-<trial>[-r<round>].pb.gz,
+// the label's spaces and slashes made commas.
+func ProfilePath(s Sample) string {
+	name := s.Workload
+	if s.Label != "" {
+		name += "-" + strings.Map(func(r rune) rune {
+			if r == ' ' || r == '/' {
+				return ','
+			}
+			return r
+		}, s.Label)
+	}
+	name += fmt.Sprintf("-%d", s.Trial)
+	if s.Round > 0 {
+		name += fmt.Sprintf("-r%d", s.Round)
+	}
+	return filepath.Join(ProfilesDir, s.Platform, name+".pb.gz")
 }

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/report"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
@@ -20,12 +19,12 @@ import (
 // is decided, the last look or the time budget. Only the metrics the
 // report's summary speaks for are judged. Every look is recorded in
 // info.Adaptive.
-func adapt(ctx context.Context, o Options, instances map[string]platform.Instance, w *sinks, info *result.RunInfo) error {
-	s := o.Scenario
+func (ss *session) adapt(ctx context.Context) error {
+	o, s, info := ss.o, ss.o.Scenario, ss.info
 	looks := s.Looks()
 	start := time.Now()
 	for i, reps := range looks[:len(looks)-1] {
-		samples, err := result.ReadSamples(w.dir)
+		samples, err := result.ReadSamples(ss.dir)
 		if err != nil {
 			return err
 		}
@@ -65,7 +64,7 @@ func adapt(ctx context.Context, o Options, instances map[string]platform.Instanc
 				fmt.Fprintf(o.Log, "adaptive: %s\n", last.Stopped)
 				return nil
 			}
-			if err := runTrials(ctx, o, instances, trials[:n], w, info.RunID, 0); err != nil {
+			if err := ss.run(ctx, trials[:n]); err != nil {
 				return err
 			}
 			trials = trials[n:]

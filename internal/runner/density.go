@@ -44,8 +44,8 @@ var DensityMetrics = []workload.MetricInfo{
 // records a sample per instance and one for the level, and closes them. A
 // guard that trips stops that platform's sweep, which the level's sample
 // records; the other platforms go on.
-func sweep(ctx context.Context, o Options, env Env, w *sinks, info *result.RunInfo) error {
-	s, dn := o.Scenario, o.Scenario.Density
+func (ss *session) sweep(ctx context.Context) error {
+	o, s, dn := ss.o, ss.o.Scenario, ss.o.Scenario.Density
 	one := *s
 	one.Platforms, one.Repetitions, one.Warmup = s.Platforms[:1], 1, 0
 	variants := scenario.Plan(&one)
@@ -64,7 +64,7 @@ func sweep(ctx context.Context, o Options, env Env, w *sinks, info *result.RunIn
 					continue
 				}
 				fmt.Fprintf(o.Log, "[%d/%d] level %d, round %d: %d × %s\n", step, total, n, rep+1, n, p.Name)
-				stop, err := runLevel(ctx, o, env, p, n, rep, variants, w, info)
+				stop, err := ss.level(ctx, p, n, rep, variants)
 				if err != nil {
 					return err
 				}
@@ -78,11 +78,11 @@ func sweep(ctx context.Context, o Options, env Env, w *sinks, info *result.RunIn
 	return nil
 }
 
-// runLevel starts n instances of p, runs every variant in all of them at
+// level starts n instances of p, runs every variant in all of them at
 // once and closes them. It returns why a guard stopped the platform ("" to
 // go on).
-func runLevel(ctx context.Context, o Options, env Env, p scenario.Platform, n, rep int, variants []scenario.Trial, w *sinks, info *result.RunInfo) (stop string, err error) {
-	dn := o.Scenario.Density
+func (ss *session) level(ctx context.Context, p scenario.Platform, n, rep int, variants []scenario.Trial) (stop string, err error) {
+	o, w, info, dn := ss.o, ss.w, ss.info, ss.o.Scenario.Density
 	var undo cleanup.Stack
 	defer func() {
 		if cerr := o.teardown(ctx, &undo); cerr != nil {
@@ -108,7 +108,7 @@ func runLevel(ctx context.Context, o Options, env Env, p scenario.Platform, n, r
 		pk := p
 		pk.Name = fmt.Sprintf("%s-%d", p.Name, k) // names files, guests and containers apart
 		t0 := time.Now()
-		inst, serr := startPlatform(ctx, o, pk, env, &undo)
+		inst, serr := ss.startOne(ctx, pk, &undo)
 		startLast = time.Since(t0).Seconds()
 		if sr, ok := inst.(platform.StartupReporter); ok && serr == nil && len(sr.StartupMetrics()) > 0 {
 			startLast = sr.StartupMetrics()[0].Value

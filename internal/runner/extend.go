@@ -2,14 +2,10 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"sync/atomic"
 	"time"
 
-	"github.com/vmbench/vmbench/internal/cleanup"
-	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
 )
@@ -74,54 +70,38 @@ func Extend(ctx context.Context, o Options, dir string, cells []Cell, round int)
 		return fmt.Errorf("none of the cells to retry is in the scenario: %v", cells)
 	}
 
-	release, lerr := lockRun(info.RunID)
-	defer release()
-	if lerr != nil {
-		return fmt.Errorf("retry: %w", lerr)
-	}
-	w, err := openSinks(dir)
-	if err != nil {
-		return err
-	}
-	defer w.Close()
 	retry := result.Retry{Round: round, Start: time.Now(), Trials: len(trials)}
 	for _, c := range cells {
 		retry.Cells = append(retry.Cells, c.String())
 	}
-	var undo cleanup.Stack
-	defer func() {
-		if cerr := o.teardown(ctx, &undo); cerr != nil {
-			err = errors.Join(err, cerr)
-		}
-		retry.End = time.Now()
-		if err != nil {
-			retry.Error = err.Error()
-		}
-		// Re-read: nothing else writes run.json meanwhile, but keep what is there.
-		if cur, rerr := result.ReadRun(dir); rerr == nil {
-			info = cur
-		}
-		info.Retries = append(info.Retries, retry)
-		if werr := result.WriteRun(dir, info); werr != nil {
-			err = errors.Join(err, werr)
-		}
-	}()
-
-	// Container names continue after the run's own: vmbench-<run-id>-<n>.
-	ids := new(atomic.Int64)
-	ids.Store(int64(round) * 10000)
-	env, err := o.provision(ctx, info.RunID, dir, &undo)
+	ss, err := openSession(o, dir, &info, round, true)
 	if err != nil {
+		return fmt.Errorf("retry: %w", err)
+	}
+	defer func() {
+		err = ss.close(ctx, err, func(err error) error {
+			retry.End = time.Now()
+			if err != nil {
+				retry.Error = err.Error()
+			}
+			// Re-read: nothing else writes run.json meanwhile, but keep what is there.
+			if cur, rerr := result.ReadRun(dir); rerr == nil {
+				info = cur
+			}
+			info.Retries = append(info.Retries, retry)
+			return result.WriteRun(dir, info)
+		})
+	}()
+	// Container names continue after the run's own: vmbench-<run-id>-<n>.
+	if err := ss.provision(ctx, int64(round)*10000); err != nil {
 		return err
 	}
-	env.IDs = ids
-	instances := map[string]platform.Instance{}
-	_, failed, err := startPlatforms(ctx, o, platforms, env, &undo, instances, w.samples, round)
+	_, failed, err := ss.start(ctx, platforms)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(o.Log, "retry round %d of run %s: %d trials of %d cells\n", round, info.RunID, len(trials), len(cells))
-	if err := runTrials(ctx, o, instances, trials, w, info.RunID, round); err != nil {
+	if err := ss.run(ctx, trials); err != nil {
 		return err
 	}
 	if len(failed) > 0 {

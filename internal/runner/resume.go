@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vmbench/vmbench/internal/cleanup"
-	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/workload"
@@ -35,39 +33,29 @@ func Resume(ctx context.Context, o Options, dir string) (err error) {
 	if err != nil {
 		return err
 	}
-	release, lerr := lockRun(info.RunID)
-	defer release()
-	if lerr != nil {
-		return fmt.Errorf("resume: %w", lerr)
-	}
 	trials := remaining(scenario.Plan(s), old)
 	info.Resumes = append(info.Resumes, result.Resume{At: time.Now(), Trials: len(trials)})
 	info.Interrupted = false
-	w, err := openSinks(dir)
+	ss, err := openSession(o, dir, &info, 0, true)
 	if err != nil {
-		return err
+		return fmt.Errorf("resume: %w", err)
 	}
-	defer w.Close()
-	var undo cleanup.Stack
-	instances := map[string]platform.Instance{}
-	defer func() { err = o.closeRun(ctx, dir, &info, instances, &undo, err) }()
-	env, err := o.provision(ctx, info.RunID, dir, &undo)
-	if err != nil {
-		return err
-	}
+	defer func() { err = ss.close(ctx, err, ss.endRun) }()
 	// Container names continue after the killed run's.
-	env.IDs.Store(int64(len(old)) + 100000)
+	if err := ss.provision(ctx, int64(len(old))+100000); err != nil {
+		return err
+	}
 	var failed []string
-	info.Platforms, failed, err = startPlatforms(ctx, o, s.Platforms, env, &undo, instances, w.samples, 0)
+	info.Platforms, failed, err = ss.start(ctx, s.Platforms)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(o.Log, "resume %s: %d of %d trials left\n", info.RunID, len(trials), scenario.Trials(s))
-	if err := runTrials(ctx, o, instances, trials, w, info.RunID, 0); err != nil {
+	if err := ss.run(ctx, trials); err != nil {
 		return err
 	}
 	if s.Adaptive(s.Repetitions) {
-		if err := adapt(ctx, o, instances, w, &info); err != nil {
+		if err := ss.adapt(ctx); err != nil {
 			return err
 		}
 	}
