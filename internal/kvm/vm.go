@@ -83,96 +83,40 @@ func (i *Instance) VMMProcess() (int, int64) { return int(i.pid.Load()), i.v.Mem
 
 // Start builds (or reuses) the guest image, decides the accelerator and
 // boots the guest. The returned Instance, also on error, must be closed.
+// Its steps, in order: find what the guest is made of, configure QEMU,
+// attach the scratch disk, the tools disk and the NIC, boot, record what
+// the guest said, pin the vCPUs.
 func (v *VM) Start(ctx context.Context) (platform.Instance, error) {
-	qemu := v.QEMU
-	if qemu == "" {
-		qemu = "qemu-system-x86_64"
-	}
-	qemuPath, err := exec.LookPath(qemu)
-	if err != nil {
-		return nil, fmt.Errorf("%s not found: install it (apt-get install -y qemu-system-x86)", qemu)
-	}
-	if v.Hugepages {
-		if err := checkHugepages("/dev/hugepages", "/proc/meminfo", v.Memory); err != nil {
-			return nil, err
-		}
-	}
-	kernel, err := FindKernel("/", v.Kernel)
+	parts, err := v.findParts()
 	if err != nil {
 		return nil, err
-	}
-	spec := ImageSpec{Agent: v.Binary, Kernel: kernel, Modules: GuestModules}
-	if v.Container {
-		if spec.Runc, err = exec.LookPath("runc"); err != nil {
-			return nil, errors.New("runc not found: the guest runs workloads in the host's runc; install it (apt-get install -y runc) or set container: false")
-		}
-	}
-	cacheDir := v.CacheDir
-	if cacheDir == "" {
-		cacheDir = DefaultCacheDir
-	}
-	image, cached, err := BuildImage(spec, cacheDir)
-	if err != nil {
-		return nil, fmt.Errorf("guest image: %w", err)
 	}
 	dir, err := os.MkdirTemp("", "vmbench-"+v.RunID+"-"+v.PlatformName+"-")
 	if err != nil {
 		return nil, err
 	}
-	inst := &Instance{v: v, dir: dir, info: map[string]string{
-		"kernel": kernel.Path, "image": image, "image_cached": strconv.FormatBool(cached),
-		"qemu_version": hostinfo.ToolVersion(qemuPath, "--version"),
+	inst := &Instance{v: v, dir: dir, qemu: parts.qemu, info: map[string]string{
+		"kernel": parts.kernel.Path, "image": parts.image, "image_cached": strconv.FormatBool(parts.cached),
+		"qemu_version": hostinfo.ToolVersion(parts.qemu, "--version"),
 		"vcpus":        strconv.Itoa(v.VCPUs), "memory_bytes": strconv.FormatInt(v.Memory, 10),
 		"machine": v.Machine, "container": strconv.FormatBool(v.Container),
 	}}
-	cfg := Config{
-		Name:    "vmbench-" + v.RunID + "-" + v.PlatformName,
-		Machine: v.Machine, VCPUs: v.VCPUs, MemoryB: v.Memory, Kernel: kernel.Path, Initrd: image,
-		AgentSock: filepath.Join(dir, "agent.sock"), QMPSock: filepath.Join(dir, "qmp.sock"),
-		ConsoleLog: filepath.Join(v.RunDir, v.PlatformName+"-console.log"), Hugepages: v.Hugepages,
+	cfg := v.config(parts, dir)
+	if err := inst.attachScratch(&cfg); err != nil {
+		return inst, fmt.Errorf("scratch disk: %w", err)
 	}
-	if v.Scratch != "" {
-		cfg.ScratchDisk, cfg.DiskCache, cfg.DiskAIO = filepath.Join(v.Scratch, v.PlatformName+"-disk.img"), v.DiskCache, v.DiskAIO
-		if err := makeSparse(cfg.ScratchDisk, v.ScratchSize); err != nil {
-			return inst, fmt.Errorf("scratch disk: %w", err)
-		}
-		inst.info["scratch_disk"] = fmt.Sprintf("%s (%d bytes, cache=%s, aio=%s)", cfg.ScratchDisk, v.ScratchSize, v.DiskCache, v.DiskAIO)
+	inst.attachTools(&cfg)
+	if err := inst.attachNIC(ctx, &cfg); err != nil {
+		return inst, fmt.Errorf("network: %w", err)
 	}
-	if v.Tools != "" {
-		cfg.ToolsDisk = v.Tools
-		inst.info["tools_disk"] = v.Tools
-	}
-	if v.Network != nil {
-		if inst.tap, err = v.Network.NewTap(ctx); err != nil {
-			return inst, fmt.Errorf("network: %w", err)
-		}
-		cfg.Tap, cfg.GuestIP = inst.tap.Name, inst.tap.GuestAddr.String()
-		inst.info["network"] = fmt.Sprintf("tap %s on bridge %s, guest %s", inst.tap.Name, v.Network.Bridge, cfg.GuestIP)
-	}
-	if v.Machine == "microvm" {
-		cfg.Bios = QbootROM
-		cfg.TSCkHz = tscKHz()
-	}
-	g, accel, reason, err := v.boot(ctx, qemuPath, cfg)
+	g, accel, reason, err := v.boot(ctx, parts.qemu, cfg)
 	inst.info["accel"], inst.info["accel_reason"] = accel, reason
 	if err != nil {
 		return inst, err
 	}
-	inst.g, inst.qemu = g, qemuPath
+	inst.g = g
 	inst.pid.Store(int64(g.cmd.Process.Pid))
-	inst.info["qemu"] = qemuPath + " " + strings.Join(Args(g.cfg), " ")
-	inst.info["console_log"] = cfg.ConsoleLog
-	inst.info["guest_kernel"] = g.hello.Kernel
-	inst.info["guest_cpus"] = strconv.Itoa(g.hello.CPUs)
-	inst.info["guest_memory_bytes"] = strconv.FormatUint(g.hello.MemoryB, 10)
-	if g.hello.Runc != "" {
-		inst.info["guest_runc"] = g.hello.Runc
-	}
-	if len(g.hello.Notes) > 0 {
-		inst.info["guest_notes"] = strings.Join(g.hello.Notes, "; ")
-	}
-	total := g.ready.Sub(g.launched).Seconds()
-	inst.boot = workload.BootPhases(total, g.hello.InitAt, g.hello.ReadyAt)
+	inst.recordGuest(g)
 	if len(v.Pin) > 0 {
 		pinned, err := g.pin(v.Pin)
 		if err != nil {
@@ -181,6 +125,119 @@ func (v *VM) Start(ctx context.Context) (platform.Instance, error) {
 		inst.info["pinned"] = pinned
 	}
 	return inst, nil
+}
+
+// parts are what a guest is made of on this host.
+type parts struct {
+	qemu   string // QEMU's path
+	kernel Kernel
+	image  string // the initramfs
+	cached bool   // the image was in the cache
+}
+
+// findParts finds QEMU and the guest kernel, checks the huge pages asked
+// for, and builds (or finds in the cache) the guest's initramfs.
+func (v *VM) findParts() (p parts, err error) {
+	qemu := v.QEMU
+	if qemu == "" {
+		qemu = "qemu-system-x86_64"
+	}
+	if p.qemu, err = exec.LookPath(qemu); err != nil {
+		return p, fmt.Errorf("%s not found: install it (apt-get install -y qemu-system-x86)", qemu)
+	}
+	if v.Hugepages {
+		if err := checkHugepages("/dev/hugepages", "/proc/meminfo", v.Memory); err != nil {
+			return p, err
+		}
+	}
+	if p.kernel, err = FindKernel("/", v.Kernel); err != nil {
+		return p, err
+	}
+	spec := ImageSpec{Agent: v.Binary, Kernel: p.kernel, Modules: GuestModules}
+	if v.Container {
+		if spec.Runc, err = exec.LookPath("runc"); err != nil {
+			return p, errors.New("runc not found: the guest runs workloads in the host's runc; install it (apt-get install -y runc) or set container: false")
+		}
+	}
+	cacheDir := v.CacheDir
+	if cacheDir == "" {
+		cacheDir = DefaultCacheDir
+	}
+	if p.image, p.cached, err = BuildImage(spec, cacheDir); err != nil {
+		return p, fmt.Errorf("guest image: %w", err)
+	}
+	return p, nil
+}
+
+// config is QEMU's configuration of the guest without its disks and NIC;
+// dir holds the instance's sockets.
+func (v *VM) config(p parts, dir string) Config {
+	cfg := Config{
+		Name:    "vmbench-" + v.RunID + "-" + v.PlatformName,
+		Machine: v.Machine, VCPUs: v.VCPUs, MemoryB: v.Memory, Kernel: p.kernel.Path, Initrd: p.image,
+		AgentSock: filepath.Join(dir, "agent.sock"), QMPSock: filepath.Join(dir, "qmp.sock"),
+		ConsoleLog: filepath.Join(v.RunDir, v.PlatformName+"-console.log"), Hugepages: v.Hugepages,
+	}
+	if v.Machine == "microvm" {
+		cfg.Bios = QbootROM
+		cfg.TSCkHz = tscKHz()
+	}
+	return cfg
+}
+
+// attachScratch creates the guest's scratch disk (a sparse file in the
+// run's scratch directory), when the run has one.
+func (i *Instance) attachScratch(cfg *Config) error {
+	v := i.v
+	if v.Scratch == "" {
+		return nil
+	}
+	cfg.ScratchDisk, cfg.DiskCache, cfg.DiskAIO = filepath.Join(v.Scratch, v.PlatformName+"-disk.img"), v.DiskCache, v.DiskAIO
+	if err := makeSparse(cfg.ScratchDisk, v.ScratchSize); err != nil {
+		return err
+	}
+	i.info["scratch_disk"] = fmt.Sprintf("%s (%d bytes, cache=%s, aio=%s)", cfg.ScratchDisk, v.ScratchSize, v.DiskCache, v.DiskAIO)
+	return nil
+}
+
+// attachTools attaches the tools image read-only, when the run has one.
+func (i *Instance) attachTools(cfg *Config) {
+	if i.v.Tools != "" {
+		cfg.ToolsDisk = i.v.Tools
+		i.info["tools_disk"] = i.v.Tools
+	}
+}
+
+// attachNIC puts a tap on the run's bridge for the guest's NIC, when the
+// run has a bridge.
+func (i *Instance) attachNIC(ctx context.Context, cfg *Config) (err error) {
+	n := i.v.Network
+	if n == nil {
+		return nil
+	}
+	if i.tap, err = n.NewTap(ctx); err != nil {
+		return err
+	}
+	cfg.Tap, cfg.GuestIP = i.tap.Name, i.tap.GuestAddr.String()
+	i.info["network"] = fmt.Sprintf("tap %s on bridge %s, guest %s", i.tap.Name, n.Bridge, cfg.GuestIP)
+	return nil
+}
+
+// recordGuest records what the booted guest said of itself in its hello,
+// and its boot phases.
+func (i *Instance) recordGuest(g *guest) {
+	i.info["qemu"] = i.qemu + " " + strings.Join(Args(g.cfg), " ")
+	i.info["console_log"] = g.cfg.ConsoleLog
+	i.info["guest_kernel"] = g.hello.Kernel
+	i.info["guest_cpus"] = strconv.Itoa(g.hello.CPUs)
+	i.info["guest_memory_bytes"] = strconv.FormatUint(g.hello.MemoryB, 10)
+	if g.hello.Runc != "" {
+		i.info["guest_runc"] = g.hello.Runc
+	}
+	if len(g.hello.Notes) > 0 {
+		i.info["guest_notes"] = strings.Join(g.hello.Notes, "; ")
+	}
+	i.boot = workload.BootPhases(g.ready.Sub(g.launched).Seconds(), g.hello.InitAt, g.hello.ReadyAt)
 }
 
 // boot boots the guest under the accelerator the platform asks for. Under
