@@ -369,24 +369,26 @@ func tscKHz() int {
 }
 
 // Run runs one trial in the guest.
-func (i *Instance) Run(ctx context.Context, req agent.Request) (workload.Result, error) {
+func (i *Instance) Run(ctx context.Context, req agent.Request) (platform.Output, error) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if i.g == nil {
-		return workload.Result{}, errors.New("the guest is not running")
+		return platform.Output{}, errors.New("the guest is not running")
 	}
 	var boot *result.Metric
 	if req.Fresh {
 		m, err := i.bootFresh(ctx)
 		if err != nil {
-			return workload.Result{}, err
+			return platform.Output{}, err
 		}
 		boot = &m
 	}
 	pid := i.g.cmd.Process.Pid
 	req.Sample = i.v.Sample.Seconds()
 	before, cerr := collect.ProcessCPU("/proc", pid)
-	res, err := i.g.link.Run(ctx, req, i.v.Container)
+	var res platform.Output
+	var err error
+	res.Result, err = i.g.link.Run(ctx, req, i.v.Container)
 	if after, aerr := collect.ProcessCPU("/proc", pid); cerr == nil && aerr == nil {
 		res.HostCPU = after - before // every QEMU thread: vCPUs, I/O, TCG translation
 	}
@@ -412,10 +414,10 @@ func (i *Instance) Run(ctx context.Context, req agent.Request) (workload.Result,
 // RunMany runs copies of a trial in the guest at once, over the one agent
 // link (its requests are independent). A guest that dies fails them all;
 // it is not restarted here: a density level starts its guests afresh.
-func (i *Instance) RunMany(ctx context.Context, req agent.Request, copies int) ([]workload.Result, []error) {
+func (i *Instance) RunMany(ctx context.Context, req agent.Request, copies int) ([]platform.Output, []error) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	res, errs := make([]workload.Result, copies), make([]error, copies)
+	res, errs := make([]platform.Output, copies), make([]error, copies)
 	if i.g == nil {
 		for k := range errs {
 			errs[k] = errors.New("the guest is not running")
@@ -429,7 +431,7 @@ func (i *Instance) RunMany(ctx context.Context, req agent.Request, copies int) (
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res[k], errs[k] = i.g.link.Run(ctx, req, i.v.Container)
+			res[k].Result, errs[k] = i.g.link.Run(ctx, req, i.v.Container)
 		}()
 	}
 	wg.Wait()

@@ -16,7 +16,6 @@ import (
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/hostinfo"
-	"github.com/vmbench/vmbench/internal/workload"
 )
 
 // Container runs the agent in an OCI runtime (runc or crun) on the host,
@@ -89,11 +88,11 @@ type containerInstance struct {
 	cgroup atomic.Pointer[string] // the container's id, during a trial
 }
 
-func (i *containerInstance) Run(ctx context.Context, req agent.Request) (workload.Result, error) {
+func (i *containerInstance) Run(ctx context.Context, req agent.Request) (Output, error) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if i.closed {
-		return workload.Result{}, errClosed
+		return Output{}, errClosed
 	}
 	id := fmt.Sprintf("vmbench-%s-%d", i.c.RunID, i.c.IDs.Add(1))
 	opts := SpecOptions{
@@ -106,7 +105,7 @@ func (i *containerInstance) Run(ctx context.Context, req agent.Request) (workloa
 	}
 	spec := Spec(opts)
 	if err := WriteSpec(i.dir, spec); err != nil {
-		return workload.Result{}, err
+		return Output{}, err
 	}
 	defer i.rt.Delete(id)
 	i.cgroup.Store(&id)

@@ -52,7 +52,7 @@ type nativeInstance struct {
 	pid     atomic.Int64 // the agent's, during a trial
 }
 
-func (i *nativeInstance) Run(ctx context.Context, req agent.Request) (workload.Result, error) {
+func (i *nativeInstance) Run(ctx context.Context, req agent.Request) (Output, error) {
 	cmd := exec.CommandContext(ctx, i.binary, agent.Args(req)...)
 	cmd.Env = append(os.Environ(), workload.ListenEnv+"="+i.addr)
 	if i.scratch != "" {

@@ -30,11 +30,21 @@ type Platform interface {
 	Start(ctx context.Context) (Instance, error)
 }
 
+// Output is a trial's outcome as the host sees it: what the workload
+// measured, and what the platform measured of it.
+type Output struct {
+	workload.Result
+	// HostCPU is the CPU time, user plus system, of every host process the
+	// trial ran in (the agent; the OCI runtime and the container; all of
+	// QEMU's threads), in seconds; 0 when unknown.
+	HostCPU float64
+}
+
 // Instance is a started platform.
 type Instance interface {
 	// Run runs one trial and returns what the workload measured. Cancelling
 	// ctx stops the trial promptly and leaves nothing running.
-	Run(ctx context.Context, req agent.Request) (workload.Result, error)
+	Run(ctx context.Context, req agent.Request) (Output, error)
 	// Info describes the instance for run.json: runtime, versions, argv.
 	Info() map[string]string
 	// Close releases everything Start acquired. It is idempotent and is
@@ -60,7 +70,7 @@ type StartupReporter interface {
 // does. Each copy's result comes back with its error; the host CPU of the
 // whole instance is shared evenly among them.
 type Packed interface {
-	RunMany(ctx context.Context, req agent.Request, copies int) ([]workload.Result, []error)
+	RunMany(ctx context.Context, req agent.Request, copies int) ([]Output, []error)
 }
 
 // VMM is implemented by instances that are a virtual machine monitor's
@@ -104,7 +114,7 @@ type Sampled interface {
 // response. The stderr of a failed command is part of the error. While the
 // command runs, pid (when not nil) holds its process id, for the samplers.
 // A startup trial's metric is the command's time from start to exit.
-func RunAgent(cmd *exec.Cmd, req agent.Request, pid *atomic.Int64) (workload.Result, error) {
+func RunAgent(cmd *exec.Cmd, req agent.Request, pid *atomic.Int64) (Output, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
@@ -119,7 +129,9 @@ func RunAgent(cmd *exec.Cmd, req agent.Request, pid *atomic.Int64) (workload.Res
 		}
 	}
 	wall := time.Since(start)
-	res, perr := agent.ParseOutput(stdout.Bytes())
+	var res Output
+	var perr error
+	res.Result, perr = agent.ParseOutput(stdout.Bytes())
 	if req.Fresh && err == nil && errors.Is(perr, agent.ErrNoMetrics) {
 		res.Metrics, perr = workload.StartMetrics(wall), nil
 	}

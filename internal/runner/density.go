@@ -183,7 +183,7 @@ func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, counts
 	coll := collect.Start(ctx, interval, samplers...)
 	start := time.Now()
 	req := request(v, false)
-	results := make([][]workload.Result, len(insts))
+	results := make([][]platform.Output, len(insts))
 	errs := make([][]error, len(insts))
 	var wg sync.WaitGroup
 	for k, inst := range insts {
@@ -193,7 +193,7 @@ func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, counts
 			packed, ok := inst.(platform.Packed)
 			if counts[k] == 1 || !ok {
 				r, err := attempt(ctx, s, inst, v.Impl, req)
-				results[k], errs[k] = []workload.Result{r}, []error{err}
+				results[k], errs[k] = []platform.Output{r}, []error{err}
 				return
 			}
 			tctx, cancel := context.WithTimeout(ctx, s.Timeout)
@@ -240,13 +240,13 @@ func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, counts
 			if counts[k] > 1 {
 				x.Conditions = withCondition(x.Conditions, "per_guest", fmt.Sprint(counts[k]))
 			}
-			res.Footprint = peak / float64(len(results[k])) // a guest's share
+			share := peak / float64(len(results[k])) // of a guest's footprint
 			hostCPU += res.HostCPU
 			x.Metrics, x.Histograms, x.Warnings = res.Metrics, res.Histograms, res.Warnings
 			if errs[k][j] != nil {
 				x.Error = errs[k][j].Error()
 			} else {
-				x.Metrics = append(x.Metrics, workload.Cost(res)...)
+				x.Metrics = append(x.Metrics, workload.Cost(res.Work, res.HostCPU, share)...)
 			}
 			samples = append(samples, x)
 		}

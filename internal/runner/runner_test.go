@@ -399,12 +399,12 @@ type flakyInstance struct {
 	calls int
 }
 
-func (i *flakyInstance) Run(ctx context.Context, req agent.Request) (workload.Result, error) {
+func (i *flakyInstance) Run(ctx context.Context, req agent.Request) (platform.Output, error) {
 	i.calls++
 	if i.calls <= i.p.deaths {
-		return workload.Result{}, fmt.Errorf("the guest died: %w for the next trials (restart %d)", platform.ErrRestarted, i.calls)
+		return platform.Output{}, fmt.Errorf("the guest died: %w for the next trials (restart %d)", platform.ErrRestarted, i.calls)
 	}
-	return workload.Result{Metrics: []result.Metric{{Name: "throughput", Unit: "B/s", Value: 42}}}, nil
+	return platform.Output{Result: workload.Result{Metrics: []result.Metric{{Name: "throughput", Unit: "B/s", Value: 42}}}}, nil
 }
 func (i *flakyInstance) Info() map[string]string         { return nil }
 func (i *flakyInstance) Close(ctx context.Context) error { return nil }

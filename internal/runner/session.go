@@ -230,7 +230,6 @@ func (ss *session) trial(ctx context.Context, inst platform.Instance, t scenario
 		trace = result.Trace{RunID: runID, Workload: t.Workload, Label: t.Label, Platform: t.Platform,
 			Trial: t.Rep, Warmup: t.Warmup, Round: round, Start: sample.Start, Client: client, Result: coll.Stop()}
 		trace.Series = append(trace.Series, res.Series...)
-		res.Footprint = footprint(trace.Series)
 	}
 	if ctx.Err() != nil {
 		return sample, ErrInterrupted
@@ -238,7 +237,7 @@ func (ss *session) trial(ctx context.Context, inst platform.Instance, t scenario
 	sample.Metrics, sample.Warnings = res.Metrics, append(sample.Warnings, res.Warnings...)
 	sample.Histograms = res.Histograms
 	if err == nil {
-		sample.Metrics = append(sample.Metrics, workload.Cost(res)...)
+		sample.Metrics = append(sample.Metrics, workload.Cost(res.Work, res.HostCPU, footprint(trace.Series))...)
 	}
 	if err != nil {
 		sample.Error = err.Error()
@@ -280,10 +279,10 @@ func request(t scenario.Trial, profile bool) agent.Request {
 }
 
 // attempt runs a trial of the workload w once within the scenario's timeout.
-func attempt(ctx context.Context, s *scenario.Scenario, inst platform.Instance, w workload.Workload, req agent.Request) (workload.Result, error) {
+func attempt(ctx context.Context, s *scenario.Scenario, inst platform.Instance, w workload.Workload, req agent.Request) (platform.Output, error) {
 	tctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	var res workload.Result
+	var res platform.Output
 	var err error
 	if c, ok := w.(workload.Client); ok {
 		res, err = withClient(tctx, inst, req, c)
@@ -299,16 +298,16 @@ func attempt(ctx context.Context, s *scenario.Scenario, inst platform.Instance, 
 // withClient runs a trial whose server runs in the platform and whose
 // client runs here, on the host: the client's metrics with the server's
 // cost (host CPU, samples of the guest, profile).
-func withClient(ctx context.Context, inst platform.Instance, req agent.Request, c workload.Client) (workload.Result, error) {
+func withClient(ctx context.Context, inst platform.Instance, req agent.Request, c workload.Client) (platform.Output, error) {
 	var addr string
 	if a, ok := inst.(platform.Addressed); ok {
 		addr = a.Addr()
 	}
 	if addr == "" {
-		return workload.Result{}, fmt.Errorf("%s needs a platform the host can reach over the network: set network: bridge, nat or host on a container platform", req.Type)
+		return platform.Output{}, fmt.Errorf("%s needs a platform the host can reach over the network: set network: bridge, nat or host on a container platform", req.Type)
 	}
 	type served struct {
-		res workload.Result
+		out platform.Output
 		err error
 	}
 	sctx, stopServer := context.WithCancel(ctx)
@@ -321,7 +320,9 @@ func withClient(ctx context.Context, inst platform.Instance, req agent.Request, 
 		stopClient() // a server that ended early, failed, cannot be waited for
 		done <- served{res, err}
 	}()
-	res, cerr := c.Client(cctx, addr, req.Params) // complete: the plan filled in the defaults
+	var res platform.Output
+	var cerr error
+	res.Result, cerr = c.Client(cctx, addr, req.Params) // complete: the plan filled in the defaults
 	if cerr != nil {
 		stopServer()
 	}
@@ -332,8 +333,8 @@ func withClient(ctx context.Context, inst platform.Instance, req agent.Request, 
 	if srv.err != nil {
 		return res, fmt.Errorf("server: %w", srv.err)
 	}
-	res.HostCPU, res.Series, res.Profile = srv.res.HostCPU, srv.res.Series, srv.res.Profile
-	res.Warnings = append(res.Warnings, srv.res.Warnings...)
+	res.HostCPU, res.Series, res.Profile = srv.out.HostCPU, srv.out.Series, srv.out.Profile
+	res.Warnings = append(res.Warnings, srv.out.Warnings...)
 	return res, nil
 }
 

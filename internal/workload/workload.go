@@ -102,15 +102,6 @@ type Result struct {
 	// Work is how much the trial did, in bytes (hashed, moved): what the
 	// host's CPU time is divided by to give the cost of a unit of work.
 	Work float64 `json:"work_bytes,omitempty"`
-	// HostCPU is set on the host by the platform, never by the workload:
-	// the CPU time, user plus system, of every host process the trial ran
-	// in (the agent; the OCI runtime and the container; all of QEMU's
-	// threads), in seconds. 0 when unknown.
-	HostCPU float64 `json:"-"`
-	// Footprint is set on the host by the runner from its samplers: the
-	// peak proportional set size of the platform's host processes during
-	// the trial, in bytes. 0 when unknown.
-	Footprint float64 `json:"-"`
 	// Series is what a guest's agent sampled of its own machine during the
 	// trial (the guest's view), when the host asked for it.
 	Series []collect.Series `json:"series,omitempty"`
@@ -157,20 +148,23 @@ func AllMetrics(w Workload) []MetricInfo {
 	return append(append([]MetricInfo(nil), w.Metrics()...), CostMetrics...)
 }
 
-// Cost returns the cost metrics of a result, those that were measured.
-func Cost(r Result) []result.Metric {
+// Cost returns the cost metrics of a trial that did work bytes of work,
+// those that were measured: hostCPU is the CPU time of the trial's host
+// processes in seconds, footprint their peak proportional set size in
+// bytes (0: unknown).
+func Cost(work, hostCPU, footprint float64) []result.Metric {
 	var out []result.Metric
 	add := func(i int, v float64) {
 		out = append(out, result.Metric{Name: CostMetrics[i].Name, Unit: CostMetrics[i].Unit, Value: v})
 	}
-	if r.HostCPU > 0 {
-		add(0, r.HostCPU)
-		if r.Work > 0 {
-			add(1, r.HostCPU/(r.Work/1e9))
+	if hostCPU > 0 {
+		add(0, hostCPU)
+		if work > 0 {
+			add(1, hostCPU/(work/1e9))
 		}
 	}
-	if r.Footprint > 0 {
-		add(2, r.Footprint)
+	if footprint > 0 {
+		add(2, footprint)
 	}
 	return out
 }

@@ -186,9 +186,9 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 	}
 	if err != nil {
 		logf("run %s failed: %v", req.Type, err)
-		return agent.Response{Result: res, Error: err.Error()}
+		return agent.Response{Result: res.Result, Error: err.Error()}
 	}
-	return agent.Response{Result: res}
+	return agent.Response{Result: res.Result} // its host CPU is the host's to measure
 }
 
 // cmdlineParam returns the value of key=value on the kernel command line.
