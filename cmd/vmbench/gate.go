@@ -211,10 +211,7 @@ func retryRound(cmd *cobra.Command, dir string, s *scenario.Scenario, rep gate.R
 	if err != nil {
 		return err
 	}
-	var cells []runner.Cell
-	for _, c := range rep.RetryCells() {
-		cells = append(cells, runner.Cell{Workload: c.Workload, Label: c.Label, Platform: c.Platform})
-	}
+	cells := rep.RetryCells()
 	fmt.Fprintf(cmd.ErrOrStderr(), "vmbench: %d inconclusive verdict(s): retry round %d re-runs %d cell(s)\n", rep.Count(gate.Inconclusive), round, len(cells))
 	ctx, stop := interruptible(cmd.Context())
 	defer stop()

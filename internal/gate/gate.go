@@ -69,16 +69,11 @@ type Check struct {
 	Reason        string  // the verdict in words, with its numbers
 }
 
-// Cell names the trials a check was decided on; a retry re-runs them.
-type Cell struct {
-	Workload, Label, Platform string
-}
-
 // Cells returns the cells of this run the check depends on.
-func (c Check) Cells() []Cell {
-	out := []Cell{{c.Workload, c.Label, c.Platform}}
+func (c Check) Cells() []result.Cell {
+	out := []result.Cell{{Workload: c.Workload, Label: c.Label, Platform: c.Platform}}
 	if c.Reference != "" {
-		out = append(out, Cell{c.Workload, c.Label, c.Reference})
+		out = append(out, result.Cell{Workload: c.Workload, Label: c.Label, Platform: c.Reference})
 	}
 	return out
 }
@@ -115,8 +110,8 @@ func (r Report) Count(s Status) int {
 func (r Report) Failed() bool { return r.Count(Fail) > 0 }
 
 // RetryCells lists, without repeats, the cells of the inconclusive checks.
-func (r Report) RetryCells() []Cell {
-	var out []Cell
+func (r Report) RetryCells() []result.Cell {
+	var out []result.Cell
 	for _, c := range r.Checks {
 		if c.Status != Inconclusive {
 			continue

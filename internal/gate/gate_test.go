@@ -89,7 +89,8 @@ func TestRelativeGatesOnRecordedRun(t *testing.T) {
 		t.Errorf("summary %q", r.Summary())
 	}
 	cells := r.RetryCells()
-	want := []Cell{{"cpu", box2.Label, "container"}, {"cpu", box2.Label, "native"}, {"memory", cp.Label, "container"}, {"memory", cp.Label, "native"}}
+	cell := func(w, label, p string) result.Cell { return result.Cell{Workload: w, Label: label, Platform: p} }
+	want := []result.Cell{cell("cpu", box2.Label, "container"), cell("cpu", box2.Label, "native"), cell("memory", cp.Label, "container"), cell("memory", cp.Label, "native")}
 	if fmt.Sprint(cells) != fmt.Sprint(want) {
 		t.Errorf("retry cells %v, want %v", cells, want)
 	}

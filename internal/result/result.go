@@ -63,13 +63,37 @@ type Sample struct {
 	Profile string `json:"profile,omitempty"`
 }
 
+// Cell is a workload variant on a platform: the unit the report compares,
+// gates judge and retries run again.
+type Cell struct {
+	Workload, Label, Platform string
+}
+
+func (c Cell) String() string {
+	s := c.Workload
+	if c.Label != "" {
+		s += " " + c.Label
+	}
+	return s + " on " + c.Platform
+}
+
+// Cell is the sample's cell.
+func (s Sample) Cell() Cell { return Cell{s.Workload, s.Label, s.Platform} }
+
+// TraceOf is the start of the trace of what the samplers read during the
+// trial of s: its identity, the sample's.
+func TraceOf(s Sample) Trace {
+	return Trace{RunID: s.RunID, Workload: s.Workload, Label: s.Label, Platform: s.Platform,
+		Trial: s.Trial, Warmup: s.Warmup, Round: s.Round, Start: s.Start}
+}
+
 // RoundKey names the round a measured trial belongs to: trials of one
 // workload variant with the same key ran back to back, one per platform,
 // under the same host conditions, and so can be paired.
 func (s Sample) RoundKey() int64 { return int64(s.Round)<<32 | int64(s.Trial) }
 
 // Trace is one line of series.jsonl: what the samplers read during one
-// trial, identified as its sample is.
+// trial, identified as its sample is (TraceOf).
 type Trace struct {
 	Schema   int       `json:"schema"`
 	RunID    string    `json:"run_id"`

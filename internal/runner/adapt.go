@@ -76,8 +76,8 @@ func (ss *session) adapt(ctx context.Context) error {
 // Undecided lists the cells (workload variant on a platform) of the
 // comparisons in a table's summary that want more rounds: both sides of
 // each undecided comparison.
-func Undecided(t report.Table, precision float64) []Cell {
-	var out []Cell
+func Undecided(t report.Table, precision float64) []result.Cell {
+	var out []result.Cell
 	for _, r := range t.Rows {
 		if r.Resource == "" {
 			continue
@@ -87,7 +87,7 @@ func Undecided(t report.Table, precision float64) []Cell {
 				continue
 			}
 			for _, col := range []int{t.Pairs[pi].X, t.Pairs[pi].Ref} {
-				c := Cell{r.Workload, r.Label, t.Platforms[col].Name}
+				c := result.Cell{Workload: r.Workload, Label: r.Label, Platform: t.Platforms[col].Name}
 				if !slices.Contains(out, c) {
 					out = append(out, c)
 				}
@@ -101,7 +101,7 @@ func Undecided(t report.Table, precision float64) []Cell {
 // scenario's own rounds are, without warmups (the platforms are warm). The
 // order of a round's platforms rotates among the cells' own platforms, so
 // that no platform always runs first.
-func moreRounds(s *scenario.Scenario, cells []Cell, from, to int) []scenario.Trial {
+func moreRounds(s *scenario.Scenario, cells []result.Cell, from, to int) []scenario.Trial {
 	ext := *s
 	ext.Repetitions, ext.Warmup = to, 0
 	index := map[string]int{}
@@ -119,7 +119,7 @@ func moreRounds(s *scenario.Scenario, cells []Cell, from, to int) []scenario.Tri
 		group = group[:0]
 	}
 	for _, t := range scenario.Plan(&ext) {
-		if t.Rep < from || !slices.Contains(cells, Cell{t.Workload, t.Label, t.Platform}) {
+		if t.Rep < from || !slices.Contains(cells, t.Cell()) {
 			continue
 		}
 		if len(group) > 0 && (group[0].Rep != t.Rep || group[0].Workload != t.Workload || group[0].Label != t.Label) {

@@ -20,7 +20,7 @@ platforms:
 workloads:
   - {type: cpu, params: {threads: [1, 2], duration: 50ms}}
 `)
-	cells := []Cell{{"cpu", "threads=2 duration=50ms", "native"}, {"cpu", "threads=2 duration=50ms", "box"}}
+	cells := []result.Cell{{Workload: "cpu", Label: "threads=2 duration=50ms", Platform: "native"}, {Workload: "cpu", Label: "threads=2 duration=50ms", Platform: "box"}}
 	trials := moreRounds(s, cells, 2, 4)
 	if len(trials) != 4 {
 		t.Fatalf("%d trials, want 2 rounds × 2 cells: %+v", len(trials), trials)

@@ -10,26 +10,13 @@ import (
 	"github.com/vmbench/vmbench/internal/scenario"
 )
 
-// Cell is one workload variant on one platform: the unit a retry re-runs.
-type Cell struct {
-	Workload, Label, Platform string
-}
-
-func (c Cell) String() string {
-	s := c.Workload
-	if c.Label != "" {
-		s += " " + c.Label
-	}
-	return s + " on " + c.Platform
-}
-
 // Extend runs more trials of some cells of the stored run in dir and
 // appends them to its samples.jsonl, each marked with round. The trials are
 // the scenario's own (its warmups, then its repetitions), interleaved and
 // rotated the same way, restricted to the cells; only the platforms of the
 // cells are started, and they are torn down before Extend returns.
 // o.Scenario must be the scenario the run was made of.
-func Extend(ctx context.Context, o Options, dir string, cells []Cell, round int) (err error) {
+func Extend(ctx context.Context, o Options, dir string, cells []result.Cell, round int) (err error) {
 	if err := o.complete(); err != nil {
 		return err
 	}
@@ -42,15 +29,15 @@ func Extend(ctx context.Context, o Options, dir string, cells []Cell, round int)
 		return err
 	}
 	// Measured repetitions continue the numbering of each cell.
-	next := map[Cell]int{}
+	next := map[result.Cell]int{}
 	for _, s := range old {
-		if c := (Cell{s.Workload, s.Label, s.Platform}); !s.Warmup && s.Trial >= next[c] {
+		if c := s.Cell(); !s.Warmup && s.Trial >= next[c] {
 			next[c] = s.Trial + 1
 		}
 	}
 	var trials []scenario.Trial
 	for _, t := range scenario.Plan(o.Scenario) {
-		c := Cell{t.Workload, t.Label, t.Platform}
+		c := t.Cell()
 		if !slices.Contains(cells, c) {
 			continue
 		}
@@ -62,7 +49,7 @@ func Extend(ctx context.Context, o Options, dir string, cells []Cell, round int)
 	}
 	var platforms []scenario.Platform
 	for _, p := range o.Scenario.Platforms {
-		if slices.ContainsFunc(cells, func(c Cell) bool { return c.Platform == p.Name }) {
+		if slices.ContainsFunc(cells, func(c result.Cell) bool { return c.Platform == p.Name }) {
 			platforms = append(platforms, p)
 		}
 	}

@@ -70,25 +70,24 @@ func Resume(ctx context.Context, o Options, dir string) (err error) {
 // to run.
 func remaining(plan []scenario.Trial, samples []result.Sample) []scenario.Trial {
 	type key struct {
-		workload, label, platform string
-		rep                       int
+		cell result.Cell
+		rep  int
 	}
 	done := map[key]bool{}
 	for _, s := range samples {
 		if !s.Warmup && s.Round == 0 && s.Workload != workload.Boot {
-			done[key{s.Workload, s.Label, s.Platform, s.Trial}] = true
+			done[key{s.Cell(), s.Trial}] = true
 		}
 	}
-	cell := func(t scenario.Trial) Cell { return Cell{t.Workload, t.Label, t.Platform} }
-	left := map[Cell]bool{}
+	left := map[result.Cell]bool{}
 	for _, t := range plan {
-		if !t.Warmup && !done[key{t.Workload, t.Label, t.Platform, t.Rep}] {
-			left[cell(t)] = true
+		if !t.Warmup && !done[key{t.Cell(), t.Rep}] {
+			left[t.Cell()] = true
 		}
 	}
 	var out []scenario.Trial
 	for _, t := range plan {
-		if t.Warmup && left[cell(t)] || !t.Warmup && !done[key{t.Workload, t.Label, t.Platform, t.Rep}] {
+		if t.Warmup && left[t.Cell()] || !t.Warmup && !done[key{t.Cell(), t.Rep}] {
 			t.Seq = len(out)
 			out = append(out, t)
 		}

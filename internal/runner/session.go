@@ -227,8 +227,8 @@ func (ss *session) trial(ctx context.Context, inst platform.Instance, t scenario
 	var trace result.Trace
 	if coll != nil {
 		_, client := t.Impl.(workload.Client)
-		trace = result.Trace{RunID: runID, Workload: t.Workload, Label: t.Label, Platform: t.Platform,
-			Trial: t.Rep, Warmup: t.Warmup, Round: round, Start: sample.Start, Client: client, Result: coll.Stop()}
+		trace = result.TraceOf(sample)
+		trace.Client, trace.Result = client, coll.Stop()
 		trace.Series = append(trace.Series, res.Series...)
 	}
 	if ctx.Err() != nil {

@@ -305,8 +305,8 @@ workloads:
 	}
 	defer consoles(t, dir)
 	var log strings.Builder
-	cell := Cell{Workload: "cpu", Label: "duration=100ms threads=2", Platform: "bare"}
-	if err := Extend(context.Background(), Options{Scenario: s, Binary: agentBinary, Log: &log}, dir, []Cell{cell}, 1); err != nil {
+	cell := result.Cell{Workload: "cpu", Label: "duration=100ms threads=2", Platform: "bare"}
+	if err := Extend(context.Background(), Options{Scenario: s, Binary: agentBinary, Log: &log}, dir, []result.Cell{cell}, 1); err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	samples, _ := result.ReadSamples(dir)

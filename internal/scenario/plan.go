@@ -4,6 +4,7 @@ import (
 	"maps"
 	"strconv"
 
+	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads"
 )
@@ -47,6 +48,11 @@ type Trial struct {
 	Params   workload.Params   // complete, defaults filled in
 	Label    string
 	Platform string
+}
+
+// Cell is the trial's cell: its workload variant on its platform.
+func (t Trial) Cell() result.Cell {
+	return result.Cell{Workload: t.Workload, Label: t.Label, Platform: t.Platform}
 }
 
 // Plan lists the trials of a validated scenario. Trials are interleaved: each
