@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -34,7 +33,7 @@ func newAgentCmd() *cobra.Command {
 				return usageError(err)
 			}
 			resp := agent.Run(cmd.Context(), req)
-			if err := json.NewEncoder(os.Stdout).Encode(resp); err != nil {
+			if err := json.NewEncoder(cmd.OutOrStdout()).Encode(resp); err != nil {
 				return err
 			}
 			if resp.Error != "" {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -38,11 +37,11 @@ as warnings above the table.`,
 			t := report.Compare(a.table, b.table)
 			switch name {
 			case "markdown":
-				return report.Markdown(os.Stdout, t)
+				return report.Markdown(cmd.OutOrStdout(), t)
 			case "json":
-				return report.JSON(os.Stdout, t)
+				return report.JSON(cmd.OutOrStdout(), t)
 			}
-			return report.Text(os.Stdout, t)
+			return report.Text(cmd.OutOrStdout(), t)
 		},
 	}
 	cmd.Flags().StringVar(&name, "format", "text", "text, markdown or json")

@@ -23,7 +23,7 @@ Exits 1 when a platform of the default scenario cannot run.`,
 			if err != nil {
 				return err
 			}
-			r := doctor.Run(cmd.Context(), doctor.Options{Binary: self, Log: os.Stderr})
+			r := doctor.Run(cmd.Context(), doctor.Options{Binary: self, Log: cmd.ErrOrStderr()})
 			if !doctor.Print(cmd.OutOrStdout(), r) {
 				return silentExit(exitInternal)
 			}

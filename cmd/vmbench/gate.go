@@ -213,7 +213,7 @@ func retryRound(cmd *cobra.Command, dir string, s *scenario.Scenario, rep gate.R
 	}
 	cells := rep.RetryCells()
 	fmt.Fprintf(cmd.ErrOrStderr(), "vmbench: %d inconclusive verdict(s): retry round %d re-runs %d cell(s)\n", rep.Count(gate.Inconclusive), round, len(cells))
-	ctx, stop := interruptible(cmd.Context())
+	ctx, stop := interruptible(cmd.Context(), cmd.ErrOrStderr())
 	defer stop()
 	return runner.Extend(ctx, runner.Options{Scenario: s, Binary: bin, Log: cmd.ErrOrStderr()}, dir, cells, round)
 }

@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -55,19 +57,52 @@ intervals.`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.AddCommand(newRunCmd(), newValidateCmd(), newReportCmd(), newCompareCmd(), newGateCmd(), newCapacityCmd(), newBaselineCmd(), newListCmd(), newVersionCmd(), newCleanupCmd(), newDoctorCmd(), newAgentCmd())
+	// An unknown command reaches the root with its arguments.
+	root.Args, root.SuggestionsMinimumDistance = cobra.ArbitraryArgs, 2
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q: `vmbench --help` lists the commands", args[0])
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "; did you mean " + strings.Join(s, " or ") + "?"
+		}
+		return usageError(errors.New(msg))
+	}
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes the complaints of the argument checks of cmd's
+// subcommands usage errors (exit 2).
+func usageArgs(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		if check := c.Args; check != nil {
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if err := check(cmd, args); err != nil {
+					return usageError(fmt.Errorf("%s: %w (see %s --help)", strings.TrimPrefix(cmd.CommandPath(), "vmbench "), err, cmd.CommandPath()))
+				}
+				return nil
+			}
+		}
+		usageArgs(c)
+	}
 }
 
 func main() {
 	if initproc.IsInit() {
 		initproc.Main() // vmbench is /init in its guests
 	}
-	os.Exit(execute(context.Background(), os.Args[1:]))
+	os.Exit(execute(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func execute(ctx context.Context, args []string) int {
+// execute runs vmbench with args, writing to stdout and stderr, and returns
+// its exit code.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd()
 	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
@@ -76,11 +111,9 @@ func execute(ctx context.Context, args []string) int {
 	code := exitInternal
 	if errors.As(err, &ee) {
 		code = ee.code
-	} else if isArgError(err) {
-		code = exitUsage
 	}
 	if err.Error() != "" && !(ee != nil && ee.err == nil) {
-		fmt.Fprintln(os.Stderr, "vmbench:", err)
+		fmt.Fprintln(stderr, "vmbench:", err)
 	}
 	return code
 }

@@ -24,8 +24,9 @@ type progress struct {
 
 // newProgress returns a progress bar on f when f is a terminal, else nil:
 // then the runner logs one line per trial.
-func newProgress(f *os.File) *progress {
-	if !term.IsTerminal(int(f.Fd())) {
+func newProgress(w io.Writer) *progress {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return nil
 	}
 	return &progress{w: f, throttle: 100 * time.Millisecond}

@@ -127,13 +127,14 @@ func writeOutput(path string, data []byte, warn io.Writer) {
 	}
 }
 
-// renderRun writes the files of a run and prints its text table.
-func renderRun(dir string, w io.Writer) error {
+// renderRun writes the files of a run and prints its text table to w,
+// saying on warn what could not be written.
+func renderRun(dir string, w, warn io.Writer) error {
 	r, err := loadRun(dir)
 	if err != nil {
 		return err
 	}
-	if err := writeFiles(dir, r, os.Stderr); err != nil {
+	if err := writeFiles(dir, r, warn); err != nil {
 		return err
 	}
 	return report.Text(w, r.table)

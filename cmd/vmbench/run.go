@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -25,6 +26,8 @@ type runOptions struct {
 	binary  string
 	yes     bool
 	resume  string
+	// out receives the report's table, errs the progress and the notes.
+	out, errs io.Writer
 }
 
 func newRunCmd() *cobra.Command {
@@ -52,6 +55,7 @@ skipped, the rest appended, and the report rendered again.`,
 			if len(args) == 1 {
 				path = args[0]
 			}
+			o.out, o.errs = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			return runScenario(cmd.Context(), path, o)
 		},
 	}
@@ -108,19 +112,19 @@ func runScenario(ctx context.Context, path string, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "vmbench: the plan should take about %s\n", scenario.Estimate(s).Round(time.Second))
+	fmt.Fprintf(o.errs, "vmbench: the plan should take about %s\n", scenario.Estimate(s).Round(time.Second))
 	bin, err := platformBinary(o.binary)
 	if err != nil {
 		return err
 	}
-	ctx, stop := interruptible(ctx)
+	ctx, stop := interruptible(ctx, o.errs)
 	defer stop()
 
 	ro := runner.Options{
 		Scenario: s, ScenarioText: text, ResultsDir: o.results, Binary: bin,
-		Version: version, Revision: revision, Log: os.Stderr,
+		Version: version, Revision: revision, Log: o.errs,
 	}
-	if bar := newProgress(os.Stderr); bar != nil {
+	if bar := newProgress(o.errs); bar != nil {
 		ro.Log, ro.Progress = bar, bar
 	}
 	dir, runErr := runner.Run(ctx, ro)
@@ -130,12 +134,12 @@ func runScenario(ctx context.Context, path string, o runOptions) error {
 	if dir == "" {
 		return runErr
 	}
-	if err := renderRun(dir, os.Stdout); err != nil {
+	if err := renderRun(dir, o.out, o.errs); err != nil {
 		return errors.Join(runErr, err)
 	}
-	fmt.Fprintf(os.Stderr, "report: %s\n", filepath.Join(dir, "report.md"))
+	fmt.Fprintf(o.errs, "report: %s\n", filepath.Join(dir, "report.md"))
 	if n := len(s.Gates); n > 0 {
-		fmt.Fprintf(os.Stderr, "this scenario has %d gate(s): vmbench gate %s [--baseline RUN_OR_FILE]\n", n, dir)
+		fmt.Fprintf(o.errs, "this scenario has %d gate(s): vmbench gate %s [--baseline RUN_OR_FILE]\n", n, dir)
 	}
 	if errors.Is(runErr, runner.ErrInterrupted) {
 		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted: partial results in %s", dir)}
@@ -169,13 +173,13 @@ func resumeRun(ctx context.Context, path string, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := interruptible(ctx)
+	ctx, stop := interruptible(ctx, o.errs)
 	defer stop()
-	runErr := runner.Resume(ctx, runner.Options{Scenario: s, Binary: bin, Log: os.Stderr}, o.resume)
-	if err := renderRun(o.resume, os.Stdout); err != nil {
+	runErr := runner.Resume(ctx, runner.Options{Scenario: s, Binary: bin, Log: o.errs}, o.resume)
+	if err := renderRun(o.resume, o.out, o.errs); err != nil {
 		return errors.Join(runErr, err)
 	}
-	fmt.Fprintf(os.Stderr, "report: %s\n", filepath.Join(o.resume, "report.md"))
+	fmt.Fprintf(o.errs, "report: %s\n", filepath.Join(o.resume, "report.md"))
 	if errors.Is(runErr, runner.ErrInterrupted) {
 		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted again: resume once more with --resume %s", o.resume)}
 	}
@@ -194,7 +198,7 @@ func platformBinary(flag string) (string, error) {
 // interruptible returns a context that the first SIGINT or SIGTERM cancels,
 // so that the trial in flight stops and everything is torn down; a second
 // signal exits at once.
-func interruptible(parent context.Context) (context.Context, func()) {
+func interruptible(parent context.Context, log io.Writer) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(parent)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -202,7 +206,7 @@ func interruptible(parent context.Context) (context.Context, func()) {
 		if _, ok := <-sigs; !ok {
 			return
 		}
-		fmt.Fprintln(os.Stderr, "vmbench: interrupted: stopping the trial, tearing down, keeping the samples so far (again to exit at once)")
+		fmt.Fprintln(log, "vmbench: interrupted: stopping the trial, tearing down, keeping the samples so far (again to exit at once)")
 		cancel()
 		if _, ok := <-sigs; ok {
 			os.Exit(exitInterrupted)
