@@ -55,6 +55,16 @@ func launch(ctx context.Context, qemuBin string, cfg Config, bootTimeout time.Du
 	g := &guest{cfg: cfg, output: &capped{max: 64 << 10}, exited: make(chan struct{})}
 	g.cmd = exec.Command(qemuBin, Args(cfg)...)
 	g.cmd.Stdout, g.cmd.Stderr = g.output, g.output
+	if cfg.QEMULog != "" {
+		// Kept whole in the run directory; the error quotes its end.
+		log, err := os.OpenFile(cfg.QEMULog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("QEMU log: %w", err)
+		}
+		defer log.Close() // the child holds its own copy
+		g.cmd.Stdout, g.cmd.Stderr = log, log
+		g.output.file = cfg.QEMULog
+	}
 	// Its own process group: a terminal's Ctrl-C reaches vmbench, which
 	// shuts the guest down in order, not QEMU directly. Pdeathsig: a
 	// vmbench killed with SIGKILL takes its guests with it.
@@ -80,6 +90,16 @@ func launch(ctx context.Context, qemuBin string, cfg Config, bootTimeout time.Du
 		}
 	}
 	if err != nil {
+		// A QEMU that dies at once (a KVM it cannot use, say) closes the
+		// agent link as it goes, and the link's EOF is usually seen first:
+		// give its exit a moment, so that the error quotes QEMU's words.
+		if !errors.Is(err, errQEMUExited) && !errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			select {
+			case <-g.exited:
+				err = errQEMUExited
+			case <-time.After(2 * time.Second):
+			}
+		}
 		g.stop(context.WithoutCancel(ctx))
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -133,8 +153,8 @@ func (g *guest) explain(err error, bootTimeout time.Duration) error {
 	switch {
 	case errors.Is(err, errQEMUExited):
 		why = fmt.Sprintf("QEMU exited (%v)", g.exitErr)
-		if out := strings.TrimSpace(g.output.String()); out != "" {
-			why += ": " + lastLine(out)
+		if out := g.output.tail(3); out != "" {
+			why += ": " + out
 		}
 	case errors.Is(err, context.DeadlineExceeded):
 		why = fmt.Sprintf("the agent did not say hello within %s", bootTimeout)
@@ -174,11 +194,6 @@ func consoleTail(path string) string {
 
 // ansi matches the terminal escapes firmware writes to the serial console.
 var ansi = regexp.MustCompile(`\x1b(\[[0-9;?]*[a-zA-Z]|c)`)
-
-func lastLine(s string) string {
-	lines := strings.Split(s, "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
-}
 
 // stop shuts the guest down: the agent powers off, else QMP quit, else
 // SIGKILL. It returns once QEMU has exited; it is idempotent.
@@ -269,11 +284,32 @@ func (g *guest) pin(cpus []int) (string, error) {
 	return strings.Join(done, " "), nil
 }
 
-// capped is a buffer that keeps at most max bytes, the last ones.
+// capped is a buffer that keeps at most max bytes, the last ones; or,
+// when file is set, QEMU wrote there instead.
 type capped struct {
-	mu  sync.Mutex
-	buf []byte
-	max int
+	mu   sync.Mutex
+	buf  []byte
+	max  int
+	file string
+}
+
+// tail returns the last n non-empty lines QEMU printed, joined by " | ".
+func (c *capped) tail(n int) string {
+	out := c.String()
+	if c.file != "" {
+		b, _ := os.ReadFile(c.file)
+		if len(b) > c.max {
+			b = b[len(b)-c.max:]
+		}
+		out = string(b)
+	}
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines[max(len(lines)-n, 0):], " | ")
 }
 
 func (c *capped) Write(p []byte) (int, error) {

@@ -61,6 +61,13 @@ func fakeQEMU(mode string, args []string) {
 	if err != nil {
 		os.Exit(3)
 	}
+	if mode == "abort-after-connect" { // QEMU on this build host under accel=kvm
+		conn.Close()
+		time.Sleep(100 * time.Millisecond)
+		os.Stderr.WriteString("qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69\n" +
+			"qemu-system-x86_64: ../../target/i386/kvm/kvm.c:3164: kvm_buf_set_msrs: Assertion `ret == cpu->kvm_msr_buf->nmsrs' failed.\n")
+		os.Exit(134)
+	}
 	hello := agent.Hello{Kernel: "fake", CPUs: 1, InitAt: 0.5, ReadyAt: 0.7}
 	agent.Serve(context.Background(), conn, hello, func(ctx context.Context, req agent.Request, container bool) agent.Response {
 		switch mode {
@@ -145,6 +152,23 @@ func TestQEMUThatExitsFailsWithItsMessage(t *testing.T) {
 	}
 	if time.Since(start) > time.Second+v.BootTimeout/2 {
 		t.Errorf("a QEMU that exits at once took %s to report", time.Since(start))
+	}
+}
+
+// A QEMU that connects to the agent socket and then dies (KVM that cannot
+// run the guest) closes the link before its exit is seen: the error still
+// quotes QEMU's own words, and they are kept in <platform>-qemu.log.
+func TestQEMUDyingAfterConnectingIsQuoted(t *testing.T) {
+	v, runDir := fakeVM(t, "abort-after-connect")
+	inst, err := v.Start(context.Background())
+	if inst != nil {
+		defer inst.Close(context.Background())
+	}
+	if err == nil || !strings.Contains(err.Error(), "QEMU exited") || !strings.Contains(err.Error(), "failed to set MSR 0x10a") || !strings.Contains(err.Error(), "Assertion") {
+		t.Fatalf("err = %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(runDir, "vm-qemu.log")); !strings.Contains(string(b), "failed to set MSR") {
+		t.Errorf("vm-qemu.log holds %q", b)
 	}
 }
 

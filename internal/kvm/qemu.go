@@ -27,6 +27,7 @@ type Config struct {
 	AgentSock  string   // unix socket the host listens on; QEMU connects to it
 	QMPSock    string   // unix socket QEMU listens on for QMP
 	ConsoleLog string   // file that receives the serial console
+	QEMULog    string   // not part of argv: the file that keeps QEMU's stdout and stderr; "": kept in memory only
 	Hugepages  bool     // back guest memory with /dev/hugepages
 	TSCkHz     int      // microvm under TCG: tsc_early_khz, so that TSC calibration cannot hang
 	Bios       string   // microvm: qboot.rom

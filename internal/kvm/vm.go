@@ -177,6 +177,7 @@ func (v *VM) config(p parts, dir string) Config {
 		Machine: v.Machine, VCPUs: v.VCPUs, MemoryB: v.Memory, Kernel: p.kernel.Path, Initrd: p.image,
 		AgentSock: filepath.Join(dir, "agent.sock"), QMPSock: filepath.Join(dir, "qmp.sock"),
 		ConsoleLog: filepath.Join(v.RunDir, v.PlatformName+"-console.log"), Hugepages: v.Hugepages,
+		QEMULog: filepath.Join(v.RunDir, v.PlatformName+"-qemu.log"),
 	}
 	if v.Machine == "microvm" {
 		cfg.Bios = QbootROM
