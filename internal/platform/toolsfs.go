@@ -27,31 +27,39 @@ const (
 	toolsImageName = "tools.ext4"
 )
 
-// ToolsRootfs returns the path of a Debian rootfs holding pkgs, building
-// it under cacheDir the first time (tens of seconds) with mmdebstrap.
+// ToolsRootfs returns the path of the tools rootfs, a Debian rootfs holding
+// pkgs, building it under cacheDir the first time (tens of seconds).
 func ToolsRootfs(ctx context.Context, cacheDir string, pkgs []string, log io.Writer) (string, error) {
+	return DebianRootfs(ctx, cacheDir, "tools", pkgs, log)
+}
+
+// DebianRootfs returns the path of a Debian rootfs of the host's release
+// holding pkgs (the essential set and them), building it the first time
+// with mmdebstrap from the host's own APT sources, in
+// cacheDir/<name>-<hash of the release and pkgs>/rootfs.
+func DebianRootfs(ctx context.Context, cacheDir, name string, pkgs []string, log io.Writer) (string, error) {
 	pkgs = slices.Clone(pkgs)
 	slices.Sort(pkgs)
 	pkgs = slices.Compact(pkgs)
 	suite := osRelease("/etc/os-release", "VERSION_CODENAME")
 	if suite == "" {
-		return "", fmt.Errorf("tools rootfs: no VERSION_CODENAME in /etc/os-release; the tools rootfs is built from the host's Debian release")
+		return "", fmt.Errorf("%s rootfs: no VERSION_CODENAME in /etc/os-release; it is built from the host's Debian release", name)
 	}
 	sum := sha256.Sum256([]byte(suite + " " + strings.Join(pkgs, " ")))
-	dir := filepath.Join(cacheDir, "tools-"+hex.EncodeToString(sum[:6]))
+	dir := filepath.Join(cacheDir, name+"-"+hex.EncodeToString(sum[:6]))
 	rootfs := filepath.Join(dir, "rootfs")
 	if _, err := os.Stat(filepath.Join(rootfs, toolsDone)); err == nil {
 		return rootfs, nil
 	}
 	mmdebstrap, err := exec.LookPath("mmdebstrap")
 	if err != nil {
-		return "", fmt.Errorf("tools rootfs: mmdebstrap not found: apt-get install -y mmdebstrap")
+		return "", fmt.Errorf("%s rootfs: mmdebstrap not found: apt-get install -y mmdebstrap", name)
 	}
 	sources, err := aptSources()
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(log, "building the tools rootfs (%s: %s) with mmdebstrap, once; it is kept in %s\n", suite, strings.Join(pkgs, ", "), dir)
+	fmt.Fprintf(log, "building the %s rootfs (%s: %s) with mmdebstrap, once; it is kept in %s\n", name, suite, strings.Join(pkgs, ", "), dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -65,7 +73,7 @@ func ToolsRootfs(ctx context.Context, cacheDir string, pkgs []string, log io.Wri
 	cmd := exec.CommandContext(ctx, mmdebstrap, "--variant=essential", "--include="+strings.Join(pkgs, ","), suite, tmp, "-")
 	cmd.Stdin, cmd.Stderr = strings.NewReader(sources), &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("tools rootfs: mmdebstrap: %v: %s", err, lastLines(strings.TrimSpace(stderr.String()), 5))
+		return "", fmt.Errorf("%s rootfs: mmdebstrap: %v: %s", name, err, lastLines(strings.TrimSpace(stderr.String()), 5))
 	}
 	return finishRootfs(tmp, dir, strings.Join(pkgs, "\n")+"\n")
 }
@@ -148,42 +156,49 @@ func ToolsImage(ctx context.Context, rootfs string, log io.Writer) (string, erro
 	if _, err := os.Stat(image); err == nil {
 		return image, nil
 	}
-	mkfs, err := exec.LookPath("mkfs.ext4")
-	if err != nil {
-		return "", fmt.Errorf("tools image: mkfs.ext4 not found: apt-get install -y e2fsprogs")
-	}
-	used, files, err := treeSize(rootfs)
-	if err != nil {
+	fmt.Fprintf(log, "making the guests' tools image with mkfs.ext4, once; it is kept in %s\n", image)
+	if err := MakeExt4(ctx, rootfs, image, "vmbench-tools", 64<<20); err != nil {
 		return "", fmt.Errorf("tools image: %w", err)
 	}
-	// Room for metadata and the ext4 overhead: a quarter more, plus 64 MiB,
-	// and an inode per file with a margin.
-	size := (used + used/4 + 64<<20) &^ (4<<10 - 1)
-	fmt.Fprintf(log, "making the guests' tools image (%d MiB) with mkfs.ext4, once; it is kept in %s\n", size>>20, image)
+	return image, nil
+}
+
+// MakeExt4 makes image, an ext4 file system holding the tree under src
+// (mkfs.ext4 -d) with free bytes to spare, no journal (its users mount it
+// read-only, or write through a QEMU snapshot) and no reserved blocks. It
+// writes image.tmp first and renames it.
+func MakeExt4(ctx context.Context, src, image, label string, free int64) error {
+	mkfs, err := exec.LookPath("mkfs.ext4")
+	if err != nil {
+		return fmt.Errorf("mkfs.ext4 not found: apt-get install -y e2fsprogs")
+	}
+	used, files, err := treeSize(src)
+	if err != nil {
+		return err
+	}
+	// Room for metadata and the ext4 overhead: a quarter more, and an
+	// inode per file with a margin.
+	size := (used + used/4 + free) &^ (4<<10 - 1)
 	tmp := image + ".tmp"
 	os.Remove(tmp)
 	defer os.Remove(tmp)
 	f, err := os.Create(tmp)
 	if err != nil {
-		return "", err
+		return err
 	}
 	err = f.Truncate(size)
 	f.Close()
 	if err != nil {
-		return "", err
+		return err
 	}
 	var stderr bytes.Buffer
-	// No journal (the guest mounts it read-only), no reserved blocks.
-	cmd := exec.CommandContext(ctx, mkfs, "-q", "-F", "-L", "vmbench-tools", "-O", "^has_journal", "-m", "0",
-		"-N", strconv.FormatInt(files+files/4+1024, 10), "-d", rootfs, tmp)
+	cmd := exec.CommandContext(ctx, mkfs, "-q", "-F", "-L", label, "-O", "^has_journal", "-m", "0",
+		"-N", strconv.FormatInt(files+files/4+1024, 10), "-d", src, tmp)
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("tools image: mkfs.ext4: %v: %s", err, lastLines(strings.TrimSpace(stderr.String()), 5))
+		return fmt.Errorf("mkfs.ext4: %v: %s", err, lastLines(strings.TrimSpace(stderr.String()), 5))
 	}
-	if err := os.Rename(tmp, image); err != nil {
-		return "", err
-	}
-	return image, nil
+	return os.Rename(tmp, image)
 }
 
 // treeSize sums the space the files under dir take, in 4 KiB blocks, and
