@@ -19,6 +19,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/workload"
 )
 
 // guest is one running QEMU process and the link to the agent inside it.
@@ -213,7 +215,7 @@ func (g *guest) doStop(ctx context.Context) error {
 			return nil
 		}
 	}
-	if err := qmpCommand(g.cfg.QMPSock, "quit", nil); err == nil && g.waitExit(ctx, QuitGrace) {
+	if err := qmpCommand(g.cfg.QMPSock, "quit", nil, nil); err == nil && g.waitExit(ctx, QuitGrace) {
 		return nil
 	}
 	g.cmd.Process.Kill()
@@ -234,8 +236,9 @@ func (g *guest) waitExit(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// qmpCommand runs one QMP command and decodes its "return" into out.
-func qmpCommand(sock, command string, out any) error {
+// qmpCommand runs one QMP command with args (nil: none) and decodes its
+// "return" into out.
+func qmpCommand(sock, command string, args, out any) error {
 	mon, err := qmp.NewSocketMonitor("unix", sock, 2*time.Second)
 	if err != nil {
 		return err
@@ -244,7 +247,14 @@ func qmpCommand(sock, command string, out any) error {
 		return err
 	}
 	defer mon.Disconnect()
-	raw, err := mon.Run([]byte(`{"execute":"` + command + `"}`))
+	req, err := json.Marshal(struct {
+		Execute   string `json:"execute"`
+		Arguments any    `json:"arguments,omitempty"`
+	}{command, args})
+	if err != nil {
+		return err
+	}
+	raw, err := mon.Run(req)
 	if err != nil {
 		return fmt.Errorf("qmp %s: %w", command, err)
 	}
@@ -266,7 +276,7 @@ func (g *guest) pin(cpus []int) (string, error) {
 		Index    int `json:"cpu-index"`
 		ThreadID int `json:"thread-id"`
 	}
-	if err := qmpCommand(g.cfg.QMPSock, "query-cpus-fast", &vcpus); err != nil {
+	if err := qmpCommand(g.cfg.QMPSock, "query-cpus-fast", nil, &vcpus); err != nil {
 		return "", err
 	}
 	var done []string
@@ -279,9 +289,56 @@ func (g *guest) pin(cpus []int) (string, error) {
 		if err := unix.SchedSetaffinity(v.ThreadID, &set); err != nil {
 			return "", fmt.Errorf("pin vCPU %d (thread %d) to CPU %d: %w", v.Index, v.ThreadID, cpus[v.Index], err)
 		}
-		done = append(done, fmt.Sprintf("vcpu%d→cpu%d", v.Index, cpus[v.Index]))
+		// QEMU names a vCPU thread "CPU n/KVM" (or /TCG): -name debug-threads=on.
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/comm", g.cmd.Process.Pid, v.ThreadID))
+		done = append(done, fmt.Sprintf("vcpu%d (thread %d %q)→cpu%d", v.Index, v.ThreadID, strings.TrimSpace(string(comm)), cpus[v.Index]))
 	}
 	return strings.Join(done, " "), nil
+}
+
+// kvmStats returns KVM's statistics of the guest's vCPUs, each summed over
+// the vCPUs (QMP query-stats, QEMU 7.1 and later); empty under TCG, which
+// has no KVM provider. Histograms are left out.
+func (g *guest) kvmStats() (map[string]float64, error) {
+	var results []struct {
+		Provider string `json:"provider"`
+		Stats    []struct {
+			Name  string          `json:"name"`
+			Value json.RawMessage `json:"value"`
+		} `json:"stats"`
+	}
+	if err := qmpCommand(g.cfg.QMPSock, "query-stats", map[string]string{"target": "vcpu"}, &results); err != nil {
+		return nil, err
+	}
+	sum := map[string]float64{}
+	for _, r := range results {
+		if r.Provider != "kvm" {
+			continue
+		}
+		for _, s := range r.Stats {
+			var v uint64
+			if json.Unmarshal(s.Value, &v) == nil {
+				sum[s.Name] += float64(v)
+			}
+		}
+	}
+	return sum, nil
+}
+
+// exitMetrics are workload.KVMExitMetrics over d, from the vCPU statistics
+// before and after; none when the statistics have no exit counter.
+func exitMetrics(before, after map[string]float64, d time.Duration) []result.Metric {
+	if _, ok := after["exits"]; !ok || d <= 0 {
+		return nil
+	}
+	var out []result.Metric
+	for _, m := range workload.KVMExitMetrics {
+		stat := strings.TrimPrefix(m.Name, "kvm_")
+		if a, ok := after[stat]; ok {
+			out = append(out, result.Metric{Name: m.Name, Unit: m.Unit, Value: max(a-before[stat], 0) / d.Seconds()})
+		}
+	}
+	return out
 }
 
 // capped is a buffer that keeps at most max bytes, the last ones; or,

@@ -265,9 +265,10 @@ func (s ImageSpec) entries() ([]entry, []string, error) {
 // makes a new one, and the old ones are of no further use.
 const KeepImages = 4
 
-// pruneCache removes all but the keep most recently used images.
-func pruneCache(dir string, keep int) {
-	paths, _ := filepath.Glob(filepath.Join(dir, "initramfs-*.cpio"))
+// PruneCache removes all but the keep most recently used files of dir
+// whose names match pattern.
+func PruneCache(dir, pattern string, keep int) {
+	paths, _ := filepath.Glob(filepath.Join(dir, pattern))
 	type aged struct {
 		path string
 		mod  time.Time
@@ -320,10 +321,10 @@ func BuildImage(spec ImageSpec, cacheDir string) (image string, cached bool, err
 	image = filepath.Join(cacheDir, name)
 	if _, err := os.Stat(image); err == nil {
 		now := time.Now()
-		os.Chtimes(image, now, now) // most recently used: kept by pruneCache
+		os.Chtimes(image, now, now) // most recently used: kept by PruneCache
 		return image, true, nil
 	}
-	defer pruneCache(cacheDir, KeepImages)
+	defer PruneCache(cacheDir, "initramfs-*.cpio", KeepImages)
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return "", false, err
 	}

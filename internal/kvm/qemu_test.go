@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vmbench/vmbench/internal/agent"
 )
@@ -115,5 +116,24 @@ func TestArgs(t *testing.T) {
 				t.Error("Args is not deterministic")
 			}
 		})
+	}
+}
+
+// exitMetrics turns the vCPU counters around a trial into rates, by reason.
+func TestExitMetrics(t *testing.T) {
+	before := map[string]float64{"exits": 1000, "io_exits": 10, "halt_exits": 5}
+	after := map[string]float64{"exits": 3000, "io_exits": 110, "halt_exits": 5, "guest_mode": 1}
+	got := map[string]float64{}
+	for _, m := range exitMetrics(before, after, 2*time.Second) {
+		got[m.Name] = m.Value
+		if m.Unit != "exits/s" {
+			t.Errorf("%s in %s", m.Name, m.Unit)
+		}
+	}
+	if got["kvm_exits"] != 1000 || got["kvm_io_exits"] != 50 || got["kvm_halt_exits"] != 0 || len(got) != 3 {
+		t.Errorf("got %v", got)
+	}
+	if m := exitMetrics(nil, map[string]float64{}, time.Second); m != nil {
+		t.Errorf("TCG (no counters): %v", m)
 	}
 }

@@ -38,6 +38,9 @@ type Output struct {
 	// trial ran in (the agent; the OCI runtime and the container; all of
 	// QEMU's threads), in seconds; 0 when unknown.
 	HostCPU float64
+	// Measured are metrics the platform measured of the trial, such as a
+	// guest's KVM exits (workload.KVMExitMetrics).
+	Measured []result.Metric
 }
 
 // Instance is a started platform.

@@ -76,6 +76,7 @@ func HTML(w io.Writer, t Table) error {
 		}
 	}
 	sh, sr := t.summaryRows()
+	eh, er := t.exitTable()
 	var density []profileTable
 	for _, p := range t.Density {
 		h, rows := densityRows(p)
@@ -104,7 +105,10 @@ func HTML(w io.Writer, t Table) error {
 		Findings      []string
 		Density       []profileTable
 		DensityLegend string
-	}{t, t.header(), t.records(), t.legend(), charts, profiles, profileLegend(t.Baseline), t.environment(), t.summaryTitle(), sh, sr, findings, density, densityLegend})
+		ExitHeader    []string
+		ExitRows      [][]string
+		ExitLegend    string
+	}{t, t.header(), t.records(), t.legend(), charts, profiles, profileLegend(t.Baseline), t.environment(), t.summaryTitle(), sh, sr, findings, density, densityLegend, eh, er, exitLegend})
 }
 
 type profileTable struct {
@@ -187,6 +191,12 @@ figure{margin:2em 0}figcaption{font-size:13px;color:#555}
 {{range .Rows}}<tr>{{range $i, $c := .}}<td>{{if eq $i 0}}<code>{{$c}}</code>{{else}}{{$c}}{{end}}</td>{{end}}</tr>
 {{end}}</table>
 {{end}}{{end}}
+{{if .ExitRows}}<h2>Where the guests' exits go (KVM)</h2>
+<p>{{.ExitLegend}}</p>
+<table><tr>{{range .ExitHeader}}<th>{{.}}</th>{{end}}</tr>
+{{range .ExitRows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table>
+{{end}}
 {{if .T.Notes}}<h2>Notes</h2><ul>{{range .T.Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
 <h2>Environment</h2>
 <table>{{range .Env}}<tr><td>{{index . 0}}</td><td>{{index . 1}}</td></tr>{{end}}</table>

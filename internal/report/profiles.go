@@ -12,6 +12,7 @@ import (
 	"github.com/google/pprof/profile"
 
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/units"
 )
 
 // Profile is where the CPU time of one workload variant went on each
@@ -259,3 +260,40 @@ func profileLegend(baseline string) string {
 		"(not its callees'), and the difference from " + baseline + " in percentage points, from pprof's diff of the two profiles. " +
 		"The files are under profiles/<platform>/ (go tool pprof reads them)."
 }
+
+// exitColumns are the platforms that have KVM exit statistics.
+func (t Table) exitColumns() []int {
+	var cols []int
+	for c := range t.Platforms {
+		if slices.ContainsFunc(t.Exits, func(r Row) bool { return len(r.Cells[c].Values) > 0 }) {
+			cols = append(cols, c)
+		}
+	}
+	return cols
+}
+
+// exitTable is the header and rows of the KVM exit statistics: per workload
+// variant and reason, each platform's median.
+func (t Table) exitTable() ([]string, [][]string) {
+	cols := t.exitColumns()
+	h := []string{"workload", "variant", "exits"}
+	for _, c := range cols {
+		h = append(h, t.Platforms[c].Name)
+	}
+	var rows [][]string
+	for _, r := range t.Exits {
+		rec := []string{r.Workload, r.Label, strings.TrimPrefix(r.Metric, "kvm_")}
+		for _, c := range cols {
+			cell := "—"
+			if len(r.Cells[c].Values) > 0 {
+				cell = units.Format(r.Cells[c].Summary.Center, r.Unit)
+			}
+			rec = append(rec, cell)
+		}
+		rows = append(rows, rec)
+	}
+	return h, rows
+}
+
+// exitLegend says what the KVM exit statistics are.
+const exitLegend = "VM exits per second of trial by reason, summed over the guest's vCPUs; the median of the trials. They are the kernel's own counters (KVM's binary statistics, read through QMP query-stats before and after each trial): where a guest left guest mode for the hypervisor, which is where its overhead goes. io and mmio exits are device emulation in QEMU (virtio notifications), halt exits an idle vCPU, irq exits host interrupts."

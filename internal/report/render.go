@@ -95,6 +95,10 @@ func Text(w io.Writer, t Table) error {
 	}
 	textTable(w)(t.header(), t.records())
 	fmt.Fprintln(w, t.legend())
+	if len(t.Exits) > 0 {
+		fmt.Fprintln(w, "Where the guests' exits go (KVM; exits per second of trial, median):")
+		textTable(w)(t.exitTable())
+	}
 	for _, n := range t.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
@@ -151,6 +155,14 @@ func Markdown(w io.Writer, t Table) error {
 			for _, rec := range p.records(t.Baseline) {
 				fmt.Fprintf(w, "| `%s` | %s |\n", mdEscape(rec[0]), strings.Join(rec[1:], " | "))
 			}
+		}
+	}
+	if len(t.Exits) > 0 {
+		fmt.Fprintf(w, "\n## Where the guests' exits go (KVM)\n\n%s\n\n", exitLegend)
+		h, rows := t.exitTable()
+		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(h, " | "), strings.Repeat(" --- |", len(h)))
+		for _, r := range rows {
+			fmt.Fprintf(w, "| %s |\n", mdRow(r))
 		}
 	}
 	if len(t.Notes) > 0 {

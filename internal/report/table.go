@@ -18,6 +18,7 @@ import (
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/stats"
 	"github.com/vmbench/vmbench/internal/units"
+	"github.com/vmbench/vmbench/internal/workload"
 )
 
 // Table is a run summarised for people.
@@ -46,6 +47,10 @@ type Table struct {
 	Timelines []Timeline // resource use over time, per workload variant
 	Profiles  []Profile  // where the CPU time went, per workload variant
 	Latencies []Latency  // latency histograms, per workload variant
+	// Exits are the rows of KVM's exit statistics (workload.KVMExitMetrics),
+	// kept apart from Rows: only vm platforms under KVM have them, and
+	// they explain an overhead rather than compare platforms.
+	Exits []Row
 }
 
 // Latency is one latency histogram of a workload variant, every measured
@@ -108,6 +113,9 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 		if c.Accel == "tcg" {
 			t.Banners = append(t.Banners, fmt.Sprintf("platform %s ran under TCG (software emulation, no KVM): its numbers measure emulation, not virtualization overhead. %s", p.Name, p.Info["accel_reason"]))
 		}
+	}
+	if l := info.Lab; l != nil {
+		t.Banners = append(t.Banners, fmt.Sprintf("made in the nested lab: vmbench ran inside a guest (L1) under TCG with emulated SVM, and its vm platforms were guests (L2) under KVM inside L1. These numbers measure neither hardware KVM nor bare metal; the lab checks that the KVM path works. L1: %s, %d vCPUs, kvm module %s, cgroup %s.", l.L1.Kernel, l.L1.CPUs, l.L1.KVM, l.L1.Cgroup))
 	}
 	for _, r := range info.Retries {
 		msg := fmt.Sprintf("retry round %d (vmbench gate --retry) added %d trials of %s", r.Round, r.Trials, strings.Join(r.Cells, "; "))
@@ -208,6 +216,19 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 			return false
 		}
 		return slices.ContainsFunc(t.Rows, func(o Row) bool { return o.Metric != "-" && o.Workload == r.Workload && o.Label == r.Label })
+	})
+
+	t.Rows = slices.DeleteFunc(t.Rows, func(r Row) bool {
+		if !slices.ContainsFunc(workload.KVMExitMetrics, func(m workload.MetricInfo) bool { return m.Name == r.Metric }) {
+			return false
+		}
+		for c := range r.Cells {
+			if len(r.Cells[c].Values) > 0 {
+				r.Cells[c].Summary = stats.Summarize(slices.Clone(r.Cells[c].Values))
+			}
+		}
+		t.Exits = append(t.Exits, r)
+		return true
 	})
 
 	base, hasBase := col[info.Baseline]

@@ -132,6 +132,39 @@ type RunInfo struct {
 	Adaptive []Look `json:"adaptive,omitempty"`
 	// Resumes records each vmbench run --resume of a killed run.
 	Resumes []Resume `json:"resumes,omitempty"`
+	// Lab is set when the run was made in the nested lab (vmbench lab run).
+	Lab *Lab `json:"lab,omitempty"`
+}
+
+// Lab says how a run made in the nested lab was made: a first-level guest
+// (L1) under TCG with emulated SVM ran vmbench, whose vm platforms were
+// second-level guests (L2) under KVM inside it.
+type Lab struct {
+	Kind     string   `json:"kind"`  // "nested"
+	Image    string   `json:"image"` // L1's root image, named by its content hash
+	Suite    string   `json:"suite"` // the Debian release of L1's root
+	Packages []string `json:"packages"`
+	Kernel   string   `json:"kernel"`  // L1's (and L2's) kernel
+	QEMU     string   `json:"qemu"`    // L1's QEMU command line on the host
+	BuildS   float64  `json:"build_s"` // building the image; 0: it was in the cache
+	WallS    float64  `json:"wall_s"`  // L1's launch to its power-off, on the host
+	Console  string   `json:"console"` // L1's console log, in the run directory
+	L1       LabL1    `json:"l1"`
+}
+
+// LabL1 is what L1's init says of itself and of the run it made; it writes
+// it on the work disk for the host.
+type LabL1 struct {
+	Kernel   string   `json:"kernel"`
+	CPUs     int      `json:"cpus"`
+	MemoryB  uint64   `json:"memory_bytes"`
+	Cgroup   string   `json:"cgroup"`         // v2: a pure cgroup2 hierarchy
+	KVM      string   `json:"kvm"`            // the module that gave /dev/kvm, or why none did
+	ExitCode int      `json:"exit_code"`      // of vmbench run in L1
+	Clean    bool     `json:"clean"`          // vmbench cleanup --dry-run in L1 found nothing after the run
+	Left     string   `json:"left,omitempty"` // what it found otherwise
+	Notes    []string `json:"notes,omitempty"`
+	UptimeS  float64  `json:"uptime_s"` // at power-off
 }
 
 // Resume is one continuation of a killed or interrupted run.

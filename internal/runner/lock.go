@@ -16,10 +16,10 @@ import (
 // variable so that tests can point it elsewhere.
 var LockDir = "/run/vmbench"
 
-// lockRun marks a run as alive until release is called: `vmbench cleanup`
+// LockRun marks a run as alive until release is called: `vmbench cleanup`
 // leaves alone whatever belongs to a run whose lock is held. The kernel
 // drops the lock when the process dies, however it dies.
-func lockRun(runID string) (release func(), err error) {
+func LockRun(runID string) (release func(), err error) {
 	if err := os.MkdirAll(LockDir, 0o755); err != nil {
 		return func() {}, err
 	}

@@ -16,14 +16,14 @@ func TestLockMarksARunAlive(t *testing.T) {
 	LockDir = t.TempDir()
 	defer func() { LockDir = "/run/vmbench" }()
 	const id = "20261129-101010-abcd"
-	release, err := lockRun(id)
+	release, err := LockRun(id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if live := liveRuns(); !slices.Equal(live, []string{id}) {
 		t.Errorf("live runs %v, want %s", live, id)
 	}
-	if _, err := lockRun(id); err == nil || !strings.Contains(err.Error(), "is alive in another process") {
+	if _, err := LockRun(id); err == nil || !strings.Contains(err.Error(), "is alive in another process") {
 		t.Errorf("a second lock of a live run: %v", err)
 	}
 	release()

@@ -125,7 +125,7 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("create run directory: %w", err)
 	}
-	if err := pointLatest(o.ResultsDir, runID); err != nil {
+	if err := PointLatest(o.ResultsDir, runID); err != nil {
 		fmt.Fprintf(o.Log, "warning: %v\n", err)
 	}
 	sum := sha256.Sum256(o.ScenarioText)
@@ -178,9 +178,9 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 // Latest is the symlink in the results directory that names the newest run.
 const Latest = "latest"
 
-// pointLatest makes ResultsDir/latest point at the run, replacing the
+// PointLatest makes ResultsDir/latest point at the run, replacing the
 // previous link in one rename.
-func pointLatest(results, runID string) error {
+func PointLatest(results, runID string) error {
 	tmp := filepath.Join(results, "."+Latest+"-"+runID)
 	os.Remove(tmp)
 	if err := os.Symlink(runID, tmp); err != nil {

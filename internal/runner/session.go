@@ -38,7 +38,7 @@ type session struct {
 // openSession locks the run (strict: fail when that is not possible; else
 // go on with a warning, as a new run does) and opens its sinks.
 func openSession(o Options, dir string, info *result.RunInfo, round int, strict bool) (*session, error) {
-	release, err := lockRun(info.RunID)
+	release, err := LockRun(info.RunID)
 	if err != nil {
 		if strict {
 			release()
@@ -238,6 +238,7 @@ func (ss *session) trial(ctx context.Context, inst platform.Instance, t scenario
 	sample.Histograms = res.Histograms
 	if err == nil {
 		sample.Metrics = append(sample.Metrics, workload.Cost(res.Work, res.HostCPU, footprint(trace.Series))...)
+		sample.Metrics = append(sample.Metrics, res.Measured...)
 	}
 	if err != nil {
 		sample.Error = err.Error()
@@ -333,7 +334,7 @@ func withClient(ctx context.Context, inst platform.Instance, req agent.Request, 
 	if srv.err != nil {
 		return res, fmt.Errorf("server: %w", srv.err)
 	}
-	res.HostCPU, res.Series, res.Profile = srv.out.HostCPU, srv.out.Series, srv.out.Profile
+	res.HostCPU, res.Measured, res.Series, res.Profile = srv.out.HostCPU, srv.out.Measured, srv.out.Series, srv.out.Profile
 	res.Warnings = append(res.Warnings, srv.out.Warnings...)
 	return res, nil
 }

@@ -324,3 +324,18 @@ func Deadline(ctx context.Context, d time.Duration, step func()) (int64, time.Du
 		}
 	}
 }
+
+// KVMExitMetrics are what a vm platform under KVM adds to every trial from
+// the kernel's statistics of the guest's vCPUs (QMP query-stats), summed
+// over the vCPUs, per second of the trial: where the guest left guest mode
+// for the hypervisor, which is where its overhead goes. Absent under TCG.
+var KVMExitMetrics = []MetricInfo{
+	{Name: "kvm_exits", Unit: "exits/s", Help: "VM exits of every reason"},
+	{Name: "kvm_io_exits", Unit: "exits/s", Help: "exits to emulate port I/O in QEMU"},
+	{Name: "kvm_mmio_exits", Unit: "exits/s", Help: "exits to emulate memory-mapped I/O in QEMU (virtio notifications among them)"},
+	{Name: "kvm_halt_exits", Unit: "exits/s", Help: "exits on HLT: an idle vCPU"},
+	{Name: "kvm_irq_exits", Unit: "exits/s", Help: "exits on external interrupts (host timer, IPIs)"},
+	{Name: "kvm_irq_window_exits", Unit: "exits/s", Help: "exits waiting for the guest to accept an interrupt"},
+	{Name: "kvm_insn_emulation", Unit: "exits/s", Help: "instructions KVM emulated in the kernel"},
+	{Name: "kvm_hypercalls", Unit: "exits/s", Help: "hypercalls from the guest"},
+}
