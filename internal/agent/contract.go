@@ -20,3 +20,22 @@ const (
 	// to load, in dependency order, one path per line.
 	ModulesList = "/etc/vmbench/modules"
 )
+
+// The nested lab: a first-level guest (L1) booted under TCG with emulated
+// SVM, whose PID 1 runs vmbench on a scenario and powers off. The host and
+// L1's init meet on these names.
+const (
+	// LabParam on L1's kernel command line makes its init the lab's: mount
+	// the root disk, run the scenario, power off.
+	LabParam = "vmbench.lab"
+	// LabRootSerial is L1's root disk (ext4, the lab image, read-write
+	// through a QEMU snapshot), LabWorkSerial its work disk (ext4, made by
+	// the host with the scenario in it; L1 writes the results there).
+	LabRootSerial = "vmbench-lab-root"
+	LabWorkSerial = "vmbench-lab-work"
+	// On the work disk: the scenario to run, the results directory L1's
+	// vmbench writes, and L1's account of itself (a result.LabL1).
+	LabScenario = "scenario.yaml"
+	LabResults  = "results"
+	LabStatus   = "lab-status.json"
+)

@@ -43,6 +43,11 @@ func logf(format string, args ...any) {
 // Main runs the guest; it never returns.
 func Main() {
 	initAt := uptime()
+	os.MkdirAll("/proc", 0o755)
+	procErr := unix.Mount("proc", "/proc", "proc", 0, "")
+	if cmdlineParam(agent.LabParam) != "" {
+		labMain()
+	}
 	os.Setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin")
 	var notes []string
 	note := func(format string, args ...any) {
@@ -50,8 +55,10 @@ func Main() {
 		logf("%s", msg)
 		notes = append(notes, msg)
 	}
+	if procErr != nil {
+		note("mount /proc: %v", procErr)
+	}
 	for _, m := range []struct{ src, dst, fstype, data string }{
-		{"proc", "/proc", "proc", ""},
 		{"sysfs", "/sys", "sysfs", ""},
 		{"devtmpfs", "/dev", "devtmpfs", ""},
 		{"tmpfs", "/run", "tmpfs", "mode=755"},
