@@ -19,6 +19,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/vmbench/vmbench/internal/capacity"
 	"github.com/vmbench/vmbench/internal/result"
@@ -89,8 +90,11 @@ type Baseline struct {
 // Report is every check of a run.
 type Report struct {
 	RunID    string
-	Looks    int    // the looks the intervals' level is split over
-	Baseline string // the baseline's run id; "" when none was given
+	Start    time.Time // when the run started
+	Seconds  float64   // how long it ran
+	Hostname string    // where
+	Looks    int       // the looks the intervals' level is split over
+	Baseline string    // the baseline's run id; "" when none was given
 	Checks   []Check
 	Warnings []string // comparability of the baseline, gates that could not be judged
 }
@@ -131,7 +135,10 @@ func (r Report) RetryCells() []result.Cell {
 // and the retry rounds vmbench gate may add): the intervals' level is
 // split over them.
 func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample, base *Baseline, looks int) Report {
-	r := Report{RunID: info.RunID, Looks: max(looks, 1)}
+	r := Report{RunID: info.RunID, Looks: max(looks, 1), Start: info.Start, Hostname: info.Host.Hostname}
+	if !info.End.IsZero() {
+		r.Seconds = info.End.Sub(info.Start).Seconds()
+	}
 	cur := index(samples)
 	var prev map[key]*values
 	if base != nil {

@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"math"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -368,7 +370,26 @@ func TestRenderings(t *testing.T) {
 	}
 	cases := doc.Suites[0].Cases
 	if doc.Tests != 3 || doc.Failures != 2 || len(cases) != 3 || cases[0].Failure != nil || cases[1].Failure == nil ||
-		cases[1].Name != "cpu.throughput kernel=hash threads=1 duration=500ms on vm" || !strings.Contains(cases[1].Failure.Text, "bound ≤ +10.0% vs native") {
+		cases[1].Name != "cpu.throughput overhead vs native ≤ 10%: cpu.throughput kernel=hash threads=1 duration=500ms on vm" || !strings.Contains(cases[1].Failure.Text, "bound ≤ +10.0% vs native") {
 		t.Errorf("JUnit: %+v", doc)
+	}
+	// A failure's reason is said once: the message, not the body or system-out.
+	if f := cases[1].Failure; strings.Contains(f.Text, f.Message) || cases[1].SystemOut != "" {
+		t.Errorf("the reason is repeated: %+v", cases[1])
+	}
+	validJUnit(t, junit.Bytes())
+}
+
+// validJUnit checks a JUnit document against the schema Jenkins validates
+// JUnit reports with (testdata/junit-10.xsd), with the real xmllint.
+func validJUnit(t *testing.T, doc []byte) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "gates.xml")
+	if err := os.WriteFile(path, doc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("xmllint", "--noout", "--schema", "testdata/junit-10.xsd", path).CombinedOutput()
+	if err != nil {
+		t.Errorf("xmllint: %v\n%s\n%s", err, out, doc)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
@@ -159,26 +160,35 @@ func Markdown(w io.Writer, r Report) error {
 	return nil
 }
 
-// JUnit XML, as CI systems read it: one test case per check.
+// JUnit XML as Jenkins's schema (junit-10.xsd) has it, which GitLab and
+// GitHub's reporters read too: one test case per check, named by the gate
+// and what it judged.
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Time     string       `xml:"time,attr"`
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
-	Skipped  int          `xml:"skipped,attr"`
+	Errors   int          `xml:"errors,attr"`
 	Suites   []junitSuite `xml:"testsuite"`
 }
 
 type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Cases    []junitCase `xml:"testcase"`
+	Name      string      `xml:"name,attr"`
+	Tests     int         `xml:"tests,attr"`
+	Failures  int         `xml:"failures,attr"`
+	Errors    int         `xml:"errors,attr"`
+	Skipped   int         `xml:"skipped,attr"`
+	Time      string      `xml:"time,attr"`
+	Timestamp string      `xml:"timestamp,attr,omitempty"`
+	Hostname  string      `xml:"hostname,attr,omitempty"`
+	Cases     []junitCase `xml:"testcase"`
 }
 
 type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
 	Failure   *junitMessage `xml:"failure,omitempty"`
 	Skipped   *junitMessage `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
@@ -190,24 +200,33 @@ type junitMessage struct {
 	Text    string `xml:",chardata"`
 }
 
-// JUnit renders the verdicts as JUnit XML. A failed check is a failure; an
-// inconclusive or skipped one is a skipped test case, so that it shows.
+// JUnit renders the verdicts as JUnit XML. A failed check is a failure, its
+// reason the message and its numbers the body; an inconclusive or skipped
+// one is a skipped test case, so that it shows; a passed one says why in
+// its system-out. The checks take no time of their own: the suite's time
+// is the run's.
 func JUnit(w io.Writer, r Report) error {
-	suite := junitSuite{Name: "vmbench gates " + r.RunID}
+	seconds := strconv.FormatFloat(r.Seconds, 'f', 3, 64)
+	suite := junitSuite{Name: "vmbench gates " + r.RunID, Time: seconds, Hostname: r.Hostname}
+	if !r.Start.IsZero() {
+		suite.Timestamp = r.Start.UTC().Format("2006-01-02T15:04:05")
+	}
 	for _, c := range r.Checks {
-		tc := junitCase{Name: c.what(), Classname: "vmbench.gates." + c.Gate, SystemOut: c.Reason}
+		tc := junitCase{Name: c.Gate + ": " + c.what(), Classname: "vmbench.gates." + c.Gate, Time: "0"}
 		switch c.Status {
 		case Fail:
-			tc.Failure = &junitMessage{Message: c.Reason, Type: c.Kind, Text: fmt.Sprintf("%s\nmeasured %s, bound %s", c.Reason, c.measured(), c.bound())}
+			tc.Failure = &junitMessage{Message: c.Reason, Type: c.Kind, Text: fmt.Sprintf("measured %s, bound %s", c.measured(), c.bound())}
 			suite.Failures++
 		case Inconclusive, Skipped:
 			tc.Skipped = &junitMessage{Message: string(c.Status) + ": " + c.Reason}
 			suite.Skipped++
+		default:
+			tc.SystemOut = c.Reason
 		}
 		suite.Cases = append(suite.Cases, tc)
 	}
 	suite.Tests = len(suite.Cases)
-	doc := junitSuites{Tests: suite.Tests, Failures: suite.Failures, Skipped: suite.Skipped, Suites: []junitSuite{suite}}
+	doc := junitSuites{Name: "vmbench", Time: seconds, Tests: suite.Tests, Failures: suite.Failures, Suites: []junitSuite{suite}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}
