@@ -5,6 +5,10 @@ source "$(dirname "$0")/lib.sh"
 require_root
 install_packages
 build
+# The real benchstat, which a test runs on bench.txt: the version of
+# golang.org/x/perf that vmbench itself builds with, from the module proxy.
+GOBIN="$PWD/bin" go install "golang.org/x/perf/cmd/benchstat@$(go list -m -f '{{.Version}}' golang.org/x/perf)"
+export PATH="$PWD/bin:$PATH"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 [ -z "$unformatted" ] || die "gofmt: not formatted: $unformatted"
 go vet ./...

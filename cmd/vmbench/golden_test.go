@@ -3,9 +3,12 @@ package main
 import (
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/perf/benchfmt"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -73,5 +76,61 @@ func golden(t *testing.T, file, got string) {
 	}
 	if got != string(want) {
 		t.Errorf("%s differs from what it printed (-update rewrites it):\n--- want\n%s\n--- got\n%s", path, want, got)
+	}
+}
+
+// bench.txt is the Go benchmark format as golang.org/x/perf/benchfmt reads
+// it, one unit per metric, and the real benchstat (the test command
+// installs it) prints one table per metric.
+func TestBenchstatReadsBenchTxt(t *testing.T) {
+	a := copyRun(t, "a")
+	code, out, stderr := runCLI(t, "report", "--format", "benchstat", a)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	r := benchfmt.NewReader(strings.NewReader(out), "bench.txt")
+	units, results := map[string]bool{}, 0
+	for r.Scan() {
+		switch rec := r.Result().(type) {
+		case *benchfmt.SyntaxError:
+			t.Errorf("%v", rec)
+		case *benchfmt.Result:
+			results++
+			if rec.GetConfig("vmbench-run") == "" || !strings.Contains(rec.Name.String(), "/platform=") {
+				t.Errorf("result %s lacks its run or platform", rec.Name)
+			}
+			for _, v := range rec.Values {
+				units[v.Unit] = true
+			}
+		}
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if results != 28 || !units["throughput-B/s"] || !units["host_cpu-sec"] || len(units) != 10 {
+		t.Fatalf("%d results in units %v, want 28 trials (2 workloads × 2 platforms × 7) in 10 units", results, units)
+	}
+	for u := range units {
+		if r.Units().Get(u, "better") == nil {
+			t.Errorf("unit %s has no better= line", u)
+		}
+	}
+	bench := filepath.Join(t.TempDir(), "bench.txt")
+	os.WriteFile(bench, []byte(out), 0o644)
+	benchstat, err := exec.LookPath("benchstat")
+	if err != nil {
+		benchstat = filepath.Join(os.Getenv("HOME"), "go", "bin", "benchstat")
+	}
+	got, err := exec.Command(benchstat, "-col", "/platform", bench).CombinedOutput()
+	if err != nil {
+		t.Fatalf("benchstat (scripts/test.sh installs it): %v\n%s", err, got)
+	}
+	if tables := strings.Count(string(got), "vs base"); tables != len(units) {
+		t.Errorf("benchstat printed %d tables for %d metrics:\n%s", tables, len(units), got)
+	}
+	for u := range units {
+		if !strings.Contains(string(got), u) {
+			t.Errorf("benchstat has no table of %s", u)
+		}
 	}
 }

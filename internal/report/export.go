@@ -3,7 +3,6 @@ package report
 import (
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"io"
 	"maps"
 	"math"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/stats"
+	"golang.org/x/perf/benchfmt"
 )
 
 // CSV writes every sample, one row per metric (a failed trial is one row
@@ -36,15 +36,19 @@ func CSV(w io.Writer, samples []result.Sample) error {
 	return cw.Error()
 }
 
-// Benchfmt writes the measured trials in the Go benchmark format, one line
-// per metric and trial, with the platform as a name key, so that
-// `benchstat -col /platform bench.txt` compares platforms.
+// Benchfmt writes the measured trials in the Go benchmark format with
+// golang.org/x/perf/benchfmt: one line per trial, its workload variant and
+// platform in the name (platform=… a key, so that `benchstat -col /platform
+// bench.txt` compares platforms), and each metric in a unit of its own,
+// <metric>-<unit> with its better direction, so that benchstat, which makes
+// one table per unit, makes one per metric. The run's labels are file
+// configuration lines (`benchstat -col commit` compares runs by label).
 func Benchfmt(w io.Writer, info result.RunInfo, samples []result.Sample) error {
-	fmt.Fprintf(w, "goos: linux\ngoarch: amd64\ncpu: %s\nvmbench-run: %s\nvmbench-scenario: %s\n", info.Host.CPUModel, info.RunID, info.Scenario.Name)
+	bw := benchfmt.NewWriter(w)
 	units := map[string]bool{}
 	for _, s := range samples {
 		for _, m := range s.Metrics {
-			units[benchUnit(m.Unit)] = result.HigherIsBetter(m.Unit)
+			units[benchUnit(m)] = result.HigherIsBetter(m.Unit)
 		}
 	}
 	for _, u := range slices.Sorted(maps.Keys(units)) {
@@ -52,9 +56,17 @@ func Benchfmt(w io.Writer, info result.RunInfo, samples []result.Sample) error {
 		if units[u] {
 			better = "higher"
 		}
-		fmt.Fprintf(w, "Unit %s better=%s assume=nothing\n", u, better)
+		for _, kv := range [][2]string{{"better", better}, {"assume", "nothing"}} {
+			if err := bw.Write(&benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: u, Key: kv[0]}, OrigUnit: u, Value: kv[1]}); err != nil {
+				return err
+			}
+		}
 	}
-	fmt.Fprintln(w)
+	var res benchfmt.Result
+	for _, kv := range [][2]string{{"goos", "linux"}, {"goarch", "amd64"}, {"cpu", info.Host.CPUModel},
+		{"vmbench-run", info.RunID}, {"vmbench-scenario", info.Scenario.Name}} {
+		res.Config = append(res.Config, benchfmt.Config{Key: kv[0], Value: []byte(kv[1]), File: true})
+	}
 	// benchstat takes the first column it meets as the base: baseline first,
 	// then the platforms in run order.
 	rank := map[string]int{info.Baseline: -1}
@@ -66,27 +78,34 @@ func Benchfmt(w io.Writer, info result.RunInfo, samples []result.Sample) error {
 	samples = slices.Clone(samples)
 	slices.SortStableFunc(samples, func(a, b result.Sample) int { return rank[a.Platform] - rank[b.Platform] })
 	for _, s := range samples {
-		if s.Warmup || s.Error != "" {
+		if s.Warmup || s.Error != "" || len(s.Metrics) == 0 {
 			continue
 		}
+		name := title(s.Workload)
+		for _, part := range strings.Fields(s.Label) {
+			name += "/" + clean(part)
+		}
+		res.Name = benchfmt.Name(name + "/platform=" + clean(s.Platform))
+		res.Iters = 1
+		res.Values = res.Values[:0]
 		for _, m := range s.Metrics {
-			name := "Benchmark" + title(s.Workload) + "/metric=" + clean(m.Name)
-			for _, part := range strings.Fields(s.Label) {
-				name += "/" + clean(part)
-			}
-			name += "/platform=" + clean(s.Platform)
-			fmt.Fprintf(w, "%s 1 %s %s\n", name, strconv.FormatFloat(m.Value, 'g', -1, 64), benchUnit(m.Unit))
+			res.Values = append(res.Values, benchfmt.Value{Value: m.Value, Unit: benchUnit(m)})
+		}
+		if err := bw.Write(&res); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// benchUnit names units as benchstat does: seconds are "sec".
-func benchUnit(u string) string {
+// benchUnit is a metric's unit in bench.txt: <metric>-<unit>, seconds
+// named "sec" as benchstat names them (host_cpu-sec, throughput-B/s).
+func benchUnit(m result.Metric) string {
+	u := m.Unit
 	if u == "s" {
-		return "sec"
+		u = "sec"
 	}
-	return u
+	return clean(m.Name) + "-" + u
 }
 
 func title(s string) string {
