@@ -20,6 +20,7 @@ type gateOptions struct {
 	baseline         string
 	scenario         string
 	junit, markdown  string
+	json             string
 	retry            int
 	failInconclusive bool
 	binary           string
@@ -60,6 +61,7 @@ scenario, baseline or flags), 1 internal error.`,
 	f.StringVar(&o.scenario, "scenario", "", "take the gates from this scenario file instead of the run's own copy")
 	f.StringVar(&o.junit, "junit", "", "where to write JUnit XML (default RUN_DIR/gates.xml)")
 	f.StringVar(&o.markdown, "markdown", "", "where to write the Markdown summary (default RUN_DIR/gates.md)")
+	f.StringVar(&o.json, "json", "", "where to write the verdicts as JSON (default RUN_DIR/gates.json)")
 	f.IntVar(&o.retry, "retry", 0, "re-run the trials of inconclusive gates, up to this many rounds")
 	f.BoolVar(&o.failInconclusive, "fail-inconclusive", false, "count inconclusive verdicts as failures")
 	f.StringVar(&o.binary, "agent-binary", "", "static vmbench binary the platforms run on --retry (default: this binary)")
@@ -225,6 +227,7 @@ func writeGateFiles(dir string, rep gate.Report, o gateOptions, warn io.Writer) 
 	}{
 		{o.junit, "gates.xml", gate.JUnit},
 		{o.markdown, "gates.md", gate.Markdown},
+		{o.json, "gates.json", gate.JSON},
 	} {
 		path := f.path
 		if path == "" {

@@ -2,6 +2,7 @@ package gate
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"math"
@@ -378,6 +379,25 @@ func TestRenderings(t *testing.T) {
 		t.Errorf("the reason is repeated: %+v", cases[1])
 	}
 	validJUnit(t, junit.Bytes())
+
+	var js bytes.Buffer
+	if err := JSON(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	var doc2 struct {
+		Schema  string
+		Verdict string
+		Failed  int
+		Checks  []struct {
+			Status Status
+			Value  *float64
+			Gate   string
+		}
+	}
+	if err := json.Unmarshal(js.Bytes(), &doc2); err != nil || doc2.Schema != GatesSchema || doc2.Verdict != "fail" || doc2.Failed != 2 ||
+		len(doc2.Checks) != 3 || doc2.Checks[1].Status != Fail || doc2.Checks[1].Value == nil {
+		t.Errorf("gates.json (%v):\n%s", err, js.String())
+	}
 }
 
 // validJUnit checks a JUnit document against the schema Jenkins validates

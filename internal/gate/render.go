@@ -1,12 +1,14 @@
 package gate
 
 import (
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/olekukonko/tablewriter"
 
@@ -237,4 +239,69 @@ func JUnit(w io.Writer, r Report) error {
 	}
 	_, err := io.WriteString(w, "\n")
 	return err
+}
+
+// GatesSchema names the shape of gates.json (results/README.md documents it).
+const GatesSchema = "vmbench.gates/v1"
+
+// JSON renders the verdicts for programs: each check with its numbers
+// (overheads and regressions as fractions, absolute values in their unit;
+// null where there is no interval), and the counts.
+func JSON(w io.Writer, r Report) error {
+	type check struct {
+		Gate     string   `json:"gate"`
+		Path     string   `json:"path"`
+		Kind     string   `json:"kind"`
+		Workload string   `json:"workload,omitempty"`
+		Variant  string   `json:"variant,omitempty"`
+		Metric   string   `json:"metric,omitempty"`
+		Unit     string   `json:"unit,omitempty"`
+		Platform string   `json:"platform"`
+		Against  string   `json:"against,omitempty"`
+		Status   Status   `json:"status"`
+		Value    *float64 `json:"value"`
+		Lo       *float64 `json:"lo"`
+		Hi       *float64 `json:"hi"`
+		Bound    float64  `json:"bound"`
+		Upper    bool     `json:"upper,omitempty"`
+		Level    float64  `json:"level,omitempty"`
+		Paired   bool     `json:"paired,omitempty"`
+		Alpha    float64  `json:"alpha,omitempty"`
+		N        int      `json:"n"`
+		BaseN    int      `json:"base_n,omitempty"`
+		Reason   string   `json:"reason"`
+	}
+	out := struct {
+		Schema       string    `json:"schema"`
+		RunID        string    `json:"run_id"`
+		Baseline     string    `json:"baseline_run,omitempty"`
+		Verdict      string    `json:"verdict"` // pass or fail
+		Failed       int       `json:"failed"`
+		Passed       int       `json:"passed"`
+		Inconclusive int       `json:"inconclusive"`
+		Skipped      int       `json:"skipped"`
+		Warnings     []string  `json:"warnings,omitempty"`
+		Checks       []check   `json:"checks"`
+		Start        time.Time `json:"start"`
+	}{Schema: GatesSchema, RunID: r.RunID, Baseline: r.Baseline, Verdict: "pass",
+		Failed: r.Count(Fail), Passed: r.Count(Pass), Inconclusive: r.Count(Inconclusive), Skipped: r.Count(Skipped), Warnings: r.Warnings, Start: r.Start}
+	if out.Failed > 0 {
+		out.Verdict = "fail"
+	}
+	for _, c := range r.Checks {
+		out.Checks = append(out.Checks, check{Gate: c.Gate, Path: c.Path, Kind: c.Kind, Workload: c.Workload, Variant: c.Label,
+			Metric: c.Metric, Unit: c.Unit, Platform: c.Platform, Against: c.Against, Status: c.Status,
+			Value: finite(c.Value), Lo: finite(c.Lo), Hi: finite(c.Hi), Bound: c.Bound, Upper: c.Upper, Level: c.Level,
+			Paired: c.Paired, Alpha: c.Alpha, N: c.N, BaseN: c.BaseN, Reason: c.Reason})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
 }

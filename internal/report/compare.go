@@ -15,6 +15,7 @@ func Compare(a, b Table) Table {
 		RunID:     a.RunID + " vs " + b.RunID,
 		Scenario:  a.Scenario,
 		Baseline:  "A",
+		Compared:  true,
 		Host:      b.Host,
 		Tools:     b.Tools,
 		Platforms: []Column{{Name: "A", Type: "run " + a.RunID}, {Name: "B", Type: "run " + b.RunID}},

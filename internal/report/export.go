@@ -165,7 +165,14 @@ func num(v float64) *float64 {
 	return &v
 }
 
-// JSON writes the summarised table: what report.md shows, as numbers.
+// ReportSchema names the shape of report.json (results/README.md documents
+// it); it changes when a field changes meaning or goes.
+const ReportSchema = "vmbench.report/v2"
+
+// JSON writes the summarised table: what report.md shows, as numbers. Kind
+// is "run" for a run's table, "compare" for two runs' (where the platforms
+// are each run's platforms, "A"/"B" in the names, and the comparisons are
+// B versus A).
 func JSON(w io.Writer, t Table) error {
 	type cell struct {
 		Platform string   `json:"platform"`
@@ -178,13 +185,15 @@ func JSON(w io.Writer, t Table) error {
 		Overhead *verdict `json:"overhead,omitempty"` // vs the baseline platform
 	}
 	type row struct {
-		Workload string    `json:"workload"`
-		Variant  string    `json:"variant"`
-		Metric   string    `json:"metric"`
-		Unit     string    `json:"unit"`
-		Resource string    `json:"resource,omitempty"`
-		Cells    []cell    `json:"cells"`
-		Versus   []verdict `json:"comparisons,omitempty"`
+		Workload string            `json:"workload"`
+		Variant  string            `json:"variant"`
+		Params   map[string]string `json:"params"` // the parameters that make the variant
+		Metric   string            `json:"metric"`
+		Unit     string            `json:"unit"`
+		Better   string            `json:"better"` // higher or lower
+		Resource string            `json:"resource,omitempty"`
+		Cells    []cell            `json:"cells"`
+		Versus   []verdict         `json:"comparisons,omitempty"`
 	}
 	type finding struct {
 		Resource string `json:"resource"`
@@ -193,6 +202,8 @@ func JSON(w io.Writer, t Table) error {
 		Where string                `json:"decided_by"`
 	}
 	out := struct {
+		Schema    string    `json:"schema"`
+		Kind      string    `json:"kind"`
 		RunID     string    `json:"run_id"`
 		Scenario  string    `json:"scenario"`
 		Baseline  string    `json:"baseline"`
@@ -203,12 +214,12 @@ func JSON(w io.Writer, t Table) error {
 		Margin    float64   `json:"negligible"`
 		Summary   []finding `json:"summary,omitempty"`
 		Rows      []row     `json:"rows"`
-	}{RunID: t.RunID, Scenario: t.Scenario, Baseline: t.Baseline, Platforms: t.Platforms, Banners: t.Banners, Notes: t.Notes, Level: t.Level, Margin: t.Analysis.Negligible}
+	}{Schema: ReportSchema, Kind: t.kind(), RunID: t.RunID, Scenario: t.Scenario, Baseline: t.Baseline, Platforms: t.Platforms, Banners: t.Banners, Notes: t.Notes, Level: t.Level, Margin: t.Analysis.Negligible}
 	for _, f := range t.Summary {
 		out.Summary = append(out.Summary, finding{Resource: f.Resource, verdict: t.verdictJSON(f.Pair, f.Worst), Cells: f.Count, Where: f.Where})
 	}
 	for _, r := range t.Rows {
-		jr := row{Workload: r.Workload, Variant: r.Label, Metric: r.Metric, Unit: r.Unit, Resource: r.Resource}
+		jr := row{Workload: r.Workload, Variant: r.Label, Params: labelParams(r.Label), Metric: r.Metric, Unit: r.Unit, Better: better(r.Unit), Resource: r.Resource}
 		for pi, j := range r.Versus {
 			if j != nil {
 				jr.Versus = append(jr.Versus, t.verdictJSON(t.Pairs[pi], j))
@@ -230,4 +241,30 @@ func JSON(w io.Writer, t Table) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// labelParams reads a variant's label ("threads=2 duration=1s") back into
+// its parameters.
+func labelParams(label string) map[string]string {
+	out := map[string]string{}
+	for _, f := range strings.Fields(label) {
+		if k, v, ok := strings.Cut(f, "="); ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func better(unit string) string {
+	if result.HigherIsBetter(unit) {
+		return "higher"
+	}
+	return "lower"
+}
+
+func (t Table) kind() string {
+	if t.Compared {
+		return "compare"
+	}
+	return "run"
 }

@@ -47,6 +47,9 @@ type Table struct {
 	Timelines []Timeline // resource use over time, per workload variant
 	Profiles  []Profile  // where the CPU time went, per workload variant
 	Latencies []Latency  // latency histograms, per workload variant
+	// Compared is set on the table of two runs (Compare): its columns are
+	// the runs, A and B.
+	Compared bool
 	// Exits are the rows of KVM's exit statistics (workload.KVMExitMetrics),
 	// kept apart from Rows: only vm platforms under KVM have them, and
 	// they explain an overhead rather than compare platforms.
@@ -62,10 +65,10 @@ type Latency struct {
 
 // Column is one platform.
 type Column struct {
-	Name  string
-	Type  string
-	Accel string // vm platforms: kvm or tcg
-	Error string // the platform did not start
+	Name  string `json:"name"`
+	Type  string `json:"type"`
+	Accel string `json:"accel,omitempty"` // vm platforms: kvm or tcg
+	Error string `json:"error,omitempty"` // the platform did not start
 }
 
 // Row is one metric of one workload variant.
