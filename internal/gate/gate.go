@@ -578,12 +578,7 @@ func levelText(l float64) string {
 	return strings.TrimSuffix(strings.TrimSuffix(fmt.Sprintf("%.2f", 100*l), "0"), ".0") + "%"
 }
 
-func pct(f float64) string {
-	if math.IsNaN(f) {
-		return "?"
-	}
-	return fmt.Sprintf("%+.1f%%", 100*f)
-}
+func pct(f float64) string { return units.Overhead(f) }
 
 // comparability warns about what makes the baseline a poor reference.
 func comparability(base *Baseline, info result.RunInfo) []string {

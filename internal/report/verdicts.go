@@ -10,6 +10,7 @@ import (
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/stats"
+	"github.com/vmbench/vmbench/internal/units"
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads"
 )
@@ -189,19 +190,7 @@ func (j Judged) Text() string {
 }
 
 // pct prints an overhead: "+12.3%", and from +100% on as a factor, "×2.4".
-func pct(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "?"
-	case f >= 99:
-		return fmt.Sprintf("×%.0f", 1+f)
-	case f >= 9:
-		return fmt.Sprintf("×%.1f", 1+f)
-	case f >= 1:
-		return fmt.Sprintf("×%.2f", 1+f)
-	}
-	return fmt.Sprintf("%+.1f%%", 100*f)
-}
+func pct(f float64) string { return units.Overhead(f) }
 
 func pctAbs(f float64) string { return strconv.FormatFloat(100*f, 'g', 3, 64) + "%" }
 

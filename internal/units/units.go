@@ -111,6 +111,27 @@ func sig3(v float64) string {
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	case a >= 10:
 		return strconv.FormatFloat(v, 'f', 1, 64)
+	case a >= 1 || a == 0:
+		return strconv.FormatFloat(v, 'f', 2, 64)
 	}
-	return strconv.FormatFloat(v, 'f', 2, 64)
+	// Below 1 (an SI prefix does not apply, as for s/GB or a ratio): still
+	// three significant digits, 0.0277 and 0.0300 apart.
+	decimals := 2 - int(math.Floor(math.Log10(a)))
+	return strconv.FormatFloat(v, 'f', min(decimals, 12), 64)
+}
+
+// Overhead prints an overhead, a fraction: "+12.3%", and from +100% on as a
+// factor, "×2.40" (an overhead of +15877% reads ×160).
+func Overhead(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "?"
+	case f >= 99:
+		return fmt.Sprintf("×%.0f", 1+f)
+	case f >= 9:
+		return fmt.Sprintf("×%.1f", 1+f)
+	case f >= 1:
+		return fmt.Sprintf("×%.2f", 1+f)
+	}
+	return fmt.Sprintf("%+.1f%%", 100*f)
 }

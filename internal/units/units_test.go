@@ -36,6 +36,9 @@ func TestFormat(t *testing.T) {
 		{2.5, "s", "2.50 s"},
 		{12e-9, "s", "12.0 ns"},
 		{0.25, "ratio", "0.25"},
+		{0.0277, "s/GB", "0.0277 s/GB"},
+		{0.03, "s/GB", "0.0300 s/GB"},
+		{0, "B/s", "0.00 B/s"},
 	} {
 		if got := Format(tc.v, tc.unit); got != tc.want {
 			t.Errorf("Format(%g, %q) = %q, want %q", tc.v, tc.unit, got, tc.want)
@@ -43,5 +46,13 @@ func TestFormat(t *testing.T) {
 	}
 	if got := FormatSize(64 << 20); got != "64MiB" {
 		t.Errorf("FormatSize = %q", got)
+	}
+}
+
+func TestOverhead(t *testing.T) {
+	for f, want := range map[float64]string{0.086: "+8.6%", -0.5: "-50.0%", 1.4: "×2.40", 9.5: "×10.5", 158.773: "×160"} {
+		if got := Overhead(f); got != want {
+			t.Errorf("Overhead(%g) = %q, want %q", f, got, want)
+		}
 	}
 }
