@@ -117,7 +117,7 @@ func densityChart(t Table, metric func(capacity.Platform) ([]float64, []float64)
 		if err != nil {
 			return "", err
 		}
-		l.Color, pts.Color, pts.Shape = plotutil.Color(i+1), plotutil.Color(i+1), plotutil.Shape(i)
+		l.Color, pts.Color, pts.Shape = t.platformColor(sw.Name), t.platformColor(sw.Name), plotutil.Shape(i)
 		p.Add(l, pts)
 		p.Legend.Add(sw.Name, l, pts)
 		any = true

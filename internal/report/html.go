@@ -4,14 +4,15 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"image/color"
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 
 	"github.com/vmbench/vmbench/internal/capacity"
@@ -21,14 +22,14 @@ import (
 // HTML writes report.html: the report.md content plus SVG charts, in one
 // self-contained file (no scripts, styles or images from elsewhere).
 func HTML(w io.Writer, t Table) error {
-	var charts []chart
+	var overview, charts []chart
 	for _, g := range panels(t) {
-		svg, err := performanceChart(t, g)
+		svg, err := dotChart(t, g)
 		if err != nil {
 			return fmt.Errorf("%s chart: %w", g.title, err)
 		}
 		if svg != "" {
-			charts = append(charts, chart{Title: g.title, Caption: g.caption, SVG: template.HTML(svg)})
+			overview = append(overview, chart{Title: g.title, Caption: g.caption, SVG: template.HTML(svg), Keyed: true})
 		}
 	}
 	for _, d := range []struct {
@@ -43,7 +44,7 @@ func HTML(w io.Writer, t Table) error {
 			return fmt.Errorf("density chart: %w", err)
 		}
 		if svg != "" {
-			charts = append(charts, chart{Title: d.title, Caption: d.caption, SVG: template.HTML(svg)})
+			charts = append(charts, chart{Title: d.title, Caption: d.caption, SVG: template.HTML(svg), Keyed: true})
 		}
 	}
 	if svg, err := bootChart(t); err != nil {
@@ -61,18 +62,18 @@ func HTML(w io.Writer, t Table) error {
 		if svg != "" {
 			charts = append(charts, chart{Title: "Latency percentiles: " + strings.TrimSpace(l.Workload+" "+l.Label),
 				Caption: "Every " + l.Name + " the measured trials recorded (HDR histograms, merged per platform), by percentile: the x axis stretches the tail (90, 99, 99.9), the y axis is logarithmic.",
-				SVG:     template.HTML(svg)})
+				SVG:     template.HTML(svg), Keyed: true})
 		}
 	}
 	for _, tl := range t.Timelines {
-		svg, err := timelineChart(tl)
+		svg, err := timelineChart(t, tl)
 		if err != nil {
 			return fmt.Errorf("timeline chart: %w", err)
 		}
 		if svg != "" {
 			charts = append(charts, chart{Title: "Resources over one trial: " + strings.TrimSpace(tl.Workload+" "+tl.Label),
 				Caption: "The first measured trial on each platform, from the samplers (series.jsonl). Left: CPU of the platform's host processes (the agent; runc and the container; all QEMU threads) in cores, and, dashed, the whole host busy. Right: their proportional set size (PSS).",
-				SVG:     template.HTML(svg)})
+				SVG:     template.HTML(svg), Keyed: true})
 		}
 	}
 	sh, sr := t.summaryRows()
@@ -90,12 +91,21 @@ func HTML(w io.Writer, t Table) error {
 	for _, p := range t.Profiles {
 		profiles = append(profiles, profileTable{Title: p.title(), Header: p.header(t.Baseline), Rows: p.records(t.Baseline)})
 	}
+	// The notes on cells are under their workload's table; the others here.
+	var runNotes []string
+	for _, n := range t.Notes {
+		if !slices.ContainsFunc(t.CellNotes, func(c CellNote) bool { return c.Text == n }) {
+			runNotes = append(runNotes, n)
+		}
+	}
 	return htmlPage.Execute(w, struct {
 		T             Table
-		Header        []string
-		Rows          [][]string
+		Key           template.HTML
+		Sections      []section
+		RunNotes      []string
 		Legend        string
-		Charts        []chart
+		Overview      []chart
+		Detail        []chart
 		Profiles      []profileTable
 		ProfileLegend string
 		Env           [][2]string
@@ -108,7 +118,7 @@ func HTML(w io.Writer, t Table) error {
 		ExitHeader    []string
 		ExitRows      [][]string
 		ExitLegend    string
-	}{t, t.header(), t.records(), t.legend(), charts, profiles, profileLegend(t.Baseline), t.environment(), t.summaryTitle(), sh, sr, findings, density, densityLegend, eh, er, exitLegend})
+	}{t, t.colorKey(), t.sections(), runNotes, t.legend(), overview, charts, profiles, profileLegend(t.Baseline), t.environment(), t.summaryTitle(), sh, sr, findings, density, densityLegend, eh, er, exitLegend})
 }
 
 type profileTable struct {
@@ -150,153 +160,77 @@ func isCost(metric string) bool {
 type chart struct {
 	Title, Caption string
 	SVG            template.HTML
+	Keyed          bool // its colours are the platforms'
 }
 
 var htmlPage = template.Must(template.New("report").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>vmbench report: {{.T.Scenario}}</title>
 <style>
-body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}
-table{border-collapse:collapse;font-size:13px;margin:1em 0}
-td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;white-space:nowrap}
+:root{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans",sans-serif;color:#222;font-size:15px;line-height:1.4}
+body{margin:0 auto;padding:1.5em 2em;max-width:1200px}
+h2{margin-top:2em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:13px;margin:.6em 0}
+td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
+td{overflow-wrap:anywhere}
 th{background:#f3f3f3}
+.scroll{overflow-x:auto;max-width:100%}
+svg{max-width:100%;height:auto;display:block}
+.key span{margin-right:1.2em;white-space:nowrap}
+.key i{display:inline-block;width:.75em;height:.75em;border-radius:50%;margin-right:.35em;vertical-align:baseline}
 .warn{background:#fff4d6;border-left:4px solid #e0a800;padding:.5em 1em;margin:.5em 0}
-figure{margin:2em 0}figcaption{font-size:13px;color:#555}
+figure{margin:1.5em 0}figcaption,.small{font-size:13px;color:#555;max-width:60em}
+sup a{text-decoration:none;font-size:10px;margin-left:1px}
+details{margin:.4em 0}summary{cursor:pointer;color:#555;font-size:13px}
+details li{font-size:13px}
+@media print{:root{font-size:11px}body{max-width:none;padding:0}figure,table,tr{break-inside:avoid}h2{break-after:avoid}a{color:inherit}}
 </style></head><body>
 <h1>vmbench report: {{.T.Scenario}}</h1>
-<p>Run <code>{{.T.RunID}}</code>, baseline platform <code>{{.T.Baseline}}</code>.</p>
+<p>Run <code>{{.T.RunID}}</code>, baseline platform <code>{{.T.Baseline}}</code>. Each platform has one colour on this page:</p>
+{{.Key}}
 {{range .T.Banners}}<div class="warn"><b>Warning:</b> {{.}}</div>
 {{end}}
 {{if .SummaryRows}}<h2>Summary</h2><p>{{.SummaryTitle}}.</p>
-<table><tr>{{range .SummaryHeader}}<th>{{.}}</th>{{end}}</tr>
+<div class="scroll"><table><tr>{{range .SummaryHeader}}<th>{{.}}</th>{{end}}</tr>
 {{range .SummaryRows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
-{{end}}</table>
-<details><summary>Which cells decide each verdict</summary><ul>{{range .Findings}}<li>{{.}}</li>{{end}}</ul></details>
-<h2>All cells</h2>{{end}}
+{{end}}</table></div>
+<details><summary>Which cells decide each verdict</summary><ul>{{range .Findings}}<li>{{.}}</li>{{end}}</ul></details>{{end}}
 {{range .Density}}<h2>Density sweep: {{.Title}}</h2>
-<table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
+<div class="scroll"><table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
-{{end}}</table>
-{{end}}{{if .Density}}<p>{{.DensityLegend}}</p>{{end}}
-{{if .Rows}}<table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
+{{end}}</table></div>
+{{end}}{{if .Density}}<p class="small">{{.DensityLegend}}</p>{{end}}
+{{range .Overview}}<figure><h2>{{.Title}}</h2>{{$.Key}}{{.SVG}}<figcaption>{{.Caption}}</figcaption></figure>
+{{end}}
+{{range .Sections}}<h2>Workload {{.Title}}</h2>
+<div class="scroll"><table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
-{{end}}</table>
-<p>{{.Legend}}</p>{{end}}
-{{range .Charts}}<figure><h2>{{.Title}}</h2>{{.SVG}}<figcaption>{{.Caption}}</figcaption></figure>
+{{end}}</table></div>
+{{if .Notes}}<details><summary>{{len .Notes}} note(s) on these cells (the numbers in the cells)</summary><ul>{{range .Notes}}<li id="note-{{.N}}"><b>{{.N}}</b>. {{.Text}}</li>{{end}}</ul></details>{{end}}
+{{end}}{{if .Sections}}<p class="small">Cells: median ±95% confidence interval, n trials; "X vs {{.T.Baseline}}": the verdict on X's overhead with its interval. How they are computed: <a href="#methodology">Methodology</a>.</p>{{end}}
+{{range .Detail}}<figure><h2>{{.Title}}</h2>{{if .Keyed}}{{$.Key}}{{end}}{{.SVG}}<figcaption>{{.Caption}}</figcaption></figure>
 {{end}}
 {{if .Profiles}}<h2>Where the CPU time goes</h2>
-<p>{{.ProfileLegend}}</p>
+<p class="small">{{.ProfileLegend}}</p>
 {{range .Profiles}}<h3>{{.Title}}</h3>
-<table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
+<div class="scroll"><table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr>{{range $i, $c := .}}<td>{{if eq $i 0}}<code>{{$c}}</code>{{else}}{{$c}}{{end}}</td>{{end}}</tr>
-{{end}}</table>
+{{end}}</table></div>
 {{end}}{{end}}
 {{if .ExitRows}}<h2>Where the guests' exits go (KVM)</h2>
-<p>{{.ExitLegend}}</p>
-<table><tr>{{range .ExitHeader}}<th>{{.}}</th>{{end}}</tr>
+<p class="small">{{.ExitLegend}}</p>
+<div class="scroll"><table><tr>{{range .ExitHeader}}<th>{{.}}</th>{{end}}</tr>
 {{range .ExitRows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
-{{end}}</table>
+{{end}}</table></div>
 {{end}}
-{{if .T.Notes}}<h2>Notes</h2><ul>{{range .T.Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{if .RunNotes}}<h2>Notes on the run</h2><details><summary>{{len .RunNotes}} note(s)</summary><ul>{{range .RunNotes}}<li>{{.}}</li>{{end}}</ul></details>{{end}}
+<h2 id="methodology">Methodology</h2>
+<p class="small">{{.Legend}}</p>
+<p class="small">Trials are interleaved: each round runs every variant once on every platform, the platforms' order rotating from round to round, so that drift of the host spreads over all of them; warmup trials are left out. Medians and their intervals come from golang.org/x/perf/benchmath; the overheads compare platforms round by round where rounds are complete. Each trial's host CPU and footprint are its platform's host processes' (the agent; runc and the container; QEMU and the guest).</p>
 <h2>Environment</h2>
-<table>{{range .Env}}<tr><td>{{index . 0}}</td><td>{{index . 1}}</td></tr>{{end}}</table>
+<div class="scroll"><table>{{range .Env}}<tr><td>{{index . 0}}</td><td>{{index . 1}}</td></tr>{{end}}</table></div>
 </body></html>
 `))
-
-// performanceChart plots, per row of the panel with a baseline value, each
-// platform's performance relative to the baseline, 1/(1+overhead), or for a
-// cost panel its cost relative to the baseline, 1+overhead.
-func performanceChart(t Table, g panel) (string, error) {
-	var names []string
-	type point struct{ x, y, lo, hi float64 }
-	series := make([][]point, len(t.Platforms))
-	rel := func(o float64) float64 {
-		if g.cost {
-			return 1 + o
-		}
-		return 1 / (1 + o)
-	}
-	for _, r := range t.Rows {
-		if !g.rows(r) {
-			continue
-		}
-		has := false
-		for _, c := range r.Cells {
-			if c.Delta != nil && !math.IsNaN(c.Delta.Overhead) {
-				has = true
-			}
-		}
-		if !has {
-			continue
-		}
-		x := float64(len(names))
-		names = append(names, strings.Join(append([]string{r.Workload}, append(strings.Fields(r.Label), r.Metric)...), "\n"))
-		for i, c := range r.Cells {
-			if d := c.Delta; d != nil && !math.IsNaN(d.Overhead) {
-				p := point{x: x, y: rel(d.Overhead)}
-				p.lo, p.hi = p.y, p.y
-				if !math.IsNaN(d.Lo) {
-					p.lo, p.hi = min(rel(d.Lo), rel(d.Hi)), max(rel(d.Lo), rel(d.Hi))
-				}
-				series[i] = append(series[i], p)
-			}
-		}
-	}
-	if len(names) == 0 {
-		return "", nil
-	}
-	p := plot.New()
-	p.Y.Label.Text = "performance relative to " + t.Baseline
-	if g.cost {
-		p.Y.Label.Text = "cost relative to " + t.Baseline
-	}
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-	p.NominalX(names...)
-	p.X.Tick.Label.Font.Size = vg.Points(8)
-	base := plotter.NewFunction(func(float64) float64 { return 1 })
-	base.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
-	p.Add(base)
-	p.Legend.Add(t.Baseline, base)
-	p.Legend.Top = true
-	minY, maxY := 1.0, 1.0
-	k := 0
-	for i, pts := range series {
-		if len(pts) == 0 {
-			continue
-		}
-		xy := make(plotter.XYs, len(pts))
-		errs := make(plotter.YErrors, len(pts))
-		for j, pt := range pts {
-			xy[j].X = pt.x + 0.12*float64(k) - 0.06
-			xy[j].Y = pt.y
-			errs[j].Low, errs[j].High = pt.y-pt.lo, pt.hi-pt.y
-			minY, maxY = math.Min(minY, pt.lo), math.Max(maxY, pt.hi)
-		}
-		sc, err := plotter.NewScatter(xy)
-		if err != nil {
-			return "", err
-		}
-		sc.Color = plotutil.Color(k + 1)
-		sc.Shape = plotutil.Shape(k)
-		sc.Radius = vg.Points(4)
-		eb, err := plotter.NewYErrorBars(struct {
-			plotter.XYs
-			plotter.YErrors
-		}{xy, errs})
-		if err != nil {
-			return "", err
-		}
-		eb.Color = sc.Color
-		eb.CapWidth = vg.Points(8)
-		p.Add(sc, eb)
-		p.Legend.Add(t.Platforms[i].Name, sc)
-		k++
-	}
-	p.Y.Min, p.Y.Max = minY/1.5, maxY*4 // room above for the legend
-	p.X.Min, p.X.Max = -0.5, float64(len(names))-0.5
-	return svg(p, vg.Length(math.Max(8, 2.6*float64(len(names))))*vg.Inch, 4.5*vg.Inch)
-}
 
 // bootChart stacks the boot phases of each guest.
 func bootChart(t Table) (string, error) {
@@ -329,23 +263,63 @@ func bootChart(t Table) (string, error) {
 	p.NominalX(names...)
 	p.Legend.Top = true
 	p.Legend.XOffs = vg.Points(-10)
+	// Phases in greys, dark at the bottom: colours are the platforms'.
+	greys := []color.Gray{{Y: 0x44}, {Y: 0x88}, {Y: 0xbb}, {Y: 0xdd}}
 	var below *plotter.BarChart
-	for i, ph := range phases {
+	var bars []*plotter.BarChart
+	for i := range phases {
 		b, err := plotter.NewBarChart(vals[i], vg.Points(40))
 		if err != nil {
 			return "", err
 		}
-		b.Color = plotutil.Color(i)
+		b.Color = greys[i%len(greys)]
 		b.LineStyle.Width = 0
 		if below != nil {
 			b.StackOn(below)
 		}
 		p.Add(b)
-		p.Legend.Add(ph, b)
+		bars = append(bars, b)
 		below = b
 	}
+	// The legend reads top down as the stack does.
+	for i := len(bars) - 1; i >= 0; i-- {
+		p.Legend.Add(phases[i], bars[i])
+	}
+	var top float64
+	for j := range names {
+		var sum float64
+		for i := range phases {
+			sum += vals[i][j]
+		}
+		top = math.Max(top, sum)
+	}
+	p.Y.Min, p.Y.Max = 0, top*1.1
+	p.Y.Tick.Marker = stepTicks{}
 	p.X.Min, p.X.Max = -0.5, float64(len(names))+1 // the legend stands right of the bars
 	return svg(p, vg.Length(math.Max(5, 1.5*float64(len(names))))*vg.Inch, 3.5*vg.Inch)
+}
+
+// stepTicks marks an axis from 0 every 1, 2 or 5 times a power of ten,
+// 4 to 10 marks over the range, labelled without trailing zeros.
+type stepTicks struct{}
+
+func (stepTicks) Ticks(lo, hi float64) []plot.Tick {
+	if hi <= lo {
+		return nil
+	}
+	mag := math.Pow(10, math.Floor(math.Log10(hi-lo)))
+	step := mag
+	for _, f := range []float64{0.1, 0.2, 0.5, 1} {
+		if (hi-lo)/(f*mag) <= 10 {
+			step = f * mag
+			break
+		}
+	}
+	var out []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
+		out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', 4, 64)})
+	}
+	return out
 }
 
 // svg renders p as an SVG element for inlining (no XML prolog).
@@ -362,12 +336,13 @@ func svg(p *plot.Plot, w, h vg.Length) (string, error) {
 	if i := strings.Index(s, "<svg"); i > 0 {
 		s = s[i:]
 	}
-	return s, nil
+	// Text in the page's font: the family goes, the SVG text inherits it.
+	return strings.ReplaceAll(s, "font-family:"+p.Title.TextStyle.Font.Name()+";", ""), nil
 }
 
 // timelineChart draws a Timeline as two plots side by side: the platforms'
 // CPU (and the host's, dashed) in cores, and their PSS in MiB.
-func timelineChart(tl Timeline) (string, error) {
+func timelineChart(t Table, tl Timeline) (string, error) {
 	if len(tl.Lines) == 0 {
 		return "", nil
 	}
@@ -377,7 +352,7 @@ func timelineChart(tl Timeline) (string, error) {
 	cpu.Legend.Top, mem.Legend.Top = true, true
 	cpu.Y.Min, mem.Y.Min = 0, 0
 	var maxCPU, maxMem float64
-	for k, l := range tl.Lines {
+	for _, l := range tl.Lines {
 		xy := func(ys []float64, scale float64) plotter.XYs {
 			out := make(plotter.XYs, len(l.T))
 			for i := range l.T {
@@ -397,7 +372,8 @@ func timelineChart(tl Timeline) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		own.Color, host.Color, pss.Color = plotutil.Color(k), plotutil.Color(k), plotutil.Color(k)
+		c := t.platformColor(l.Platform)
+		own.Color, host.Color, pss.Color = c, c, c
 		own.Width, pss.Width = vg.Points(1.5), vg.Points(1.5)
 		host.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
 		cpu.Add(own, host)
@@ -468,7 +444,7 @@ func latencyChart(t Table, l Latency) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		ln.Color = plotutil.Color(drawn)
+		ln.Color = t.platformColor(t.Platforms[i].Name)
 		ln.Width = vg.Points(1.5)
 		p.Add(ln)
 		p.Legend.Add(fmt.Sprintf("%s (%d events)", t.Platforms[i].Name, h.Count()), ln)

@@ -40,9 +40,12 @@ type Table struct {
 	Summary []Finding // one per resource and pair that has cells
 	// Density is a density sweep's levels per platform; nil for a run of
 	// ordinary trials.
-	Density   []capacity.Platform
-	Banners   []string   // shown before the table: what changes how every number reads
-	Notes     []string   // shown after it: warnings about single cells or trials
+	Density []capacity.Platform
+	Banners []string // shown before the table: what changes how every number reads
+	Notes   []string // shown after it: warnings about single cells or trials
+	// CellNotes are the Notes about cells, with the cells they are about:
+	// report.html marks each cell with its notes' numbers.
+	CellNotes []CellNote
 	Sampling  *Sampling  // nil: the run has no series.jsonl
 	Timelines []Timeline // resource use over time, per workload variant
 	Profiles  []Profile  // where the CPU time went, per workload variant
@@ -54,6 +57,15 @@ type Table struct {
 	// kept apart from Rows: only vm platforms under KVM have them, and
 	// they explain an overhead rather than compare platforms.
 	Exits []Row
+}
+
+// CellNote is a note about the cells of a workload variant (and a metric;
+// "" for the whole variant) on some platforms.
+type CellNote struct {
+	Workload, Label, Metric string
+	Platforms               []string
+	Msg                     string
+	Text                    string // as in Notes
 }
 
 // Latency is one latency histogram of a workload variant, every measured
@@ -161,12 +173,12 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 	}
 	// Notes about a workload variant are grouped over the platforms that
 	// reported the same thing: "memory op=copy on native, container: ...".
-	type noteKey struct{ what, msg string }
+	type noteKey struct{ workload, label, metric, msg string }
 	noteAt := map[noteKey]int{}
 	var notePlatforms [][]string
 	var noteKeys []noteKey
-	note := func(what, platform, msg string) {
-		k := noteKey{what, msg}
+	note := func(workload, label, metric, platform, msg string) {
+		k := noteKey{workload, label, metric, msg}
 		i, ok := noteAt[k]
 		if !ok {
 			i = len(noteKeys)
@@ -198,7 +210,7 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 			if !found {
 				row(key{s.Workload, s.Type, s.Label, "-", ""}).Cells[c].Failed++
 			}
-			note(strings.TrimSpace(s.Workload+" "+s.Label), s.Platform, "failed: "+s.Error)
+			note(s.Workload, s.Label, "", s.Platform, "failed: "+s.Error)
 			continue
 		}
 		for _, m := range s.Metrics {
@@ -210,7 +222,7 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 			t.latency(s.Workload, s.Label, name).merge(c, s.Histograms[name])
 		}
 		for _, w := range s.Warnings {
-			note(strings.TrimSpace(s.Workload+" "+s.Label), s.Platform, w)
+			note(s.Workload, s.Label, "", s.Platform, w)
 		}
 	}
 	// Drop placeholder rows of variants that also have real rows.
@@ -246,7 +258,7 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 			cell.Summary = stats.Summarize(values)
 			for _, w := range cell.Summary.Warnings {
 				if strings.HasPrefix(w, "noisy") {
-					note(strings.TrimSpace(r.Workload+" "+r.Label)+" "+r.Metric, t.Platforms[c].Name, w)
+					note(r.Workload, r.Label, r.Metric, t.Platforms[c].Name, w)
 				}
 			}
 			if out := cell.Summary.Outliers; len(out) > 0 {
@@ -254,7 +266,7 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 				for _, v := range out {
 					vs = append(vs, units.Format(v, r.Unit))
 				}
-				note(strings.TrimSpace(r.Workload+" "+r.Label)+" "+r.Metric, t.Platforms[c].Name,
+				note(r.Workload, r.Label, r.Metric, t.Platforms[c].Name,
 					fmt.Sprintf("%d of %d values are outliers (beyond 1.5× the interquartile range): %s; kept, the median is robust to them", len(out), len(cell.Values), strings.Join(vs, ", ")))
 			}
 			if hasBase && c != base && len(r.Cells[base].Values) > 0 {
@@ -264,7 +276,9 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 	}
 	t.compare(col)
 	for i, k := range noteKeys {
-		t.Notes = append(t.Notes, fmt.Sprintf("%s on %s: %s", k.what, strings.Join(notePlatforms[i], ", "), k.msg))
+		what := strings.TrimSpace(strings.Join([]string{k.workload, k.label, k.metric}, " "))
+		t.Notes = append(t.Notes, fmt.Sprintf("%s on %s: %s", what, strings.Join(notePlatforms[i], ", "), k.msg))
+		t.CellNotes = append(t.CellNotes, CellNote{Workload: k.workload, Label: k.label, Metric: k.metric, Platforms: notePlatforms[i], Msg: k.msg, Text: t.Notes[len(t.Notes)-1]})
 	}
 	return t
 }

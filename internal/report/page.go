@@ -1,0 +1,263 @@
+package report
+
+import (
+	"fmt"
+	"html"
+	"html/template"
+	"image/color"
+	"math"
+	"slices"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/vmbench/vmbench/internal/units"
+)
+
+// report.html reads as a publication: one colour per platform on the whole
+// page, charts that grow downward and scale to the page, text in the
+// page's own font, a table per workload with its parameters as columns, and
+// notes folded under the cells they are about.
+
+func init() {
+	// A sans face for the charts' text metrics: the SVG's text takes the
+	// page's font (svg strips the family), which is a sans one.
+	plot.DefaultFont = font.Font{Typeface: "Liberation", Variant: "Sans"}
+}
+
+// palette is Okabe and Ito's, which colour-blind readers tell apart.
+var palette = []color.RGBA{
+	{0x00, 0x72, 0xB2, 0xff}, // blue
+	{0xE6, 0x9F, 0x00, 0xff}, // orange
+	{0x00, 0x9E, 0x73, 0xff}, // green
+	{0xD5, 0x5E, 0x00, 0xff}, // vermillion
+	{0xCC, 0x79, 0xA7, 0xff}, // purple
+	{0x56, 0xB4, 0xE9, 0xff}, // sky blue
+	{0x99, 0x88, 0x22, 0xff}, // olive
+	{0x33, 0x33, 0x33, 0xff}, // near black
+}
+
+// platformColor is the colour of a platform in every chart of the page:
+// by its place among the run's platforms.
+func (t Table) platformColor(name string) color.RGBA {
+	i := slices.IndexFunc(t.Platforms, func(c Column) bool { return c.Name == name })
+	if i < 0 {
+		return palette[len(palette)-1]
+	}
+	return palette[i%len(palette)]
+}
+
+func hexColor(c color.RGBA) string { return fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B) }
+
+// colorKey is the page's legend: each platform's colour, once, at the top
+// and above every chart that draws platforms.
+func (t Table) colorKey() template.HTML {
+	var b strings.Builder
+	b.WriteString(`<p class="key">`)
+	for _, p := range t.Platforms {
+		fmt.Fprintf(&b, `<span><i style="background:%s"></i>%s</span> `, hexColor(t.platformColor(p.Name)), html.EscapeString(p.Name))
+	}
+	b.WriteString(`</p>`)
+	return template.HTML(b.String())
+}
+
+// dotChart plots, per row of the panel with a baseline value, each
+// platform's performance relative to the baseline, 1/(1+overhead) (or for
+// a cost panel its cost, 1+overhead), with the overhead's interval as a
+// horizontal whisker: one row per cell, so that it grows downward, on a
+// log axis, and colours from the page's key (no legend of its own).
+func dotChart(t Table, g panel) (string, error) {
+	rel := func(o float64) float64 {
+		if g.cost {
+			return 1 + o
+		}
+		return 1 / (1 + o)
+	}
+	type point struct{ y, x, lo, hi float64 }
+	series := map[string][]point{}
+	var names []string
+	for _, r := range t.Rows {
+		if !g.rows(r) {
+			continue
+		}
+		var pts []struct {
+			platform string
+			p        point
+		}
+		for i, c := range r.Cells {
+			if d := c.Delta; d != nil && !math.IsNaN(d.Overhead) {
+				p := point{x: rel(d.Overhead)}
+				p.lo, p.hi = p.x, p.x
+				if !math.IsNaN(d.Lo) {
+					p.lo, p.hi = min(rel(d.Lo), rel(d.Hi)), max(rel(d.Lo), rel(d.Hi))
+				}
+				pts = append(pts, struct {
+					platform string
+					p        point
+				}{t.Platforms[i].Name, p})
+			}
+		}
+		if len(pts) == 0 {
+			continue
+		}
+		for _, pt := range pts {
+			pt.p.y = float64(len(names))
+			series[pt.platform] = append(series[pt.platform], pt.p)
+		}
+		names = append(names, strings.TrimSpace(strings.Join([]string{r.Workload, r.Label, r.Metric}, " ")))
+	}
+	if len(names) == 0 {
+		return "", nil
+	}
+	// Top to bottom in table order: the first row at the top.
+	slices.Reverse(names)
+	flip := func(y float64) float64 { return float64(len(names)-1) - y }
+	p := plot.New()
+	p.X.Label.Text = "performance relative to " + t.Baseline + " (log scale)"
+	if g.cost {
+		p.X.Label.Text = "cost relative to " + t.Baseline + " (log scale)"
+	}
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.NominalY(names...)
+	p.Y.Tick.Label.Font.Size = vg.Points(9)
+	p.X.Tick.Label.Font.Size = vg.Points(9)
+	minX, maxX := 1.0, 1.0
+	k := 0
+	for _, col := range t.Platforms {
+		pts := series[col.Name]
+		if len(pts) == 0 {
+			continue
+		}
+		xy := make(plotter.XYs, len(pts))
+		errs := make(plotter.XErrors, len(pts))
+		off := 0.18 * (float64(k) - float64(len(series)-1)/2)
+		for j, pt := range pts {
+			xy[j].X, xy[j].Y = pt.x, flip(pt.y)+off
+			errs[j].Low, errs[j].High = pt.x-pt.lo, pt.hi-pt.x
+			minX, maxX = math.Min(minX, pt.lo), math.Max(maxX, pt.hi)
+		}
+		sc, err := plotter.NewScatter(xy)
+		if err != nil {
+			return "", err
+		}
+		sc.Color = t.platformColor(col.Name)
+		sc.Shape = draw.CircleGlyph{}
+		sc.Radius = vg.Points(3.5)
+		eb, err := plotter.NewXErrorBars(struct {
+			plotter.XYs
+			plotter.XErrors
+		}{xy, errs})
+		if err != nil {
+			return "", err
+		}
+		eb.Color, eb.CapWidth = sc.Color, vg.Points(5)
+		p.Add(eb, sc)
+		k++
+	}
+	// The baseline: a dashed vertical line at 1.
+	one, err := plotter.NewLine(plotter.XYs{{X: 1, Y: -0.5}, {X: 1, Y: float64(len(names)) - 0.5}})
+	if err != nil {
+		return "", err
+	}
+	one.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
+	one.Color = t.platformColor(t.Baseline)
+	p.Add(one)
+	p.X.Min, p.X.Max = minX/1.15, maxX*1.15
+	p.Y.Min, p.Y.Max = -0.5, float64(len(names))-0.5
+	return svg(p, 9*vg.Inch, vg.Length(0.9+0.3*float64(len(names)))*vg.Inch)
+}
+
+// section is one workload's part of report.html: its table, with the
+// variant's parameters as columns and each cell marked with the numbers of
+// its notes, and those notes.
+type section struct {
+	Title  string
+	Header []string
+	Rows   [][]template.HTML
+	Notes  []numberedNote
+}
+
+type numberedNote struct {
+	N    int
+	Text string
+}
+
+// sections splits the table by workload.
+func (t Table) sections() []section {
+	var out []section
+	n := 0
+	for _, r := range t.Rows {
+		if i := slices.IndexFunc(out, func(s section) bool { return s.Title == r.Workload }); i < 0 {
+			out = append(out, section{Title: r.Workload})
+		}
+	}
+	for si := range out {
+		s := &out[si]
+		var keys []string
+		var rows []Row
+		for _, r := range t.Rows {
+			if r.Workload != s.Title {
+				continue
+			}
+			rows = append(rows, r)
+			for _, f := range strings.Fields(r.Label) {
+				if k, _, ok := strings.Cut(f, "="); ok && !slices.Contains(keys, k) {
+					keys = append(keys, k)
+				}
+			}
+		}
+		s.Header = append(append(s.Header, keys...), "metric")
+		for _, p := range t.Platforms {
+			name := p.Name
+			if p.Accel != "" {
+				name += " (" + p.Accel + ")"
+			}
+			s.Header = append(s.Header, name)
+			if p.Name != t.Baseline {
+				s.Header = append(s.Header, p.Name+" vs "+t.Baseline)
+			}
+		}
+		// The notes of this workload, numbered across the page.
+		marks := map[string][]int{} // label/metric/platform → note numbers
+		for _, cn := range t.CellNotes {
+			if cn.Workload != s.Title {
+				continue
+			}
+			n++
+			s.Notes = append(s.Notes, numberedNote{n, cn.Text})
+			for _, p := range cn.Platforms {
+				k := cn.Label + "\x00" + cn.Metric + "\x00" + p
+				marks[k] = append(marks[k], n)
+			}
+		}
+		for _, r := range rows {
+			params := labelParams(r.Label)
+			var rec []template.HTML
+			for _, k := range keys {
+				rec = append(rec, template.HTML(html.EscapeString(params[k])))
+			}
+			metric := r.Metric
+			if r.Unit != "" {
+				metric += " (" + r.Unit + ")"
+			}
+			rec = append(rec, template.HTML(html.EscapeString(metric)))
+			for i, p := range t.Platforms {
+				cell := html.EscapeString(r.Cells[i].text(r.Unit, units.Format))
+				for _, m := range append(marks[r.Label+"\x00\x00"+p.Name], marks[r.Label+"\x00"+r.Metric+"\x00"+p.Name]...) {
+					cell += fmt.Sprintf(`<sup><a href="#note-%d">%d</a></sup>`, m, m)
+				}
+				rec = append(rec, template.HTML(cell))
+				if p.Name != t.Baseline {
+					rec = append(rec, template.HTML(html.EscapeString(r.Cells[i].deltaText())))
+				}
+			}
+			s.Rows = append(s.Rows, rec)
+		}
+	}
+	return out
+}
