@@ -172,7 +172,7 @@ body{margin:0 auto;padding:1.5em 2em;max-width:1200px}
 h2{margin-top:2em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:13px;margin:.6em 0}
 td,th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
-td{overflow-wrap:anywhere}
+td{overflow-wrap:break-word}
 th{background:#f3f3f3}
 .scroll{overflow-x:auto;max-width:100%}
 svg{max-width:100%;height:auto;display:block}

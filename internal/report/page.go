@@ -198,20 +198,15 @@ func (t Table) sections() []section {
 	}
 	for si := range out {
 		s := &out[si]
-		var keys []string
-		var rows []Row
-		for _, r := range t.Rows {
-			if r.Workload != s.Title {
-				continue
+		rows := t.rowsOf(s.Title)
+		keys := paramKeys(rows)
+		for _, k := range keys {
+			if k == "" {
+				k = "variant"
 			}
-			rows = append(rows, r)
-			for _, f := range strings.Fields(r.Label) {
-				if k, _, ok := strings.Cut(f, "="); ok && !slices.Contains(keys, k) {
-					keys = append(keys, k)
-				}
-			}
+			s.Header = append(s.Header, k)
 		}
-		s.Header = append(append(s.Header, keys...), "metric")
+		s.Header = append(s.Header, "metric")
 		for _, p := range t.Platforms {
 			name := p.Name
 			if p.Accel != "" {
@@ -236,10 +231,9 @@ func (t Table) sections() []section {
 			}
 		}
 		for _, r := range rows {
-			params := labelParams(r.Label)
 			var rec []template.HTML
 			for _, k := range keys {
-				rec = append(rec, template.HTML(html.EscapeString(params[k])))
+				rec = append(rec, template.HTML(html.EscapeString(paramCell(r.Label, k))))
 			}
 			metric := r.Metric
 			if r.Unit != "" {
@@ -248,8 +242,12 @@ func (t Table) sections() []section {
 			rec = append(rec, template.HTML(html.EscapeString(metric)))
 			for i, p := range t.Platforms {
 				cell := html.EscapeString(r.Cells[i].text(r.Unit, units.Format))
+				var links []string
 				for _, m := range append(marks[r.Label+"\x00\x00"+p.Name], marks[r.Label+"\x00"+r.Metric+"\x00"+p.Name]...) {
-					cell += fmt.Sprintf(`<sup><a href="#note-%d">%d</a></sup>`, m, m)
+					links = append(links, fmt.Sprintf(`<a href="#note-%d">%d</a>`, m, m))
+				}
+				if len(links) > 0 {
+					cell += "<sup>" + strings.Join(links, ",") + "</sup>"
 				}
 				rec = append(rec, template.HTML(cell))
 				if p.Name != t.Baseline {
@@ -260,4 +258,53 @@ func (t Table) sections() []section {
 		}
 	}
 	return out
+}
+
+// rowsOf are the rows of a workload.
+func (t Table) rowsOf(workload string) []Row {
+	var out []Row
+	for _, r := range t.Rows {
+		if r.Workload == workload {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// paramKeys are the parameters the rows' variants set, in order of first
+// appearance: the parameter columns of a workload's table. A label's words
+// that are no parameter (compare's "native:") make a first column of their
+// own, variantWords.
+func paramKeys(rows []Row) []string {
+	var keys []string
+	for _, r := range rows {
+		if variantWords(r.Label) != "" && !slices.Contains(keys, "") {
+			keys = append([]string{""}, keys...)
+		}
+		for _, f := range strings.Fields(r.Label) {
+			if k, _, ok := strings.Cut(f, "="); ok && !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys
+}
+
+// variantWords are the words of a label that are no parameter.
+func variantWords(label string) string {
+	var out []string
+	for _, f := range strings.Fields(label) {
+		if !strings.Contains(f, "=") {
+			out = append(out, strings.TrimSuffix(f, ":"))
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// paramCell is a row's value in a parameter column ("": the variant words).
+func paramCell(label, key string) string {
+	if key == "" {
+		return variantWords(label)
+	}
+	return labelParams(label)[key]
 }

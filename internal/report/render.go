@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
 
@@ -74,10 +75,14 @@ func textTable(w io.Writer) func(header []string, rows [][]string) {
 }
 
 // Text renders the table for a terminal.
+// Text is for a terminal of 160 columns: the summary, then a table per
+// workload whose platform cells hold the value and, below it, the verdict
+// versus the baseline; the notes on single cells are counted, not listed,
+// except failed trials (report.md and report.html list them all).
 func Text(w io.Writer, t Table) error {
 	fmt.Fprintf(w, "vmbench run %s — scenario %q, baseline %s\n", t.RunID, t.Scenario, t.Baseline)
 	for _, b := range t.Banners {
-		fmt.Fprintf(w, "!! %s\n", b)
+		fmt.Fprintf(w, "%s\n", wrap("!! "+b, 158, "   "))
 	}
 	if len(t.Summary) > 0 {
 		fmt.Fprintf(w, "%s:\n", t.summaryTitle())
@@ -93,14 +98,26 @@ func Text(w io.Writer, t Table) error {
 			return nil
 		}
 	}
-	textTable(w)(t.header(), t.records())
-	fmt.Fprintln(w, t.legend())
+	for _, s := range t.textSections() {
+		fmt.Fprintf(w, "%s:\n", s.Title)
+		textTable(w)(s.Header, s.Rows)
+	}
+	fmt.Fprintln(w, wrap(t.legend(), 158, ""))
 	if len(t.Exits) > 0 {
 		fmt.Fprintln(w, "Where the guests' exits go (KVM; exits per second of trial, median):")
 		textTable(w)(t.exitTable())
 	}
+	counted := 0
 	for _, n := range t.Notes {
-		fmt.Fprintf(w, "note: %s\n", n)
+		i := slices.IndexFunc(t.CellNotes, func(c CellNote) bool { return c.Text == n })
+		if i >= 0 && !strings.HasPrefix(t.CellNotes[i].Msg, "failed: ") {
+			counted++
+			continue
+		}
+		fmt.Fprintf(w, "%s\n", wrap("note: "+n, 158, "      "))
+	}
+	if counted > 0 {
+		fmt.Fprintf(w, "%d more notes on single cells (noisy, outliers, workload warnings): report.md and report.html list them under each workload\n", counted)
 	}
 	return nil
 }
@@ -221,4 +238,75 @@ func mdRow(cells []string) string {
 		out[i] = mdEscape(c)
 	}
 	return strings.Join(out, " | ")
+}
+
+// textSections are the per-workload tables of the terminal: the variant's
+// parameters as columns, then the metric, then per platform its value and
+// (not for the baseline) the verdict versus the baseline on the next line.
+func (t Table) textSections() []profileTable {
+	var out []profileTable
+	for _, sec := range t.sections() {
+		rows := t.rowsOf(sec.Title)
+		keys := paramKeys(rows)
+		var header []string
+		for _, k := range keys {
+			if k == "" {
+				k = "variant"
+			}
+			header = append(header, k)
+		}
+		header = append(header, "metric")
+		for _, p := range t.Platforms {
+			name := p.Name
+			if p.Accel != "" {
+				name += " (" + p.Accel + ")"
+			}
+			if p.Name != t.Baseline {
+				name += " (vs " + t.Baseline + ")"
+			}
+			header = append(header, name)
+		}
+		tab := profileTable{Title: sec.Title, Header: header}
+		for _, r := range rows {
+			var rec []string
+			for _, k := range keys {
+				rec = append(rec, paramCell(r.Label, k))
+			}
+			metric := r.Metric
+			if r.Unit != "" {
+				metric += " (" + r.Unit + ")"
+			}
+			rec = append(rec, metric)
+			for i, p := range t.Platforms {
+				cell := r.Cells[i].text(r.Unit, units.Format)
+				if d := r.Cells[i].deltaText(); p.Name != t.Baseline && d != "" {
+					cell += "\n" + strings.NewReplacer(", ~", ",\n~", ", maybe", ",\nmaybe", ", near", ",\nnear").Replace(d)
+				}
+				rec = append(rec, cell)
+			}
+			tab.Rows = append(tab.Rows, rec)
+		}
+		out = append(out, tab)
+	}
+	return out
+}
+
+// wrap breaks s into lines of at most width columns at spaces, indenting
+// the lines after the first.
+func wrap(s string, width int, indent string) string {
+	var b strings.Builder
+	line := 0
+	for i, word := range strings.Fields(s) {
+		n := utf8.RuneCountInString(word)
+		if i > 0 && line+1+n > width {
+			b.WriteString("\n" + indent)
+			line = utf8.RuneCountInString(indent)
+		} else if i > 0 {
+			b.WriteByte(' ')
+			line++
+		}
+		b.WriteString(word)
+		line += n
+	}
+	return b.String()
 }
