@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -26,6 +27,9 @@ type runOptions struct {
 	binary  string
 	yes     bool
 	resume  string
+	labels  []string // key=value
+	sets    []string // key=value
+	only    []string
 	// out receives the report's table, errs the progress and the notes.
 	out, errs io.Writer
 }
@@ -63,6 +67,9 @@ skipped, the rest appended, and the report rendered again.`,
 	cmd.Flags().StringVar(&o.binary, "agent-binary", "", "static vmbench binary the platforms run (default: this binary)")
 	cmd.Flags().BoolVar(&o.yes, "yes", false, "run a plan estimated to take longer than the scenario's max_duration")
 	cmd.Flags().StringVar(&o.resume, "resume", "", "continue the killed or interrupted run in this directory")
+	cmd.Flags().StringArrayVar(&o.labels, "label", nil, "key=value to record with the run (run.json, and bench.txt for benchstat -col key); repeatable")
+	cmd.Flags().StringArrayVar(&o.sets, "set", nil, "key=value overriding the scenario: a top-level key (repetitions=3) or a parameter of every workload that has it (duration=300ms); repeatable")
+	cmd.Flags().StringSliceVar(&o.only, "only", nil, "run only these workloads and platforms, by name (comma-separated); the others, and gates on them, go")
 	return cmd
 }
 
@@ -75,14 +82,20 @@ func loadScenario(path string, here bool) (*scenario.Scenario, []byte, error) {
 // loadPlanned is loadScenario, refusing (unless accept) a plan estimated to
 // take longer than the scenario's max_duration.
 func loadPlanned(path string, here, accept bool) (*scenario.Scenario, []byte, error) {
+	return loadEdited(path, here, accept, nil, nil)
+}
+
+// loadEdited is loadPlanned with --set and --only applied to the scenario.
+func loadEdited(path string, here, accept bool, sets, only []string) (*scenario.Scenario, []byte, error) {
 	var s *scenario.Scenario
 	var text []byte
 	var err error
 	if path == "" {
-		s, err = scenario.Load(scenarios.DefaultName, scenarios.Default)
-		text = scenarios.Default
+		if text, err = scenario.Edit(scenarios.Default, sets, only); err == nil {
+			s, err = scenario.Load(scenarios.DefaultName, text)
+		}
 	} else {
-		s, text, err = scenario.LoadFile(path)
+		s, text, err = scenario.LoadEdited(path, sets, only)
 	}
 	if err == nil && here {
 		if errs := scenario.CheckHost(s); len(errs) > 0 {
@@ -108,9 +121,17 @@ func runScenario(ctx context.Context, path string, o runOptions) error {
 	if o.resume != "" {
 		return resumeRun(ctx, path, o)
 	}
-	s, text, err := loadPlanned(path, true, o.yes)
+	s, text, err := loadEdited(path, true, o.yes, o.sets, o.only)
 	if err != nil {
 		return err
+	}
+	labels := map[string]string{}
+	for _, kv := range o.labels {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || strings.ContainsAny(k, " :\t") {
+			return usageError(fmt.Errorf("--label %q: want key=value with a key of one word, such as commit=3fa2c1d", kv))
+		}
+		labels[k] = v
 	}
 	fmt.Fprintf(o.errs, "vmbench: the plan should take about %s\n", scenario.Estimate(s).Round(time.Second))
 	bin, err := platformBinary(o.binary)
@@ -121,7 +142,7 @@ func runScenario(ctx context.Context, path string, o runOptions) error {
 	defer stop()
 
 	ro := runner.Options{
-		Scenario: s, ScenarioText: text, ResultsDir: o.results, Binary: bin,
+		Scenario: s, ScenarioText: text, Labels: labels, ResultsDir: o.results, Binary: bin,
 		Version: version, Revision: revision, Log: o.errs,
 	}
 	if bar := newProgress(o.errs); bar != nil {

@@ -67,6 +67,9 @@ func Benchfmt(w io.Writer, info result.RunInfo, samples []result.Sample) error {
 		{"vmbench-run", info.RunID}, {"vmbench-scenario", info.Scenario.Name}} {
 		res.Config = append(res.Config, benchfmt.Config{Key: kv[0], Value: []byte(kv[1]), File: true})
 	}
+	for _, k := range slices.Sorted(maps.Keys(info.Labels)) { // benchstat -col commit
+		res.Config = append(res.Config, benchfmt.Config{Key: k, Value: []byte(info.Labels[k]), File: true})
+	}
 	// benchstat takes the first column it meets as the base: baseline first,
 	// then the platforms in run order.
 	rank := map[string]int{info.Baseline: -1}

@@ -112,11 +112,14 @@ type Trace struct {
 
 // RunInfo is run.json: everything needed to interpret the samples later.
 type RunInfo struct {
-	Schema      int               `json:"schema"`
-	RunID       string            `json:"run_id"`
-	Scenario    ScenarioCopy      `json:"scenario"`
-	Version     string            `json:"vmbench_version"`
-	Revision    string            `json:"vmbench_revision,omitempty"`
+	Schema   int          `json:"schema"`
+	RunID    string       `json:"run_id"`
+	Scenario ScenarioCopy `json:"scenario"`
+	Version  string       `json:"vmbench_version"`
+	Revision string       `json:"vmbench_revision,omitempty"`
+	// Labels are what vmbench run --label key=value said of the run: a
+	// commit, a branch, a ticket.
+	Labels      map[string]string `json:"labels,omitempty"`
 	Start       time.Time         `json:"start"`
 	End         time.Time         `json:"end,omitempty"`
 	Interrupted bool              `json:"interrupted,omitempty"`

@@ -35,8 +35,9 @@ var ErrInterrupted = errors.New("interrupted")
 type Options struct {
 	Scenario     *scenario.Scenario
 	ScenarioText []byte
-	ResultsDir   string // the run goes to ResultsDir/<run-id>
-	Binary       string // the static vmbench binary the platforms run
+	Labels       map[string]string // vmbench run --label
+	ResultsDir   string            // the run goes to ResultsDir/<run-id>
+	Binary       string            // the static vmbench binary the platforms run
 	Version      string
 	Revision     string
 	Log          io.Writer
@@ -132,7 +133,7 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	info := result.RunInfo{
 		RunID:    runID,
 		Scenario: result.ScenarioCopy{Name: s.Name, Path: s.File(), SHA256: hex.EncodeToString(sum[:]), Text: string(o.ScenarioText)},
-		Version:  o.Version, Revision: o.Revision,
+		Version:  o.Version, Revision: o.Revision, Labels: o.Labels,
 		Start: start, Host: hostinfo.Take(), Tools: hostinfo.ToolVersions(), Baseline: s.Baseline,
 		Analysis: s.Analysis(),
 	}

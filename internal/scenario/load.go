@@ -19,8 +19,17 @@ import (
 // LoadFile reads, decodes and validates the scenario at path. The error, if
 // any, is an Errors listing every problem.
 func LoadFile(path string) (*Scenario, []byte, error) {
+	return LoadEdited(path, nil, nil)
+}
+
+// LoadEdited reads path, applies --set and --only (Edit) and loads the
+// result, which it also returns: the text a run stores.
+func LoadEdited(path string, sets, only []string) (*Scenario, []byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
+		return nil, nil, err
+	}
+	if data, err = Edit(data, sets, only); err != nil {
 		return nil, nil, err
 	}
 	s, err := Load(path, data)
