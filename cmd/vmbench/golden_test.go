@@ -134,3 +134,26 @@ func TestBenchstatReadsBenchTxt(t *testing.T) {
 		}
 	}
 }
+
+// vmbench runs lists the stored runs, newest first, with a gated run's
+// verdict.
+func TestRunsListsStoredRuns(t *testing.T) {
+	a, b := copyRun(t, "a"), copyRun(t, "b")
+	results := t.TempDir()
+	for _, d := range []string{a, b} {
+		if err := os.Rename(d, filepath.Join(results, filepath.Base(d))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, _, stderr := runCLI(t, "gate", filepath.Join(results, "a")); code != 0 {
+		t.Fatalf("gate: exit %d: %s", code, stderr)
+	}
+	code, out, stderr := runCLI(t, "runs", "--results", results)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	first, second := strings.Index(out, "20261129-180827-8d35"), strings.Index(out, "20261129-180822-625e")
+	if first < 0 || second < first || !strings.Contains(out, "| golden ") || !strings.Contains(out, "| pass ") || !strings.Contains(out, "| 28 ") {
+		t.Errorf("runs:\n%s", out)
+	}
+}

@@ -71,7 +71,7 @@ func TestCompareAndReportFormats(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "overhead ×2.00") || !strings.Contains(stdout, "B vs A") {
 		t.Errorf("compare: exit %d\n%s%s", code, stdout, stderr)
 	}
-	for _, f := range []string{"text", "markdown", "json", "csv", "benchstat"} {
+	for _, f := range []string{"text", "markdown", "json", "csv", "benchstat", "openmetrics"} {
 		if code, out, errOut := runCLI(t, "report", "--format", f, a); code != 0 || out == "" {
 			t.Errorf("report --format %s: exit %d %s", f, code, errOut)
 		}

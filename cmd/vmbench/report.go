@@ -31,6 +31,7 @@ var formats = []format{
 	{"json", "report.json", func(w io.Writer, r *loadedRun) error { return report.JSON(w, r.table) }},
 	{"csv", "samples.csv", func(w io.Writer, r *loadedRun) error { return report.CSV(w, r.samples) }},
 	{"benchstat", "bench.txt", func(w io.Writer, r *loadedRun) error { return report.Benchfmt(w, r.info, r.samples) }},
+	{"openmetrics", "", func(w io.Writer, r *loadedRun) error { return report.OpenMetrics(w, r.table) }},
 }
 
 func formatNames() []string {

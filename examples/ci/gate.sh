@@ -2,7 +2,9 @@
 # A CI step: run the gated scenario, evaluate its gates against the
 # committed baseline, and keep the run as an artifact.
 #
-#   examples/ci/gate.sh [SCENARIO]        # default scenarios/ci.yaml
+#   examples/ci/gate.sh [SCENARIO [RUN-FLAGS...]]   # default scenarios/ci.yaml
+#
+# RUN-FLAGS go to vmbench run: --label commit=3fa2c1d, --only, --set.
 #
 # Paths are relative to the repository root. Environment:
 #   BASELINE   baseline file or run directory (default ci/baseline.json); when
@@ -18,11 +20,12 @@ install_packages
 build
 
 scenario=${1:-scenarios/ci.yaml}
+shift || true
 baseline=${BASELINE:-ci/baseline.json}
 artifacts=${ARTIFACTS:-artifacts}
 
 set +e
-bin/vmbench run "$scenario" --results results
+bin/vmbench run "$scenario" --results results "$@"
 rc=$?
 if [ "$rc" -eq 0 ]; then
   args=(--retry "${RETRY:-1}")
@@ -39,6 +42,6 @@ if [ -e results/latest ]; then
   mkdir -p "$artifacts"
   rm -rf "$artifacts/run"
   cp -rL results/latest "$artifacts/run"
-  echo "vmbench: artifacts in $artifacts/run (report.html, gates.xml, gates.md)" >&2
+  echo "vmbench: artifacts in $artifacts/run (report.html, gates.xml, gates.md, gates.json)" >&2
 fi
 exit "$rc"

@@ -7,6 +7,7 @@ import (
 	"html"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -271,5 +272,40 @@ func TestOutlierNote(t *testing.T) {
 	}
 	if tab.Rows[0].Cells[0].Summary.N != 6 {
 		t.Errorf("the outlier was dropped: n=%d", tab.Rows[0].Cells[0].Summary.N)
+	}
+}
+
+// OpenMetrics text as Prometheus's text parser and node_exporter's textfile
+// collector read it: each family's HELP and TYPE before its samples, every
+// sample `name{labels} value`, label values quoted and escaped, # EOF last.
+func TestOpenMetrics(t *testing.T) {
+	var b bytes.Buffer
+	if err := OpenMetrics(&b, recorded(t)); err != nil {
+		t.Fatal(err)
+	}
+	sample := regexp.MustCompile(`^(vmbench_[a-z_]+)\{([a-z_]+="(?:[^"\\]|\\.)*")(,[a-z_]+="(?:[^"\\]|\\.)*")*\} -?[0-9.e+-]+$`)
+	typed := map[string]bool{}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if lines[len(lines)-1] != "# EOF" {
+		t.Errorf("last line %q", lines[len(lines)-1])
+	}
+	n := 0
+	for _, l := range lines[:len(lines)-1] {
+		if f, ok := strings.CutPrefix(l, "# TYPE "); ok {
+			typed[strings.Fields(f)[0]] = true
+			continue
+		}
+		if strings.HasPrefix(l, "# HELP ") {
+			continue
+		}
+		m := sample.FindStringSubmatch(l)
+		if m == nil || !typed[m[1]] {
+			t.Errorf("not a sample of a typed family: %q", l)
+			continue
+		}
+		n++
+	}
+	if n < 100 || !strings.Contains(b.String(), `vmbench_verdict{run="`) || !strings.Contains(b.String(), `platform="vm",metric="throughput",unit="B/s",versus="native"`) {
+		t.Errorf("%d samples:\n%.1500s", n, b.String())
 	}
 }
