@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -122,7 +123,7 @@ func dotChart(t Table, g panel) (string, error) {
 		p.X.Label.Text = "cost relative to " + t.Baseline + " (log scale)"
 	}
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.X.Tick.Marker = logTicks125{}
 	p.NominalY(names...)
 	p.Y.Tick.Label.Font.Size = vg.Points(9)
 	p.X.Tick.Label.Font.Size = vg.Points(9)
@@ -307,4 +308,37 @@ func paramCell(label, key string) string {
 		return variantWords(label)
 	}
 	return labelParams(label)[key]
+}
+
+// logTicks125 marks a log axis at 1, 2 and 5 times the powers of ten in its
+// range, each labelled, so that a range within one decade (a cost of 1 to
+// 6) is read off as well as one over several; unlabelled minor ticks at the
+// other integers times the powers of ten when the range spans more than
+// two decades, where 2 and 5 would crowd.
+type logTicks125 struct{}
+
+func (logTicks125) Ticks(lo, hi float64) []plot.Tick {
+	if lo <= 0 || hi <= lo {
+		return nil
+	}
+	steps := []float64{1, 2, 5}
+	if hi/lo > 300 {
+		steps = []float64{1}
+	}
+	var out []plot.Tick
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		mag := math.Pow(10, e)
+		for m := 1.0; m < 10; m++ {
+			v := m * mag
+			if v < lo || v > hi {
+				continue
+			}
+			label := ""
+			if slices.Contains(steps, m) {
+				label = strconv.FormatFloat(v, 'g', 3, 64)
+			}
+			out = append(out, plot.Tick{Value: v, Label: label})
+		}
+	}
+	return out
 }
