@@ -92,7 +92,7 @@ func (v *VM) Start(ctx context.Context) (platform.Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "vmbench-"+v.RunID+"-"+v.PlatformName+"-")
+	dir, err := os.MkdirTemp("", "vmbench-"+v.RunID+"-"+platform.FileName(v.PlatformName)+"-")
 	if err != nil {
 		return nil, err
 	}
@@ -179,11 +179,11 @@ func (v *VM) findParts() (p parts, err error) {
 // dir holds the instance's sockets.
 func (v *VM) config(p parts, dir string) Config {
 	cfg := Config{
-		Name:    "vmbench-" + v.RunID + "-" + v.PlatformName,
+		Name:    "vmbench-" + v.RunID + "-" + platform.FileName(v.PlatformName),
 		Machine: v.Machine, VCPUs: v.VCPUs, MemoryB: v.Memory, Kernel: p.kernel.Path, Initrd: p.image,
 		AgentSock: filepath.Join(dir, "agent.sock"), QMPSock: filepath.Join(dir, "qmp.sock"),
-		ConsoleLog: filepath.Join(v.RunDir, v.PlatformName+"-console.log"), Hugepages: v.Hugepages,
-		QEMULog: filepath.Join(v.RunDir, v.PlatformName+"-qemu.log"),
+		ConsoleLog: filepath.Join(v.RunDir, platform.FileName(v.PlatformName)+"-console.log"), Hugepages: v.Hugepages,
+		QEMULog: filepath.Join(v.RunDir, platform.FileName(v.PlatformName)+"-qemu.log"),
 	}
 	if v.Machine == "microvm" {
 		cfg.Bios = QbootROM
@@ -199,7 +199,7 @@ func (i *Instance) attachScratch(cfg *Config) error {
 	if v.Scratch == "" {
 		return nil
 	}
-	cfg.ScratchDisk, cfg.DiskCache, cfg.DiskAIO = filepath.Join(v.Scratch, v.PlatformName+"-disk.img"), v.DiskCache, v.DiskAIO
+	cfg.ScratchDisk, cfg.DiskCache, cfg.DiskAIO = filepath.Join(v.Scratch, platform.FileName(v.PlatformName)+"-disk.img"), v.DiskCache, v.DiskAIO
 	if err := makeSparse(cfg.ScratchDisk, v.ScratchSize); err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ func (c *Container) Start(ctx context.Context) (Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "vmbench-"+c.RunID+"-"+c.PlatformName+"-")
+	dir, err := os.MkdirTemp("", "vmbench-"+c.RunID+"-"+FileName(c.PlatformName)+"-")
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func (c *Container) Start(ctx context.Context) (Instance, error) {
 		return nil, fmt.Errorf("write bundle: %w", err)
 	}
 	if c.Bridge != nil && (c.Network == NetBridge || c.Network == NetNAT) {
-		if inst.ns, err = c.Bridge.NewNamespace(ctx, c.RunID, c.PlatformName); err != nil {
+		if inst.ns, err = c.Bridge.NewNamespace(ctx, c.RunID, FileName(c.PlatformName)); err != nil {
 			inst.Close(ctx)
 			return nil, fmt.Errorf("network: %w", err)
 		}

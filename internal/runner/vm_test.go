@@ -330,3 +330,52 @@ workloads:
 	}
 	nothingLeft(t, "runc", info.RunID)
 }
+
+// A platform matrix runs as the platforms it makes: containers of two
+// runtimes on two network paths and guests of two machine types, their
+// names (with brackets, commas and =) kept readable in samples and files
+// named safely, and nothing left behind.
+func TestPlatformMatrixRuns(t *testing.T) {
+	needGuest(t)
+	needRuntime(t, "crun")
+	dir, samples, err := run(t, context.Background(), load(t, `version: 1
+name: matrix
+repetitions: 1
+warmup: 0
+timeout: 60s
+sample_interval: 0s
+platforms:
+  - {name: native, type: native}
+  - {name: box, type: container, runtime: [runc, crun], network: [bridge, nat]}
+  - {name: vm, type: vm, accel: tcg, vcpus: 1, memory: 256MiB, machine: [q35, microvm]}
+workloads:
+  - {type: net, params: {mode: rr, duration: 100ms}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := map[string]bool{}
+	for _, s := range samples {
+		if s.Error != "" {
+			t.Errorf("%s on %s failed: %s", s.Workload, s.Platform, s.Error)
+		}
+		if s.Workload == "net" {
+			ran[s.Platform] = true
+		}
+	}
+	for _, p := range []string{"native", "box[runtime=runc,network=bridge]", "box[runtime=runc,network=nat]", "box[runtime=crun,network=bridge]",
+		"box[runtime=crun,network=nat]", "vm[machine=q35]", "vm[machine=microvm]"} {
+		if !ran[p] {
+			t.Errorf("no net trial on %s (ran on %v)", p, ran)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "vm_machine_microvm_-console.log")); err != nil {
+		t.Errorf("console log of vm[machine=microvm]: %v", err)
+	}
+	if left := kvm.Leftovers("/proc", Prefix); len(left) > 0 {
+		t.Errorf("QEMU left running: %v", left)
+	}
+	if out, _ := exec.Command("ip", "netns", "list").Output(); strings.Contains(string(out), Prefix) {
+		t.Errorf("network namespaces left: %s", out)
+	}
+}

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -43,4 +44,16 @@ func (es Errors) Error() string {
 		lines[i] = e.Error()
 	}
 	return strings.Join(lines, "\n")
+}
+
+// unique drops repeated errors: a matrix decodes and validates its entry
+// once per combination, and says each problem once.
+func (es Errors) unique() Errors {
+	var out Errors
+	for _, e := range es {
+		if !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	return out
 }

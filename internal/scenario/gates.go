@@ -296,6 +296,17 @@ func (v *validator) gate(g *Gate) {
 		}
 	}
 
+	// A matrix's platforms are addressed by their family: vm is every
+	// variant of vm, vm[vcpus=2] those with vcpus=2.
+	var named []string
+	for _, p := range g.Platforms {
+		if sel := v.s.selectPlatforms(p); len(sel) > 0 {
+			named = append(named, sel...)
+		} else {
+			named = append(named, p)
+		}
+	}
+	g.Platforms = slices.Compact(named)
 	for i, p := range g.Platforms {
 		ppath := path + ".platform"
 		if len(g.Platforms) > 1 {

@@ -40,7 +40,7 @@ func LoadEdited(path string, sets, only []string) (*Scenario, []byte, error) {
 func Load(name string, data []byte) (*Scenario, error) {
 	s, errs := Decode(name, data)
 	if s != nil {
-		errs = append(errs, Validate(s)...)
+		errs = append(errs, Validate(s)...).unique()
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -97,7 +97,7 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 	d.verdicts(f, &s.Verdicts)
 	if n := f["platforms"]; n != nil {
 		for i, item := range d.seq(n, "platforms") {
-			s.Platforms = append(s.Platforms, d.platform(item, fmt.Sprintf("platforms[%d]", i)))
+			s.Platforms = append(s.Platforms, d.platformMatrix(item, fmt.Sprintf("platforms[%d]", i))...)
 		}
 	}
 	if n := f["workloads"]; n != nil {
@@ -112,7 +112,7 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 	}
 	s.Density = d.density(f["density"])
 	s.pos = d.pos
-	return s, d.errs
+	return s, d.errs.unique()
 }
 
 // Options of each platform type, beside name and type.
@@ -128,8 +128,101 @@ var PlatformTypes = []string{Native, Container, VM}
 // PlatformOptions returns the options a platform type accepts.
 func PlatformOptions(typ string) []string { return platformOptions[typ] }
 
+// platformMatrix decodes a platform entry: one platform, or, when options
+// are lists (a matrix: vcpus: [1, 2]), one per combination of their values,
+// named family[key=value,...] in the order the options are written. pin is
+// a matrix when a value of its list is a list or none (pin: [none, [0, 1]]).
+func (d *decoder) platformMatrix(n *yaml.Node, path string) []Platform {
+	if n.Kind != yaml.MappingNode {
+		return []Platform{d.platform(n, path)}
+	}
+	type axis struct {
+		key    string
+		values []*yaml.Node
+	}
+	var axes []axis
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Value == "name" || k.Value == "type" || v.Kind != yaml.SequenceNode {
+			continue
+		}
+		if k.Value == "pin" && !slices.ContainsFunc(v.Content, func(e *yaml.Node) bool { return e.Kind == yaml.SequenceNode || e.Value == "none" }) {
+			continue
+		}
+		if len(v.Content) == 0 {
+			d.fail(v, path+"."+k.Value, "a list of values makes a matrix, and needs at least one value")
+			continue
+		}
+		axes = append(axes, axis{k.Value, v.Content})
+	}
+	if len(axes) == 0 {
+		return []Platform{d.platform(n, path)}
+	}
+	family := ""
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "name" {
+			family = n.Content[i+1].Value
+		}
+	}
+	var out []Platform
+	idx := make([]int, len(axes))
+	for {
+		clone := *n
+		clone.Content = slices.Clone(n.Content)
+		var parts []string
+		d.keyPaths = map[string]string{}
+		var matrix [][2]string
+		for a, ax := range axes {
+			elem := ax.values[idx[a]]
+			kp := fmt.Sprintf("%s.%s[%d]", path, ax.key, idx[a])
+			d.keyPaths[ax.key] = kp
+			d.at(kp, elem)
+			for i := 0; i+1 < len(clone.Content); i += 2 {
+				if clone.Content[i].Value == ax.key {
+					clone.Content[i+1] = elem
+				}
+			}
+			text := elem.Value
+			if elem.Kind == yaml.SequenceNode {
+				var vs []string
+				for _, e := range elem.Content {
+					vs = append(vs, e.Value)
+				}
+				text = strings.Join(vs, "+")
+			}
+			if ax.key == "pin" && elem.Value == "none" {
+				for i := 0; i+1 < len(clone.Content); i += 2 {
+					if clone.Content[i].Value == "pin" {
+						clone.Content = append(clone.Content[:i:i], clone.Content[i+2:]...)
+						break
+					}
+				}
+			}
+			parts = append(parts, ax.key+"="+text)
+			matrix = append(matrix, [2]string{ax.key, text})
+		}
+		v := d.platform(&clone, path)
+		v.Family, v.Matrix = family, matrix
+		v.Name = family + "[" + strings.Join(parts, ",") + "]"
+		v.path, v.keyPaths = path, d.keyPaths
+		out = append(out, v)
+		d.keyPaths = nil
+		// The next combination: the last option varies fastest.
+		a := len(axes) - 1
+		for ; a >= 0; a-- {
+			if idx[a]++; idx[a] < len(axes[a].values) {
+				break
+			}
+			idx[a] = 0
+		}
+		if a < 0 {
+			return out
+		}
+	}
+}
+
 func (d *decoder) platform(n *yaml.Node, path string) Platform {
-	p := Platform{Container: platform.DefaultContainerOptions(), VM: platform.DefaultVMOptions()}
+	p := Platform{Container: platform.DefaultContainerOptions(), VM: platform.DefaultVMOptions(), path: path}
 	if n.Kind != yaml.MappingNode {
 		d.fail(n, path, "must be a mapping with name and type")
 		return p
@@ -167,6 +260,9 @@ func (d *decoder) platform(n *yaml.Node, path string) Platform {
 func (d *decoder) options(f map[string]*yaml.Node, path string, opts any) {
 	platform.OptionFields(opts, func(key string, field any) {
 		kpath := path + "." + key
+		if kp, ok := d.keyPaths[key]; ok {
+			kpath = kp
+		}
 		switch v := field.(type) {
 		case *string:
 			d.strField(f, key, kpath, v)
@@ -247,6 +343,9 @@ type decoder struct {
 	file string
 	errs Errors
 	pos  map[string]Pos
+	// keyPaths, while a matrix variant is decoded, are the paths of its
+	// matrix options' values: vcpus → platforms[2].vcpus[1].
+	keyPaths map[string]string
 }
 
 func (d *decoder) fail(n *yaml.Node, path, format string, args ...any) {

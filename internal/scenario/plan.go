@@ -1,8 +1,11 @@
 package scenario
 
 import (
+	"fmt"
 	"maps"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/workload"
@@ -103,7 +106,21 @@ func Describe(s *Scenario) string {
 	for _, w := range s.Workloads {
 		variants += len(Variants(w))
 	}
-	return plural(len(s.Platforms), "platform") + " × " + plural(variants, "variant") + " × (" +
+	platforms := plural(len(s.Platforms), "platform")
+	var families []string
+	made := 0
+	for _, p := range s.Platforms {
+		if p.Family != "" {
+			made++
+			if !slices.Contains(families, p.Family) {
+				families = append(families, p.Family)
+			}
+		}
+	}
+	if made > 0 {
+		platforms += fmt.Sprintf(" (%d from the %s of %s)", made, map[bool]string{true: "matrix", false: "matrices"}[len(families) == 1], strings.Join(families, ", "))
+	}
+	return platforms + " × " + plural(variants, "variant") + " × (" +
 		plural(s.Warmup, "warmup") + " + " + plural(s.Repetitions, "repetition") + ") = " + plural(Trials(s), "trial")
 }
 

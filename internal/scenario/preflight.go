@@ -47,7 +47,7 @@ func (v *validator) fits() {
 			if vi := slices.IndexFunc(w.Params, func(p Param) bool { return p.Key == "size" }); vi >= 0 {
 				path += fmt.Sprintf("[%d]", max(slices.Index(w.Params[vi].Values, variant.Given["size"]), 0))
 			}
-			for j, p := range v.s.Platforms {
+			for _, p := range v.s.Platforms {
 				var have int64
 				switch {
 				case p.Type == VM:
@@ -58,8 +58,8 @@ func (v *validator) fits() {
 					continue
 				}
 				if need > have {
-					v.fail(path, "%s with size %s needs %s (%d array(s)), but platform %s (platforms[%d]) has memory %s, about %s of it usable: give it more memory, or a smaller size",
-						w.Name, params["size"], units.FormatSize(need), arrays, p.Name, j, units.FormatSize(p.Memory()), units.FormatSize(max(have, 0)))
+					v.fail(path, "%s with size %s needs %s (%d array(s)), but platform %s (%s) has memory %s, about %s of it usable: give it more memory, or a smaller size",
+						w.Name, params["size"], units.FormatSize(need), arrays, p.Name, p.path, units.FormatSize(p.Memory()), units.FormatSize(max(have, 0)))
 				}
 			}
 		}

@@ -5,6 +5,7 @@
 package scenario
 
 import (
+	"strings"
 	"time"
 
 	"github.com/vmbench/vmbench/internal/platform"
@@ -64,6 +65,55 @@ type Platform struct {
 	// The options of its type (the other type's stay at their defaults).
 	Container platform.ContainerOptions
 	VM        platform.VMOptions
+	// Family is set on a platform a matrix made (options given as lists):
+	// the name as written; Name is then Family[key=value,...], and Matrix
+	// the options that vary with their values here.
+	Family string
+	Matrix [][2]string
+	// path is where the platform is written (platforms[2]); keyPaths, for
+	// a matrix's platforms, where its options' values are (…vcpus[1]).
+	path     string
+	keyPaths map[string]string
+}
+
+// selectPlatforms resolves a platform selector: a platform's name; a
+// matrix's family (every platform it made); or family[key=value,...], the
+// platforms of the family with those values. None: nil.
+func (s *Scenario) selectPlatforms(sel string) []string {
+	family, rest, _ := strings.Cut(sel, "[")
+	want := map[string]string{}
+	for _, kv := range strings.Split(strings.TrimSuffix(rest, "]"), ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			want[k] = v
+		}
+	}
+	var out []string
+	for _, p := range s.Platforms {
+		if p.Name == sel {
+			return []string{sel}
+		}
+		if p.Family != family {
+			continue
+		}
+		n := 0
+		for _, kv := range p.Matrix {
+			if v, ok := want[kv[0]]; ok && v == kv[1] {
+				n++
+			}
+		}
+		if n == len(want) {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// at is the path of one of the platform's options, for located errors.
+func (p Platform) at(key string) string {
+	if kp, ok := p.keyPaths[key]; ok {
+		return kp
+	}
+	return p.path + "." + key
 }
 
 // Memory is the platform's memory: a container's limit or a guest's size;

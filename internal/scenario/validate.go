@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"regexp"
@@ -46,10 +47,10 @@ func Validate(s *Scenario) Errors {
 		v.fail("platforms", "must list at least one platform")
 	}
 	seen := map[string]bool{}
-	for i, p := range s.Platforms {
-		v.platform(fmt.Sprintf("platforms[%d]", i), p)
+	for _, p := range s.Platforms {
+		v.platform(p.path, p)
 		if seen[p.Name] {
-			v.fail(fmt.Sprintf("platforms[%d].name", i), "%q is used by an earlier platform; names must be unique", p.Name)
+			v.fail(p.at("name"), "%q is used by an earlier platform; names must be unique", p.Name)
 		}
 		seen[p.Name] = true
 	}
@@ -98,15 +99,15 @@ func CheckHost(s *Scenario) Errors {
 			v.fail("tools_image", "%q is not a file: name an OCI image archive (podman save --format oci-archive, docker save) holding the tools, or remove the key to have vmbench build the tools rootfs", s.ToolsImage)
 		}
 	}
-	for i, p := range s.Platforms {
+	for _, p := range s.Platforms {
 		if p.Type == VM && p.VM.Kernel != "" {
 			if _, err := os.Stat(p.VM.Kernel); err != nil {
-				v.fail(fmt.Sprintf("platforms[%d].kernel", i), "%v (give the path of a bzImage/vmlinuz, or omit kernel: to use the host's newest /boot/vmlinuz-*)", err)
+				v.fail(p.at("kernel"), "%v (give the path of a bzImage/vmlinuz, or omit kernel: to use the host's newest /boot/vmlinuz-*)", err)
 			}
 		}
 		for j, cpu := range p.VM.Pin {
 			if n := runtime.NumCPU(); cpu >= n {
-				v.fail(fmt.Sprintf("platforms[%d].pin[%d]", i, j), "host CPU %d does not exist: this host has %d (0 to %d)", cpu, n, n-1)
+				v.fail(fmt.Sprintf("%s[%d]", p.at("pin"), j), "host CPU %d does not exist: this host has %d (0 to %d)", cpu, n, n-1)
 			}
 		}
 	}
@@ -154,39 +155,39 @@ var (
 )
 
 func (v *validator) platform(path string, p Platform) {
-	if !nameRE.MatchString(p.Name) {
-		v.fail(path+".name", "%q must be 1–31 characters of a-z, 0-9, - and _, starting with a letter or digit (it names files and containers)", p.Name)
+	if name := cmp.Or(p.Family, p.Name); !nameRE.MatchString(name) {
+		v.fail(p.at("name"), "%q must be 1–31 characters of a-z, 0-9, - and _, starting with a letter or digit (it names files and containers)", name)
 	}
 	switch p.Type {
 	case Native:
 	case Container:
 		if !slices.Contains([]string{"runc", "crun"}, p.Container.Runtime) {
-			v.fail(path+".runtime", "must be runc or crun, got %q", p.Container.Runtime)
+			v.fail(p.at("runtime"), "must be runc or crun, got %q", p.Container.Runtime)
 		}
 		if !slices.Contains([]string{"bridge", "nat", "host", "none"}, p.Container.Network) {
-			v.fail(path+".network", "must be bridge (a veth on vmbench's bridge), nat (the same, reached through a DNAT rule, as Docker's -p), host (the host's network namespace) or none (only lo), got %q", p.Container.Network)
+			v.fail(p.at("network"), "must be bridge (a veth on vmbench's bridge), nat (the same, reached through a DNAT rule, as Docker's -p), host (the host's network namespace) or none (only lo), got %q", p.Container.Network)
 		}
 		if p.Container.CPUs < 0 {
-			v.fail(path+".cpus", "must be > 0 (cores; omit it for no limit), got %g", p.Container.CPUs)
+			v.fail(p.at("cpus"), "must be > 0 (cores; omit it for no limit), got %g", p.Container.CPUs)
 		}
-		if _, set := v.s.pos[path+".memory"]; set && p.Container.Memory < 4<<20 {
-			v.fail(path+".memory", "must be at least 4MiB (omit it for no limit), got %s", units.FormatSize(p.Memory()))
+		if _, set := v.s.pos[p.at("memory")]; set && p.Container.Memory < 4<<20 {
+			v.fail(p.at("memory"), "must be at least 4MiB (omit it for no limit), got %s", units.FormatSize(p.Memory()))
 		}
 	case VM:
 		if p.VM.VCPUs < 1 || p.VM.VCPUs > 256 {
-			v.fail(path+".vcpus", "must be between 1 and 256, got %d", p.VM.VCPUs)
+			v.fail(p.at("vcpus"), "must be between 1 and 256, got %d", p.VM.VCPUs)
 		}
 		if p.VM.Memory < 128<<20 {
-			v.fail(path+".memory", "must be at least 128MiB for a guest, got %s", units.FormatSize(p.VM.Memory))
+			v.fail(p.at("memory"), "must be at least 128MiB for a guest, got %s", units.FormatSize(p.VM.Memory))
 		}
 		if !slices.Contains([]string{"q35", "microvm"}, p.VM.Machine) {
-			v.fail(path+".machine", "must be q35 or microvm, got %q", p.VM.Machine)
+			v.fail(p.at("machine"), "must be q35 or microvm, got %q", p.VM.Machine)
 		}
 		if !slices.Contains([]string{"auto", "kvm", "tcg"}, p.VM.Accel) {
-			v.fail(path+".accel", "must be auto, kvm or tcg, got %q", p.VM.Accel)
+			v.fail(p.at("accel"), "must be auto, kvm or tcg, got %q", p.VM.Accel)
 		}
 		if len(p.VM.Pin) > 0 && len(p.VM.Pin) != p.VM.VCPUs {
-			v.fail(path+".pin", "gives %d host CPUs for %d vCPUs; give one host CPU per vCPU", len(p.VM.Pin), p.VM.VCPUs)
+			v.fail(p.at("pin"), "gives %d host CPUs for %d vCPUs; give one host CPU per vCPU", len(p.VM.Pin), p.VM.VCPUs)
 		}
 		for i, cpu := range p.VM.Pin {
 			if cpu < 0 {
@@ -194,30 +195,30 @@ func (v *validator) platform(path string, p Platform) {
 			}
 		}
 		if p.VM.PerGuest < 1 {
-			v.fail(path+".per_guest", "must be ≥ 1 instances per guest, got %d", p.VM.PerGuest)
-		} else if _, set := v.s.pos[path+".per_guest"]; set && v.s.Density == nil {
-			v.fail(path+".per_guest", "packs instances into guests in a density sweep; add a density: block, or remove it")
+			v.fail(p.at("per_guest"), "must be ≥ 1 instances per guest, got %d", p.VM.PerGuest)
+		} else if _, set := v.s.pos[p.at("per_guest")]; set && v.s.Density == nil {
+			v.fail(p.at("per_guest"), "packs instances into guests in a density sweep; add a density: block, or remove it")
 		}
 		if p.VM.BootTimeout <= 0 {
-			v.fail(path+".boot_timeout", "must be a positive duration, got %s", p.VM.BootTimeout)
+			v.fail(p.at("boot_timeout"), "must be a positive duration, got %s", p.VM.BootTimeout)
 		}
 		if p.VM.ScratchSize < 1<<20 {
-			v.fail(path+".scratch_size", "must be at least 1MiB, got %s", units.FormatSize(p.VM.ScratchSize))
+			v.fail(p.at("scratch_size"), "must be at least 1MiB, got %s", units.FormatSize(p.VM.ScratchSize))
 		}
 		if !slices.Contains(DiskCacheModes, p.VM.DiskCache) {
-			v.fail(path+".disk_cache", "must be one of %s (QEMU's cache modes), got %q", strings.Join(DiskCacheModes, ", "), p.VM.DiskCache)
+			v.fail(p.at("disk_cache"), "must be one of %s (QEMU's cache modes), got %q", strings.Join(DiskCacheModes, ", "), p.VM.DiskCache)
 		}
 		if !slices.Contains(DiskAIOModes, p.VM.DiskAIO) {
-			v.fail(path+".disk_aio", "must be one of %s, got %q", strings.Join(DiskAIOModes, ", "), p.VM.DiskAIO)
+			v.fail(p.at("disk_aio"), "must be one of %s, got %q", strings.Join(DiskAIOModes, ", "), p.VM.DiskAIO)
 		} else if p.VM.DiskAIO == "native" && slices.Contains(DiskCacheModes, p.VM.DiskCache) && p.VM.DiskCache != "none" && p.VM.DiskCache != "directsync" {
-			if _, set := v.s.pos[path+".disk_aio"]; set {
-				v.fail(path+".disk_aio", "native needs disk_cache none or directsync (QEMU opens the file with O_DIRECT for it), got disk_cache %s; use disk_aio: threads or io_uring", p.VM.DiskCache)
+			if _, set := v.s.pos[p.at("disk_aio")]; set {
+				v.fail(p.at("disk_aio"), "native needs disk_cache none or directsync (QEMU opens the file with O_DIRECT for it), got disk_cache %s; use disk_aio: threads or io_uring", p.VM.DiskCache)
 			} else {
-				v.fail(path+".disk_cache", "%s needs disk_aio: threads or io_uring (the default disk_aio, native, needs disk_cache none or directsync)", p.VM.DiskCache)
+				v.fail(p.at("disk_cache"), "%s needs disk_aio: threads or io_uring (the default disk_aio, native, needs disk_cache none or directsync)", p.VM.DiskCache)
 			}
 		}
 	default:
-		v.fail(path+".type", "must be one of %s, got %q", strings.Join(PlatformTypes, ", "), p.Type)
+		v.fail(p.at("type"), "must be one of %s, got %q", strings.Join(PlatformTypes, ", "), p.Type)
 	}
 }
 

@@ -1,0 +1,62 @@
+package scenario
+
+import (
+	"strings"
+	"testing"
+)
+
+const matrix = `version: 1
+name: m
+platforms:
+  - {name: native, type: native}
+  - name: box
+    type: container
+    runtime: [runc, crun]
+    network: [bridge, host]
+  - name: vm
+    type: vm
+    vcpus: [1, 2]
+    machine: [q35, microvm]
+  - {name: pinned, type: vm, vcpus: 1, pin: [none, [0]]}
+workloads:
+  - {type: cpu}
+gates:
+  - {metric: cpu.throughput, platform: "vm[vcpus=2]", max_overhead: 10%}
+  - {metric: cpu.throughput, platform: box, max_overhead: 5%}
+`
+
+// A platform whose options are lists expands into one platform per
+// combination, named family[key=value,...], interleaved like any; gates
+// address them by family or by some of their values.
+func TestPlatformMatrix(t *testing.T) {
+	s, err := Load("m.yaml", []byte(matrix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range s.Platforms {
+		names = append(names, p.Name)
+	}
+	want := "native box[runtime=runc,network=bridge] box[runtime=runc,network=host] box[runtime=crun,network=bridge] box[runtime=crun,network=host] vm[vcpus=1,machine=q35] vm[vcpus=1,machine=microvm] vm[vcpus=2,machine=q35] vm[vcpus=2,machine=microvm] pinned[pin=none] pinned[pin=0]"
+	if strings.Join(names, " ") != want {
+		t.Fatalf("platforms %v", names)
+	}
+	crunHost, vm2 := s.Platforms[4], s.Platforms[8]
+	if crunHost.Container.Runtime != "crun" || crunHost.Container.Network != "host" || vm2.VM.VCPUs != 2 || vm2.VM.Machine != "microvm" || len(s.Platforms[9].VM.Pin) != 0 || len(s.Platforms[10].VM.Pin) != 1 {
+		t.Errorf("options not applied: %+v %+v", crunHost.Container, vm2.VM)
+	}
+	if g := s.Gates[0].Platforms; strings.Join(g, " ") != "vm[vcpus=2,machine=q35] vm[vcpus=2,machine=microvm]" {
+		t.Errorf("vm[vcpus=2] selects %v", g)
+	}
+	if g := s.Gates[1].Platforms; len(g) != 4 {
+		t.Errorf("box selects %v", g)
+	}
+	if d := Describe(s); !strings.HasPrefix(d, "11 platforms (10 from the matrices of box, vm, pinned) × 1 variant") {
+		t.Errorf("plan: %s", d)
+	}
+	// A bad value is located at its place in the list.
+	_, err = Load("m.yaml", []byte(strings.Replace(matrix, "vcpus: [1, 2]", "vcpus: [1, 0]", 1)))
+	if err == nil || strings.Count(err.Error(), "vcpus[1]") != 1 || !strings.Contains(err.Error(), "m.yaml:11:16: platforms[2].vcpus[1]: must be between 1 and 256, got 0") {
+		t.Errorf("err = %v", err)
+	}
+}
