@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -50,6 +51,14 @@ func TestPlatformMatrix(t *testing.T) {
 	}
 	if g := s.Gates[1].Platforms; len(g) != 4 {
 		t.Errorf("box selects %v", g)
+	}
+	// The summary compares a matrix's first platform across types, and
+	// each other one with it.
+	cmp := s.Comparisons()
+	if !slices.Contains(cmp, [2]string{"vm[vcpus=1,machine=q35]", "box[runtime=runc,network=bridge]"}) ||
+		!slices.Contains(cmp, [2]string{"vm[vcpus=2,machine=microvm]", "vm[vcpus=1,machine=q35]"}) ||
+		slices.Contains(cmp, [2]string{"vm[vcpus=2,machine=q35]", "box[runtime=crun,network=host]"}) {
+		t.Errorf("comparisons %v", cmp)
 	}
 	if d := Describe(s); !strings.HasPrefix(d, "11 platforms (10 from the matrices of box, vm, pinned) × 1 variant") {
 		t.Errorf("plan: %s", d)

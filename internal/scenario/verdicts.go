@@ -43,12 +43,23 @@ func (s *Scenario) Comparisons() [][2]string {
 	if len(s.Compare) > 0 {
 		return s.Compare
 	}
-	var types []string
-	var names []string
+	// A matrix's platforms: its first stands for it in the comparisons
+	// across types, and each other one is compared with it (does the
+	// setting change the cost?).
+	var types, names []string
+	first := map[string]string{}
+	var within [][2]string
 	for _, p := range s.Platforms {
+		if p.Family != "" {
+			if f, ok := first[p.Family]; ok {
+				within = append(within, [2]string{p.Name, f})
+				continue
+			}
+			first[p.Family] = p.Name
+		}
 		names, types = append(names, p.Name), append(types, p.Type)
 	}
-	return DefaultComparisons(names, types)
+	return append(DefaultComparisons(names, types), within...)
 }
 
 // DefaultComparisons pairs every vm platform with every container platform,
