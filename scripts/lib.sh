@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # qboot for microvm), a guest kernel with its modules, iproute2 for the net
 # workload's bridge, the reference tools and mmdebstrap for the tools rootfs.
 PACKAGES=(runc crun qemu-system-x86 qemu-system-data linux-image-cloud-amd64 iproute2
-  fio sysbench stress-ng iperf3 redis-server redis-tools mmdebstrap e2fsprogs nftables libxml2-utils chromium)
+  fio sysbench stress-ng iperf3 redis-server redis-tools mmdebstrap e2fsprogs nftables libxml2-utils chromium runsc)
 
 die() { echo "vmbench: $*" >&2; exit 2; }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,17 @@ func (c *Container) Start(ctx context.Context) (Instance, error) {
 	rt, err := NewRuntime(c.Runtime, c.Binary)
 	if err != nil {
 		return nil, err
+	}
+	if c.Runtime == "runsc" {
+		// gVisor's own network stack serves the container's namespace
+		// (bridge, nat); with none it has no network, with host it passes
+		// the host's through.
+		switch c.Network {
+		case NetHost:
+			rt.Global = []string{"--network=host"}
+		case "none":
+			rt.Global = []string{"--network=none"}
+		}
 	}
 	dir, err := os.MkdirTemp("", "vmbench-"+c.RunID+"-"+FileName(c.PlatformName)+"-")
 	if err != nil {
@@ -208,6 +220,8 @@ type Runtime struct {
 	// crun refuses hybrid cgroup hosts, and sees a pure v1 host there.
 	hideCgroup2 bool
 	self        string
+	// Global are flags before the subcommand: runsc's network mode.
+	Global []string
 }
 
 const unifiedMount = "/sys/fs/cgroup/unified"
@@ -235,7 +249,7 @@ func (r *Runtime) command(ctx context.Context, args ...string) *exec.Cmd {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
 		return cmd
 	}
-	return exec.CommandContext(ctx, r.Path, args...)
+	return exec.CommandContext(ctx, r.Path, append(slices.Clone(r.Global), args...)...)
 }
 
 // RunArgs is the argument vector of `runtime run` for a bundle.

@@ -527,3 +527,42 @@ workloads:
 		t.Errorf("successful samples: %v, want 4 tools × 4 platforms", got)
 	}
 }
+
+// gVisor runs the same bundle: runsc intercepts every system call in its
+// own kernel, so a null call costs it far more than runc's container.
+func TestRunscRunsTheBundle(t *testing.T) {
+	needRuntime(t, "runsc")
+	_, samples, err := run(t, context.Background(), load(t, `version: 1
+name: runsc
+repetitions: 1
+warmup: 0
+sample_interval: 0s
+platforms:
+  - {name: runc, type: container, network: none}
+  - {name: gvisor, type: container, runtime: runsc, network: none}
+  - {name: gvisor-host, type: container, runtime: runsc, network: host}
+workloads:
+  - {type: syscall, params: {duration: 100ms}}
+  - {type: startup}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	latency := map[string]float64{}
+	for _, s := range samples {
+		if s.Error != "" {
+			t.Errorf("%s on %s failed: %s", s.Workload, s.Platform, s.Error)
+		}
+		for _, m := range s.Metrics {
+			if s.Workload == "syscall" && m.Name == "latency" {
+				latency[s.Platform] = m.Value
+			}
+		}
+	}
+	if latency["runc"] <= 0 || latency["gvisor"] < 5*latency["runc"] || latency["gvisor-host"] <= 0 {
+		t.Errorf("getppid latency %v: gVisor's should be many times runc's", latency)
+	}
+	if ids, _ := exec.Command("runsc", "list", "--quiet").Output(); strings.Contains(string(ids), Prefix) {
+		t.Errorf("runsc containers left: %s", ids)
+	}
+}

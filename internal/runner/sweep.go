@@ -30,7 +30,7 @@ func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, e
 	sw := &sweeper{live: liveRuns(), dryRun: dryRun, log: log, skipped: map[string]int{}}
 	defer sw.report()
 	act := sw.act
-	for _, name := range []string{"runc", "crun"} {
+	for _, name := range []string{"runc", "crun", "runsc"} {
 		if _, err := exec.LookPath(name); err != nil {
 			continue
 		}

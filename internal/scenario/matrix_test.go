@@ -69,3 +69,10 @@ func TestPlatformMatrix(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestRunscNeedsNoneOrHostNetwork(t *testing.T) {
+	_, err := Load("g.yaml", []byte("version: 1\nname: g\nplatforms:\n  - {name: g, type: container, runtime: runsc, network: [none, bridge]}\nworkloads:\n  - {type: cpu}\n"))
+	if err == nil || !strings.Contains(err.Error(), "g.yaml:4:64: platforms[0].network[1]: runtime runsc runs here with network: none or host") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -152,7 +152,7 @@ func TestErrors(t *testing.T) {
 		{"platform option of other type", base("  - {name: a, type: native, vcpus: 2}\n", cpu), "x.yaml:4:29: platforms[0].vcpus: unknown field for platform type native (fields: name, type)"},
 		{"platform name", base("  - {name: Big Box, type: native}\n", cpu), `platforms[0].name: "Big Box" must be 1–31 characters`},
 		{"platform dup", base(native+native, cpu), `x.yaml:5:12: platforms[1].name: "native" is used by an earlier platform`},
-		{"runtime", base("  - {name: a, type: container, runtime: docker}\n", cpu), `platforms[0].runtime: must be runc or crun, got "docker"`},
+		{"runtime", base("  - {name: a, type: container, runtime: docker}\n", cpu), `platforms[0].runtime: must be runc, crun or runsc (gVisor), got "docker"`},
 		{"tools image", base(native, cpu) + "tools_image: /nonexistent/tools.tar\n", `x.yaml:7:14: tools_image: "/nonexistent/tools.tar" is not a file: name an OCI image archive`},
 		{"network", base("  - {name: a, type: container, network: docker0}\n", cpu), `x.yaml:4:41: platforms[0].network: must be bridge (a veth on vmbench's bridge), nat (`},
 		{"cpus", base("  - {name: a, type: container, cpus: -1}\n", cpu), "platforms[0].cpus: must be > 0"},

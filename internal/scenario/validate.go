@@ -161,8 +161,11 @@ func (v *validator) platform(path string, p Platform) {
 	switch p.Type {
 	case Native:
 	case Container:
-		if !slices.Contains([]string{"runc", "crun"}, p.Container.Runtime) {
-			v.fail(p.at("runtime"), "must be runc or crun, got %q", p.Container.Runtime)
+		if !slices.Contains([]string{"runc", "crun", "runsc"}, p.Container.Runtime) {
+			v.fail(p.at("runtime"), "must be runc, crun or runsc (gVisor), got %q", p.Container.Runtime)
+		}
+		if p.Container.Runtime == "runsc" && (p.Container.Network == "bridge" || p.Container.Network == "nat") {
+			v.fail(p.at("network"), "runtime runsc runs here with network: none or host: gVisor's network stack does not take over vmbench's namespace (its sandbox starts in the host's); got %s", p.Container.Network)
 		}
 		if !slices.Contains([]string{"bridge", "nat", "host", "none"}, p.Container.Network) {
 			v.fail(p.at("network"), "must be bridge (a veth on vmbench's bridge), nat (the same, reached through a DNAT rule, as Docker's -p), host (the host's network namespace) or none (only lo), got %q", p.Container.Network)
