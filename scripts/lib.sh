@@ -7,8 +7,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # What vmbench needs from Debian: OCI runtimes, QEMU (with its firmware and
 # qboot for microvm), a guest kernel with its modules, iproute2 for the net
 # workload's bridge, the reference tools and mmdebstrap for the tools rootfs.
-PACKAGES=(runc crun qemu-system-x86 qemu-system-data linux-image-cloud-amd64 iproute2
-  fio sysbench stress-ng iperf3 redis-server redis-tools mmdebstrap e2fsprogs nftables libxml2-utils chromium runsc)
+PACKAGES=(runc crun runsc qemu-system-x86 qemu-system-data linux-image-cloud-amd64 iproute2
+  fio sysbench stress-ng iperf3 redis-server redis-tools mmdebstrap e2fsprogs nftables
+  golang-github-containers-common)
+# What only the tests need: xmllint for the JUnit schema, and chromium to
+# load the report.
+TEST_PACKAGES=(libxml2-utils chromium)
 
 die() { echo "vmbench: $*" >&2; exit 2; }
 
@@ -18,7 +22,7 @@ require_root() {
 
 install_packages() {
   local missing=()
-  for p in "${PACKAGES[@]}"; do
+  for p in "${PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then

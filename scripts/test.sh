@@ -3,7 +3,7 @@
 # the integration tests with the real runc, crun and QEMU included.
 source "$(dirname "$0")/lib.sh"
 require_root
-install_packages
+install_packages "${TEST_PACKAGES[@]}"
 build
 # The real benchstat, which a test runs on bench.txt: the version of
 # golang.org/x/perf that vmbench itself builds with, from the module proxy.

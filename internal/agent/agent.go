@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"runtime/pprof"
 
+	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads"
 )
@@ -32,6 +33,9 @@ type Request struct {
 	// it from starting the agent to its exit, and a vm boots a fresh guest
 	// for it.
 	Fresh bool `json:"fresh,omitempty"`
+	// Seccomp is the filter of the container a guest runs the workload
+	// in (the host read the vm platform's seccomp profile); nil: none.
+	Seccomp *specs.LinuxSeccomp `json:"seccomp,omitempty"`
 }
 
 // Response is the agent's answer; Error is set when the workload failed.

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/hostinfo"
@@ -70,6 +71,7 @@ type Instance struct {
 	pid      atomic.Int64 // QEMU's, for the samplers; 0 while no guest runs
 	tap      *platform.Tap
 	last     *guest // the guest a failed relaunch replaced: its configuration serves the next
+	seccomp  *specs.LinuxSeccomp
 }
 
 var (
@@ -92,16 +94,25 @@ func (v *VM) Start(ctx context.Context) (platform.Instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	var seccomp *specs.LinuxSeccomp
+	if path := platform.SeccompPath(v.Seccomp); path != "" && v.Container {
+		if seccomp, err = platform.LoadSeccomp(path, platform.BundleCaps); err != nil {
+			return nil, err
+		}
+	}
 	dir, err := os.MkdirTemp("", "vmbench-"+v.RunID+"-"+platform.FileName(v.PlatformName)+"-")
 	if err != nil {
 		return nil, err
 	}
-	inst := &Instance{v: v, dir: dir, qemu: parts.qemu, info: map[string]string{
+	inst := &Instance{v: v, dir: dir, qemu: parts.qemu, seccomp: seccomp, info: map[string]string{
 		"kernel": parts.kernel.Path, "image": parts.image, "image_cached": strconv.FormatBool(parts.cached),
 		"qemu_version": hostinfo.ToolVersion(parts.qemu, "--version"),
 		"vcpus":        strconv.Itoa(v.VCPUs), "memory_bytes": strconv.FormatInt(v.Memory, 10),
 		"machine": v.Machine, "container": strconv.FormatBool(v.Container),
 	}}
+	if v.Container {
+		inst.info["seccomp"] = platform.SeccompInfo(v.Seccomp, seccomp)
+	}
 	cfg := v.config(parts, dir)
 	if err := inst.attachScratch(&cfg); err != nil {
 		return inst, fmt.Errorf("scratch disk: %w", err)
@@ -392,7 +403,7 @@ func (i *Instance) Run(ctx context.Context, req agent.Request) (platform.Output,
 		boot, warning = &m, w
 	}
 	pid := i.g.cmd.Process.Pid
-	req.Sample = i.v.Sample.Seconds()
+	req.Sample, req.Seccomp = i.v.Sample.Seconds(), i.seccomp
 	before, cerr := collect.ProcessCPU("/proc", pid)
 	// Under KVM, the vCPUs' exits during the trial, by reason.
 	var stats0 map[string]float64
@@ -439,6 +450,7 @@ func (i *Instance) Run(ctx context.Context, req agent.Request) (platform.Output,
 func (i *Instance) RunMany(ctx context.Context, req agent.Request, copies int) ([]platform.Output, []error) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
+	req.Seccomp = i.seccomp
 	res, errs := make([]platform.Output, copies), make([]error, copies)
 	if i.g == nil {
 		for k := range errs {

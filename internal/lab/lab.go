@@ -41,7 +41,7 @@ import (
 )
 
 // Packages are the Debian packages of L1's root, beside the essential set.
-var Packages = []string{"qemu-system-x86", "runc", "crun", "iproute2", "nftables", "kmod"}
+var Packages = []string{"qemu-system-x86", "runc", "crun", "iproute2", "nftables", "kmod", "golang-github-containers-common"}
 
 // Options configure one lab run.
 type Options struct {

@@ -43,6 +43,16 @@ type SpecOptions struct {
 	// tools rootfs), into which Agent, the host path of the agent binary,
 	// is bind-mounted at BundleBinary. "": the bundle's own rootfs.
 	Rootfs, Agent string
+	// Seccomp is the container's seccomp filter; nil: none.
+	Seccomp *specs.LinuxSeccomp
+}
+
+// BundleCaps are the capabilities of vmbench's containers: Docker's default
+// set, which its seccomp profile is written for.
+var BundleCaps = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+	"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 }
 
 // ScratchMount is where a container sees the run's scratch directory.
@@ -53,11 +63,7 @@ const ScratchMount = "/scratch"
 // a container engine and the limits asked for. It is pure, so its output is
 // golden-tested.
 func Spec(o SpecOptions) *specs.Spec {
-	caps := []string{
-		"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-		"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-		"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-	}
+	caps := slices.Clone(BundleCaps)
 	s := &specs.Spec{
 		Version: ociVersion,
 		Root:    &specs.Root{Path: "rootfs", Readonly: true},
@@ -119,6 +125,7 @@ func Spec(o SpecOptions) *specs.Spec {
 			specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: &d.Major, Minor: &d.Minor, Access: "rw"})
 		s.Process.Env = append(s.Process.Env, workload.ScratchEnv+"="+d.Path)
 	}
+	s.Linux.Seccomp = o.Seccomp
 	if o.CPUs > 0 {
 		period := uint64(100000)
 		quota := int64(o.CPUs * float64(period))

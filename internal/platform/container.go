@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/hostinfo"
@@ -62,11 +63,17 @@ func (c *Container) Start(ctx context.Context) (Instance, error) {
 			rt.Global = []string{"--network=none"}
 		}
 	}
+	var seccomp *specs.LinuxSeccomp
+	if path := SeccompPath(c.Seccomp); path != "" {
+		if seccomp, err = LoadSeccomp(path, BundleCaps); err != nil {
+			return nil, err
+		}
+	}
 	dir, err := os.MkdirTemp("", "vmbench-"+c.RunID+"-"+FileName(c.PlatformName)+"-")
 	if err != nil {
 		return nil, err
 	}
-	inst := &containerInstance{c: c, rt: rt, dir: dir}
+	inst := &containerInstance{c: c, rt: rt, dir: dir, seccomp: seccomp}
 	if err := WriteRootfs(dir, c.Binary); err != nil {
 		inst.Close(ctx)
 		return nil, fmt.Errorf("write bundle: %w", err)
@@ -87,11 +94,12 @@ func (c *Container) Start(ctx context.Context) (Instance, error) {
 }
 
 type containerInstance struct {
-	c   *Container
-	rt  *Runtime
-	dir string
-	ns  *Namespace // the containers' network namespace; nil: none
-	nat *Published // with network: nat, its published address; nil: none
+	c       *Container
+	rt      *Runtime
+	dir     string
+	seccomp *specs.LinuxSeccomp // every container's filter; nil: unconfined
+	ns      *Namespace          // the containers' network namespace; nil: none
+	nat     *Published          // with network: nat, its published address; nil: none
 
 	mu     sync.Mutex
 	closed bool
@@ -110,7 +118,7 @@ func (i *containerInstance) Run(ctx context.Context, req agent.Request) (Output,
 	opts := SpecOptions{
 		ID: id, Args: append([]string{BundleBinary}, agent.Args(req)...),
 		CPUs: i.c.CPUs, Memory: i.c.Memory, Scratch: i.c.Scratch,
-		HostNetwork: i.c.Network == NetHost, NetNS: i.netNS(),
+		HostNetwork: i.c.Network == NetHost, NetNS: i.netNS(), Seccomp: i.seccomp,
 	}
 	if i.c.Tools != "" && req.Tool {
 		opts.Rootfs, opts.Agent = i.c.Tools, filepath.Join(i.dir, "rootfs", strings.TrimPrefix(BundleBinary, "/"))
@@ -168,7 +176,8 @@ func (i *containerInstance) Samplers() []collect.Sampler {
 }
 
 func (i *containerInstance) Info() map[string]string {
-	info := map[string]string{"runtime": i.rt.Name, "runtime_version": i.rt.Version()}
+	info := map[string]string{"runtime": i.rt.Name, "runtime_version": i.rt.Version(),
+		"seccomp": SeccompInfo(i.c.Seccomp, i.seccomp), "capabilities": strings.Join(BundleCaps, ","), "apparmor": "none"}
 	if i.rt.hideCgroup2 {
 		info["runtime_note"] = "hybrid cgroups: " + i.rt.Name + " runs in a mount namespace without " + unifiedMount
 	}

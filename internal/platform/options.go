@@ -17,12 +17,13 @@ type ContainerOptions struct {
 	CPUs    float64 `opt:"cpus"`    // CPU limit in cores; 0: none
 	Memory  int64   `opt:"memory"`  // memory limit in bytes; 0: none
 	Network string  `opt:"network"` // none, bridge, nat or host
+	Seccomp string  `opt:"seccomp"` // default (the engines' profile), unconfined, or a profile's path
 }
 
 // DefaultContainerOptions are the options of a container platform that
 // sets none.
 func DefaultContainerOptions() ContainerOptions {
-	return ContainerOptions{Runtime: "runc", Network: "bridge"}
+	return ContainerOptions{Runtime: "runc", Network: "bridge", Seccomp: "default"}
 }
 
 // VMOptions are a vm platform's options.
@@ -42,6 +43,9 @@ type VMOptions struct {
 	// PerGuest, in a density sweep, packs this many instances into each
 	// guest (worker VMs whose cost k instances share); 1: a guest each.
 	PerGuest int `opt:"per_guest"`
+	// Seccomp is the profile of the containers in the guest (container:
+	// true), as for a container platform.
+	Seccomp string `opt:"seccomp"`
 }
 
 // DefaultVMOptions are the options of a vm platform that sets none.
@@ -49,6 +53,7 @@ func DefaultVMOptions() VMOptions {
 	return VMOptions{
 		Container: true, VCPUs: 2, Memory: 1 << 30, Machine: "q35", Accel: "auto",
 		BootTimeout: 60 * time.Second, ScratchSize: 1 << 30, DiskCache: "none", DiskAIO: "native", PerGuest: 1,
+		Seccomp: "default",
 	}
 }
 

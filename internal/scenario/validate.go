@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/units"
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads"
@@ -100,6 +101,15 @@ func CheckHost(s *Scenario) Errors {
 		}
 	}
 	for _, p := range s.Platforms {
+		seccomp := p.Container.Seccomp
+		if p.Type == VM {
+			seccomp = p.VM.Seccomp
+		}
+		if path := platform.SeccompPath(seccomp); path != "" && (p.Type == Container || p.Type == VM && p.VM.Container) {
+			if _, err := platform.LoadSeccomp(path, platform.BundleCaps); err != nil {
+				v.fail(p.at("seccomp"), "%v", err)
+			}
+		}
 		if p.Type == VM && p.VM.Kernel != "" {
 			if _, err := os.Stat(p.VM.Kernel); err != nil {
 				v.fail(p.at("kernel"), "%v (give the path of a bzImage/vmlinuz, or omit kernel: to use the host's newest /boot/vmlinuz-*)", err)

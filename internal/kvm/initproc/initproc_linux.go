@@ -151,7 +151,11 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 		}
 		h.bundleMu.Unlock()
 		id := fmt.Sprintf("vmbench-guest-%d", h.n.Add(1))
-		opts := platform.SpecOptions{ID: id, Args: append([]string{platform.BundleBinary}, agent.Args(req)...), ScratchDevice: scratch, HostNetwork: h.hostNetwork}
+		// The agent inside does not need the filter again: it is the
+		// container's, from the spec.
+		inner := req
+		inner.Seccomp = nil
+		opts := platform.SpecOptions{ID: id, Args: append([]string{platform.BundleBinary}, agent.Args(inner)...), ScratchDevice: scratch, HostNetwork: h.hostNetwork, Seccomp: req.Seccomp}
 		if tool {
 			opts.Rootfs, opts.Agent = toolsRoot, self
 		}
