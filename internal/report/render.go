@@ -86,7 +86,10 @@ func Text(w io.Writer, t Table) error {
 	}
 	if len(t.Summary) > 0 {
 		fmt.Fprintf(w, "%s:\n", t.summaryTitle())
-		textTable(w)(t.summaryRows())
+		h, rows := t.summaryRows()
+		for _, cols := range fitColumns(h, rows, 1, 158) {
+			textTable(w)(pickColumns(h, cols), pickRows(rows, cols))
+		}
 	}
 	for _, p := range t.Density {
 		fmt.Fprintf(w, "Density sweep on %s:\n", p.Name)
@@ -100,7 +103,13 @@ func Text(w io.Writer, t Table) error {
 	}
 	for _, s := range t.textSections() {
 		fmt.Fprintf(w, "%s:\n", s.Title)
-		textTable(w)(s.Header, s.Rows)
+		keys := len(s.Header) - len(t.Platforms) // the parameters and the metric
+		if len(t.Platforms) > 0 && t.Platforms[0].Name == t.Baseline {
+			keys++ // and the baseline, which every verdict is against
+		}
+		for _, cols := range fitColumns(s.Header, s.Rows, keys, 158) {
+			textTable(w)(pickColumns(s.Header, cols), pickRows(s.Rows, cols))
+		}
 	}
 	fmt.Fprintln(w, wrap(t.legend(), 158, ""))
 	if len(t.Exits) > 0 {
@@ -309,4 +318,62 @@ func wrap(s string, width int, indent string) string {
 		line += n
 	}
 	return b.String()
+}
+
+// fitColumns splits a table whose first keys columns say what a row is
+// into tables of at most width columns each (the key columns repeated in
+// every one), as many as it takes: a platform matrix can make more
+// platforms, and comparisons, than one terminal line holds. Each returned
+// set lists the columns to keep. A cell's width is its longest line.
+func fitColumns(header []string, rows [][]string, keys, width int) [][]int {
+	colWidth := func(c int) int {
+		w := 0
+		for _, cell := range append([]string{header[c]}, pickColumn(rows, c)...) {
+			for _, l := range strings.Split(cell, "\n") {
+				w = max(w, utf8.RuneCountInString(l))
+			}
+		}
+		return w + 3 // padding and the border
+	}
+	var base []int
+	used0 := 1
+	for c := range keys {
+		base = append(base, c)
+		used0 += colWidth(c)
+	}
+	var out [][]int
+	cur, used := slices.Clone(base), used0
+	for c := keys; c < len(header); c++ {
+		if w := colWidth(c); len(cur) > keys && used+w > width {
+			out = append(out, cur)
+			cur, used = slices.Clone(base), used0
+		}
+		cur = append(cur, c)
+		used += colWidth(c)
+	}
+	return append(out, cur)
+}
+
+func pickColumn(rows [][]string, c int) []string {
+	var out []string
+	for _, r := range rows {
+		out = append(out, r[c])
+	}
+	return out
+}
+
+func pickColumns(rec []string, cols []int) []string {
+	var out []string
+	for _, c := range cols {
+		out = append(out, rec[c])
+	}
+	return out
+}
+
+func pickRows(rows [][]string, cols []int) [][]string {
+	var out [][]string
+	for _, r := range rows {
+		out = append(out, pickColumns(r, cols))
+	}
+	return out
 }
