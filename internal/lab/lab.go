@@ -118,7 +118,7 @@ func Build(ctx context.Context, o Options) (Image, error) {
 		}
 		h.Write(b)
 	}
-	img := Image{Kernel: kernel, Key: hex.EncodeToString(h.Sum(nil))[:16], Suite: suiteOf(rootfs)}
+	img := Image{Kernel: kernel, Key: hex.EncodeToString(h.Sum(nil))[:16], Suite: platform.OSRelease(filepath.Join(rootfs, "etc", "os-release"), "VERSION_CODENAME")}
 	img.Root = filepath.Join(o.CacheDir, "lab-"+img.Key+".ext4")
 	if img.Initrd, _, err = kvm.BuildImage(kvm.ImageSpec{Agent: o.Binary, Kernel: kernel, Modules: kvm.GuestModules}, o.CacheDir); err != nil {
 		return Image{}, fmt.Errorf("lab: L1's initramfs: %w", err)
@@ -153,17 +153,6 @@ func Build(ctx context.Context, o Options) (Image, error) {
 	}
 	img.BuildS = time.Since(start).Seconds()
 	return img, nil
-}
-
-// suiteOf reads the Debian release of a rootfs.
-func suiteOf(rootfs string) string {
-	b, _ := os.ReadFile(filepath.Join(rootfs, "etc", "os-release"))
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VERSION_CODENAME="); ok {
-			return strings.Trim(v, `"`)
-		}
-	}
-	return ""
 }
 
 // Config is L1's QEMU configuration.
@@ -266,7 +255,7 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("lab: %w (vmbench run in L1 exited %d); L1's console log: %s", err, l1.ExitCode, keep(console, o.ResultsDir, id))
 	}
-	if err := copyFile(console, filepath.Join(dir, "lab-console.log")); err != nil {
+	if err := platform.CopyFile(console, filepath.Join(dir, "lab-console.log"), 0o644); err != nil {
 		return dir, err
 	}
 	info, err := result.ReadRun(dir)
@@ -427,16 +416,8 @@ func adopt(from, results string) (string, error) {
 // work directory, and returns its path.
 func keep(console, results, id string) string {
 	dst := filepath.Join(results, "lab-"+id+"-console.log")
-	if os.MkdirAll(results, 0o755) != nil || copyFile(console, dst) != nil {
+	if os.MkdirAll(results, 0o755) != nil || platform.CopyFile(console, dst, 0o644) != nil {
 		return console
 	}
 	return dst
-}
-
-func copyFile(src, dst string) error {
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, b, 0o644)
 }

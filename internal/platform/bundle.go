@@ -148,7 +148,7 @@ func WriteRootfs(dir, binary string) error {
 			return err
 		}
 	}
-	return copyFile(binary, filepath.Join(rootfs, BundleBinary), 0o755)
+	return CopyFile(binary, filepath.Join(rootfs, BundleBinary), 0o755)
 }
 
 // WriteSpec writes dir/config.json.
@@ -160,7 +160,8 @@ func WriteSpec(dir string, s *specs.Spec) error {
 	return os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644)
 }
 
-func copyFile(src, dst string, mode os.FileMode) error {
+// CopyFile copies src to dst, made with mode.
+func CopyFile(src, dst string, mode os.FileMode) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err

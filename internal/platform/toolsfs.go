@@ -41,7 +41,7 @@ func DebianRootfs(ctx context.Context, cacheDir, name string, pkgs []string, log
 	pkgs = slices.Clone(pkgs)
 	slices.Sort(pkgs)
 	pkgs = slices.Compact(pkgs)
-	suite := osRelease("/etc/os-release", "VERSION_CODENAME")
+	suite := OSRelease("/etc/os-release", "VERSION_CODENAME")
 	if suite == "" {
 		return "", fmt.Errorf("%s rootfs: no VERSION_CODENAME in /etc/os-release; it is built from the host's Debian release", name)
 	}
@@ -133,8 +133,8 @@ func aptSources() (string, error) {
 	return b.String(), nil
 }
 
-// osRelease reads one field of an os-release file.
-func osRelease(path, key string) string {
+// OSRelease reads one field of an os-release file ("" when it has none).
+func OSRelease(path, key string) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return ""
