@@ -58,18 +58,13 @@ func Main() {
 	if procErr != nil {
 		note("mount /proc: %v", procErr)
 	}
-	for _, m := range []struct{ src, dst, fstype, data string }{
+	mountAll([]mount{
 		{"sysfs", "/sys", "sysfs", ""},
 		{"devtmpfs", "/dev", "devtmpfs", ""},
 		{"tmpfs", "/run", "tmpfs", "mode=755"},
 		{"tmpfs", "/tmp", "tmpfs", "mode=1777"},
 		{"tmpfs", "/sys/fs/cgroup", "tmpfs", "mode=755"},
-	} {
-		os.MkdirAll(m.dst, 0o755)
-		if err := unix.Mount(m.src, m.dst, m.fstype, 0, m.data); err != nil {
-			note("mount %s: %v", m.dst, err)
-		}
-	}
+	}, note)
 	os.MkdirAll("/dev/pts", 0o755)
 	unix.Mount("devpts", "/dev/pts", "devpts", 0, "")
 	mountCgroupV1(note)
@@ -458,5 +453,18 @@ func powerOff() {
 	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
 	for {
 		time.Sleep(time.Hour)
+	}
+}
+
+// mount is a file system for init to mount.
+type mount struct{ src, dst, fstype, data string }
+
+// mountAll mounts each, making its directory, and says what failed.
+func mountAll(ms []mount, failed func(format string, args ...any)) {
+	for _, m := range ms {
+		os.MkdirAll(m.dst, 0o755)
+		if err := unix.Mount(m.src, m.dst, m.fstype, 0, m.data); err != nil {
+			failed("mount %s: %v", m.dst, err)
+		}
 	}
 }

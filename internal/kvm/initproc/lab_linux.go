@@ -39,14 +39,8 @@ func labMain() {
 		logf("lab: "+format+"; powering off", args...)
 		powerOff()
 	}
-	for _, m := range []struct{ src, dst, fstype string }{
-		{"sysfs", "/sys", "sysfs"}, {"devtmpfs", "/dev", "devtmpfs"}, // /proc: Main did
-	} {
-		os.MkdirAll(m.dst, 0o755)
-		if err := unix.Mount(m.src, m.dst, m.fstype, 0, ""); err != nil {
-			fail("mount %s: %v", m.dst, err)
-		}
-	}
+	// /proc: Main did.
+	mountAll([]mount{{"sysfs", "/sys", "sysfs", ""}, {"devtmpfs", "/dev", "devtmpfs", ""}}, fail)
 	loadModules(note)
 	root := waitDisk(agent.LabRootSerial, 10*time.Second)
 	if root == "" {
@@ -57,18 +51,13 @@ func labMain() {
 	}
 	os.Setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 	os.Setenv("HOME", "/root")
-	for _, m := range []struct{ src, dst, fstype, data string }{
+	mountAll([]mount{
 		{"tmpfs", "/run", "tmpfs", "mode=755"},
 		{"tmpfs", "/tmp", "tmpfs", "mode=1777"},
 		{"devpts", "/dev/pts", "devpts", ""},
 		{"tmpfs", "/dev/shm", "tmpfs", "mode=1777"},
 		{"cgroup2", "/sys/fs/cgroup", "cgroup2", ""},
-	} {
-		os.MkdirAll(m.dst, 0o755)
-		if err := unix.Mount(m.src, m.dst, m.fstype, 0, m.data); err != nil {
-			note("mount %s: %v", m.dst, err)
-		}
-	}
+	}, note)
 	st.Cgroup = "v2"
 	// Let runc and crun use every controller below the root, as systemd does.
 	if b, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers"); err == nil {
