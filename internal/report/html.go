@@ -22,6 +22,7 @@ import (
 // HTML writes report.html: the report.md content plus SVG charts, in one
 // self-contained file (no scripts, styles or images from elsewhere).
 func HTML(w io.Writer, t Table) error {
+	plot.DefaultFont = chartFont // before any plot is made; nothing else draws
 	var overview, charts []chart
 	for _, g := range panels(t) {
 		svg, err := dotChart(t, g)

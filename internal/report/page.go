@@ -24,11 +24,9 @@ import (
 // page's own font, a table per workload with its parameters as columns, and
 // notes folded under the cells they are about.
 
-func init() {
-	// A sans face for the charts' text metrics: the SVG's text takes the
-	// page's font (svg strips the family), which is a sans one.
-	plot.DefaultFont = font.Font{Typeface: "Liberation", Variant: "Sans"}
-}
+// chartFont is the face of the charts' text metrics: the SVG's text takes
+// the page's font (svg strips the family), which is a sans one.
+var chartFont = font.Font{Typeface: "Liberation", Variant: "Sans"}
 
 // palette is Okabe and Ito's, which colour-blind readers tell apart.
 var palette = []color.RGBA{
@@ -85,29 +83,21 @@ func dotChart(t Table, g panel) (string, error) {
 		if !g.rows(r) {
 			continue
 		}
-		var pts []struct {
-			platform string
-			p        point
-		}
+		drawn := false
 		for i, c := range r.Cells {
 			if d := c.Delta; d != nil && !math.IsNaN(d.Overhead) {
-				p := point{x: rel(d.Overhead)}
+				p := point{y: float64(len(names)), x: rel(d.Overhead)}
 				p.lo, p.hi = p.x, p.x
 				if !math.IsNaN(d.Lo) {
 					p.lo, p.hi = min(rel(d.Lo), rel(d.Hi)), max(rel(d.Lo), rel(d.Hi))
 				}
-				pts = append(pts, struct {
-					platform string
-					p        point
-				}{t.Platforms[i].Name, p})
+				name := t.Platforms[i].Name
+				series[name] = append(series[name], p)
+				drawn = true
 			}
 		}
-		if len(pts) == 0 {
+		if !drawn {
 			continue
-		}
-		for _, pt := range pts {
-			pt.p.y = float64(len(names))
-			series[pt.platform] = append(series[pt.platform], pt.p)
 		}
 		names = append(names, strings.TrimSpace(strings.Join([]string{r.Workload, r.Label, r.Metric}, " ")))
 	}
