@@ -404,23 +404,24 @@ func (i *Instance) Run(ctx context.Context, req agent.Request) (platform.Output,
 	}
 	pid := i.g.cmd.Process.Pid
 	req.Sample, req.Seccomp = i.v.Sample.Seconds(), i.seccomp
-	before, cerr := collect.ProcessCPU("/proc", pid)
-	// Under KVM, the vCPUs' exits during the trial, by reason.
+	// Under KVM, the vCPUs' exits during the trial, by reason; read
+	// outside the host CPU's window, which QMP's work would add to.
 	var stats0 map[string]float64
-	if i.info["accel"] == "kvm" {
+	if i.g.cfg.Accel == "kvm" {
 		stats0, _ = i.g.kvmStats()
 	}
 	start := time.Now()
+	before, cerr := collect.ProcessCPU("/proc", pid)
 	var res platform.Output
 	var err error
 	res.Result, err = i.g.link.Run(ctx, req, i.v.Container)
+	if after, aerr := collect.ProcessCPU("/proc", pid); cerr == nil && aerr == nil {
+		res.HostCPU = after - before // every QEMU thread: vCPUs, I/O, TCG translation
+	}
 	if stats0 != nil && err == nil {
 		if stats1, serr := i.g.kvmStats(); serr == nil {
 			res.Measured = exitMetrics(stats0, stats1, time.Since(start))
 		}
-	}
-	if after, aerr := collect.ProcessCPU("/proc", pid); cerr == nil && aerr == nil {
-		res.HostCPU = after - before // every QEMU thread: vCPUs, I/O, TCG translation
 	}
 	if boot != nil && err == nil {
 		res.Metrics = append(res.Metrics, *boot)
