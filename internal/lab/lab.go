@@ -177,7 +177,9 @@ func Args(c Config) []string {
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-serial", "stdio", "-monitor", "none",
 		"-kernel", c.Kernel, "-initrd", c.Initrd,
-		"-append", "console=ttyS0 quiet panic=-1 " + agent.LabParam + "=1",
+		// A wedged L1 (a soft lockup in KVM_RUN, TCG's SVM failing)
+		// panics at once instead of hanging until the timeout.
+		"-append", "console=ttyS0 quiet panic=-1 softlockup_panic=1 " + agent.LabParam + "=1",
 		"-drive", "file=" + strings.ReplaceAll(c.Root, ",", ",,") + ",if=none,id=root,format=raw,snapshot=on",
 		"-device", "virtio-blk-pci,drive=root,serial=" + agent.LabRootSerial,
 		"-drive", "file=" + strings.ReplaceAll(c.Work, ",", ",,") + ",if=none,id=work,format=raw",
@@ -283,9 +285,10 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 }
 
 // ErrL1Crashed says that L1's kernel panicked before the run ended. TCG's
-// emulation of SVM fails now and then under nested KVM (a kernel stack
-// overflow in L1 in the middle of KVM_RUN, seen here): not vmbench's fault,
-// and another lab run usually goes through.
+// emulation of SVM fails now and then under nested KVM (seen here: a
+// kernel stack overflow in L1 in the middle of KVM_RUN, and a vCPU thread
+// stuck in KVM_RUN, a soft lockup, which softlockup_panic turns into a
+// panic): not vmbench's fault, and another lab run usually goes through.
 var ErrL1Crashed = errors.New("L1's kernel panicked (TCG's emulated SVM fails now and then under nested KVM: run the lab again)")
 
 // panicLine returns the "Kernel panic" line of L1's console, if any.

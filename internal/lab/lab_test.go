@@ -45,7 +45,7 @@ func TestArgs(t *testing.T) {
 			t.Errorf("argv lacks %v: %v", want, args)
 		}
 	}
-	if i := slices.Index(args, "-append"); i < 0 || !strings.Contains(args[i+1], "vmbench.lab=1") {
+	if i := slices.Index(args, "-append"); i < 0 || !strings.Contains(args[i+1], "vmbench.lab=1") || !strings.Contains(args[i+1], "softlockup_panic=1") {
 		t.Errorf("the kernel is not told it is L1: %v", args)
 	}
 }
