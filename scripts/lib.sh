@@ -10,9 +10,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PACKAGES=(runc crun runsc qemu-system-x86 qemu-system-data linux-image-cloud-amd64 iproute2
   fio sysbench stress-ng iperf3 redis-server redis-tools mmdebstrap e2fsprogs nftables
   golang-github-containers-common)
-# What only the tests need: xmllint for the JUnit schema, and chromium to
-# load the report.
-TEST_PACKAGES=(libxml2-utils chromium)
+# What only the tests need: xmllint for the JUnit schema, chromium to load
+# the report, and the container engines the engine platforms drive.
+TEST_PACKAGES=(libxml2-utils chromium docker.io podman)
 
 die() { echo "vmbench: $*" >&2; exit 2; }
 
@@ -41,4 +41,42 @@ build() {
   rev=$(git rev-parse --short HEAD 2>/dev/null || echo "")
   mkdir -p bin
   CGO_ENABLED=0 go build -trimpath -ldflags "-X main.version=0.1.0-dev -X main.revision=$rev" -o bin/vmbench ./cmd/vmbench
+}
+
+# start_dockerd starts a Docker daemon for the engine tests when none
+# answers (these machines run no service manager), with gVisor registered as
+# runtime runsc, and arranges for stop_dockerd to stop it. A daemon that
+# already runs is used as it is, and left running.
+DOCKERD_PID=""
+start_dockerd() {
+  if docker info >/dev/null 2>&1; then
+    return
+  fi
+  local dir
+  dir=$(mktemp -d /tmp/dockerd-for-vmbench-tests.XXXXXX)
+  # gVisor's own network stack refuses the namespaces engines give it on
+  # some hosts (this one: "cannot run with network enabled in root network
+  # namespace"); --network=host passes the container namespace's sockets
+  # through.
+  printf '{"runtimes": {"runsc": {"path": "%s", "runtimeArgs": ["--network=host"]}}}\n' "$(command -v runsc)" >"$dir/daemon.json"
+  dockerd --config-file "$dir/daemon.json" --pidfile "$dir/dockerd.pid" >"$dir/dockerd.log" 2>&1 &
+  DOCKERD_PID=$!
+  DOCKERD_DIR=$dir
+  for _ in $(seq 100); do
+    docker info >/dev/null 2>&1 && return
+    kill -0 "$DOCKERD_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  tail -20 "$dir/dockerd.log" >&2
+  die "dockerd did not start (its log is above)"
+}
+
+stop_dockerd() {
+  [ -n "$DOCKERD_PID" ] || return 0
+  kill "$DOCKERD_PID" 2>/dev/null || true
+  # dockerd stops its containerd before it exits.
+  for _ in $(seq 150); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.2; done
+  kill -9 "$DOCKERD_PID" 2>/dev/null || true
+  rm -rf "$DOCKERD_DIR"
+  DOCKERD_PID=""
 }

@@ -40,7 +40,7 @@ func TestListShowsWorkloadsAndPlatforms(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"cpu —", "memory —", "param  threads", "metric bandwidth", "container —", "options: runtime, cpus, memory", "metric host_cpu_per_GB s/GB"} {
+	for _, want := range []string{"cpu —", "memory —", "param  threads", "metric bandwidth", "container —", "options: engine, runtime, cpus, memory", "metric host_cpu_per_GB s/GB"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("list lacks %q", want)
 		}

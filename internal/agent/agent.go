@@ -36,6 +36,9 @@ type Request struct {
 	// Seccomp is the filter of the container a guest runs the workload
 	// in (the host read the vm platform's seccomp profile); nil: none.
 	Seccomp *specs.LinuxSeccomp `json:"seccomp,omitempty"`
+	// Port is the TCP port of a server whose client runs on the host
+	// (workload.Client), which an engine publishes; 0: none.
+	Port int `json:"port,omitempty"`
 }
 
 // Response is the agent's answer; Error is set when the workload failed.

@@ -48,6 +48,9 @@ var _ Platform = (*Container)(nil)
 func (c *Container) Name() string { return c.PlatformName }
 
 func (c *Container) Start(ctx context.Context) (Instance, error) {
+	if c.Engine != "" {
+		return c.startEngine(ctx)
+	}
 	rt, err := NewRuntime(c.Runtime, c.Binary)
 	if err != nil {
 		return nil, err

@@ -13,7 +13,8 @@ import (
 
 // ContainerOptions are a container platform's options.
 type ContainerOptions struct {
-	Runtime string  `opt:"runtime"` // runc or crun
+	Engine  string  `opt:"engine"`  // docker or podman; "": the runtime directly, on vmbench's bundle
+	Runtime string  `opt:"runtime"` // runc, crun or runsc
 	CPUs    float64 `opt:"cpus"`    // CPU limit in cores; 0: none
 	Memory  int64   `opt:"memory"`  // memory limit in bytes; 0: none
 	Network string  `opt:"network"` // none, bridge, nat or host

@@ -89,6 +89,13 @@ type Addressed interface {
 	Addr() string
 }
 
+// AddrWaiter is implemented by instances whose servers get their address
+// only once the trial's container runs (an engine's container on the
+// engine's bridge): WaitAddr returns it once the trial has started.
+type AddrWaiter interface {
+	WaitAddr(ctx context.Context) (string, error)
+}
+
 // CheckStatic fails unless the binary at path is statically linked: the
 // same binary runs in a bare container rootfs and as a guest's /init, where
 // no dynamic loader exists.

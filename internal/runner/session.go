@@ -276,7 +276,11 @@ func footprint(series []collect.Series) float64 {
 func request(t scenario.Trial, profile bool) agent.Request {
 	_, tool := t.Impl.(workload.Tool)
 	_, fresh := t.Impl.(workload.Starter)
-	return agent.Request{Type: t.Type, Params: t.Params, Profile: profile, Tool: tool, Fresh: fresh}
+	req := agent.Request{Type: t.Type, Params: t.Params, Profile: profile, Tool: tool, Fresh: fresh}
+	if c, ok := t.Impl.(workload.Client); ok {
+		req.Port = c.Port()
+	}
+	return req
 }
 
 // attempt runs a trial of the workload w once within the scenario's timeout.
@@ -304,7 +308,8 @@ func withClient(ctx context.Context, inst platform.Instance, req agent.Request, 
 	if a, ok := inst.(platform.Addressed); ok {
 		addr = a.Addr()
 	}
-	if addr == "" {
+	waiter, wait := inst.(platform.AddrWaiter)
+	if addr == "" && !wait {
 		return platform.Output{}, fmt.Errorf("%s needs a platform the host can reach over the network: set network: bridge, nat or host on a container platform", req.Type)
 	}
 	type served struct {
@@ -323,7 +328,12 @@ func withClient(ctx context.Context, inst platform.Instance, req agent.Request, 
 	}()
 	var res platform.Output
 	var cerr error
-	res.Result, cerr = c.Client(cctx, addr, req.Params) // complete: the plan filled in the defaults
+	if wait {
+		addr, cerr = waiter.WaitAddr(cctx)
+	}
+	if cerr == nil {
+		res.Result, cerr = c.Client(cctx, addr, req.Params) // complete: the plan filled in the defaults
+	}
 	if cerr != nil {
 		stopServer()
 	}

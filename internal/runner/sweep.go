@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/vmbench/vmbench/internal/kvm"
@@ -47,6 +48,7 @@ func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, e
 			act(name+" container "+id, id, func() error { return rt.Delete(id) })
 		}
 	}
+	sweepEngines(ctx, act, log)
 	for _, q := range kvm.Leftovers("/proc", Prefix) {
 		act(fmt.Sprintf("QEMU pid %d (%s)", q.PID, q.Name), q.Name, func() error { return syscall.Kill(q.PID, syscall.SIGKILL) })
 	}
@@ -61,7 +63,44 @@ func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, e
 		act("network link "+l, l, func() error { return platform.DeleteLink(l) })
 	}
 	sweepDirs([]string{os.TempDir(), scenario.DefaultScratchDir}, act)
+	for _, cg := range platform.Cgroups("/sys/fs/cgroup", Prefix) {
+		act("cgroup "+cg, strings.TrimPrefix(cg, "/"), func() error { return platform.RemoveCgroup("/sys/fs/cgroup", cg) })
+	}
 	return sw.found, nil
+}
+
+// sweepEngines offers act the containers and images of docker and podman
+// that vmbench names, of the engines this host has. A docker whose daemon
+// does not run has none to offer.
+func sweepEngines(ctx context.Context, act func(what, name string, undo func() error), log io.Writer) {
+	for _, name := range platform.Engines {
+		if _, err := exec.LookPath(name); err != nil {
+			continue
+		}
+		e, err := platform.NewEngine(ctx, name)
+		if err != nil {
+			fmt.Fprintf(log, "%v\n", err)
+			continue
+		}
+		containers, err := e.Containers(ctx, Prefix)
+		if err != nil {
+			if !strings.Contains(err.Error(), "daemon does not answer") {
+				fmt.Fprintf(log, "%v\n", err)
+			}
+			continue
+		}
+		for _, c := range containers {
+			act(name+" container "+c, c, func() error { return e.Remove(c) })
+		}
+		images, err := e.Images(ctx, Prefix)
+		if err != nil {
+			fmt.Fprintf(log, "%v\n", err)
+		}
+		for _, ref := range images {
+			repo, _, _ := strings.Cut(ref, ":")
+			act(name+" image "+ref, repo, func() error { return e.RemoveImage(ref) })
+		}
+	}
 }
 
 // sweeper removes (or, dry, lists) what it is offered, when its name is

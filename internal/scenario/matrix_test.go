@@ -72,7 +72,20 @@ func TestPlatformMatrix(t *testing.T) {
 
 func TestRunscNeedsNoneOrHostNetwork(t *testing.T) {
 	_, err := Load("g.yaml", []byte("version: 1\nname: g\nplatforms:\n  - {name: g, type: container, runtime: runsc, network: [none, bridge]}\nworkloads:\n  - {type: cpu}\n"))
-	if err == nil || !strings.Contains(err.Error(), "g.yaml:4:64: platforms[0].network[1]: runtime runsc runs here with network: none or host") {
+	if err == nil || !strings.Contains(err.Error(), "g.yaml:4:64: platforms[0].network[1]: runtime runsc without an engine runs here with network: none or host") {
+		t.Errorf("err = %v", err)
+	}
+	// Behind an engine gVisor has the engine's bridge, but a client on the
+	// host cannot tell when its server listens.
+	if _, err := Load("g.yaml", []byte("version: 1\nname: g\nplatforms:\n  - {name: g, type: container, engine: docker, runtime: runsc, network: bridge}\nworkloads:\n  - {type: cpu}\n")); err != nil {
+		t.Errorf("runsc behind docker on its bridge: %v", err)
+	}
+	_, err = Load("g.yaml", []byte("version: 1\nname: g\nplatforms:\n  - {name: g, type: container, engine: docker, runtime: runsc}\nworkloads:\n  - {type: net}\n"))
+	if err == nil || !strings.Contains(err.Error(), "g.yaml:4:57: platforms[0].runtime: runsc behind engine docker cannot run net,") {
+		t.Errorf("err = %v", err)
+	}
+	_, err = Load("g.yaml", []byte("version: 1\nname: g\nplatforms:\n  - {name: g, type: container, engine: kubernetes}\nworkloads:\n  - {type: cpu}\n"))
+	if err == nil || !strings.Contains(err.Error(), "platforms[0].engine: must be docker or podman") {
 		t.Errorf("err = %v", err)
 	}
 }

@@ -174,8 +174,20 @@ func (v *validator) platform(path string, p Platform) {
 		if !slices.Contains([]string{"runc", "crun", "runsc"}, p.Container.Runtime) {
 			v.fail(p.at("runtime"), "must be runc, crun or runsc (gVisor), got %q", p.Container.Runtime)
 		}
-		if p.Container.Runtime == "runsc" && (p.Container.Network == "bridge" || p.Container.Network == "nat") {
-			v.fail(p.at("network"), "runtime runsc runs here with network: none or host: gVisor's network stack does not take over vmbench's namespace (its sandbox starts in the host's); got %s", p.Container.Network)
+		if e := p.Container.Engine; e != "" && !slices.Contains(platform.Engines, e) {
+			v.fail(p.at("engine"), "must be docker or podman (or omitted: the runtime on vmbench's own bundle), got %q", e)
+		}
+		if p.Container.Runtime == "runsc" && p.Container.Engine != "" {
+			for _, w := range v.s.Workloads {
+				if impl, ok := workloads.Lookup(w.Type); ok {
+					if _, client := impl.(workload.Client); client {
+						v.fail(p.at("runtime"), "runsc behind engine %s cannot run %s, whose client runs on the host: gVisor's sockets are invisible to the host, so vmbench cannot tell when the server listens behind the engine's port; run it on runsc without an engine (network: host)", p.Container.Engine, w.Name)
+					}
+				}
+			}
+		}
+		if p.Container.Runtime == "runsc" && p.Container.Engine == "" && (p.Container.Network == "bridge" || p.Container.Network == "nat") {
+			v.fail(p.at("network"), "runtime runsc without an engine runs here with network: none or host: gVisor's network stack does not take over vmbench's namespace (its sandbox starts in the host's); got %s (with engine: docker or podman, gVisor has the engine's bridge)", p.Container.Network)
 		}
 		if !slices.Contains([]string{"bridge", "nat", "host", "none"}, p.Container.Network) {
 			v.fail(p.at("network"), "must be bridge (a veth on vmbench's bridge), nat (the same, reached through a DNAT rule, as Docker's -p), host (the host's network namespace) or none (only lo), got %q", p.Container.Network)

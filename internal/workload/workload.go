@@ -41,6 +41,9 @@ type Workload interface {
 // platform's address) and returns the trial's metrics.
 type Client interface {
 	Client(ctx context.Context, addr string, p Params) (Result, error)
+	// Port is the TCP port the server listens on, which an engine
+	// publishes for the client (docker run -p).
+	Port() int
 }
 
 // Tool is implemented by workloads that run an external program (fio,

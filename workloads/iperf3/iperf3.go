@@ -78,6 +78,9 @@ func (Workload) Run(ctx context.Context, p workload.Params) (workload.Result, er
 // dialWait bounds how long the client retries a server that is not up yet.
 const dialWait = time.Minute
 
+// Port is the port the server listens on.
+func (Workload) Port() int { return Port }
+
 // Client runs iperf3's client on the host, retrying while the server in
 // the platform is still starting.
 func (Workload) Client(ctx context.Context, addr string, p workload.Params) (workload.Result, error) {

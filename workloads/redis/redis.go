@@ -78,6 +78,9 @@ func (Workload) Run(ctx context.Context, p workload.Params) (workload.Result, er
 
 const dialWait = time.Minute
 
+// Port is the port the server listens on.
+func (Workload) Port() int { return Port }
+
 // Client waits for the server to answer PING, runs redis-benchmark, and
 // shuts the server down.
 func (Workload) Client(ctx context.Context, addr string, p workload.Params) (workload.Result, error) {

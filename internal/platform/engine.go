@@ -1,0 +1,285 @@
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Container engines: a container platform with an engine runs its
+// containers through the engine's command line (docker run, podman run), as
+// ops teams do, instead of an OCI runtime on vmbench's own bundle.
+const (
+	EngineDocker = "docker"
+	EnginePodman = "podman"
+)
+
+// Engines are the engines a container platform can use.
+var Engines = []string{EngineDocker, EnginePodman}
+
+// Engine drives a container engine's command line.
+type Engine struct {
+	Name string // docker or podman
+	Path string
+	// global are flags before the subcommand: podman's cgroup manager.
+	global []string
+}
+
+// EngineInfo is what run.json records of an engine.
+type EngineInfo struct {
+	Version      string
+	Storage      string   // the storage driver: overlay2, overlay, vfs
+	CgroupDriver string   // cgroupfs or systemd
+	Runtimes     []string // the runtimes a container may ask for (docker); nil: any installed (podman)
+	Security     string   // the engine's security options: seccomp, AppArmor
+	Capabilities string   // podman's default capabilities; "": Docker's (BundleCaps)
+}
+
+// NewEngine finds the engine and checks that it answers: docker's daemon
+// runs, podman can read its storage.
+func NewEngine(ctx context.Context, name string) (*Engine, error) {
+	if !slices.Contains(Engines, name) {
+		return nil, fmt.Errorf("unknown engine %q: docker or podman", name)
+	}
+	path, err := exec.LookPath(name)
+	if err != nil {
+		pkg := map[string]string{EngineDocker: "docker.io", EnginePodman: "podman"}[name]
+		return nil, fmt.Errorf("%s not found in PATH: install it (apt-get install -y %s) or remove engine: from the platform", name, pkg)
+	}
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("engine %s needs root here (vmbench owns its containers' cgroups): run vmbench as root (sudo)", name)
+	}
+	e := &Engine{Name: name, Path: path}
+	if name == EnginePodman {
+		// vmbench gives every container a cgroup parent of its own, whose
+		// CPU time outlives the container; systemd's manager wants a slice
+		// there instead.
+		e.global = []string{"--cgroup-manager=cgroupfs"}
+	}
+	return e, nil
+}
+
+// Command builds the engine's command line.
+func (e *Engine) Command(ctx context.Context, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, e.Path, append(slices.Clone(e.global), args...)...)
+}
+
+// output runs the engine and returns its standard output, trimmed; a
+// failure's error holds what the engine said.
+func (e *Engine) output(ctx context.Context, args ...string) (string, error) {
+	cmd := e.Command(ctx, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if e.Name == EngineDocker && strings.Contains(msg, "Cannot connect to the Docker daemon") {
+			return "", fmt.Errorf("docker: the daemon does not answer (%s): start dockerd (systemctl start docker, or dockerd &)", msg)
+		}
+		return "", fmt.Errorf("%s %s: %w: %s", e.Name, args[0], err, lastLines(msg, 3))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// Info asks the engine what it is.
+func (e *Engine) Info(ctx context.Context) (EngineInfo, error) {
+	var format string
+	switch e.Name {
+	case EngineDocker:
+		format = `{{.ServerVersion}}|{{.Driver}}|{{.CgroupDriver}}|{{range $k, $v := .Runtimes}}{{$k}} {{end}}|{{join .SecurityOptions " "}}|`
+	case EnginePodman:
+		format = `{{.Version.Version}}|{{.Store.GraphDriverName}}|{{.Host.CgroupManager}}||seccomp={{.Host.Security.SECCOMPProfilePath}} apparmor={{.Host.Security.AppArmorEnabled}}|{{.Host.Security.DefaultCapabilities}}`
+	}
+	out, err := e.output(ctx, "info", "--format", format)
+	if err != nil {
+		return EngineInfo{}, err
+	}
+	f := strings.Split(out, "|")
+	if len(f) != 6 {
+		return EngineInfo{}, fmt.Errorf("%s info: unexpected output %q", e.Name, out)
+	}
+	info := EngineInfo{Version: f[0], Storage: f[1], CgroupDriver: f[2], Security: f[4], Capabilities: f[5]}
+	if e.Name == EngineDocker {
+		info.Runtimes = strings.Fields(f[3])
+	}
+	return info, nil
+}
+
+// Import makes image ref from the directory tree dir, labelled with the
+// run's id: `tar -C dir -c . | engine import - ref`.
+func (e *Engine) Import(ctx context.Context, dir, ref, runID string) error {
+	tarCmd := exec.CommandContext(ctx, "tar", "--numeric-owner", "-C", dir, "-cf", "-", ".")
+	imp := e.Command(ctx, "import", "--change", "LABEL "+ImageLabel+"="+runID, "-", ref)
+	pr, pw := io.Pipe()
+	tarCmd.Stdout, imp.Stdin = pw, pr
+	var tarErr, impErr strings.Builder
+	tarCmd.Stderr, imp.Stderr = &tarErr, &impErr
+	if err := imp.Start(); err != nil {
+		return fmt.Errorf("%s import: %w", e.Name, err)
+	}
+	terr := tarCmd.Run()
+	pw.CloseWithError(terr)
+	ierr := imp.Wait()
+	switch {
+	case terr != nil:
+		return fmt.Errorf("tar %s: %w: %s", dir, terr, lastLines(tarErr.String(), 3))
+	case ierr != nil:
+		return fmt.Errorf("%s import %s: %w: %s", e.Name, ref, ierr, lastLines(impErr.String(), 3))
+	}
+	return nil
+}
+
+// ImageLabel labels the images vmbench imports with their run's id.
+const ImageLabel = "io.vmbench.run"
+
+// Remove removes container name, running or not; a container that does not
+// exist is no error. It is bounded in time so that teardown cannot hang.
+func (e *Engine) Remove(name string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := e.output(ctx, "rm", "--force", name)
+	if err != nil && (strings.Contains(err.Error(), "No such container") || strings.Contains(err.Error(), "no such container")) {
+		return nil
+	}
+	return err
+}
+
+// RemoveImage removes image ref.
+func (e *Engine) RemoveImage(ref string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := e.output(ctx, "rmi", "--force", ref)
+	if err != nil && (strings.Contains(err.Error(), "No such image") || strings.Contains(err.Error(), "image not known")) {
+		return nil
+	}
+	return err
+}
+
+// Containers lists the names of the engine's containers, running or not,
+// that start with prefix.
+func (e *Engine) Containers(ctx context.Context, prefix string) ([]string, error) {
+	out, err := e.output(ctx, "ps", "--all", "--format", "{{.Names}}")
+	if err != nil {
+		return nil, err
+	}
+	return withPrefix(strings.Fields(out), prefix), nil
+}
+
+// Images lists the repository:tag of the engine's images whose repository
+// starts with prefix.
+func (e *Engine) Images(ctx context.Context, prefix string) ([]string, error) {
+	out, err := e.output(ctx, "images", "--format", "{{.Repository}}:{{.Tag}}")
+	if err != nil {
+		return nil, err
+	}
+	var refs []string
+	for _, ref := range strings.Fields(out) {
+		// podman names an image it imported localhost/<name>.
+		if r := strings.TrimPrefix(ref, "localhost/"); strings.HasPrefix(r, prefix) {
+			refs = append(refs, r)
+		}
+	}
+	return refs, nil
+}
+
+func withPrefix(names []string, prefix string) []string {
+	return slices.DeleteFunc(names, func(n string) bool { return !strings.HasPrefix(n, prefix) })
+}
+
+// cgroupDirs lists the directories of cgroup path in every hierarchy mounted
+// under root (v1: one per controller; v2: one), those that exist.
+func cgroupDirs(root, path string) []string {
+	var dirs []string
+	if fi, err := os.Stat(filepath.Join(root, path)); err == nil && fi.IsDir() {
+		dirs = append(dirs, filepath.Join(root, path))
+	}
+	matches, _ := filepath.Glob(filepath.Join(root, "*", strings.TrimPrefix(path, "/")))
+	for _, m := range matches {
+		if fi, err := os.Stat(m); err == nil && fi.IsDir() && !slices.Contains(dirs, m) {
+			dirs = append(dirs, m)
+		}
+	}
+	return dirs
+}
+
+// RemoveCgroup removes cgroup path from every hierarchy under root, its
+// children first. Processes still in it are killed first: they are what a
+// container left (a gVisor sandbox whose start failed outlives its
+// container), and the cgroup is vmbench's own.
+func RemoveCgroup(root, path string) error {
+	for range 50 {
+		pids := cgroupPIDs(root, path)
+		if len(pids) == 0 {
+			break
+		}
+		for _, pid := range pids {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var errs []error
+	for _, dir := range cgroupDirs(root, path) {
+		var sub []string
+		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				sub = append(sub, p)
+			}
+			return nil
+		})
+		for _, d := range slices.Backward(sub) {
+			if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// cgroupPIDs returns the processes in cgroup path or below it, read from
+// the first hierarchy under root that has it.
+func cgroupPIDs(root, path string) []int {
+	dirs := cgroupDirs(root, path)
+	if len(dirs) == 0 {
+		return nil
+	}
+	var pids []int
+	filepath.WalkDir(dirs[0], func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() != "cgroup.procs" {
+			return nil
+		}
+		b, _ := os.ReadFile(p)
+		for _, f := range strings.Fields(string(b)) {
+			var pid int
+			if _, err := fmt.Sscan(f, &pid); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+		return nil
+	})
+	return pids
+}
+
+// Cgroups lists the cgroups directly under the root of the hierarchies
+// mounted at root whose names start with prefix, as paths ("/vmbench-…"):
+// the cgroup parents of engine containers and runc's containers.
+func Cgroups(root, prefix string) []string {
+	var out []string
+	for _, pattern := range []string{filepath.Join(root, prefix+"*"), filepath.Join(root, "*", prefix+"*")} {
+		matches, _ := filepath.Glob(pattern)
+		for _, m := range matches {
+			if fi, err := os.Stat(m); err == nil && fi.IsDir() && !slices.Contains(out, "/"+filepath.Base(m)) {
+				out = append(out, "/"+filepath.Base(m))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
