@@ -294,8 +294,22 @@ func (d *decoder) options(f map[string]*yaml.Node, path string, opts any) {
 
 func (d *decoder) workload(n *yaml.Node, path string) Workload {
 	var w Workload
-	f := d.fields(n, path, "workload", []string{"name", "type", "params", "negligible"}, "type")
+	f := d.fields(n, path, "workload", []string{"name", "type", "params", "negligible", "platforms"}, "type")
 	d.strField(f, "type", path+".type", &w.Type)
+	if pn := f["platforms"]; pn != nil {
+		ppath := path + ".platforms"
+		if pn.Kind != yaml.SequenceNode || len(pn.Content) == 0 {
+			d.fail(pn, ppath, "must be a list of platform names (or matrix families) the workload runs on, besides the baseline")
+		} else {
+			for j, item := range pn.Content {
+				ipath := fmt.Sprintf("%s[%d]", ppath, j)
+				if d.scalar(item, ipath) {
+					w.Platforms = append(w.Platforms, item.Value)
+					d.at(ipath, item)
+				}
+			}
+		}
+	}
 	w.Name = w.Type
 	d.strField(f, "name", path+".name", &w.Name)
 	w.Margins = d.margins(f["negligible"], path+".negligible")

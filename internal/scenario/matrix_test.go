@@ -89,3 +89,47 @@ func TestRunscNeedsNoneOrHostNetwork(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestWorkloadPlatforms(t *testing.T) {
+	text := `version: 1
+name: w
+repetitions: 2
+warmup: 0
+platforms:
+  - {name: native, type: native}
+  - {name: runc, type: container, network: [host, nat]}
+  - {name: vm, type: vm, vcpus: [1, 2]}
+workloads:
+  - {name: rr, type: net, params: {mode: rr}, platforms: [runc]}
+  - {name: cpu, type: cpu, platforms: [vm, "runc[network=host]"]}
+  - {name: all, type: syscall}
+`
+	s, err := Load("w.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	on := map[string][]string{}
+	for _, tr := range Plan(s) {
+		if tr.Rep == 0 {
+			on[tr.Workload] = append(on[tr.Workload], tr.Platform)
+		}
+	}
+	for w, want := range map[string]string{
+		"rr":  "native runc[network=host] runc[network=nat]",
+		"cpu": "native runc[network=host] vm[vcpus=1] vm[vcpus=2]",
+		"all": "native runc[network=host] runc[network=nat] vm[vcpus=1] vm[vcpus=2]",
+	} {
+		got := on[w]
+		slices.Sort(got)
+		if strings.Join(got, " ") != want {
+			t.Errorf("%s runs on %v, want %s (the baseline always)", w, got, want)
+		}
+	}
+	if n, want := Trials(s), 2*(3+4+5); n != want || len(Plan(s)) != want {
+		t.Errorf("Trials = %d, Plan has %d, want %d", n, len(Plan(s)), want)
+	}
+	_, err = Load("w.yaml", []byte(strings.Replace(text, "platforms: [runc]", "platforms: [rnuc]", 1)))
+	if err == nil || !strings.Contains(err.Error(), `w.yaml:10:59: workloads[0].platforms[0]: "rnuc" is not a platform or matrix of this scenario`) {
+		t.Errorf("err = %v", err)
+	}
+}

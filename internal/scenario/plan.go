@@ -89,6 +89,9 @@ func Plan(s *Scenario) []Trial {
 		for _, v := range variants {
 			for i := range n {
 				p := s.Platforms[(i+r)%n]
+				if !v.w.RunsOn(p, s.Baseline) {
+					continue
+				}
 				trials = append(trials, Trial{
 					Seq: len(trials), Rep: rep, Warmup: warm,
 					Workload: v.w.Name, Type: v.w.Type, Impl: v.impl, Params: maps.Clone(v.params), Label: v.label,

@@ -184,7 +184,10 @@ func Estimate(s *Scenario) time.Duration {
 		}
 	}
 	// A variant's trial: its duration parameter, 1 s when it has none.
-	type variant struct{ d time.Duration }
+	type variant struct {
+		d time.Duration
+		w Workload
+	}
 	var variants []variant
 	for _, w := range s.Workloads {
 		impl, ok := workloads.Lookup(w.Type)
@@ -197,13 +200,15 @@ func Estimate(s *Scenario) time.Duration {
 			if _, ok := params["duration"]; ok {
 				d = params.Duration("duration")
 			}
-			variants = append(variants, variant{d})
+			variants = append(variants, variant{d, w})
 		}
 	}
 	for _, p := range s.Platforms {
 		var round time.Duration // every variant once on p
 		for _, vr := range variants {
-			round += vr.d + trialOverhead[p.Type]
+			if vr.w.RunsOn(p, s.Baseline) {
+				round += vr.d + trialOverhead[p.Type]
+			}
 		}
 		if s.Density == nil {
 			total += round * time.Duration(s.Warmup+s.Repetitions)
@@ -225,11 +230,15 @@ func Estimate(s *Scenario) time.Duration {
 // Trials is how many trials the plan has (Plan's length, counted without
 // building it).
 func Trials(s *Scenario) int {
-	variants := 0
+	n := 0
 	for _, w := range s.Workloads {
-		variants += len(Variants(w))
+		for _, p := range s.Platforms {
+			if w.RunsOn(p, s.Baseline) {
+				n += len(Variants(w))
+			}
+		}
 	}
-	return variants * len(s.Platforms) * (s.Warmup + s.Repetitions)
+	return n * (s.Warmup + s.Repetitions)
 }
 
 // CheckPlan refuses a plan estimated to take longer than max_duration,

@@ -5,6 +5,7 @@
 package scenario
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -138,6 +139,15 @@ type Workload struct {
 	// workload: under "" for all its metrics, under a metric's name for
 	// that metric.
 	Margins map[string]float64
+	// Platforms, when set, are the platforms (names, or matrix families
+	// for all their variants) the workload runs on, besides the baseline,
+	// which it always runs on; empty: every platform.
+	Platforms []string
+}
+
+// RunsOn reports whether the workload runs on platform p.
+func (w Workload) RunsOn(p Platform, baseline string) bool {
+	return len(w.Platforms) == 0 || p.Name == baseline || slices.Contains(w.Platforms, p.Name) || p.Family != "" && slices.Contains(w.Platforms, p.Family)
 }
 
 // Param is one parameter as written: a single value or a list.

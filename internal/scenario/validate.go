@@ -55,6 +55,13 @@ func Validate(s *Scenario) Errors {
 		}
 		seen[p.Name] = true
 	}
+	for i, w := range s.Workloads {
+		for j, name := range w.Platforms {
+			if !slices.ContainsFunc(s.Platforms, func(p Platform) bool { return p.Name == name || p.Family == name }) {
+				v.fail(fmt.Sprintf("workloads[%d].platforms[%d]", i, j), "%q is not a platform or matrix of this scenario (platforms: %s)", name, strings.Join(v.platformNames(), ", "))
+			}
+		}
+	}
 	if s.Baseline == "" && len(s.Platforms) > 0 {
 		s.Baseline = s.Platforms[0].Name
 	} else if s.Baseline != "" && !seen[s.Baseline] {
