@@ -63,6 +63,7 @@ type Check struct {
 	Value, Lo, Hi float64
 	Bound         float64
 	Upper         bool    // absolute: Value must stay ≤ Bound (else ≥)
+	AtLeast       bool    // relative: the overhead must be ≥ Bound (min_overhead)
 	Level         float64 // of [Lo, Hi]
 	Paired        bool    // relative and negligible: paired round by round
 	Alpha         float64 // regression
@@ -161,7 +162,7 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 			for _, p := range g.Platforms {
 				c := Check{
 					Gate: g.Name, Path: g.Path, Kind: g.Kind, Workload: g.Workload, Label: v.label,
-					Metric: g.Metric, Unit: v.unit, Platform: p, Bound: g.Bound, Upper: g.Upper,
+					Metric: g.Metric, Unit: v.unit, Platform: p, Bound: g.Bound, Upper: g.Upper, AtLeast: g.AtLeast,
 					Lo: math.NaN(), Hi: math.NaN(), Level: stats.Level(r.Looks),
 				}
 				x := lookup(cur, key{g.Workload, v.label, g.Metric, p})
@@ -466,6 +467,17 @@ func relative(c *Check, x, base *values) {
 			c.Status, c.Reason = Fail, fmt.Sprintf("%s: not negligible, all of it beyond ±%s", iv, strings.TrimPrefix(bound, "+"))
 		default:
 			c.Status, c.Reason = Inconclusive, fmt.Sprintf("%s straddles the margin ±%s", iv, strings.TrimPrefix(bound, "+"))
+		}
+		return
+	}
+	if c.AtLeast {
+		switch {
+		case d.Lo >= c.Bound:
+			c.Status, c.Reason = Pass, fmt.Sprintf("%s: all of it ≥ %s", iv, bound)
+		case d.Hi < c.Bound:
+			c.Status, c.Reason = Fail, fmt.Sprintf("%s: all of it below %s", iv, bound)
+		default:
+			c.Status, c.Reason = Inconclusive, fmt.Sprintf("%s straddles the bound %s", iv, bound)
 		}
 		return
 	}

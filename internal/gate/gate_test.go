@@ -126,6 +126,33 @@ func TestNegligibleGate(t *testing.T) {
 	}
 }
 
+// A min_overhead gate checks a direction a published finding predicts: it
+// passes where all of the interval is at least the bound.
+func TestMinOverheadGate(t *testing.T) {
+	info, samples := recorded(t)
+	s := withGates(t, info, `
+  - metric: cpu.throughput
+    where: {threads: 1}
+    min_overhead: 20%
+`)
+	if g := s.Gates[0]; g.Kind != scenario.Relative || !g.AtLeast || g.Name != "cpu.throughput overhead vs native ≥ 20%" {
+		t.Fatalf("gate %+v", g)
+	}
+	r := Evaluate(s, info, samples, nil, 1)
+	// The TCG guest is many times slower: all of it above 20%.
+	if vm := find(t, r, "gates[0]", "threads=1", "vm"); vm.Status != Pass || !strings.Contains(vm.Reason, "all of it ≥ +20.0%") || vm.bound() != "≥ +20.0% vs native" {
+		t.Errorf("vm: %+v (%s)", vm, vm.bound())
+	}
+	// runc costs nothing measurable: all of it below 20%.
+	if box := find(t, r, "gates[0]", "threads=1", "container"); box.Status != Fail || !strings.Contains(box.Reason, "all of it below +20.0%") {
+		t.Errorf("container: %+v", box)
+	}
+	near := find(t, Evaluate(s, info, scaled(samples, "cpu", "container", 1/1.2), nil, 1), "gates[0]", "threads=1", "container")
+	if near.Status != Inconclusive {
+		t.Errorf("20%% slower: %+v", near)
+	}
+}
+
 func TestAbsoluteGates(t *testing.T) {
 	info, samples := recorded(t)
 	s := withGates(t, info, `

@@ -65,6 +65,9 @@ func (c Check) bound() string {
 		}
 		return op + " " + units.Format(c.Bound, c.Unit)
 	case scenario.Relative:
+		if c.AtLeast {
+			return fmt.Sprintf("≥ %s vs %s", pct(c.Bound), c.Against)
+		}
 		return fmt.Sprintf("≤ %s vs %s", pct(c.Bound), c.Against)
 	case scenario.Equivalence:
 		return fmt.Sprintf("within ±%s vs %s", strings.TrimPrefix(pct(c.Bound), "+"), c.Against)
@@ -264,6 +267,7 @@ func JSON(w io.Writer, r Report) error {
 		Hi       *float64 `json:"hi"`
 		Bound    float64  `json:"bound"`
 		Upper    bool     `json:"upper,omitempty"`
+		AtLeast  bool     `json:"at_least,omitempty"` // min_overhead
 		Level    float64  `json:"level,omitempty"`
 		Paired   bool     `json:"paired,omitempty"`
 		Alpha    float64  `json:"alpha,omitempty"`
@@ -291,7 +295,7 @@ func JSON(w io.Writer, r Report) error {
 	for _, c := range r.Checks {
 		out.Checks = append(out.Checks, check{Gate: c.Gate, Path: c.Path, Kind: c.Kind, Workload: c.Workload, Variant: c.Label,
 			Metric: c.Metric, Unit: c.Unit, Platform: c.Platform, Against: c.Against, Status: c.Status,
-			Value: finite(c.Value), Lo: finite(c.Lo), Hi: finite(c.Hi), Bound: c.Bound, Upper: c.Upper, Level: c.Level,
+			Value: finite(c.Value), Lo: finite(c.Lo), Hi: finite(c.Hi), Bound: c.Bound, Upper: c.Upper, AtLeast: c.AtLeast, Level: c.Level,
 			Paired: c.Paired, Alpha: c.Alpha, N: c.N, BaseN: c.BaseN, Reason: c.Reason})
 	}
 	enc := json.NewEncoder(w)

@@ -55,6 +55,9 @@ type Gate struct {
 	// Relative: the overhead versus Versus must stay ≤ Bound; Equivalence:
 	// within ±Bound.
 	Versus string
+	// AtLeast turns a relative gate around (min_overhead): the overhead
+	// must be at least Bound, the direction a published finding predicts.
+	AtLeast bool
 	// Regression: pass where the whole interval (at 1−Alpha) of the change
 	// versus the baseline run stays ≤ Bound, fail where all of it is
 	// above. Of says what
@@ -70,7 +73,7 @@ type Gate struct {
 // DefaultAlpha is the significance level of regression gates.
 const DefaultAlpha = 0.05
 
-var gateKeys = []string{"name", "metric", "where", "platform", "aggregate", "max", "min", "max_overhead", "negligible", "versus", "max_regression", "alpha", "of", "max_loss"}
+var gateKeys = []string{"name", "metric", "where", "platform", "aggregate", "max", "min", "max_overhead", "min_overhead", "negligible", "versus", "max_regression", "alpha", "of", "max_loss"}
 
 // capacityKeys are the keys of a gate on a density sweep's capacity.
 var capacityKeys = []string{"name", "platform", "versus", PerHost, DensityLoss}
@@ -124,7 +127,7 @@ func (d *decoder) gate(n *yaml.Node, path string) Gate {
 	d.strField(f, "of", path+".of", &g.Of)
 
 	var bounds []string
-	for _, k := range []string{"max", "min", "max_overhead", "negligible", "max_regression", "max_loss"} {
+	for _, k := range []string{"max", "min", "max_overhead", "min_overhead", "negligible", "max_regression", "max_loss"} {
 		if f[k] != nil {
 			bounds = append(bounds, k)
 		}
@@ -134,7 +137,7 @@ func (d *decoder) gate(n *yaml.Node, path string) Gate {
 		if len(bounds) > 1 {
 			what = strings.Join(bounds, " and ")
 		}
-		d.fail(n, path, "give exactly one bound: max or min (absolute), max_overhead or negligible (versus another platform) or max_regression (versus a baseline run); got %s", what)
+		d.fail(n, path, "give exactly one bound: max or min (absolute), max_overhead, min_overhead or negligible (versus another platform) or max_regression (versus a baseline run); got %s", what)
 		return g
 	}
 	key := bounds[0]
@@ -142,8 +145,8 @@ func (d *decoder) gate(n *yaml.Node, path string) Gate {
 	switch key {
 	case "max", "min":
 		g.Kind, g.Upper = Absolute, key == "max"
-	case "max_overhead":
-		g.Kind = Relative
+	case "max_overhead", "min_overhead":
+		g.Kind, g.AtLeast = Relative, key == "min_overhead"
 	case "negligible":
 		g.Kind = Equivalence
 	case "max_loss":
@@ -404,6 +407,9 @@ func (g Gate) describe() string {
 		}
 		return fmt.Sprintf("%s %s %s %s", m, g.Aggregate, op, g.bound)
 	case Relative:
+		if g.AtLeast {
+			return fmt.Sprintf("%s overhead vs %s ≥ %s", m, g.Versus, g.bound)
+		}
 		return fmt.Sprintf("%s overhead vs %s ≤ %s", m, g.Versus, g.bound)
 	case Equivalence:
 		return fmt.Sprintf("%s negligible vs %s (±%s)", m, g.Versus, g.bound)

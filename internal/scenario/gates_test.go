@@ -76,7 +76,7 @@ func TestGateErrors(t *testing.T) {
 		{"metric form", "  - {metric: throughput, max: 1}\n", `x.yaml:9:14: gates[0].metric: must be workload.metric, such as cpu.throughput`},
 		{"unknown workload", "  - {metric: disk.iops, max: 1}\n", `x.yaml:9:14: gates[0].metric: "disk" is not a workload of this scenario (workloads: cpu; boot for a guest's start)`},
 		{"unknown metric", "  - {metric: cpu.ops, max: 1}\n", `gates[0].metric: workload cpu has no metric "ops" (metrics: cpu.throughput, cpu.host_cpu, cpu.host_cpu_per_GB, cpu.footprint)`},
-		{"no bound", "  - {metric: cpu.throughput}\n", "x.yaml:9:5: gates[0]: give exactly one bound: max or min (absolute), max_overhead or negligible (versus another platform) or max_regression (versus a baseline run); got none"},
+		{"no bound", "  - {metric: cpu.throughput}\n", "x.yaml:9:5: gates[0]: give exactly one bound: max or min (absolute), max_overhead, min_overhead or negligible (versus another platform) or max_regression (versus a baseline run); got none"},
 		{"two bounds", "  - {metric: cpu.throughput, max: 1, max_overhead: 5%}\n", "got max and max_overhead"},
 		{"unknown key", "  - {metric: cpu.throughput, below: 1}\n", "x.yaml:9:30: gates[0].below: unknown field for gate"},
 		{"rate unit", "  - {metric: cpu.throughput, min: 1GB}\n", `x.yaml:9:35: gates[0].min: must be a rate such as 2GB/s or 500MiB/s (the metric is in bytes per second), got "1GB"`},
