@@ -93,6 +93,21 @@ func Edit(text []byte, sets, only []string) ([]byte, error) {
 				return nil, fmt.Errorf("--only %s: the scenario has no workload or platform of that name (workloads: %s; platforms: %s)", o, strings.Join(ws, ", "), strings.Join(ps, ", "))
 			}
 		}
+		// A workload's platforms: lose the platforms --only drops; a
+		// workload left with none of its own goes too.
+		if seq := valueOf(root, "workloads"); seq != nil {
+			seq.Content = slices.DeleteFunc(seq.Content, func(w *yaml.Node) bool {
+				list := valueOf(w, "platforms")
+				if list == nil || list.Kind != yaml.SequenceNode {
+					return false
+				}
+				list.Content = slices.DeleteFunc(list.Content, func(p *yaml.Node) bool {
+					family, _, _ := strings.Cut(p.Value, "[")
+					return !slices.Contains(ps, family)
+				})
+				return len(list.Content) == 0
+			})
+		}
 		if b := scalarOf(root, "baseline"); b != "" && !slices.Contains(ps, b) {
 			return nil, fmt.Errorf("--only keeps no platform %s, the scenario's baseline: add it, or --set baseline=%s", b, ps[0])
 		}
