@@ -103,6 +103,8 @@ func HTML(w io.Writer, t Table) error {
 		T             Table
 		Key           template.HTML
 		Sections      []section
+		Families      []profileTable
+		FamilyLegend  string
 		RunNotes      []string
 		Legend        string
 		Overview      []chart
@@ -119,13 +121,14 @@ func HTML(w io.Writer, t Table) error {
 		ExitHeader    []string
 		ExitRows      [][]string
 		ExitLegend    string
-	}{t, t.colorKey(), t.sections(), runNotes, t.legend(), overview, charts, profiles, profileLegend(t.Baseline), t.environment(), t.summaryTitle(), sh, sr, findings, density, densityLegend, eh, er, exitLegend})
+	}{t, t.colorKey(), t.sections(), t.families(), familyLegend, runNotes, t.legend(), overview, charts, profiles, profileLegend(t.Baseline), t.environment(), t.summaryTitle(), sh, sr, findings, density, densityLegend, eh, er, exitLegend})
 }
 
 type profileTable struct {
 	Title  string
 	Header []string
 	Rows   [][]string
+	Keys   int // the columns that name a row (a matrix's options), repeated when a wide table splits
 }
 
 // panel is one performance chart: the rows it plots and how.
@@ -209,7 +212,12 @@ details li{font-size:13px}
 {{end}}</table></div>
 {{if .Notes}}<details><summary>{{len .Notes}} note(s) on these cells (the numbers in the cells)</summary><ul>{{range .Notes}}<li id="note-{{.N}}"><b>{{.N}}</b>. {{.Text}}</li>{{end}}</ul></details>{{end}}
 {{end}}{{if .Sections}}<p class="small">Cells: median ±95% confidence interval, n trials; "X vs {{.T.Baseline}}": the verdict on X's overhead with its interval. How they are computed: <a href="#methodology">Methodology</a>.</p>{{end}}
-{{range .Detail}}<figure><h2>{{.Title}}</h2>{{if .Keyed}}{{$.Key}}{{end}}{{.SVG}}<figcaption>{{.Caption}}</figcaption></figure>
+{{if .Families}}<h2>Matrices</h2><p class="small">{{.FamilyLegend}}</p>{{end}}
+{{range .Families}}<h3>{{.Title}}</h3>
+<div class="scroll"><table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table></div>
+{{end}}{{range .Detail}}<figure><h2>{{.Title}}</h2>{{if .Keyed}}{{$.Key}}{{end}}{{.SVG}}<figcaption>{{.Caption}}</figcaption></figure>
 {{end}}
 {{if .Profiles}}<h2>Where the CPU time goes</h2>
 <p class="small">{{.ProfileLegend}}</p>

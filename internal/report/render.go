@@ -112,6 +112,12 @@ func Text(w io.Writer, t Table) error {
 		}
 	}
 	fmt.Fprintln(w, wrap(t.legend(), 158, ""))
+	for _, f := range t.families() {
+		fmt.Fprintf(w, "Matrix %s:\n", f.Title)
+		for _, cols := range fitColumns(f.Header, f.Rows, f.Keys, 158) {
+			textTable(w)(pickColumns(f.Header, cols), pickRows(f.Rows, cols))
+		}
+	}
 	if len(t.Exits) > 0 {
 		fmt.Fprintln(w, "Where the guests' exits go (KVM; exits per second of trial, median):")
 		textTable(w)(t.exitTable())
@@ -171,6 +177,15 @@ func Markdown(w io.Writer, t Table) error {
 			fmt.Fprintf(w, "| %s |\n", mdRow(rec))
 		}
 		fmt.Fprintf(w, "\n%s\n", t.legend())
+	}
+	if fams := t.families(); len(fams) > 0 {
+		fmt.Fprintf(w, "\n## Matrices\n\n%s\n", familyLegend)
+		for _, f := range fams {
+			fmt.Fprintf(w, "\n### %s\n\n| %s |\n|%s\n", mdEscape(f.Title), strings.Join(f.Header, " | "), strings.Repeat(" --- |", len(f.Header)))
+			for _, r := range f.Rows {
+				fmt.Fprintf(w, "| %s |\n", mdRow(r))
+			}
+		}
 	}
 	if len(t.Profiles) > 0 {
 		fmt.Fprintf(w, "\n## Where the CPU time goes\n\n%s\n", profileLegend(t.Baseline))

@@ -309,3 +309,34 @@ func TestOpenMetrics(t *testing.T) {
 		t.Errorf("%d samples:\n%.1500s", n, b.String())
 	}
 }
+
+// A matrix gets a table of its own: its variants as rows, their options
+// as columns.
+func TestMatrixTables(t *testing.T) {
+	info := result.RunInfo{RunID: "20261124-120000-abcd", Baseline: "native", Scenario: result.ScenarioCopy{Name: "m"},
+		Platforms: []result.PlatformInfo{{Name: "native", Type: "native"}, {Name: "vm[vcpus=1,pin=none]", Type: "vm"},
+			{Name: "vm[vcpus=2,pin=0+1]", Type: "vm"}, {Name: "solo[network=host]", Type: "container"}}}
+	var samples []result.Sample
+	for rep := range 6 {
+		for p, v := range map[string]float64{"native": 100, "vm[vcpus=1,pin=none]": 50, "vm[vcpus=2,pin=0+1]": 99, "solo[network=host]": 100} {
+			samples = append(samples, result.Sample{RunID: info.RunID, Workload: "cpu", Type: "cpu", Platform: p, Trial: rep,
+				Metrics: []result.Metric{{Name: "throughput", Unit: "B/s", Value: v * (1 + 0.001*float64(rep))}}})
+		}
+	}
+	fams := Build(info, samples).families()
+	if len(fams) != 1 {
+		t.Fatalf("%d matrix tables, want 1 (solo has one variant): %+v", len(fams), fams)
+	}
+	f := fams[0]
+	if f.Title != "vm: cpu" || strings.Join(f.Header, "|") != "vcpus|pin|throughput (B/s)|vs native" || f.Keys != 2 {
+		t.Errorf("table %q, header %q, keys %d", f.Title, f.Header, f.Keys)
+	}
+	if len(f.Rows) != 2 || f.Rows[0][0] != "1" || f.Rows[0][1] != "none" || f.Rows[1][1] != "0+1" || !strings.Contains(f.Rows[0][3], "×2.00") {
+		t.Errorf("rows %q", f.Rows)
+	}
+	var md bytes.Buffer
+	Markdown(&md, Build(info, samples))
+	if !strings.Contains(md.String(), "## Matrices") || !strings.Contains(md.String(), "### vm: cpu\n\n| vcpus | pin |") {
+		t.Errorf("report.md has no matrix table:\n%s", md.String())
+	}
+}
