@@ -6,12 +6,37 @@ import (
 	"testing"
 )
 
+// shipped are the scenario files in the repository.
+func shipped() []string {
+	var files []string
+	for _, dir := range []string{"", "experiments/", "repro/"} {
+		more, _ := filepath.Glob("../../scenarios/" + dir + "*.yaml")
+		files = append(files, more...)
+	}
+	return files
+}
+
+// Every shipped scenario loads: a user runs them as they are.
+func TestShippedScenariosLoad(t *testing.T) {
+	files := shipped()
+	if len(files) < 8 {
+		t.Fatalf("found %d scenario files: %v", len(files), files)
+	}
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(p, b); err != nil {
+			t.Errorf("%v", err)
+		}
+	}
+}
+
 // FuzzLoad: no input makes the loader or the planner panic; what loads
 // plans, estimates and checks.
 func FuzzLoad(f *testing.F) {
-	files, _ := filepath.Glob("../../scenarios/*.yaml")
-	more, _ := filepath.Glob("../../scenarios/experiments/*.yaml")
-	for _, p := range append(files, more...) {
+	for _, p := range shipped() {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}

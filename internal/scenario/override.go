@@ -114,8 +114,9 @@ func Edit(text []byte, sets, only []string) ([]byte, error) {
 		if gates := valueOf(root, "gates"); gates != nil {
 			gates.Content = slices.DeleteFunc(gates.Content, func(g *yaml.Node) bool {
 				w, _, _ := strings.Cut(scalarOf(g, "metric"), ".")
-				p := scalarOf(g, "platform")
-				return w != "" && w != "boot" && !slices.Contains(ws, w) || p != "" && !slices.Contains(ps, p)
+				p, _, _ := strings.Cut(scalarOf(g, "platform"), "[") // a matrix variant's family
+				v, _, _ := strings.Cut(scalarOf(g, "versus"), "[")
+				return w != "" && w != "boot" && !slices.Contains(ws, w) || p != "" && !slices.Contains(ps, p) || v != "" && !slices.Contains(ps, v)
 			})
 		}
 	}

@@ -62,3 +62,36 @@ func TestEdit(t *testing.T) {
 		}
 	}
 }
+
+// --only keeps a matrix by its family: its variants' gates, and the
+// workloads' platform lists, follow.
+func TestEditOnlyMatrix(t *testing.T) {
+	const matrix = `version: 1
+name: m
+baseline: native
+platforms:
+  - {name: native, type: native}
+  - {name: box, type: container, network: [host, nat]}
+  - {name: vm, type: vm}
+workloads:
+  - {name: rr, type: net, params: {mode: rr}, platforms: [box, vm]}
+  - {name: cpu, type: cpu, platforms: [vm]}
+gates:
+  - {metric: rr.p50, platform: "box[network=nat]", versus: "box[network=host]", min_overhead: 5%}
+  - {metric: rr.p50, platform: vm, max_overhead: 5%}
+`
+	text, err := Edit([]byte(matrix), nil, []string{"native", "box"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load("edited", text)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if len(s.Workloads) != 1 || s.Workloads[0].Name != "rr" || strings.Join(s.Workloads[0].Platforms, ",") != "box" {
+		t.Errorf("workloads %+v, want rr on box alone (cpu ran only on vm)", s.Workloads)
+	}
+	if len(s.Gates) != 1 || s.Gates[0].Platforms[0] != "box[network=nat]" {
+		t.Errorf("gates %+v, want the one on box's variants", s.Gates)
+	}
+}
