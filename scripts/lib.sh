@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # qboot for microvm), a guest kernel with its modules, iproute2 for the net
 # workload's bridge, the reference tools and mmdebstrap for the tools rootfs.
 PACKAGES=(runc crun runsc qemu-system-x86 qemu-system-data linux-image-cloud-amd64 iproute2
-  fio sysbench stress-ng iperf3 redis-server redis-tools mmdebstrap e2fsprogs nftables
+  fio sysbench stress-ng iperf3 redis-server redis-tools nginx-light wrk mmdebstrap e2fsprogs nftables
   golang-github-containers-common)
 # What only the tests need: xmllint for the JUnit schema, chromium to load
 # the report, and the container engines the engine platforms drive.
@@ -29,8 +29,17 @@ install_packages() {
     command -v apt-get >/dev/null || die "missing packages (${missing[*]}) and no apt-get: install them by hand"
     echo "vmbench: installing ${missing[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # The servers vmbench runs as workloads (redis, nginx) must not start as
+    # the host's services: policy-rc.d tells the packages not to, unless
+    # the host already has a policy of its own.
+    local policy=/usr/sbin/policy-rc.d ours=""
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && ours=1
+    fi
+    local rc=0
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } || rc=$?
+    [ -z "$ours" ] || rm -f "$policy"
+    [ "$rc" -eq 0 ] || die "apt-get could not install ${missing[*]} (exit $rc)"
   fi
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/vmbench/vmbench/workloads/memlat"
 	"github.com/vmbench/vmbench/workloads/memory"
 	"github.com/vmbench/vmbench/workloads/network"
+	"github.com/vmbench/vmbench/workloads/nginx"
 	"github.com/vmbench/vmbench/workloads/redis"
 	"github.com/vmbench/vmbench/workloads/startup"
 	"github.com/vmbench/vmbench/workloads/stressng"
@@ -33,6 +34,7 @@ func All() []workload.Workload {
 		stressng.Workload{},
 		iperf3.Workload{},
 		redis.Workload{},
+		nginx.Workload{},
 	}
 }
 

@@ -484,7 +484,7 @@ workloads:
 func TestToolsOnEveryPlatform(t *testing.T) {
 	needGuest(t)
 	needRuntime(t, "runc")
-	for _, tool := range []string{"fio", "sysbench", "stress-ng", "iperf3", "redis-server", "redis-benchmark", "mmdebstrap", "mkfs.ext4"} {
+	for _, tool := range []string{"fio", "sysbench", "stress-ng", "iperf3", "redis-server", "redis-benchmark", "wrk", "mmdebstrap", "mkfs.ext4"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is not installed: scripts/test.sh installs it", tool)
 		}
@@ -505,6 +505,7 @@ workloads:
   - {type: sysbench, params: {test: cpu}}
   - {type: iperf3}
   - {type: redis, params: {requests: 2000}}
+  - {type: nginx, params: {duration: 1s, connections: 4}}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -523,8 +524,8 @@ workloads:
 		}
 		got[s.Workload+"/"+s.Platform] = true
 	}
-	if len(got) != 16 {
-		t.Errorf("successful samples: %v, want 4 tools × 4 platforms", got)
+	if len(got) != 20 {
+		t.Errorf("successful samples: %v, want 5 tools × 4 platforms", got)
 	}
 }
 
