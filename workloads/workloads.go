@@ -4,6 +4,7 @@ package workloads
 
 import (
 	"github.com/vmbench/vmbench/internal/workload"
+	"github.com/vmbench/vmbench/workloads/app"
 	"github.com/vmbench/vmbench/workloads/cpu"
 	"github.com/vmbench/vmbench/workloads/disk"
 	"github.com/vmbench/vmbench/workloads/fio"
@@ -35,6 +36,7 @@ func All() []workload.Workload {
 		iperf3.Workload{},
 		redis.Workload{},
 		nginx.Workload{},
+		app.Workload{},
 	}
 }
 

@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -32,7 +35,11 @@ func newAgentCmd() *cobra.Command {
 			if err != nil {
 				return usageError(err)
 			}
-			resp := agent.Run(cmd.Context(), req)
+			// A platform stops a trial with SIGTERM (native: a server once
+			// its client is done): the workload ends what it started.
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			resp := agent.Run(ctx, req)
 			if err := json.NewEncoder(cmd.OutOrStdout()).Encode(resp); err != nil {
 				return err
 			}

@@ -334,7 +334,7 @@ func variants(s *scenario.Scenario, g scenario.Gate) []variant {
 		for _, v := range scenario.Variants(w) {
 			params, _ := workload.Complete(impl, v.Given)
 			if g.Matches(params) {
-				out = append(out, variant{v.Label, unitOf(workload.AllMetrics(impl), g.Metric)})
+				out = append(out, variant{v.Label, unitOf(w.Metrics(), g.Metric)})
 			}
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/collect"
@@ -22,6 +24,10 @@ type Native struct {
 	// clients reach ("": 127.0.0.1): one of its own per instance, so that
 	// runs and instances do not meet on one port.
 	Addr string
+	// Tools is the tools rootfs, which an app workload's command runs
+	// chrooted into (the user's image); "": none. Native's other tool
+	// workloads run the host's own programs.
+	Tools string
 }
 
 // LoopbackAddr is a loopback address of a run's k-th native instance:
@@ -42,13 +48,14 @@ func (n *Native) Start(context.Context) (Instance, error) {
 	if addr == "" {
 		addr = "127.0.0.1"
 	}
-	return &nativeInstance{binary: n.Binary, scratch: n.Scratch, addr: addr}, nil
+	return &nativeInstance{binary: n.Binary, scratch: n.Scratch, addr: addr, tools: n.Tools}, nil
 }
 
 type nativeInstance struct {
 	binary  string
 	scratch string
 	addr    string
+	tools   string
 	pid     atomic.Int64 // the agent's, during a trial
 }
 
@@ -58,6 +65,19 @@ func (i *nativeInstance) Run(ctx context.Context, req agent.Request) (Output, er
 	if i.scratch != "" {
 		cmd.Env = append(cmd.Env, workload.ScratchEnv+"="+i.scratch)
 	}
+	if i.tools != "" && req.Tool {
+		cmd.Env = append(cmd.Env, workload.AppRootEnv+"="+i.tools)
+	}
+	// Stopped, the agent gets SIGTERM and ends what it started (a server's
+	// process); then whatever is left of its process group goes.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	defer func() {
+		if cmd.Process != nil {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+	}()
 	return RunAgent(cmd, req, &i.pid)
 }
 

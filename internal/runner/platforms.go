@@ -13,7 +13,7 @@ import (
 func New(p scenario.Platform, env Env) (platform.Platform, error) {
 	switch p.Type {
 	case scenario.Native:
-		return &platform.Native{PlatformName: p.Name, Binary: env.Binary, Scratch: env.Scratch, Addr: platform.LoopbackAddr(env.RunID, env.IDs.Add(1))}, nil
+		return &platform.Native{PlatformName: p.Name, Binary: env.Binary, Scratch: env.Scratch, Addr: platform.LoopbackAddr(env.RunID, env.IDs.Add(1)), Tools: env.Tools}, nil
 	case scenario.Container:
 		return &platform.Container{
 			PlatformName: p.Name, RunID: env.RunID, ContainerOptions: p.Container,

@@ -33,7 +33,10 @@ func makeTools(ctx context.Context, s *scenario.Scenario, cacheDir string, log i
 		return slices.ContainsFunc(s.Platforms, func(p scenario.Platform) bool { return p.Type == t })
 	}
 	container, vm := has(scenario.Container), has(scenario.VM)
-	if len(programs) == 0 || !container && !vm {
+	// An app runs in the user's image everywhere, native included
+	// (chrooted into it).
+	apps := slices.ContainsFunc(s.Workloads, func(w scenario.Workload) bool { return w.App != nil })
+	if !apps && (len(programs) == 0 || !container && !vm) {
 		return "", "", nil
 	}
 	if cacheDir == "" {

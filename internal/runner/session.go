@@ -278,7 +278,7 @@ func request(t scenario.Trial, profile bool) agent.Request {
 	_, fresh := t.Impl.(workload.Starter)
 	req := agent.Request{Type: t.Type, Params: t.Params, Profile: profile, Tool: tool, Fresh: fresh}
 	if c, ok := t.Impl.(workload.Client); ok {
-		req.Port = c.Port()
+		req.Port = c.Port(t.Params)
 	}
 	return req
 }
@@ -289,7 +289,7 @@ func attempt(ctx context.Context, s *scenario.Scenario, inst platform.Instance, 
 	defer cancel()
 	var res platform.Output
 	var err error
-	if c, ok := w.(workload.Client); ok {
+	if c, ok := w.(workload.Client); ok && c.Port(req.Params) > 0 {
 		res, err = withClient(tctx, inst, req, c)
 	} else {
 		res, err = inst.Run(tctx, req)
@@ -334,14 +334,18 @@ func withClient(ctx context.Context, inst platform.Instance, req agent.Request, 
 	if cerr == nil {
 		res.Result, cerr = c.Client(cctx, addr, req.Params) // complete: the plan filled in the defaults
 	}
-	if cerr != nil {
+	// A server that does not end by itself is stopped once its client is
+	// done; stopped so, it has succeeded.
+	s, _ := c.(workload.ServerStopper)
+	stopped := cerr == nil && s != nil && s.StopsServer()
+	if cerr != nil || stopped {
 		stopServer()
 	}
 	srv := <-done
 	if cerr != nil { // the server was stopped for it
 		return res, fmt.Errorf("client: %w", cerr)
 	}
-	if srv.err != nil {
+	if srv.err != nil && !stopped {
 		return res, fmt.Errorf("server: %w", srv.err)
 	}
 	res.HostCPU, res.Measured, res.Series, res.Profile = srv.out.HostCPU, srv.out.Measured, srv.out.Series, srv.out.Profile

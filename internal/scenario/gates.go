@@ -258,7 +258,7 @@ func (v *validator) gate(g *Gate) {
 		v.fail(path+".metric", "%q is not a workload of this scenario (workloads: %s; boot for a guest's start)", g.Workload, strings.Join(v.workloadNames(), ", "))
 		return
 	} else if w, ok := workloads.Lookup(v.s.Workloads[i].Type); ok {
-		impl, metrics = w, workload.AllMetrics(w)
+		impl, metrics = w, v.s.Workloads[i].Metrics()
 		for _, variant := range Variants(v.s.Workloads[i]) {
 			p, _ := workload.Complete(w, variant.Given)
 			variants = append(variants, p)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmbench/vmbench/workloads/app"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vmbench/vmbench/internal/platform"
@@ -294,7 +296,10 @@ func (d *decoder) options(f map[string]*yaml.Node, path string, opts any) {
 
 func (d *decoder) workload(n *yaml.Node, path string) Workload {
 	var w Workload
-	f := d.fields(n, path, "workload", []string{"name", "type", "params", "negligible", "platforms"}, "type")
+	f := d.fields(n, path, "workload", []string{"name", "type", "params", "negligible", "platforms", "app"}, "type")
+	if an := f["app"]; an != nil {
+		w.App = d.app(an, path+".app")
+	}
 	d.strField(f, "type", path+".type", &w.Type)
 	if pn := f["platforms"]; pn != nil {
 		ppath := path + ".platforms"
@@ -511,4 +516,53 @@ func kindName(n *yaml.Node) string {
 		return "nothing"
 	}
 	return fmt.Sprintf("%q", n.Value)
+}
+
+// app decodes an app workload's block.
+func (d *decoder) app(n *yaml.Node, path string) *app.Spec {
+	var s app.Spec
+	f := d.fields(n, path, "app", []string{"command", "metrics", "parser", "port", "client"}, "command")
+	s.Command = d.strList(f["command"], path+".command")
+	s.Client = d.strList(f["client"], path+".client")
+	d.strField(f, "parser", path+".parser", &s.Parser)
+	d.intField(f, "port", path+".port", &s.Port)
+	mn := f["metrics"]
+	if mn == nil {
+		return &s
+	}
+	if mn.Kind != yaml.SequenceNode {
+		d.fail(mn, path+".metrics", "must be a list of {name, unit, regex or json}")
+		return &s
+	}
+	for j, item := range mn.Content {
+		mp := fmt.Sprintf("%s.metrics[%d]", path, j)
+		mf := d.fields(item, mp, "app metric", []string{"name", "unit", "regex", "json"}, "name", "unit")
+		var m app.Metric
+		d.strField(mf, "name", mp+".name", &m.Name)
+		d.strField(mf, "unit", mp+".unit", &m.Unit)
+		d.strField(mf, "regex", mp+".regex", &m.Regex)
+		d.strField(mf, "json", mp+".json", &m.JSON)
+		s.Metrics = append(s.Metrics, m)
+	}
+	return &s
+}
+
+// strList decodes a list of strings (an argument vector); nil when n is.
+func (d *decoder) strList(n *yaml.Node, path string) []string {
+	if n == nil {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.fail(n, path, "must be a list of strings, one per argument ([/usr/bin/myapp, --flag, value]): vmbench runs no shell")
+		return nil
+	}
+	var out []string
+	for j, item := range n.Content {
+		ipath := fmt.Sprintf("%s[%d]", path, j)
+		if d.scalar(item, ipath) {
+			out = append(out, item.Value)
+			d.at(ipath, item)
+		}
+	}
+	return out
 }

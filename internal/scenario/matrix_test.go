@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -131,5 +132,47 @@ workloads:
 	_, err = Load("w.yaml", []byte(strings.Replace(text, "platforms: [runc]", "platforms: [rnuc]", 1)))
 	if err == nil || !strings.Contains(err.Error(), `w.yaml:10:59: workloads[0].platforms[0]: "rnuc" is not a platform or matrix of this scenario`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// A bad app workload is located at its field.
+func TestAppErrors(t *testing.T) {
+	const good = `version: 1
+name: a
+tools_image: /tmp/img.tar
+platforms:
+  - {name: native, type: native}
+workloads:
+  - name: mine
+    type: app
+    app:
+      command: [/usr/bin/mine, --fast]
+      metrics:
+        - {name: rate, unit: ops/s, regex: 'rate=(?P<value>[0-9.]+)'}
+`
+	// tools_image must exist for Load to accept it.
+	if err := os.WriteFile("/tmp/img.tar", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove("/tmp/img.tar")
+	if _, err := Load("a.yaml", []byte(good)); err != nil {
+		t.Fatalf("good: %v", err)
+	}
+	for _, tc := range []struct{ from, to, want string }{
+		{"tools_image: /tmp/img.tar\n", "", "a.yaml:9:7: workloads[0].app: an app runs in your image: set tools_image:"},
+		{"regex: 'rate=(?P<value>[0-9.]+)'", "regex: 'rate=([0-9.]+)'", "a.yaml:12:44: workloads[0].app.metrics[0].regex: has no group named value"},
+		{"      metrics:\n        - {name: rate, unit: ops/s, regex: 'rate=(?P<value>[0-9.]+)'}\n", "      parser: ab\n", "a.yaml:11:15: workloads[0].app.parser: unknown parser \"ab\""},
+		{"      command: [/usr/bin/mine, --fast]\n", "      command: [/usr/bin/mine, --fast]\n      port: 70000\n      client: [wrk, \"http://{addr}:{port}/\"]\n", "a.yaml:11:13: workloads[0].app.port: must be a TCP port, 1–65535, got 70000"},
+		{"      command: [/usr/bin/mine, --fast]\n", "      command: /usr/bin/mine --fast\n", "a.yaml:10:16: workloads[0].app.command: must be a list of strings, one per argument"},
+		{"      command: [/usr/bin/mine, --fast]\n", "      command: [/usr/bin/mine]\n      port: 8080\n", "workloads[0].app.client: a server (port: 8080) needs the client command"},
+	} {
+		text := strings.Replace(good, tc.from, tc.to, 1)
+		if text == good {
+			t.Fatalf("%q does not change the scenario", tc.from)
+		}
+		_, err := Load("a.yaml", []byte(text))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q → %q: err = %v, want %q", tc.from, tc.to, err, tc.want)
+		}
 	}
 }

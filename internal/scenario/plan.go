@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vmbench/vmbench/workloads/app"
+
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads"
@@ -36,6 +38,13 @@ func Variants(w Workload) []Variant {
 			}
 		}
 		out = next
+	}
+	if w.App != nil {
+		// The app's spec is a parameter of every variant, but no part of
+		// its label: the scenario's app: block says what it is.
+		for i := range out {
+			out[i].Given[app.ParamName] = w.App.Encode()
+		}
 	}
 	return out
 }

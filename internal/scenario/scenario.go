@@ -9,7 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmbench/vmbench/workloads"
+	"github.com/vmbench/vmbench/workloads/app"
+
 	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/workload"
 )
 
 // Version is the scenario format this vmbench reads.
@@ -139,6 +143,8 @@ type Workload struct {
 	// workload: under "" for all its metrics, under a metric's name for
 	// that metric.
 	Margins map[string]float64
+	// App is the app: block of an app workload (type app); nil otherwise.
+	App *app.Spec
 	// Platforms, when set, are the platforms (names, or matrix families
 	// for all their variants) the workload runs on, besides the baseline,
 	// which it always runs on; empty: every platform.
@@ -168,3 +174,16 @@ const (
 	MinSample          = 10 * time.Millisecond
 	DefaultScratchDir  = "/var/tmp"
 )
+
+// Metrics are what a trial of the workload records: its type's metrics, or
+// an app's own (its block's, or its parser's), then the cost metrics.
+func (w Workload) Metrics() []workload.MetricInfo {
+	if w.App != nil {
+		return append(app.MetricsOf(*w.App), workload.CostMetrics...)
+	}
+	impl, ok := workloads.Lookup(w.Type)
+	if !ok {
+		return nil
+	}
+	return workload.AllMetrics(impl)
+}

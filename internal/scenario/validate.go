@@ -13,6 +13,7 @@ import (
 	"github.com/vmbench/vmbench/internal/units"
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads"
+	"github.com/vmbench/vmbench/workloads/app"
 )
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,30}$`)
@@ -262,6 +263,27 @@ func (v *validator) workload(path string, w Workload) {
 	if !ok {
 		v.fail(path+".type", "unknown workload type %q (types: %s; `vmbench list` describes them)", w.Type, strings.Join(workloads.Names(), ", "))
 		return
+	}
+	switch {
+	case w.Type == "app" && w.App == nil:
+		v.fail(path, "an app workload needs an app: block: command (a list), metrics or parser, and for a server port and client")
+		return
+	case w.Type != "app" && w.App != nil:
+		v.fail(path+".app", "applies to workloads of type app only (this one is %s)", w.Type)
+		return
+	case w.App != nil:
+		for _, e := range w.App.Check() {
+			v.fail(path+".app."+e[0], "%s", e[1])
+		}
+		if v.s.ToolsImage == "" {
+			v.fail(path+".app", "an app runs in your image: set tools_image: to its OCI image archive or docker-save archive (a path from the scenario's directory)")
+		}
+		if slices.ContainsFunc(w.Params, func(p Param) bool { return p.Key == app.ParamName }) {
+			v.fail(path+".params."+app.ParamName, "is set by the app: block; remove it from params")
+		}
+		if len(w.App.Check()) > 0 {
+			return
+		}
 	}
 	variants := 1
 	for _, p := range w.Params {

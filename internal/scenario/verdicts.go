@@ -11,7 +11,6 @@ import (
 
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/stats"
-	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads"
 )
 
@@ -153,7 +152,7 @@ func (v *validator) verdicts() {
 	margin("negligible", s.Negligible)
 	for i, w := range s.Workloads {
 		path := fmt.Sprintf("workloads[%d].negligible", i)
-		impl, ok := workloads.Lookup(w.Type)
+		_, ok := workloads.Lookup(w.Type)
 		for _, k := range slices.Sorted(maps.Keys(w.Margins)) {
 			if k == "" {
 				margin(path, w.Margins[k])
@@ -164,7 +163,7 @@ func (v *validator) verdicts() {
 				continue
 			}
 			var names []string
-			for _, m := range workload.AllMetrics(impl) {
+			for _, m := range w.Metrics() {
 				names = append(names, m.Name)
 			}
 			if !slices.Contains(names, k) {

@@ -42,8 +42,16 @@ type Workload interface {
 type Client interface {
 	Client(ctx context.Context, addr string, p Params) (Result, error)
 	// Port is the TCP port the server listens on, which an engine
-	// publishes for the client (docker run -p).
-	Port() int
+	// publishes for the client (docker run -p); 0: with these parameters
+	// the workload has no server, and runs as any other.
+	Port(p Params) int
+}
+
+// ServerStopper is implemented by client workloads whose server does not
+// end by itself: once the client is done, the trial stops the server, and
+// a server stopped that way has succeeded.
+type ServerStopper interface {
+	StopsServer() bool
 }
 
 // Tool is implemented by workloads that run an external program (fio,
@@ -92,6 +100,11 @@ func ListenAddr() string {
 	return "0.0.0.0"
 }
 
+// AppRootEnv names the environment variable in which the native platform
+// tells the app workload where the user's image is: its command runs
+// chrooted into it. Containers and guests already run the agent in it.
+const AppRootEnv = "VMBENCH_APP_ROOT"
+
 // ScratchEnv names the environment variable in which the platform tells the
 // agent where its scratch area is: a directory on the host filesystem, or
 // a guest's scratch disk.
@@ -122,6 +135,7 @@ const (
 	Size     Kind = "size"
 	Duration Kind = "duration"
 	Enum     Kind = "enum"
+	Text     Kind = "text" // any string: the app workload's spec
 )
 
 // Param declares one parameter.
@@ -212,6 +226,8 @@ func (p Param) DefaultValue() string {
 // Check parses one value of the parameter and checks its range.
 func (p Param) Check(v string) error {
 	switch p.Kind {
+	case Text:
+		return nil
 	case Enum:
 		if !slices.Contains(p.Choices, v) {
 			return fmt.Errorf("must be one of %s, got %q", strings.Join(p.Choices, ", "), v)

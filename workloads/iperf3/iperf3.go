@@ -79,7 +79,7 @@ func (Workload) Run(ctx context.Context, p workload.Params) (workload.Result, er
 const dialWait = time.Minute
 
 // Port is the port the server listens on.
-func (Workload) Port() int { return Port }
+func (Workload) Port(workload.Params) int { return Port }
 
 // Client runs iperf3's client on the host, retrying while the server in
 // the platform is still starting.

@@ -169,7 +169,7 @@ const stall = 10 * time.Second
 const dialWait = time.Minute
 
 // Port is the port the server listens on.
-func (Workload) Port() int { return Port }
+func (Workload) Port(workload.Params) int { return Port }
 
 // Client runs on the host against the server at addr.
 func (Workload) Client(ctx context.Context, addr string, p workload.Params) (workload.Result, error) {

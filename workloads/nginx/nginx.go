@@ -83,7 +83,7 @@ func (Workload) Validate(p workload.Params) error {
 }
 
 // Port is the port the server listens on.
-func (Workload) Port() int { return Port }
+func (Workload) Port(workload.Params) int { return Port }
 
 // Config is nginx's configuration: everything it writes under dir, the
 // file at root/file, no access log but the stop request's.
