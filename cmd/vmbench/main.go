@@ -56,7 +56,7 @@ intervals.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
-	root.AddCommand(newRunCmd(), newValidateCmd(), newReportCmd(), newCompareCmd(), newGateCmd(), newCapacityCmd(), newBaselineCmd(), newListCmd(), newVersionCmd(), newCleanupCmd(), newDoctorCmd(), newLabCmd(), newRunsCmd(), newAgentCmd())
+	root.AddCommand(newRunCmd(), newValidateCmd(), newReportCmd(), newCompareCmd(), newGateCmd(), newCapacityCmd(), newBaselineCmd(), newListCmd(), newVersionCmd(), newCleanupCmd(), newDoctorCmd(), newLabCmd(), newRunsCmd(), newMergeCmd(), newAgentCmd())
 	// An unknown command reaches the root with its arguments.
 	root.Args, root.SuggestionsMinimumDistance = cobra.ArbitraryArgs, 2
 	root.RunE = func(cmd *cobra.Command, args []string) error {

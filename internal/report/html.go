@@ -99,12 +99,20 @@ func HTML(w io.Writer, t Table) error {
 			runNotes = append(runNotes, n)
 		}
 	}
+	var fleetHosts, fleetCells profileTable
+	if f := t.Fleet; f != nil {
+		fleetHosts.Header, fleetHosts.Rows = f.hostRows()
+		fleetCells.Header, fleetCells.Rows = f.Header, f.Rows
+	}
 	return htmlPage.Execute(w, struct {
 		T             Table
 		Key           template.HTML
 		Sections      []section
 		Families      []profileTable
 		FamilyLegend  string
+		FleetHosts    profileTable
+		FleetCells    profileTable
+		FleetLegend   string
 		RunNotes      []string
 		Legend        string
 		Overview      []chart
@@ -121,7 +129,7 @@ func HTML(w io.Writer, t Table) error {
 		ExitHeader    []string
 		ExitRows      [][]string
 		ExitLegend    string
-	}{t, t.colorKey(), t.sections(), t.families(), familyLegend, runNotes, t.legend(), overview, charts, profiles, profileLegend(t.Baseline), t.environment(), t.summaryTitle(), sh, sr, findings, density, densityLegend, eh, er, exitLegend})
+	}{t, t.colorKey(), t.sections(), t.families(), familyLegend, fleetHosts, fleetCells, fleetLegend, runNotes, t.legend(), overview, charts, profiles, profileLegend(t.Baseline), t.environment(), t.summaryTitle(), sh, sr, findings, density, densityLegend, eh, er, exitLegend})
 }
 
 type profileTable struct {
@@ -212,7 +220,16 @@ details li{font-size:13px}
 {{end}}</table></div>
 {{if .Notes}}<details><summary>{{len .Notes}} note(s) on these cells (the numbers in the cells)</summary><ul>{{range .Notes}}<li id="note-{{.N}}"><b>{{.N}}</b>. {{.Text}}</li>{{end}}</ul></details>{{end}}
 {{end}}{{if .Sections}}<p class="small">Cells: median ±95% confidence interval, n trials; "X vs {{.T.Baseline}}": the verdict on X's overhead with its interval. How they are computed: <a href="#methodology">Methodology</a>.</p>{{end}}
-{{if .Families}}<h2>Matrices</h2><p class="small">{{.FamilyLegend}}</p>{{end}}
+{{if .T.Fleet}}<h2>Fleet: {{len .T.Fleet.Hosts}} hosts</h2>
+<div class="scroll"><table><tr>{{range .FleetHosts.Header}}<th>{{.}}</th>{{end}}</tr>
+{{range .FleetHosts.Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table></div>
+{{range .T.Fleet.Warnings}}<div class="warn"><b>Warning:</b> {{.}}</div>{{end}}
+<p class="small">{{.FleetLegend}}</p>
+<div class="scroll"><table><tr>{{range .FleetCells.Header}}<th>{{.}}</th>{{end}}</tr>
+{{range .FleetCells.Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table></div>
+{{end}}{{if .Families}}<h2>Matrices</h2><p class="small">{{.FamilyLegend}}</p>{{end}}
 {{range .Families}}<h3>{{.Title}}</h3>
 <div class="scroll"><table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>

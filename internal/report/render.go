@@ -112,6 +112,17 @@ func Text(w io.Writer, t Table) error {
 		}
 	}
 	fmt.Fprintln(w, wrap(t.legend(), 158, ""))
+	if f := t.Fleet; f != nil {
+		fmt.Fprintf(w, "Fleet: %d hosts\n", len(f.Hosts))
+		textTable(w)(f.hostRows())
+		for _, warn := range f.Warnings {
+			fmt.Fprintf(w, "%s\n", wrap("!! "+warn, 158, "   "))
+		}
+		for _, cols := range fitColumns(f.Header, f.Rows, 4, 158) {
+			textTable(w)(pickColumns(f.Header, cols), pickRows(f.Rows, cols))
+		}
+		fmt.Fprintln(w, wrap(fleetLegend, 158, ""))
+	}
 	for _, f := range t.families() {
 		fmt.Fprintf(w, "Matrix %s:\n", f.Title)
 		for _, cols := range fitColumns(f.Header, f.Rows, f.Keys, 158) {
@@ -177,6 +188,22 @@ func Markdown(w io.Writer, t Table) error {
 			fmt.Fprintf(w, "| %s |\n", mdRow(rec))
 		}
 		fmt.Fprintf(w, "\n%s\n", t.legend())
+	}
+	if f := t.Fleet; f != nil {
+		fmt.Fprintf(w, "\n## Fleet: %d hosts\n\n", len(f.Hosts))
+		h, rows := f.hostRows()
+		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(h, " | "), strings.Repeat(" --- |", len(h)))
+		for _, r := range rows {
+			fmt.Fprintf(w, "| %s |\n", mdRow(r))
+		}
+		fmt.Fprintln(w)
+		for _, warn := range f.Warnings {
+			fmt.Fprintf(w, "> **Warning:** %s\n\n", mdEscape(warn))
+		}
+		fmt.Fprintf(w, "%s\n\n| %s |\n|%s\n", fleetLegend, strings.Join(f.Header, " | "), strings.Repeat(" --- |", len(f.Header)))
+		for _, r := range f.Rows {
+			fmt.Fprintf(w, "| %s |\n", mdRow(r))
+		}
 	}
 	if fams := t.families(); len(fams) > 0 {
 		fmt.Fprintf(w, "\n## Matrices\n\n%s\n", familyLegend)

@@ -57,6 +57,8 @@ type Table struct {
 	// kept apart from Rows: only vm platforms under KVM have them, and
 	// they explain an overhead rather than compare platforms.
 	Exits []Row
+	// Fleet is a merged fleet run's section; nil for a run of one host.
+	Fleet *FleetTable
 }
 
 // CellNote is a note about the cells of a workload variant (and a metric;
@@ -275,6 +277,7 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 		}
 	}
 	t.compare(col)
+	t.fleet(info, samples)
 	for i, k := range noteKeys {
 		what := strings.TrimSpace(strings.Join([]string{k.workload, k.label, k.metric}, " "))
 		t.Notes = append(t.Notes, fmt.Sprintf("%s on %s: %s", what, strings.Join(notePlatforms[i], ", "), k.msg))

@@ -6,6 +6,7 @@ package result
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
 
@@ -61,6 +62,9 @@ type Sample struct {
 	// Profile is the trial's CPU profile (pprof format), relative to the
 	// run directory: profiles/<platform>/<workload>-….pb.gz.
 	Profile string `json:"profile,omitempty"`
+	// Host is the fleet host the sample was measured on, in a merged fleet
+	// run (vmbench merge); "" in a run of one host.
+	Host string `json:"host,omitempty"`
 }
 
 // Cell is a workload variant on a platform: the unit the report compares,
@@ -90,7 +94,16 @@ func TraceOf(s Sample) Trace {
 // RoundKey names the round a measured trial belongs to: trials of one
 // workload variant with the same key ran back to back, one per platform,
 // under the same host conditions, and so can be paired.
-func (s Sample) RoundKey() int64 { return int64(s.Round)<<32 | int64(s.Trial) }
+func (s Sample) RoundKey() int64 {
+	k := int64(s.Round)<<32 | int64(s.Trial)
+	if s.Host != "" {
+		// A fleet's rounds pair within a host, never across hosts.
+		h := fnv.New32a()
+		h.Write([]byte(s.Host))
+		k ^= int64(h.Sum32()&0x7fff) << 48
+	}
+	return k
+}
 
 // Trace is one line of series.jsonl: what the samplers read during one
 // trial, identified as its sample is (TraceOf).
@@ -137,6 +150,31 @@ type RunInfo struct {
 	Resumes []Resume `json:"resumes,omitempty"`
 	// Lab is set when the run was made in the nested lab (vmbench lab run).
 	Lab *Lab `json:"lab,omitempty"`
+	// Fleet is set on a fleet run, the runs of several hosts merged
+	// (vmbench merge): its samples carry their host.
+	Fleet *Fleet `json:"fleet,omitempty"`
+}
+
+// Fleet describes the hosts of a merged fleet run.
+type Fleet struct {
+	Hosts []FleetHost `json:"hosts"`
+	// Warnings say where the hosts differ (CPU model, kernel, QEMU,
+	// accelerator), which the fleet's numbers mix.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// FleetHost is one host of a fleet: its run, or why it has none.
+type FleetHost struct {
+	Name   string `json:"name"`
+	RunID  string `json:"run_id,omitempty"`
+	Status string `json:"status"` // ok, or failed (its samples are not in the fleet run)
+	Error  string `json:"error,omitempty"`
+	// Doctor is the first line of vmbench doctor's verdict on the host.
+	Doctor string `json:"doctor,omitempty"`
+	Host   Host   `json:"host"`
+	// Accel is each vm platform's accelerator on the host.
+	Accel map[string]string `json:"accel,omitempty"`
+	QEMU  string            `json:"qemu,omitempty"`
 }
 
 // Lab says how a run made in the nested lab was made: a first-level guest
