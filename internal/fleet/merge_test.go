@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmbench/vmbench/internal/gate"
 	"github.com/vmbench/vmbench/internal/report"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/scenario"
 )
 
 // hostRun writes the run of one host: cpu on native and container, the
@@ -103,5 +105,49 @@ func TestMergeAFleet(t *testing.T) {
 	}
 	if _, err := Merge([]string{filepath.Join(tmp, "d")}, filepath.Join(tmp, "x"), "20261129-130000-f1ef"); err == nil || !strings.Contains(err.Error(), "no host has a run to merge (host-dddd: vmbench run exited 2)") {
 		t.Errorf("all failed: %v", err)
+	}
+}
+
+// A gate with hosts: all needs every host to pass, with hosts: any one;
+// without, it judges the fleet's pooled trials.
+func TestFleetGates(t *testing.T) {
+	tmp := t.TempDir()
+	hostRun(t, filepath.Join(tmp, "a"), "host-aaaa", "EPYC", 0.01)
+	hostRun(t, filepath.Join(tmp, "b"), "host-bbbb", "EPYC", 0.30)
+	out := filepath.Join(tmp, "fleet")
+	if _, err := Merge([]string{filepath.Join(tmp, "a"), filepath.Join(tmp, "b")}, out, "20261129-130000-f1ee"); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := result.ReadRun(out)
+	samples, _ := result.ReadSamples(out)
+	s, err := scenario.Load("f.yaml", []byte(`version: 1
+name: fleet
+repetitions: 8
+platforms:
+  - {name: native, type: native}
+  - {name: container, type: container}
+workloads:
+  - {type: cpu}
+gates:
+  - {name: every host, metric: cpu.throughput, platform: container, max_overhead: 10%, hosts: all}
+  - {name: some host, metric: cpu.throughput, platform: container, max_overhead: 10%, hosts: any}
+  - {name: pooled, metric: cpu.throughput, platform: container, max_overhead: 50%}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gate.Evaluate(s, info, samples, nil, 1)
+	got := map[string]gate.Status{}
+	for _, c := range r.Checks {
+		got[c.Gate] = c.Status
+		if c.Gate == "every host" && (!strings.Contains(c.Reason, "host-aaaa: pass") || !strings.Contains(c.Reason, "host-bbbb: FAIL")) {
+			t.Errorf("reason %q: want each host's verdict", c.Reason)
+		}
+	}
+	if got["every host"] != gate.Fail || got["some host"] != gate.Pass || got["pooled"] != gate.Pass {
+		t.Errorf("verdicts %v: want all → fail (host-bbbb costs 30%%), any → pass, pooled → pass", got)
+	}
+	if _, err := scenario.Load("f.yaml", []byte("version: 1\nname: f\nplatforms: [{name: n, type: native}]\nworkloads: [{type: cpu}]\ngates: [{metric: cpu.throughput, max: 1s, hosts: most}]\n")); err == nil || !strings.Contains(err.Error(), "hosts: must be all") {
+		t.Errorf("hosts: most: %v", err)
 	}
 }

@@ -158,6 +158,10 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 			}
 			continue
 		}
+		if g.Hosts != "" && info.Fleet != nil {
+			r.Checks = append(r.Checks, perHost(s, g, info, samples, base, r.Looks)...)
+			continue
+		}
 		for _, v := range variants(s, g) {
 			for _, p := range g.Platforms {
 				c := Check{
@@ -609,4 +613,58 @@ func comparability(base *Baseline, info result.RunInfo) []string {
 		}
 	}
 	return out
+}
+
+// perHost judges a gate with hosts: on each host of a fleet run apart, and
+// combines the hosts' verdicts per cell: all must pass (one failing fails
+// it), or any one must (all failing fails it); otherwise inconclusive.
+func perHost(s *scenario.Scenario, g scenario.Gate, info result.RunInfo, samples []result.Sample, base *Baseline, looks int) []Check {
+	one := *s
+	g1 := g
+	g1.Hosts = ""
+	one.Gates = []scenario.Gate{g1}
+	var out []Check
+	for _, h := range info.Fleet.Hosts {
+		if h.Status != "ok" {
+			continue
+		}
+		var mine []result.Sample
+		for _, x := range samples {
+			if x.Host == h.Name {
+				mine = append(mine, x)
+			}
+		}
+		for _, c := range Evaluate(&one, result.RunInfo{RunID: info.RunID, Baseline: info.Baseline, Start: info.Start}, mine, base, looks).Checks {
+			i := slices.IndexFunc(out, func(o Check) bool { return o.Label == c.Label && o.Platform == c.Platform })
+			c.Reason = h.Name + ": " + string(c.Status) + ", " + c.Reason
+			if i < 0 {
+				c.Gate = cmp.Or(g.Name, c.Gate)
+				out = append(out, c)
+				continue
+			}
+			o := &out[i]
+			o.Reason += "; " + c.Reason
+			o.Status = combine(g.Hosts, o.Status, c.Status)
+		}
+	}
+	for i := range out {
+		out[i].Reason = fmt.Sprintf("hosts: %s — %s", g.Hosts, out[i].Reason)
+		out[i].Value, out[i].Lo, out[i].Hi = math.NaN(), math.NaN(), math.NaN()
+	}
+	return out
+}
+
+// combine folds one more host's verdict into the verdict so far.
+func combine(hosts string, so, next Status) Status {
+	rank := map[Status]int{Fail: 0, Inconclusive: 1, Skipped: 1, Pass: 2}
+	if hosts == "all" {
+		if rank[next] < rank[so] {
+			return next
+		}
+		return so
+	}
+	if rank[next] > rank[so] {
+		return next
+	}
+	return so
 }

@@ -55,6 +55,10 @@ type Gate struct {
 	// Relative: the overhead versus Versus must stay ≤ Bound; Equivalence:
 	// within ±Bound.
 	Versus string
+	// Hosts, on a fleet run (vmbench merge), judges the gate on each host
+	// apart: all of them must pass, or any one; "": on the fleet's pooled
+	// trials.
+	Hosts string
 	// AtLeast turns a relative gate around (min_overhead): the overhead
 	// must be at least Bound, the direction a published finding predicts.
 	AtLeast bool
@@ -73,7 +77,7 @@ type Gate struct {
 // DefaultAlpha is the significance level of regression gates.
 const DefaultAlpha = 0.05
 
-var gateKeys = []string{"name", "metric", "where", "platform", "aggregate", "max", "min", "max_overhead", "min_overhead", "negligible", "versus", "max_regression", "alpha", "of", "max_loss"}
+var gateKeys = []string{"name", "metric", "where", "platform", "aggregate", "max", "min", "max_overhead", "min_overhead", "negligible", "versus", "max_regression", "alpha", "of", "max_loss", "hosts"}
 
 // capacityKeys are the keys of a gate on a density sweep's capacity.
 var capacityKeys = []string{"name", "platform", "versus", PerHost, DensityLoss}
@@ -125,6 +129,10 @@ func (d *decoder) gate(n *yaml.Node, path string) Gate {
 	d.strField(f, "versus", path+".versus", &g.Versus)
 	d.floatField(f, "alpha", path+".alpha", &g.Alpha)
 	d.strField(f, "of", path+".of", &g.Of)
+	d.strField(f, "hosts", path+".hosts", &g.Hosts)
+	if g.Hosts != "" && g.Hosts != "all" && g.Hosts != "any" {
+		d.fail(f["hosts"], path+".hosts", "must be all (every host of a fleet run passes) or any (one does), got %q", g.Hosts)
+	}
 
 	var bounds []string
 	for _, k := range []string{"max", "min", "max_overhead", "min_overhead", "negligible", "max_regression", "max_loss"} {
