@@ -4,15 +4,13 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# What vmbench needs from Debian: OCI runtimes, QEMU (with its firmware and
-# qboot for microvm), a guest kernel with its modules, iproute2 for the net
-# workload's bridge, the reference tools and mmdebstrap for the tools rootfs.
-PACKAGES=(runc crun runsc qemu-system-x86 qemu-system-data linux-image-cloud-amd64 iproute2
-  fio sysbench stress-ng iperf3 redis-server redis-tools nginx-light wrk mmdebstrap e2fsprogs nftables
-  golang-github-containers-common)
+# What vmbench needs from Debian, one list for this script and the fleet
+# playbook: scripts/packages.txt.
+mapfile -t PACKAGES < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' scripts/packages.txt)
 # What only the tests need: xmllint for the JUnit schema, chromium to load
-# the report, and the container engines the engine platforms drive.
-TEST_PACKAGES=(libxml2-utils chromium docker.io podman)
+# the report, the container engines the engine platforms drive, and
+# Ansible with sshd for the fleet test.
+TEST_PACKAGES=(libxml2-utils chromium docker.io podman ansible-core openssh-server openssh-client)
 
 die() { echo "vmbench: $*" >&2; exit 2; }
 

@@ -2,32 +2,53 @@ package main
 
 import (
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vmbench/vmbench/internal/doctor"
+	"github.com/vmbench/vmbench/internal/scenario"
 )
 
 func newDoctorCmd() *cobra.Command {
-	return &cobra.Command{
+	var file string
+	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check what this host can run and say what to fix",
 		Long: `Check root, runc and crun, the cgroup layout, QEMU, the guest kernel and
 /dev/kvm, then boot a probe guest under KVM (does KVM really run a guest
 here?) and one under TCG that runs a workload in runc inside the guest.
-Exits 1 when a platform of the default scenario cannot run.`,
-		Example: `  vmbench doctor`,
-		Args:    cobra.NoArgs,
+Exits 1 when a platform of the default scenario (or of --scenario's) cannot
+run; with --scenario, only its platform types are checked (no guest boots
+for a scenario without vm platforms).`,
+		Example: `  vmbench doctor
+  vmbench doctor --scenario my.yaml`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			self, err := os.Executable()
 			if err != nil {
 				return err
 			}
-			r := doctor.Run(cmd.Context(), doctor.Options{Binary: self, Log: cmd.ErrOrStderr()})
-			if !doctor.Print(cmd.OutOrStdout(), r) {
+			var types []string
+			if file != "" {
+				s, _, err := scenario.LoadFile(file)
+				if err != nil {
+					return err
+				}
+				types = []string{"native"}
+				for _, p := range s.Platforms {
+					if !slices.Contains(types, p.Type) {
+						types = append(types, p.Type)
+					}
+				}
+			}
+			r := doctor.Run(cmd.Context(), doctor.Options{Binary: self, Log: cmd.ErrOrStderr(), Types: types})
+			if !doctor.Print(cmd.OutOrStdout(), r, types) {
 				return silentExit(exitInternal)
 			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&file, "scenario", "", "check only what this scenario's platforms need")
+	return cmd
 }

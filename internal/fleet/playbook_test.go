@@ -1,0 +1,188 @@
+package fleet
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vmbench/vmbench/internal/gate"
+	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/scenario"
+	"github.com/vmbench/vmbench/internal/testagent"
+)
+
+var agentBinary string
+
+func TestMain(m *testing.M) { testagent.Main(m.Run, &agentBinary) }
+
+// sshd starts an OpenSSH server on addr for the test's key, as a "host" of
+// the fleet, and stops it by its PID when the test ends.
+func sshd(t *testing.T, dir, addr string) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	conf := filepath.Join(dir, "sshd-"+addr+".conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`ListenAddress %s:%d
+HostKey %s/hostkey
+PidFile %s/sshd-%s.pid
+AuthorizedKeysFile %s/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+Subsystem sftp /usr/lib/openssh/sftp-server
+`, addr, port, dir, dir, addr, dir)), 0o600)
+	cmd := exec.Command("/usr/sbin/sshd", "-D", "-e", "-f", conf)
+	var log strings.Builder
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	})
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if c, err := net.Dial("tcp", net.JoinHostPort(addr, fmt.Sprint(port))); err == nil {
+			c.Close()
+			return port
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sshd on %s:%d did not start: %s", addr, port, log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func need(t *testing.T, programs ...string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: sshd, and vmbench's containers")
+	}
+	for _, p := range programs {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Fatalf("%s is not installed: scripts/test.sh installs it", p)
+		}
+	}
+}
+
+// The playbook in deploy/ansible runs a scenario on three "hosts" (sshd on
+// 127.0.0.2 and 127.0.0.3), one of which fails its run; the runs come
+// back, merge into a fleet run with the failed host reported, and a fleet
+// gate judges them.
+func TestPlaybookOnLoopbackHosts(t *testing.T) {
+	need(t, "ansible-playbook", "/usr/sbin/sshd", "ssh-keygen", "runc")
+	dir := t.TempDir()
+	for _, k := range []string{"key", "hostkey"} {
+		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, k)).CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen: %v: %s", err, out)
+		}
+	}
+	pub, _ := os.ReadFile(filepath.Join(dir, "key.pub"))
+	os.WriteFile(filepath.Join(dir, "authorized_keys"), pub, 0o600)
+	if _, err := os.Stat("/run/sshd"); err != nil { // sshd's privilege separation directory
+		os.MkdirAll("/run/sshd", 0o755)
+		t.Cleanup(func() { os.Remove("/run/sshd") })
+	}
+	p2, p3 := sshd(t, dir, "127.0.0.2"), sshd(t, dir, "127.0.0.3")
+	inventory := filepath.Join(dir, "inventory.ini")
+	os.WriteFile(inventory, []byte(fmt.Sprintf(`[fleet]
+alpha ansible_host=127.0.0.2 ansible_port=%d
+beta ansible_host=127.0.0.3 ansible_port=%d
+gamma ansible_host=127.0.0.3 ansible_port=%d vmbench_args='["--only", "nosuch"]'
+
+[fleet:vars]
+ansible_user=root
+ansible_ssh_private_key_file=%s/key
+ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'
+ansible_python_interpreter=/usr/bin/python3
+`, p2, p3, p3, dir)), 0o600)
+	scenarioFile := filepath.Join(dir, "fleet.yaml")
+	os.WriteFile(scenarioFile, []byte(`version: 1
+name: fleet
+repetitions: 6
+warmup: 0
+sample_interval: 0s
+platforms:
+  - {name: native, type: native}
+  - {name: box, type: container, network: none}
+workloads:
+  - {type: cpu, params: {duration: 100ms}}
+gates:
+  - {name: every host, metric: cpu.throughput, platform: box, max_overhead: 50%, hosts: all}
+`), 0o644)
+	results := filepath.Join(dir, "fleet")
+	cmd := exec.Command("ansible-playbook", "-i", inventory, "../../deploy/ansible/fleet.yml",
+		"-e", "vmbench_scenario="+scenarioFile, "-e", "vmbench_results="+results, "-e", "vmbench_binary="+agentBinary)
+	// Ansible's own files go into the test's directory, not ~/.ansible.
+	cmd.Env = append(os.Environ(), "ANSIBLE_LOCAL_TEMP="+dir+"/ansible-local", "ANSIBLE_REMOTE_TEMP="+dir+"/ansible-remote",
+		"ANSIBLE_SSH_CONTROL_PATH_DIR="+dir+"/cp", "ANSIBLE_NOCOLOR=1", "ANSIBLE_HOME="+dir+"/ansible-home")
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("ansible-playbook in %s:\n%s", time.Since(start).Round(time.Second), out)
+	if err != nil {
+		t.Fatalf("ansible-playbook: %v", err)
+	}
+	hostDirs, _ := filepath.Glob(filepath.Join(results, "*"))
+	info, err := Merge(hostDirs, filepath.Join(dir, "merged"), "20261129-140000-f1ee")
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]result.FleetHost{}
+	for _, h := range info.Fleet.Hosts {
+		status[h.Name] = h
+	}
+	if status["alpha"].Status != "ok" || status["beta"].Status != "ok" || status["alpha"].RunID == "" {
+		t.Errorf("alpha and beta: %+v %+v", status["alpha"], status["beta"])
+	}
+	if g := status["gamma"]; g.Status != "failed" || !strings.Contains(g.Error, "nosuch") {
+		t.Errorf("gamma, whose run fails: %+v", g)
+	}
+	if !strings.Contains(status["alpha"].Doctor, "ok") {
+		t.Errorf("alpha's doctor: %q", status["alpha"].Doctor)
+	}
+	samples, _ := result.ReadSamples(filepath.Join(dir, "merged"))
+	per := map[string]int{}
+	for _, s := range samples {
+		per[s.Host]++
+	}
+	if per["alpha"] != 12 || per["beta"] != 12 || per["gamma"] != 0 {
+		t.Errorf("samples per host %v, want 12 of alpha and of beta", per)
+	}
+	s, err := scenario.Load("fleet.yaml", mustRead(t, scenarioFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gate.Evaluate(s, info, samples, nil, 1)
+	if len(r.Checks) != 1 || !strings.Contains(r.Checks[0].Reason, "alpha: ") || !strings.Contains(r.Checks[0].Reason, "beta: ") {
+		t.Errorf("fleet gate: %+v", r.Checks)
+	}
+	// Nothing is left on the hosts: the work directories, sshd (stopped
+	// by the cleanups), Ansible's files outside the test's directory.
+	if left, _ := filepath.Glob("/var/tmp/vmbench-fleet-*"); len(left) > 0 {
+		t.Errorf("work directories left on the hosts: %v", left)
+	}
+	if _, err := os.Stat(filepath.Join(os.Getenv("HOME"), ".ansible")); err == nil {
+		t.Errorf("~/.ansible was made")
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
