@@ -78,6 +78,9 @@ func runCapacity(w io.Writer, dir string, o capacityOptions) error {
 	if s.Density == nil {
 		return usageError(fmt.Errorf("run %s is not a density sweep: run a scenario with a density: block (scenarios/capacity.yaml)", r.info.RunID))
 	}
+	if r.info.Fleet != nil {
+		return fleetCapacity(w, r, s, o, headroom)
+	}
 	sweeps := capacity.Sweeps(r.info, r.samples)
 	if len(sweeps) == 0 {
 		return usageError(fmt.Errorf("run %s has no density samples (was it interrupted before its first level?)", r.info.RunID))

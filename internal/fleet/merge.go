@@ -96,7 +96,7 @@ func Merge(dirs []string, out, runID string) (result.RunInfo, error) {
 			return result.RunInfo{}, err
 		}
 		if slices.ContainsFunc(hosts, func(o host) bool { return o.name == h.name }) {
-			return result.RunInfo{}, fmt.Errorf("%s: host %s is given twice", d, h.name)
+			return result.RunInfo{}, fmt.Errorf("%s: host %s is given twice (a host is named by its run's label host=, else its hostname: vmbench run --label host=NAME tells runs of one machine apart)", d, h.name)
 		}
 		hosts = append(hosts, h)
 	}
@@ -148,6 +148,9 @@ func Merge(dirs []string, out, runID string) (result.RunInfo, error) {
 		info.Fleet.Hosts = append(info.Fleet.Hosts, fh)
 	}
 	info.Fleet.Warnings = differences(info.Fleet.Hosts)
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return info, err
+	}
 	if err := os.Mkdir(out, 0o755); err != nil {
 		return info, fmt.Errorf("the fleet run's directory: %w", err)
 	}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vmbench/vmbench/internal/result"
+)
+
+// Two hosts' density sweeps (two runs here, told apart as two host types)
+// merge into a fleet run, which vmbench capacity sizes per host type and
+// in the fleet's mix of types; report shows its fleet section.
+func TestFleetMergeAndCapacity(t *testing.T) {
+	needRunc(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sweep.yaml")
+	os.WriteFile(path, []byte(`version: 1
+name: sweep
+timeout: 1m
+sample_interval: 50ms
+density:
+  levels: [1, 2]
+  repetitions: 2
+  slo:
+    - {metric: cpu.throughput, max_loss: 50%}
+platforms:
+  - {name: native, type: native}
+  - {name: box, type: container, network: none}
+workloads:
+  - {type: cpu, params: {duration: 200ms}}
+`), 0o644)
+	var hosts []string
+	for i, cpu := range []string{"Model A", "Model B"} {
+		run := runDir(t, filepath.Join(dir, "r"+string(rune('a'+i))), path)
+		info, err := result.ReadRun(run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info.Host.CPUModel, info.Labels = cpu, map[string]string{"host": "host-" + string(rune('a'+i))}
+		if err := result.WriteRun(run, info); err != nil {
+			t.Fatal(err)
+		}
+		hosts = append(hosts, run)
+	}
+	code, out, stderr := runCLI(t, append([]string{"merge", "--results", filepath.Join(dir, "fleet")}, hosts...)...)
+	if code != 0 || !strings.Contains(out, "fleet run: ") {
+		t.Fatalf("merge: exit %d\n%s\n%s", code, out, stderr)
+	}
+	fleetDir := strings.TrimSpace(out[strings.LastIndex(out, "fleet run: ")+len("fleet run: "):])
+	md, _ := os.ReadFile(filepath.Join(fleetDir, "report.md"))
+	if !strings.Contains(string(md), "## Fleet: 2 hosts") || !strings.Contains(string(md), "hosts differ in CPU model: Model A on host-a; Model B on host-b") {
+		t.Errorf("report.md lacks the fleet section:\n%s", md)
+	}
+	code, out, stderr = runCLI(t, "capacity", fleetDir, "--instances", "100", "--headroom", "0%", "--spares", "0")
+	if code != 0 {
+		t.Fatalf("capacity: exit %d\n%s\n%s", code, out, stderr)
+	}
+	for _, want := range []string{"2 host type(s)", "Model A, ", "Model B, ", "box, 100 instances in the fleet's mix of types (1 × Model A", "native, 100 instances in the fleet's mix"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("capacity lacks %q:\n%s", want, out)
+		}
+	}
+}
