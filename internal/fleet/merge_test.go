@@ -103,6 +103,13 @@ func TestMergeAFleet(t *testing.T) {
 			t.Errorf("report.md lacks %q", want)
 		}
 	}
+	var page strings.Builder
+	if err := report.HTML(&page, tab); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page.String(), `aria-label="overhead per host and for the fleet"`) || strings.Count(page.String(), "<title>host-") != 3 {
+		t.Errorf("report.html has no host-spread chart with a dot per host")
+	}
 	if _, err := Merge([]string{filepath.Join(tmp, "d")}, filepath.Join(tmp, "x"), "20261129-130000-f1ef"); err == nil || !strings.Contains(err.Error(), "no host has a run to merge (host-dddd: vmbench run exited 2)") {
 		t.Errorf("all failed: %v", err)
 	}

@@ -3,7 +3,10 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"html"
+	"html/template"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/vmbench/vmbench/internal/result"
@@ -17,6 +20,17 @@ type FleetTable struct {
 	Warnings []string
 	Header   []string
 	Rows     [][]string
+	// Points are the rows' numbers for the host-spread chart.
+	Points []FleetPoint
+	Names  []string // the hosts with a run, the chart's dots in order
+}
+
+// FleetPoint is one row of the fleet table in numbers: each host's
+// overhead (NaN where it has none) and the fleet's, with its interval.
+type FleetPoint struct {
+	Label            string
+	Hosts            []float64
+	Fleet, Low, High float64
 }
 
 // fleetLegend says how the fleet's column is computed.
@@ -50,6 +64,7 @@ func (t *Table) fleet(info result.RunInfo, samples []result.Sample) {
 			cells[k].Round = append(cells[k].Round, s.RoundKey())
 		}
 	}
+	ft.Names = hosts
 	ft.Header = append([]string{"workload", "variant", "metric", "platform"}, hosts...)
 	ft.Header = append(ft.Header, "fleet", "spread")
 	for _, r := range t.Rows {
@@ -60,6 +75,7 @@ func (t *Table) fleet(info result.RunInfo, samples []result.Sample) {
 			}
 			rec := []string{r.Workload, r.Label, r.Metric, p.Name}
 			var logs [][]float64
+			pt := FleetPoint{Label: strings.Join(strings.Fields(strings.Join([]string{r.Workload, r.Label, r.Metric, "on", p.Name}, " ")), " ")}
 			lo, hi := math.Inf(1), math.Inf(-1)
 			any := false
 			for _, h := range hosts {
@@ -67,6 +83,7 @@ func (t *Table) fleet(info result.RunInfo, samples []result.Sample) {
 				if ref == nil || x == nil {
 					rec = append(rec, "—")
 					logs = append(logs, nil)
+					pt.Hosts = append(pt.Hosts, math.NaN())
 					continue
 				}
 				any = true
@@ -74,6 +91,7 @@ func (t *Table) fleet(info result.RunInfo, samples []result.Sample) {
 				j := Judged{e, stats.Judge(e, t.Analysis.Margin(r.Workload, r.Metric))}
 				rec = append(rec, j.Text())
 				logs = append(logs, stats.PairLogs(*ref, *x, higher))
+				pt.Hosts = append(pt.Hosts, e.Overhead)
 				if !math.IsNaN(e.Overhead) {
 					lo, hi = math.Min(lo, e.Overhead), math.Max(hi, e.Overhead)
 				}
@@ -91,6 +109,8 @@ func (t *Table) fleet(info result.RunInfo, samples []result.Sample) {
 				spread = strings.TrimPrefix(pct(hi-lo), "+") + " points"
 			}
 			ft.Rows = append(ft.Rows, append(rec, fmt.Sprintf("%s (%d hosts)", text, f.N), spread))
+			pt.Fleet, pt.Low, pt.High = f.Overhead, f.Lo, f.Hi
+			ft.Points = append(ft.Points, pt)
 		}
 	}
 }
@@ -107,4 +127,56 @@ func (f *FleetTable) hostRows() ([]string, [][]string) {
 		rows = append(rows, []string{h.Name, h.Status, cmp.Or(h.Host.CPUModel, "—"), cmp.Or(h.Host.Kernel, "—"), cmp.Or(strings.Join(acc, " "), "—"), cmp.Or(h.Doctor, "—"), cmp.Or(h.Error, "")})
 	}
 	return []string{"host", "status", "CPU", "kernel", "accelerators", "doctor", "why not"}, rows
+}
+
+// spreadChart draws the fleet's rows as an SVG: a line per row, a dot per
+// host at its overhead (the hosts' colours in the key), and the fleet's
+// estimate as a black tick on its interval, in grey. The axis is the
+// overhead in percent, zero dashed.
+func (f *FleetTable) spreadChart() template.HTML {
+	if f == nil || len(f.Points) == 0 {
+		return ""
+	}
+	lo, hi := 0.0, 0.0
+	for _, p := range f.Points {
+		for _, v := range append(slices.Clone(p.Hosts), p.Fleet, p.Low, p.High) {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+		}
+	}
+	pad := (hi - lo) * 0.05
+	if pad == 0 {
+		pad = 0.01
+	}
+	lo, hi = lo-pad, hi+pad
+	const label, width, row, top = 330, 960, 22, 30
+	x := func(v float64) float64 { return label + (v-lo)/(hi-lo)*(width-label-20) }
+	height := top + row*len(f.Points) + 10
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg viewBox="0 0 %d %d" width="100%%" role="img" aria-label="overhead per host and for the fleet">`, width, height)
+	for i, name := range f.Names {
+		c := palette[i%len(palette)]
+		fmt.Fprintf(&b, `<circle cx="%d" cy="12" r="5" fill="%s"/><text x="%d" y="16" font-size="12">%s</text>`, label+i*120, hexColor(c), label+i*120+9, html.EscapeString(name))
+	}
+	fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#888" stroke-dasharray="4 3"/>`, x(0), top-6, x(0), height-6)
+	fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="11" text-anchor="middle">0%%</text>`, x(0), height)
+	for i, p := range f.Points {
+		y := top + row*i + row/2
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="12" text-anchor="end">%s</text>`, label-8, y+4, html.EscapeString(p.Label))
+		if !math.IsNaN(p.Low) {
+			fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#bbb" stroke-width="6"/>`, x(p.Low), y, x(p.High), y)
+		}
+		if !math.IsNaN(p.Fleet) {
+			fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#000" stroke-width="2"><title>fleet %s</title></line>`, x(p.Fleet), y-7, x(p.Fleet), y+7, pct(p.Fleet))
+		}
+		for h, v := range p.Hosts {
+			if !math.IsNaN(v) {
+				fmt.Fprintf(&b, `<circle cx="%.1f" cy="%d" r="4" fill="%s"><title>%s %s</title></circle>`, x(v), y, hexColor(palette[h%len(palette)]), html.EscapeString(f.Names[h]), pct(v))
+			}
+		}
+	}
+	fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11">%s</text><text x="%d" y="%d" font-size="11" text-anchor="end">%s</text>`, label, height, pct(lo), width-20, height, pct(hi))
+	b.WriteString("</svg>")
+	return template.HTML(b.String())
 }

@@ -113,6 +113,7 @@ func HTML(w io.Writer, t Table) error {
 		FleetHosts    profileTable
 		FleetCells    profileTable
 		FleetLegend   string
+		FleetChart    template.HTML
 		RunNotes      []string
 		Legend        string
 		Overview      []chart
@@ -129,7 +130,7 @@ func HTML(w io.Writer, t Table) error {
 		ExitHeader    []string
 		ExitRows      [][]string
 		ExitLegend    string
-	}{t, t.colorKey(), t.sections(), t.families(), familyLegend, fleetHosts, fleetCells, fleetLegend, runNotes, t.legend(), overview, charts, profiles, profileLegend(t.Baseline), t.environment(), t.summaryTitle(), sh, sr, findings, density, densityLegend, eh, er, exitLegend})
+	}{t, t.colorKey(), t.sections(), t.families(), familyLegend, fleetHosts, fleetCells, fleetLegend, t.Fleet.spreadChart(), runNotes, t.legend(), overview, charts, profiles, profileLegend(t.Baseline), t.environment(), t.summaryTitle(), sh, sr, findings, density, densityLegend, eh, er, exitLegend})
 }
 
 type profileTable struct {
@@ -225,6 +226,7 @@ details li{font-size:13px}
 {{range .FleetHosts.Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table></div>
 {{range .T.Fleet.Warnings}}<div class="warn"><b>Warning:</b> {{.}}</div>{{end}}
+<figure><h3>Overhead per host and for the fleet</h3>{{.FleetChart}}<figcaption>A dot per host at its overhead over {{.T.Baseline}}; the black tick is the fleet's overhead, the grey bar its 95% interval (hierarchical bootstrap).</figcaption></figure>
 <p class="small">{{.FleetLegend}}</p>
 <div class="scroll"><table><tr>{{range .FleetCells.Header}}<th>{{.}}</th>{{end}}</tr>
 {{range .FleetCells.Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
