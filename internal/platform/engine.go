@@ -283,3 +283,24 @@ func Cgroups(root, prefix string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// EngineImage tells whether a tools_image names an image an engine has
+// (docker:NAME[:TAG], podman:NAME[:TAG]) rather than an archive, and which.
+func EngineImage(toolsImage string) (engine, ref string, ok bool) {
+	for _, e := range Engines {
+		if r, found := strings.CutPrefix(toolsImage, e+":"); found {
+			return e, r, true
+		}
+	}
+	return "", "", false
+}
+
+// Save writes image ref to an archive in dir (docker save, podman save),
+// for vmbench to unpack as it unpacks a user's archive.
+func (e *Engine) Save(ctx context.Context, ref, dir string) (string, error) {
+	path := filepath.Join(dir, "image.tar")
+	if _, err := e.output(ctx, "save", "--output", path, ref); err != nil {
+		return "", fmt.Errorf("%s has no image %s to save (%w): pull or build it first", e.Name, ref, err)
+	}
+	return path, nil
+}

@@ -115,3 +115,66 @@ workloads:
 	}
 	nothingLeft(t, "runc", info.RunID)
 }
+
+// An image the engine has (tools_image: docker:NAME) serves as the app's
+// image: saved, unpacked and cached as an archive is, and run natively and
+// in Docker.
+func TestAppFromAnEngineImage(t *testing.T) {
+	docker := needEngine(t, "docker")
+	root := t.TempDir()
+	for _, d := range []string{"usr/bin", "proc", "dev", "sys", "tmp"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+	}
+	cmd := exec.Command("go", "build", "-o", filepath.Join(root, "usr/bin/hello"), "./testdata/hello")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build hello: %v: %s", err, out)
+	}
+	const ref = "hello-for-vmbench-tests:1"
+	if err := docker.Import(context.Background(), root, ref, "test"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { docker.RemoveImage(ref) })
+	dir, samples, err := run(t, context.Background(), load(t, `version: 1
+name: engine-image
+repetitions: 1
+warmup: 0
+sample_interval: 0s
+tools_image: docker:`+ref+`
+platforms:
+  - {name: native, type: native}
+  - {name: docker, type: container, engine: docker, network: none}
+workloads:
+  - name: hello
+    type: app
+    app:
+      command: [hello, json]
+      metrics:
+        - {name: throughput, unit: B/s, json: hash.bytes_per_s}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := 0
+	for _, s := range samples {
+		if s.Error != "" || len(s.Metrics) == 0 || s.Metrics[0].Value <= 0 {
+			t.Errorf("hello on %s: %s %+v", s.Platform, s.Error, s.Metrics)
+			continue
+		}
+		ok++
+	}
+	if ok != 2 {
+		t.Errorf("%d successful samples, want 2 (native, docker)", ok)
+	}
+	info, _ := result.ReadRun(dir)
+	if rootfs := info.Platforms[1].Info["image"]; rootfs == "" {
+		t.Errorf("run.json: docker's image %q", rootfs)
+	}
+	matches, _ := filepath.Glob("/var/cache/vmbench/tools-oci-*")
+	for _, m := range matches {
+		if _, err := os.Stat(filepath.Join(m, "rootfs", "usr/bin/hello")); err == nil {
+			os.RemoveAll(m) // the unpacked image, cached
+		}
+	}
+	engineNothingLeft(t, info.RunID, docker)
+}

@@ -43,7 +43,24 @@ func makeTools(ctx context.Context, s *scenario.Scenario, cacheDir string, log i
 		cacheDir = kvm.DefaultCacheDir
 	}
 	if s.ToolsImage != "" {
-		if rootfs, err = platform.ImportTools(ctx, cacheDir, s.ToolsImage, log); err != nil {
+		archive := s.ToolsImage
+		if name, ref, ok := platform.EngineImage(s.ToolsImage); ok {
+			// An image the engine has: saved to an archive, then unpacked
+			// (and cached) as a user's archive is.
+			e, err := platform.NewEngine(ctx, name)
+			if err != nil {
+				return "", "", err
+			}
+			tmp, err := os.MkdirTemp("", "vmbench-save-")
+			if err != nil {
+				return "", "", err
+			}
+			defer os.RemoveAll(tmp)
+			if archive, err = e.Save(ctx, ref, tmp); err != nil {
+				return "", "", err
+			}
+		}
+		if rootfs, err = platform.ImportTools(ctx, cacheDir, archive, log); err != nil {
 			return "", "", err
 		}
 		if missing := platform.MissingPrograms(rootfs, programs); len(missing) > 0 {

@@ -47,9 +47,11 @@ type Scenario struct {
 	// area: the disk workload's file (native, container) and the backing
 	// file of each guest's scratch disk (vm).
 	ScratchDir string
-	// ToolsImage is an OCI image archive (or a docker save archive) whose
-	// root filesystem container and vm platforms run tool workloads in,
-	// instead of the one vmbench builds with mmdebstrap; "": build it.
+	// ToolsImage is an OCI image archive (or a docker save archive), or an
+	// image an engine has (docker:NAME, podman:NAME), whose root filesystem
+	// container and vm platforms run tool workloads in (and app workloads
+	// everywhere), instead of the one vmbench builds with mmdebstrap; "":
+	// build it.
 	ToolsImage string
 	Platforms  []Platform
 	Workloads  []Workload

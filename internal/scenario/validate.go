@@ -103,7 +103,11 @@ func CheckHost(s *Scenario) Errors {
 	if st, err := os.Stat(s.ScratchDir); err != nil || !st.IsDir() {
 		v.fail("scratch_dir", "%q is not a directory: create it, or name the directory on the filesystem whose disk the disk workload should measure (default %s)", s.ScratchDir, DefaultScratchDir)
 	}
-	if s.ToolsImage != "" {
+	if engine, ref, ok := platform.EngineImage(s.ToolsImage); ok {
+		if ref == "" {
+			v.fail("tools_image", "%q names no image: %s:NAME[:TAG], an image %s has", s.ToolsImage, engine, engine)
+		}
+	} else if s.ToolsImage != "" {
 		if st, err := os.Stat(s.ToolsImage); err != nil || !st.Mode().IsRegular() {
 			v.fail("tools_image", "%q is not a file: name an OCI image archive (podman save --format oci-archive, docker save) holding the tools, or remove the key to have vmbench build the tools rootfs", s.ToolsImage)
 		}
@@ -276,7 +280,7 @@ func (v *validator) workload(path string, w Workload) {
 			v.fail(path+".app."+e[0], "%s", e[1])
 		}
 		if v.s.ToolsImage == "" {
-			v.fail(path+".app", "an app runs in your image: set tools_image: to its OCI image archive or docker-save archive (a path from the scenario's directory)")
+			v.fail(path+".app", "an app runs in your image: set tools_image: to its OCI image archive or docker-save archive (a path from the scenario's directory), or docker:IMAGE or podman:IMAGE for an image the engine has")
 		}
 		if slices.ContainsFunc(w.Params, func(p Param) bool { return p.Key == app.ParamName }) {
 			v.fail(path+".params."+app.ParamName, "is set by the app: block; remove it from params")
