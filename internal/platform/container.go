@@ -184,12 +184,7 @@ func (i *containerInstance) Info() map[string]string {
 	if i.rt.hideCgroup2 {
 		info["runtime_note"] = "hybrid cgroups: " + i.rt.Name + " runs in a mount namespace without " + unifiedMount
 	}
-	if i.c.CPUs > 0 {
-		info["cpus"] = fmt.Sprint(i.c.CPUs)
-	}
-	if i.c.Memory > 0 {
-		info["memory_bytes"] = fmt.Sprint(i.c.Memory)
-	}
+	i.c.limitsInfo(info)
 	if i.c.Tools != "" {
 		info["tools_rootfs"] = i.c.Tools
 	}
@@ -312,4 +307,14 @@ func (r *Runtime) List(ctx context.Context) ([]string, error) {
 // Version returns the first line of `runtime --version`.
 func (r *Runtime) Version() string {
 	return hostinfo.ToolVersion(r.Path, "--version")
+}
+
+// limitsInfo records the container's limits in its run.json info.
+func (o ContainerOptions) limitsInfo(info map[string]string) {
+	if o.CPUs > 0 {
+		info["cpus"] = fmt.Sprint(o.CPUs)
+	}
+	if o.Memory > 0 {
+		info["memory_bytes"] = fmt.Sprint(o.Memory)
+	}
 }

@@ -439,12 +439,7 @@ func (i *engineInstance) Info() map[string]string {
 	default:
 		info["network"] = c.Network
 	}
-	if c.CPUs > 0 {
-		info["cpus"] = fmt.Sprint(c.CPUs)
-	}
-	if c.Memory > 0 {
-		info["memory_bytes"] = fmt.Sprint(c.Memory)
-	}
+	c.limitsInfo(info)
 	return info
 }
 

@@ -158,10 +158,7 @@ func Markdown(w io.Writer, t Table) error {
 	if len(t.Summary) > 0 {
 		fmt.Fprintf(w, "## Summary\n\n%s.\n\n", t.summaryTitle())
 		h, rows := t.summaryRows()
-		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(h, " | "), strings.Repeat(" --- |", len(h)))
-		for _, r := range rows {
-			fmt.Fprintf(w, "| %s |\n", mdRow(r))
-		}
+		mdTable(w, h, rows)
 		fmt.Fprintln(w)
 		for _, f := range t.Summary {
 			fmt.Fprintf(w, "- **%s, %s**: %s\n", f.Resource, t.pairName(f.Pair), mdEscape(f.Detail()))
@@ -171,10 +168,7 @@ func Markdown(w io.Writer, t Table) error {
 	for _, p := range t.Density {
 		fmt.Fprintf(w, "## Density sweep: %s\n\n", p.Name)
 		h, rows := densityRows(p)
-		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(h, " | "), strings.Repeat(" --- |", len(h)))
-		for _, r := range rows {
-			fmt.Fprintf(w, "| %s |\n", mdRow(r))
-		}
+		mdTable(w, h, rows)
 		fmt.Fprintln(w)
 	}
 	if len(t.Density) > 0 {
@@ -192,26 +186,19 @@ func Markdown(w io.Writer, t Table) error {
 	if f := t.Fleet; f != nil {
 		fmt.Fprintf(w, "\n## Fleet: %d hosts\n\n", len(f.Hosts))
 		h, rows := f.hostRows()
-		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(h, " | "), strings.Repeat(" --- |", len(h)))
-		for _, r := range rows {
-			fmt.Fprintf(w, "| %s |\n", mdRow(r))
-		}
+		mdTable(w, h, rows)
 		fmt.Fprintln(w)
 		for _, warn := range f.Warnings {
 			fmt.Fprintf(w, "> **Warning:** %s\n\n", mdEscape(warn))
 		}
-		fmt.Fprintf(w, "%s\n\n| %s |\n|%s\n", fleetLegend, strings.Join(f.Header, " | "), strings.Repeat(" --- |", len(f.Header)))
-		for _, r := range f.Rows {
-			fmt.Fprintf(w, "| %s |\n", mdRow(r))
-		}
+		fmt.Fprintf(w, "%s\n\n", fleetLegend)
+		mdTable(w, f.Header, f.Rows)
 	}
 	if fams := t.families(); len(fams) > 0 {
 		fmt.Fprintf(w, "\n## Matrices\n\n%s\n", familyLegend)
 		for _, f := range fams {
-			fmt.Fprintf(w, "\n### %s\n\n| %s |\n|%s\n", mdEscape(f.Title), strings.Join(f.Header, " | "), strings.Repeat(" --- |", len(f.Header)))
-			for _, r := range f.Rows {
-				fmt.Fprintf(w, "| %s |\n", mdRow(r))
-			}
+			fmt.Fprintf(w, "\n### %s\n\n", mdEscape(f.Title))
+			mdTable(w, f.Header, f.Rows)
 		}
 	}
 	if len(t.Profiles) > 0 {
@@ -228,10 +215,7 @@ func Markdown(w io.Writer, t Table) error {
 	if len(t.Exits) > 0 {
 		fmt.Fprintf(w, "\n## Where the guests' exits go (KVM)\n\n%s\n\n", exitLegend)
 		h, rows := t.exitTable()
-		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(h, " | "), strings.Repeat(" --- |", len(h)))
-		for _, r := range rows {
-			fmt.Fprintf(w, "| %s |\n", mdRow(r))
-		}
+		mdTable(w, h, rows)
 	}
 	if len(t.Notes) > 0 {
 		fmt.Fprintf(w, "\n## Notes\n\n")
@@ -245,6 +229,14 @@ func Markdown(w io.Writer, t Table) error {
 		fmt.Fprintf(w, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
 	}
 	return nil
+}
+
+// mdTable writes a Markdown table: its header, then a line per row.
+func mdTable(w io.Writer, header []string, rows [][]string) {
+	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat(" --- |", len(header)))
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %s |\n", mdRow(r))
+	}
 }
 
 // environment is the host fingerprint, tools and platforms as rows.

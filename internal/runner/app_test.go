@@ -18,6 +18,12 @@ import (
 // did not make.
 func helloImage(t *testing.T) string {
 	t.Helper()
+	return saveOCI(t, helloRootfs(t))
+}
+
+// helloRootfs is testdata/hello, static, alone in a root filesystem.
+func helloRootfs(t *testing.T) string {
+	t.Helper()
 	root := t.TempDir()
 	for _, d := range []string{"usr/bin", "proc", "dev", "sys", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
@@ -29,7 +35,7 @@ func helloImage(t *testing.T) string {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build hello: %v: %s", err, out)
 	}
-	return saveOCI(t, root)
+	return root
 }
 
 // A user's own image runs as a workload on native (chrooted into it), in
@@ -121,15 +127,7 @@ workloads:
 // in Docker.
 func TestAppFromAnEngineImage(t *testing.T) {
 	docker := needEngine(t, "docker")
-	root := t.TempDir()
-	for _, d := range []string{"usr/bin", "proc", "dev", "sys", "tmp"} {
-		os.MkdirAll(filepath.Join(root, d), 0o755)
-	}
-	cmd := exec.Command("go", "build", "-o", filepath.Join(root, "usr/bin/hello"), "./testdata/hello")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build hello: %v: %s", err, out)
-	}
+	root := helloRootfs(t)
 	const ref = "hello-for-vmbench-tests:1"
 	if err := docker.Import(context.Background(), root, ref, "test"); err != nil {
 		t.Fatal(err)

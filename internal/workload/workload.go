@@ -85,6 +85,13 @@ func RunTool(ctx context.Context, name string, args ...string) ([]byte, error) {
 	return stdout.Bytes(), nil
 }
 
+// FirstLines is how a failure quotes a program's output: its first n
+// lines, joined on one line.
+func FirstLines(out []byte, n int) string {
+	lines := strings.SplitN(strings.TrimSpace(string(out)), "\n", n+1)
+	return strings.Join(lines[:min(n, len(lines))], " | ")
+}
+
 // ListenEnv names the environment variable in which a platform that shares
 // the host's network (native) tells a server workload the address to
 // listen on: a loopback address of its own, so that two runs at once, or

@@ -214,10 +214,10 @@ func (Workload) Run(ctx context.Context, p workload.Params) (workload.Result, er
 		if ctx.Err() != nil {
 			return workload.Result{Metrics: []result.Metric{{Name: "served", Unit: "s", Value: time.Since(start).Seconds()}}}, nil
 		}
-		return workload.Result{}, fmt.Errorf("the server %s exited before its client was done: %v: %s", s.Command[0], err, firstLines(out.Bytes(), 5))
+		return workload.Result{}, fmt.Errorf("the server %s exited before its client was done: %v: %s", s.Command[0], err, workload.FirstLines(out.Bytes(), 5))
 	}
 	if err != nil {
-		return workload.Result{}, fmt.Errorf("%s: %v: %s", strings.Join(s.Command, " "), err, firstLines(out.Bytes(), 5))
+		return workload.Result{}, fmt.Errorf("%s: %v: %s", strings.Join(s.Command, " "), err, workload.FirstLines(out.Bytes(), 5))
 	}
 	return s.Read(out.Bytes())
 }
@@ -272,7 +272,7 @@ func (Workload) Client(ctx context.Context, addr string, p workload.Params) (wor
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return workload.Result{}, fmt.Errorf("client %s: %v: %s", strings.Join(args, " "), err, firstLines(out.Bytes(), 5))
+		return workload.Result{}, fmt.Errorf("client %s: %v: %s", strings.Join(args, " "), err, workload.FirstLines(out.Bytes(), 5))
 	}
 	return s.Read(out.Bytes())
 }
@@ -304,7 +304,7 @@ func (s Spec) Read(out []byte) (workload.Result, error) {
 	if s.Parser != "" {
 		res, err := parse(s.Parser, out)
 		if err != nil {
-			return res, fmt.Errorf("parser %s: %v; the output began: %s", s.Parser, err, firstLines(out, 5))
+			return res, fmt.Errorf("parser %s: %v; the output began: %s", s.Parser, err, workload.FirstLines(out, 5))
 		}
 		return res, nil
 	}
@@ -317,18 +317,18 @@ func (s Spec) Read(out []byte) (workload.Result, error) {
 			re := regexp.MustCompile(m.Regex)
 			match := re.FindSubmatch(out)
 			if match == nil {
-				return res, fmt.Errorf("metric %s: the regex %s matches nothing in the output, which began: %s", m.Name, m.Regex, firstLines(out, 5))
+				return res, fmt.Errorf("metric %s: the regex %s matches nothing in the output, which began: %s", m.Name, m.Regex, workload.FirstLines(out, 5))
 			}
 			text = string(match[re.SubexpIndex("value")])
 		default:
 			if doc == nil {
 				if err := json.Unmarshal(bytes.TrimSpace(out), &doc); err != nil {
-					return res, fmt.Errorf("metric %s: the output is not one JSON document (%v); it began: %s", m.Name, err, firstLines(out, 5))
+					return res, fmt.Errorf("metric %s: the output is not one JSON document (%v); it began: %s", m.Name, err, workload.FirstLines(out, 5))
 				}
 			}
 			v, err := at(doc, m.JSON)
 			if err != nil {
-				return res, fmt.Errorf("metric %s: %v; the output began: %s", m.Name, err, firstLines(out, 5))
+				return res, fmt.Errorf("metric %s: %v; the output began: %s", m.Name, err, workload.FirstLines(out, 5))
 			}
 			text = v
 		}
@@ -388,12 +388,4 @@ func parse(parser string, out []byte) (workload.Result, error) {
 		return stressng.Parse(arg, out)
 	}
 	return workload.Result{}, fmt.Errorf("unknown parser %q", parser)
-}
-
-func firstLines(out []byte, n int) string {
-	lines := strings.SplitN(strings.TrimSpace(string(out)), "\n", n+1)
-	if len(lines) > n {
-		lines = lines[:n]
-	}
-	return strings.Join(lines, " | ")
 }

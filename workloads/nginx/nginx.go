@@ -275,19 +275,14 @@ func Parse(out []byte) (workload.Result, error) {
 	for _, m := range (Workload{}).Metrics() {
 		v, ok := got[m.Name]
 		if !ok {
-			return res, fmt.Errorf("wrk output has no %s (run with --latency?): %q", m.Name, firstLines(out, 3))
+			return res, fmt.Errorf("wrk output has no %s (run with --latency?): %q", m.Name, workload.FirstLines(out, 3))
 		}
 		res.Metrics = append(res.Metrics, result.Metric{Name: m.Name, Unit: m.Unit, Value: v})
 	}
 	if got["rate"] <= 0 {
-		return res, fmt.Errorf("wrk completed no request: %q", firstLines(out, 3))
+		return res, fmt.Errorf("wrk completed no request: %q", workload.FirstLines(out, 3))
 	}
 	return res, nil
-}
-
-func firstLines(out []byte, n int) string {
-	lines := strings.SplitN(strings.TrimSpace(string(out)), "\n", n+1)
-	return strings.Join(lines[:min(n, len(lines))], " | ")
 }
 
 // wrkTime reads 317.06us, 3.11ms, 1.02s or 1.50m in seconds.
