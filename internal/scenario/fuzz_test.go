@@ -13,7 +13,8 @@ func shipped() []string {
 		more, _ := filepath.Glob("../../scenarios/" + dir + "*.yaml")
 		files = append(files, more...)
 	}
-	return files
+	more, _ := filepath.Glob("../../deploy/ansible/*.yaml")
+	return append(files, more...)
 }
 
 // Every shipped scenario loads: a user runs them as they are.
