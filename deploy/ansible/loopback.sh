@@ -56,7 +56,10 @@ INV
 sleep 1
 results="$PWD/results/fleet-loopback"
 rm -rf "$results"
-ANSIBLE_LOCAL_TEMP="$work/ansible-local" ANSIBLE_REMOTE_TEMP="$work/ansible-remote" \
+# No SSH connection outlives the playbook (Ansible keeps them 60 s by
+# default), and Ansible's files stay in the work directory.
+ANSIBLE_SSH_ARGS="-o ControlMaster=no -o ControlPersist=no" \
+  ANSIBLE_LOCAL_TEMP="$work/ansible-local" ANSIBLE_REMOTE_TEMP="$work/ansible-remote" \
   ANSIBLE_SSH_CONTROL_PATH_DIR="$work/cp" ANSIBLE_HOME="$work/ansible-home" \
   ansible-playbook -i "$work/inventory.ini" deploy/ansible/fleet.yml \
   -e "vmbench_scenario=$scenario" -e "vmbench_results=$results" -e "vmbench_binary=$PWD/bin/vmbench"

@@ -92,7 +92,7 @@ func TestMergeAFleet(t *testing.T) {
 	if !strings.Contains(fleet, "(3 hosts)") || !strings.Contains(fleet, "+14.") {
 		t.Errorf("fleet %q, want about +14.8%% over 3 hosts", fleet)
 	}
-	if row[8] != "20.0% points" {
+	if row[8] != "20.0 points" {
 		t.Errorf("spread %q", row[8])
 	}
 	// The merged run's pooled cells pair rounds within each host.

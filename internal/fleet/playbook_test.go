@@ -22,8 +22,9 @@ var agentBinary string
 func TestMain(m *testing.M) { testagent.Main(m.Run, &agentBinary) }
 
 // sshd starts an OpenSSH server on addr for the test's key, as a "host" of
-// the fleet, and stops it by its PID when the test ends.
-func sshd(t *testing.T, dir, addr string) int {
+// the fleet, and stops it by its PID when the test ends. It returns the
+// port and the server's PID.
+func sshd(t *testing.T, dir, addr string) (int, int) {
 	t.Helper()
 	ln, err := net.Listen("tcp", addr+":0")
 	if err != nil {
@@ -56,7 +57,7 @@ Subsystem sftp /usr/lib/openssh/sftp-server
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		if c, err := net.Dial("tcp", net.JoinHostPort(addr, fmt.Sprint(port))); err == nil {
 			c.Close()
-			return port
+			return port, cmd.Process.Pid
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("sshd on %s:%d did not start: %s", addr, port, log.String())
@@ -95,7 +96,8 @@ func TestPlaybookOnLoopbackHosts(t *testing.T) {
 		os.MkdirAll("/run/sshd", 0o755)
 		t.Cleanup(func() { os.Remove("/run/sshd") })
 	}
-	p2, p3 := sshd(t, dir, "127.0.0.2"), sshd(t, dir, "127.0.0.3")
+	p2, pid2 := sshd(t, dir, "127.0.0.2")
+	p3, pid3 := sshd(t, dir, "127.0.0.3")
 	inventory := filepath.Join(dir, "inventory.ini")
 	os.WriteFile(inventory, []byte(fmt.Sprintf(`[fleet]
 alpha ansible_host=127.0.0.2 ansible_port=%d
@@ -125,8 +127,10 @@ gates:
 	results := filepath.Join(dir, "fleet")
 	cmd := exec.Command("ansible-playbook", "-i", inventory, "../../deploy/ansible/fleet.yml",
 		"-e", "vmbench_scenario="+scenarioFile, "-e", "vmbench_results="+results, "-e", "vmbench_binary="+agentBinary)
-	// Ansible's own files go into the test's directory, not ~/.ansible.
-	cmd.Env = append(os.Environ(), "ANSIBLE_LOCAL_TEMP="+dir+"/ansible-local", "ANSIBLE_REMOTE_TEMP="+dir+"/ansible-remote",
+	// Ansible's own files go into the test's directory, not ~/.ansible,
+	// and no SSH connection outlives the playbook (Ansible keeps them 60 s
+	// by default, an sshd session process on the host with each).
+	cmd.Env = append(os.Environ(), "ANSIBLE_SSH_ARGS=-o ControlMaster=no -o ControlPersist=no", "ANSIBLE_LOCAL_TEMP="+dir+"/ansible-local", "ANSIBLE_REMOTE_TEMP="+dir+"/ansible-remote",
 		"ANSIBLE_SSH_CONTROL_PATH_DIR="+dir+"/cp", "ANSIBLE_NOCOLOR=1", "ANSIBLE_HOME="+dir+"/ansible-home")
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
@@ -175,6 +179,26 @@ gates:
 	}
 	if _, err := os.Stat(filepath.Join(os.Getenv("HOME"), ".ansible")); err == nil {
 		t.Errorf("~/.ansible was made")
+	}
+	// No SSH session outlives the playbook: no sshd session process on the
+	// "hosts", no ssh connection master here.
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var left []string
+		for _, pid := range []int{pid2, pid3} {
+			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid)); len(strings.TrimSpace(string(b))) > 0 {
+				left = append(left, fmt.Sprintf("sessions of sshd %d: %s", pid, b))
+			}
+		}
+		if out, _ := exec.Command("pgrep", "-af", dir+"/cp").Output(); len(out) > 0 {
+			left = append(left, "ssh masters: "+string(out))
+		}
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("SSH left behind: %v", left)
+			break
+		}
 	}
 }
 

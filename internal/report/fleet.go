@@ -106,7 +106,7 @@ func (t *Table) fleet(info result.RunInfo, samples []result.Sample) {
 			}
 			spread := "—"
 			if hi >= lo {
-				spread = strings.TrimPrefix(pct(hi-lo), "+") + " points"
+				spread = fmt.Sprintf("%.1f points", 100*(hi-lo))
 			}
 			ft.Rows = append(ft.Rows, append(rec, fmt.Sprintf("%s (%d hosts)", text, f.N), spread))
 			pt.Fleet, pt.Low, pt.High = f.Overhead, f.Lo, f.Hi
