@@ -26,33 +26,31 @@ func Fleet(hosts [][]float64, level float64) Estimate {
 	if len(use) == 0 {
 		return e
 	}
-	stat := func(draw func(h []float64) float64, pick func() []float64) float64 {
-		sum := 0.0
-		for range use {
-			sum += draw(pick())
-		}
-		return sum / float64(len(use))
-	}
-	i := 0
-	e.Overhead = math.Expm1(stat(func(h []float64) float64 { return median(slices.Clone(h)) }, func() []float64 { i++; return use[i-1] }))
-	rounds := 0
+	sum, rounds := 0.0, 0
 	for _, h := range use {
+		sum += median(slices.Clone(h))
 		rounds += len(h)
 	}
+	e.Overhead = math.Expm1(sum / float64(len(use)))
 	if rounds < MinRounds {
 		return e
 	}
+	// Each resample draws as many hosts as there are, then as many rounds
+	// from each drawn host as it has, and takes the mean of their medians.
 	r := rand.New(rand.NewPCG(uint64(len(use)), uint64(rounds)))
 	est := make([]float64, 0, Resamples)
 	buf := make([]float64, 0, 64)
 	for range Resamples {
-		est = append(est, stat(func(h []float64) float64 {
+		sum := 0.0
+		for range use {
+			h := use[r.IntN(len(use))]
 			buf = buf[:0]
 			for range h {
 				buf = append(buf, h[r.IntN(len(h))])
 			}
-			return median(buf)
-		}, func() []float64 { return use[r.IntN(len(use))] }))
+			sum += median(buf)
+		}
+		est = append(est, sum/float64(len(use)))
 	}
 	slices.Sort(est)
 	tail := (1 - level) / 2
