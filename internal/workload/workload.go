@@ -92,6 +92,29 @@ func FirstLines(out []byte, n int) string {
 	return strings.Join(lines[:min(n, len(lines))], " | ")
 }
 
+// Retry calls try every 50ms until it succeeds, ctx ends (its error), or
+// within has passed (try's last error, with how long it tried): a client
+// waiting for a server that is still starting in its platform.
+func Retry(ctx context.Context, within time.Duration, try func() error) error {
+	deadline := time.Now().Add(within)
+	for {
+		err := try()
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case time.Now().After(deadline):
+			return fmt.Errorf("no answer within %s: %w", within, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // ListenEnv names the environment variable in which a platform that shares
 // the host's network (native) tells a server workload the address to
 // listen on: a loopback address of its own, so that two runs at once, or

@@ -59,6 +59,21 @@ type Metric struct {
 // sysbench and stress-ng name the test: sysbench:cpu, stress-ng:stream.
 var Parsers = []string{"fio", "iperf3", "redis-benchmark", "wrk", "sysbench:cpu", "sysbench:memory", "stress-ng:stream", "stress-ng:cpu"}
 
+// parsers are the tool workloads behind Parsers, by the name before the
+// colon: their metrics, and how each reads its tool's output (arg is the
+// part after the colon).
+var parsers = map[string]struct {
+	w     workload.Workload
+	parse func(arg string, out []byte) (workload.Result, error)
+}{
+	"fio":             {fio.Workload{}, func(_ string, out []byte) (workload.Result, error) { return fio.Parse(out) }},
+	"iperf3":          {iperf3.Workload{}, func(_ string, out []byte) (workload.Result, error) { return iperf3.Parse(out) }},
+	"redis-benchmark": {redis.Workload{}, func(_ string, out []byte) (workload.Result, error) { return redis.Parse(out) }},
+	"wrk":             {nginx.Workload{}, func(_ string, out []byte) (workload.Result, error) { return nginx.Parse(out) }},
+	"sysbench":        {sysbench.Workload{}, sysbench.Parse},
+	"stress-ng":       {stressng.Workload{}, stressng.Parse},
+}
+
 // ParamName is the parameter that carries the spec, as JSON, to wherever
 // the workload runs: the scenario's app: block sets it.
 const ParamName = "app"
@@ -246,12 +261,11 @@ func MetricsOf(s Spec) []workload.MetricInfo {
 		return out
 	}
 	name, _, _ := strings.Cut(s.Parser, ":")
-	w := map[string]workload.Workload{"fio": fio.Workload{}, "iperf3": iperf3.Workload{}, "redis-benchmark": redis.Workload{},
-		"wrk": nginx.Workload{}, "sysbench": sysbench.Workload{}, "stress-ng": stressng.Workload{}}[name]
-	if w == nil {
+	p, ok := parsers[name]
+	if !ok {
 		return nil
 	}
-	return w.Metrics()
+	return p.w.Metrics()
 }
 
 // Client runs the client command on the host against the server at addr,
@@ -280,22 +294,18 @@ func (Workload) Client(ctx context.Context, addr string, p workload.Params) (wor
 // waitAccept dials target until it accepts, within a deadline: a server
 // in a container or a guest takes a while to start.
 func waitAccept(ctx context.Context, target string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
+	err := workload.Retry(ctx, within, func() error {
 		var d net.Dialer
 		c, err := d.DialContext(ctx, "tcp", target)
 		if err == nil {
 			c.Close()
-			return nil
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the server at %s did not accept within %s (does the command listen on that port, on every address?): %w", target, within, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("the server at %s did not accept (does the command listen on that port, on every address?): %w", target, err)
 	}
+	return err
 }
 
 // Read reads the metrics from a command's output. A metric the output does
@@ -373,19 +383,9 @@ func at(doc any, path string) (string, error) {
 
 func parse(parser string, out []byte) (workload.Result, error) {
 	name, arg, _ := strings.Cut(parser, ":")
-	switch name {
-	case "fio":
-		return fio.Parse(out)
-	case "iperf3":
-		return iperf3.Parse(out)
-	case "redis-benchmark":
-		return redis.Parse(out)
-	case "wrk":
-		return nginx.Parse(out)
-	case "sysbench":
-		return sysbench.Parse(arg, out)
-	case "stress-ng":
-		return stressng.Parse(arg, out)
+	p, ok := parsers[name]
+	if !ok {
+		return workload.Result{}, fmt.Errorf("unknown parser %q", parser)
 	}
-	return workload.Result{}, fmt.Errorf("unknown parser %q", parser)
+	return p.parse(arg, out)
 }

@@ -213,26 +213,23 @@ func (Workload) Client(ctx context.Context, addr string, p workload.Params) (wor
 
 // get asks for url until it answers with status, within a deadline.
 func get(ctx context.Context, url string, status int, within time.Duration) error {
-	deadline := time.Now().Add(within)
 	client := &http.Client{Timeout: 5 * time.Second}
-	for {
+	err := workload.Retry(ctx, within, func() error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == status {
-				return nil
-			}
-			err = fmt.Errorf("status %s, want %d", resp.Status, status)
+		if err != nil {
+			return err
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		resp.Body.Close()
+		if resp.StatusCode != status {
+			return fmt.Errorf("status %s, want %d", resp.Status, status)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("nginx at %s did not answer within %s: %w", url, within, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("nginx at %s: %w", url, err)
 	}
+	return err
 }
 
 var (

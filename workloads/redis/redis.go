@@ -99,28 +99,25 @@ func (Workload) Client(ctx context.Context, addr string, p workload.Params) (wor
 // command sends one inline command and, when want is set, checks the
 // reply's first line, dialing until within.
 func command(ctx context.Context, target, cmd, want string, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
+	err := workload.Retry(ctx, within, func() error {
 		var d net.Dialer
 		c, err := d.DialContext(ctx, "tcp", target)
-		if err == nil {
-			c.SetDeadline(time.Now().Add(5 * time.Second))
-			fmt.Fprintf(c, "%s\r\n", cmd)
-			line, rerr := bufio.NewReader(c).ReadString('\n')
-			c.Close()
-			if want == "" || strings.TrimSpace(line) == want {
-				return nil
-			}
-			err = fmt.Errorf("%s: got %q (%v)", cmd, line, rerr)
+		if err != nil {
+			return err
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(c, "%s\r\n", cmd)
+		line, rerr := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if want != "" && strings.TrimSpace(line) != want {
+			return fmt.Errorf("%s: got %q (%v)", cmd, line, rerr)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("redis-server at %s did not answer within %s: %w", target, within, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("redis-server at %s: %w", target, err)
 	}
+	return err
 }
 
 // Parse reads redis-benchmark's CSV: one test, latencies in milliseconds.
