@@ -121,15 +121,8 @@ func runCapacity(w io.Writer, dir string, o capacityOptions) error {
 		if c.Extrapolated {
 			per += " (extrapolated)"
 		}
-		hosts := "—"
-		switch f := c.Plan(o.instances, headroom/100, o.spares); {
-		case c.Platform.Accel == "tcg" && !o.allowEmulated:
-			hosts, emulated = "refused: TCG", true
-		case f.Hosts < 0:
-			hosts = fmt.Sprintf("none fit after %s headroom", o.headroom)
-		default:
-			hosts = fmt.Sprintf("%d [%d, %d]", f.Hosts, f.Lo, f.Hi)
-		}
+		hosts, refused := hostsText(c, o, headroom)
+		emulated = emulated || refused
 		vmm := "—"
 		if !math.IsNaN(c.VMMPerInstance) {
 			vmm = units.Format(c.VMMPerInstance, "B")
@@ -159,6 +152,19 @@ func runCapacity(w io.Writer, dir string, o capacityOptions) error {
 	printRatios(w, results)
 	printOverhead(w, results, s)
 	return nil
+}
+
+// hostsText is the hosts --instances needs of a platform's result, or why
+// there is no number: refused is set for a TCG platform.
+func hostsText(c capacity.Result, o capacityOptions, headroom float64) (text string, refused bool) {
+	switch f := c.Plan(o.instances, headroom/100, o.spares); {
+	case c.Platform.Accel == "tcg" && !o.allowEmulated:
+		return "refused: TCG", true
+	case f.Hosts < 0:
+		return fmt.Sprintf("none fit after %s headroom", o.headroom), false
+	default:
+		return fmt.Sprintf("%d [%d, %d]", f.Hosts, f.Lo, f.Hi), false
+	}
 }
 
 func fitText(f capacity.Fit, unit string) string {

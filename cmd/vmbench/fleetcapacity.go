@@ -98,15 +98,8 @@ func fleetCapacity(w io.Writer, r *loadedRun, s *scenario.Scenario, o capacityOp
 			if !ok {
 				continue
 			}
-			hosts := "—"
-			switch f := c.Plan(o.instances, headroom/100, o.spares); {
-			case c.Platform.Accel == "tcg" && !o.allowEmulated:
-				hosts, emulated, refused = "refused: TCG", true, true
-			case f.Hosts < 0:
-				hosts = fmt.Sprintf("none fit after %s headroom", o.headroom)
-			default:
-				hosts = fmt.Sprintf("%d [%d, %d]", f.Hosts, f.Lo, f.Hi)
-			}
+			hosts, tcg := hostsText(c, o, headroom)
+			emulated, refused = emulated || tcg, refused || tcg
 			tw.Append([]string{p, t.name, strings.Join(t.hosts, ", "), fmt.Sprintf("%d [%d, %d]", c.PerHost, c.PerHostLo, c.PerHostHi), t.counts[p], hosts})
 			mix = append(mix, fmt.Sprintf("%d × %s", len(t.hosts), t.name))
 			perUnit += len(t.hosts) * int(math.Floor(float64(c.PerHost)*(1-headroom/100)))

@@ -289,7 +289,7 @@ func attempt(ctx context.Context, s *scenario.Scenario, inst platform.Instance, 
 	defer cancel()
 	var res platform.Output
 	var err error
-	if c, ok := w.(workload.Client); ok && c.Port(req.Params) > 0 {
+	if c, ok := w.(workload.Client); ok && req.Port > 0 {
 		res, err = withClient(tctx, inst, req, c)
 	} else {
 		res, err = inst.Run(tctx, req)
