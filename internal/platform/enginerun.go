@@ -169,15 +169,15 @@ func (i *engineInstance) Run(ctx context.Context, req agent.Request) (Output, er
 	if rerr := i.e.Remove(name); rerr != nil && err == nil {
 		err = rerr
 	}
-	if cid, _ := os.ReadFile(cidfile); len(cid) > 0 {
+	if cid, _ := os.ReadFile(cidfile); err != nil && len(cid) > 0 {
 		killShims("/proc", strings.TrimSpace(string(cid)))
 	}
 	os.Remove(cidfile)
 	return out, err
 }
 
-// killShims kills what the engine left of a removed container: the shim
-// of a gVisor container whose start failed outlives it.
+// killShims kills what the engine left of a removed container whose trial
+// failed: the shim of a gVisor container whose start failed outlives it.
 func killShims(proc, cid string) {
 	dirs, _ := os.ReadDir(proc)
 	for _, d := range dirs {
@@ -241,24 +241,30 @@ func (i *engineInstance) cgroupCPU() float64 {
 }
 
 // watch follows the trial's container until stop: it points the samplers
-// at the process that holds it (containerd-shim, conmon), and returns the
-// CPU time of the userland proxies (docker-proxy) serving its published
-// port, the cost of a client's path through them, outside the container's
-// cgroup. The engine stops a proxy with its container, so its time is the
-// last reading, at most one tick before the end.
+// at the process that holds it (containerd-shim, conmon), polling every
+// 2 ms until it runs, and returns the CPU time of the userland proxies
+// (docker-proxy) serving its published port, the cost of a client's path
+// through them, outside the container's cgroup. Docker stops a proxy with
+// its container, so its time is the last reading, at most 20 ms before the
+// end. Without a proxy to read, it sleeps once the holder is found.
 func (i *engineInstance) watch(stop <-chan struct{}, port int) float64 {
+	proxied := port > 0 && i.e.Name == EngineDocker && i.c.Network == NetNAT
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	proxies := map[int]float64{}
-	for n := 0; ; n++ {
+	for {
 		if i.pid.Load() == 0 {
 			if pids := cgroupPIDs(cgroupRoot, i.parent); len(pids) > 0 {
 				if holder := holderOf(pids[0]); holder > 0 {
 					i.pid.Store(int64(holder))
+					tick.Reset(20 * time.Millisecond)
 				}
 			}
+		} else if !proxied {
+			<-stop
+			return 0
 		}
-		if port > 0 && n%10 == 0 {
+		if proxied {
 			for pid, cpu := range proxyCPU("/proc", port) {
 				proxies[pid] = cpu
 			}
