@@ -27,19 +27,11 @@ func ProcessCPU(root string, pid int) (float64, error) {
 // processTimes returns a process's own CPU time and that of the children
 // it has reaped (cutime + cstime), in seconds.
 func processTimes(root string, pid int) (own, reaped float64, err error) {
-	b, err := os.ReadFile(filepath.Join(root, strconv.Itoa(pid), "stat"))
+	// utime is field 14, stime 15, cutime 16, cstime 17.
+	f, err := statFields(root, pid)
 	if err != nil {
 		return 0, 0, err
 	}
-	// The command name may hold spaces and parentheses; the fields after
-	// the last ")" are state (field 3) onwards: utime is field 14, stime
-	// 15, cutime 16, cstime 17.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, 0, fmt.Errorf("%s/%d/stat: no command name", root, pid)
-	}
-	f := strings.Fields(s[i+1:])
 	if len(f) < 15 {
 		return 0, 0, fmt.Errorf("%s/%d/stat: %d fields after the name, want at least 15", root, pid, len(f))
 	}
@@ -50,6 +42,33 @@ func processTimes(root string, pid int) (own, reaped float64, err error) {
 		}
 	}
 	return float64(t[0]+t[1]) / clockTicks, float64(t[2]+t[3]) / clockTicks, nil
+}
+
+// statFields are the fields of root/<pid>/stat after the command name,
+// state (field 3) first: the name may hold spaces and parentheses, so the
+// fields start after the last ")".
+func statFields(root string, pid int) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(root, strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return nil, err
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return nil, fmt.Errorf("%s/%d/stat: no command name", root, pid)
+	}
+	return strings.Fields(s[i+1:]), nil
+}
+
+// ParentPID returns a process's parent (field 4 of its stat); 0 when it
+// is gone.
+func ParentPID(root string, pid int) int {
+	f, err := statFields(root, pid)
+	if err != nil || len(f) < 2 {
+		return 0
+	}
+	pp, _ := strconv.Atoi(f[1])
+	return pp
 }
 
 // Tree samples a process and all its descendants: what the platform's own

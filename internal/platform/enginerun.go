@@ -309,7 +309,7 @@ func proxyCPU(proc string, port int) map[int]float64 {
 // container (containerd-shim, conmon), found among its ancestors; 0 while
 // it has none, as while runc is still creating the container.
 func holderOf(pid int) int {
-	for p := pid; p > 1; p = parentPID(p) {
+	for p := pid; p > 1; p = collect.ParentPID("/proc", p) {
 		if isShim(p) {
 			return p
 		}
@@ -321,21 +321,6 @@ func isShim(pid int) bool {
 	b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm"))
 	comm := strings.TrimSpace(string(b))
 	return comm == "conmon" || strings.HasPrefix(comm, "containerd-shim")
-}
-
-// parentPID reads a process's parent from /proc; 0 when it is gone.
-func parentPID(pid int) int {
-	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 2 {
-		return 0
-	}
-	pp, _ := strconv.Atoi(f[1])
-	return pp
 }
 
 // WaitAddr is where the host reaches the trial's server, once it listens:
