@@ -179,17 +179,31 @@ func (i *engineInstance) Run(ctx context.Context, req agent.Request) (Output, er
 // killShims kills what the engine left of a removed container whose trial
 // failed: the shim of a gVisor container whose start failed outlives it.
 func killShims(proc, cid string) {
+	for _, pid := range processesWith(proc, isShimName, cid) {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+}
+
+// processesWith lists the processes under proc whose command name passes
+// name and whose arguments include arg.
+func processesWith(proc string, name func(comm string) bool, arg string) []int {
+	var out []int
 	dirs, _ := os.ReadDir(proc)
 	for _, d := range dirs {
 		pid, err := strconv.Atoi(d.Name())
-		if err != nil || !isShim(pid) {
+		if err != nil {
+			continue
+		}
+		comm, _ := os.ReadFile(filepath.Join(proc, d.Name(), "comm"))
+		if !name(strings.TrimSpace(string(comm))) {
 			continue
 		}
 		cmdline, _ := os.ReadFile(filepath.Join(proc, d.Name(), "cmdline"))
-		if slices.Contains(strings.Split(string(cmdline), "\x00"), cid) {
-			unix.Kill(pid, unix.SIGKILL)
+		if slices.Contains(strings.Split(string(cmdline), "\x00"), arg) {
+			out = append(out, pid)
 		}
 	}
+	return out
 }
 
 // runArgs are the arguments of the engine's run for a trial.
@@ -284,20 +298,7 @@ func (i *engineInstance) watch(stop <-chan struct{}, port int) float64 {
 // proxyCPU reads the CPU time of each docker-proxy serving port.
 func proxyCPU(proc string, port int) map[int]float64 {
 	out := map[int]float64{}
-	dirs, _ := os.ReadDir(proc)
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		comm, _ := os.ReadFile(filepath.Join(proc, d.Name(), "comm"))
-		if strings.TrimSpace(string(comm)) != "docker-proxy" {
-			continue
-		}
-		cmdline, _ := os.ReadFile(filepath.Join(proc, d.Name(), "cmdline"))
-		if !slices.Contains(strings.Split(string(cmdline), "\x00"), strconv.Itoa(port)) {
-			continue
-		}
+	for _, pid := range processesWith(proc, func(comm string) bool { return comm == "docker-proxy" }, strconv.Itoa(port)) {
 		if t, err := collect.ProcessCPU(proc, pid); err == nil {
 			out[pid] = t
 		}
@@ -319,7 +320,11 @@ func holderOf(pid int) int {
 
 func isShim(pid int) bool {
 	b, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "comm"))
-	comm := strings.TrimSpace(string(b))
+	return isShimName(strings.TrimSpace(string(b)))
+}
+
+// isShimName tells the engines' per-container processes by their name.
+func isShimName(comm string) bool {
 	return comm == "conmon" || strings.HasPrefix(comm, "containerd-shim")
 }
 
