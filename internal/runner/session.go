@@ -336,8 +336,8 @@ func withClient(ctx context.Context, inst platform.Instance, req agent.Request, 
 	}
 	// A server that does not end by itself is stopped once its client is
 	// done; stopped so, it has succeeded.
-	s, _ := c.(workload.ServerStopper)
-	stopped := cerr == nil && s != nil && s.StopsServer()
+	_, stops := c.(workload.ServerStopper)
+	stopped := cerr == nil && stops
 	if cerr != nil || stopped {
 		stopServer()
 	}

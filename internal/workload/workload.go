@@ -51,7 +51,7 @@ type Client interface {
 // end by itself: once the client is done, the trial stops the server, and
 // a server stopped that way has succeeded.
 type ServerStopper interface {
-	StopsServer() bool
+	StopsServer()
 }
 
 // Tool is implemented by workloads that run an external program (fio,

@@ -198,7 +198,7 @@ func (Workload) Port(p workload.Params) int {
 }
 
 // StopsServer: a user's server runs until it is stopped.
-func (Workload) StopsServer() bool { return true }
+func (Workload) StopsServer() {}
 
 // Run runs the command where the platform put the agent: its output is
 // the trial's result, or, for a server, it serves until the trial stops it.
