@@ -216,7 +216,7 @@ func cgroupDirs(root, path string) []string {
 // container), and the cgroup is vmbench's own.
 func RemoveCgroup(root, path string) error {
 	for range 50 {
-		pids := cgroupPIDs(root, path)
+		pids := cgroupPIDs(root, path, "")
 		if len(pids) == 0 {
 			break
 		}
@@ -244,14 +244,18 @@ func RemoveCgroup(root, path string) error {
 }
 
 // cgroupPIDs returns the processes in cgroup path or below it, read from
-// the first hierarchy under root that has it.
-func cgroupPIDs(root, path string) []int {
+// the first hierarchy under root that has it, leaving out the child cgroup
+// named skip ("": none).
+func cgroupPIDs(root, path, skip string) []int {
 	dirs := cgroupDirs(root, path)
 	if len(dirs) == 0 {
 		return nil
 	}
 	var pids []int
 	filepath.WalkDir(dirs[0], func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() && skip != "" && d.Name() == skip && p != dirs[0] {
+			return filepath.SkipDir
+		}
 		if err != nil || d.IsDir() || d.Name() != "cgroup.procs" {
 			return nil
 		}

@@ -256,27 +256,35 @@ func (i *engineInstance) cgroupCPU() float64 {
 
 // watch follows the trial's container until stop: it points the samplers
 // at the process that holds it (containerd-shim, conmon), polling every
-// 2 ms until it runs, and returns the CPU time of the userland proxies
-// (docker-proxy) serving its published port, the cost of a client's path
-// through them, outside the container's cgroup. Docker stops a proxy with
-// its container, so its time is the last reading, at most 20 ms before the
-// end. Without a proxy to read, it sleeps once the holder is found.
+// 2 ms until it runs and then checking that it lives (a shim that
+// daemonizes exits once, and the search begins again), and returns the
+// CPU time of the userland proxies (docker-proxy) serving its published
+// port, the cost of a client's path through them, outside the container's
+// cgroup. Docker stops a proxy with its container, so its time is the last
+// reading, at most 20 ms before the end.
 func (i *engineInstance) watch(stop <-chan struct{}, port int) float64 {
 	proxied := port > 0 && i.e.Name == EngineDocker && i.c.Network == NetNAT
+	slow := 50 * time.Millisecond
+	if proxied {
+		slow = 20 * time.Millisecond
+	}
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	proxies := map[int]float64{}
 	for {
+		if pid := i.pid.Load(); pid != 0 && !alive(int(pid)) {
+			i.pid.Store(0)
+			tick.Reset(2 * time.Millisecond)
+		}
 		if i.pid.Load() == 0 {
-			if pids := cgroupPIDs(cgroupRoot, i.parent); len(pids) > 0 {
+			// The container's own processes: podman keeps every conmon
+			// in <parent>/conmon, the last trial's perhaps still exiting.
+			if pids := cgroupPIDs(cgroupRoot, i.parent, "conmon"); len(pids) > 0 {
 				if holder := holderOf(pids[0]); holder > 0 {
 					i.pid.Store(int64(holder))
-					tick.Reset(20 * time.Millisecond)
+					tick.Reset(slow)
 				}
 			}
-		} else if !proxied {
-			<-stop
-			return 0
 		}
 		if proxied {
 			for pid, cpu := range proxyCPU("/proc", port) {
@@ -293,6 +301,11 @@ func (i *engineInstance) watch(stop <-chan struct{}, port int) float64 {
 		case <-tick.C:
 		}
 	}
+}
+
+// alive reports whether process pid exists.
+func alive(pid int) bool {
+	return unix.Kill(pid, 0) == nil
 }
 
 // proxyCPU reads the CPU time of each docker-proxy serving port.
@@ -343,7 +356,7 @@ func (i *engineInstance) WaitAddr(ctx context.Context) (string, error) {
 	defer tick.Stop()
 	for {
 		name := i.current.Load()
-		if pids := cgroupPIDs(cgroupRoot, i.parent); name != nil && len(pids) > 0 && listening(pids, int(i.port.Load()), i.c.Network != NetHost) {
+		if pids := cgroupPIDs(cgroupRoot, i.parent, ""); name != nil && len(pids) > 0 && listening(pids, int(i.port.Load()), i.c.Network != NetHost) {
 			if i.c.Network != NetBridge {
 				return "127.0.0.1", nil
 			}
