@@ -1,6 +1,8 @@
 package kvm
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -135,5 +137,24 @@ func TestExitMetrics(t *testing.T) {
 	}
 	if m := exitMetrics(nil, map[string]float64{}, time.Second); m != nil {
 		t.Errorf("TCG (no counters): %v", m)
+	}
+}
+
+// A guest's scratch disk is a file vmbench makes: a link found under its
+// name (to a host file or a block device) is refused, not handed to QEMU.
+func TestScratchDiskRefusesALink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(dir, "disk.img")); err != nil {
+		t.Fatal(err)
+	}
+	if err := makeSparse(dir, "disk.img", 1<<20); err == nil {
+		t.Error("made the disk over a link")
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Errorf("the link's target now reads %q", b)
 	}
 }

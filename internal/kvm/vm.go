@@ -21,6 +21,7 @@ import (
 	"github.com/vmbench/vmbench/internal/hostinfo"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/safefs"
 	"github.com/vmbench/vmbench/internal/workload"
 )
 
@@ -63,6 +64,7 @@ type Instance struct {
 	g        *guest
 	restarts int
 	dir      string // temp dir holding the sockets
+	scratch  string // the instance's own scratch directory, holding its disk; "": none
 	info     map[string]string
 	boot     []result.Metric
 	mu       sync.Mutex // one trial at a time
@@ -204,14 +206,16 @@ func (v *VM) config(p parts, dir string) Config {
 }
 
 // attachScratch creates the guest's scratch disk (a sparse file in the
-// run's scratch directory), when the run has one.
-func (i *Instance) attachScratch(cfg *Config) error {
+// instance's own scratch directory, which no container sees, so that
+// nothing can swap a link to a host file in for the disk QEMU opens as
+// root on a relaunch), when the run has one.
+func (i *Instance) attachScratch(cfg *Config) (err error) {
 	v := i.v
-	if v.Scratch == "" {
-		return nil
+	if i.scratch, err = platform.InstanceScratch(v.Scratch, v.PlatformName); err != nil || i.scratch == "" {
+		return err
 	}
-	cfg.ScratchDisk, cfg.DiskCache, cfg.DiskAIO = filepath.Join(v.Scratch, platform.FileName(v.PlatformName)+"-disk.img"), v.DiskCache, v.DiskAIO
-	if err := makeSparse(cfg.ScratchDisk, v.ScratchSize); err != nil {
+	cfg.ScratchDisk, cfg.DiskCache, cfg.DiskAIO = filepath.Join(i.scratch, "disk.img"), v.DiskCache, v.DiskAIO
+	if err := makeSparse(i.scratch, "disk.img", v.ScratchSize); err != nil {
 		return err
 	}
 	i.info["scratch_disk"] = fmt.Sprintf("%s (%d bytes, cache=%s, aio=%s)", cfg.ScratchDisk, v.ScratchSize, v.DiskCache, v.DiskAIO)
@@ -354,10 +358,10 @@ func checkHugepages(dir, meminfo string, memory int64) error {
 	return nil
 }
 
-// makeSparse creates a sparse file of size bytes: a disk whose blocks the
+// makeSparse creates name in dir, a new sparse file of size bytes: a disk whose blocks the
 // host allocates as the guest writes them.
-func makeSparse(path string, size int64) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o600)
+func makeSparse(dir, name string, size int64) error {
+	f, err := safefs.Create(dir, name, 0o600)
 	if err != nil {
 		return err
 	}
@@ -571,6 +575,9 @@ func (i *Instance) Close(ctx context.Context) error {
 	}
 	if i.tap != nil {
 		err = errors.Join(err, i.tap.Close())
+	}
+	if i.scratch != "" {
+		err = errors.Join(err, os.RemoveAll(i.scratch))
 	}
 	return errors.Join(err, os.RemoveAll(i.dir))
 }

@@ -30,8 +30,8 @@ type Container struct {
 	// IDs numbers containers across the whole run, so that every container
 	// of a run has a distinct name vmbench-<run-id>-<n>.
 	IDs *atomic.Int64
-	// Scratch is the run's scratch directory, bind-mounted into every
-	// container; "": none.
+	// Scratch is the run's scratch directory; each instance has its own in
+	// it, bind-mounted into its containers; "": none.
 	Scratch string
 	// Bridge, when not nil, is the run's bridge: with Network bridge the
 	// containers join a namespace with a veth on it, with Network nat too,
@@ -77,6 +77,10 @@ func (c *Container) Start(ctx context.Context) (Instance, error) {
 		return nil, err
 	}
 	inst := &containerInstance{c: c, rt: rt, dir: dir, seccomp: seccomp}
+	if inst.scratch, err = InstanceScratch(c.Scratch, c.PlatformName); err != nil {
+		inst.Close(ctx)
+		return nil, err
+	}
 	if err := WriteRootfs(dir, c.Binary); err != nil {
 		inst.Close(ctx)
 		return nil, fmt.Errorf("write bundle: %w", err)
@@ -100,6 +104,7 @@ type containerInstance struct {
 	c       *Container
 	rt      *Runtime
 	dir     string
+	scratch string              // the instance's own scratch directory; "": none
 	seccomp *specs.LinuxSeccomp // every container's filter; nil: unconfined
 	ns      *Namespace          // the containers' network namespace; nil: none
 	nat     *Published          // with network: nat, its published address; nil: none
@@ -120,7 +125,7 @@ func (i *containerInstance) Run(ctx context.Context, req agent.Request) (Output,
 	id := fmt.Sprintf("vmbench-%s-%d", i.c.RunID, i.c.IDs.Add(1))
 	opts := SpecOptions{
 		ID: id, Args: append([]string{BundleBinary}, agent.Args(req)...),
-		CPUs: i.c.CPUs, Memory: i.c.Memory, Scratch: i.c.Scratch,
+		CPUs: i.c.CPUs, Memory: i.c.Memory, Scratch: i.scratch,
 		HostNetwork: i.c.Network == NetHost, NetNS: i.netNS(), Seccomp: i.seccomp,
 	}
 	if i.c.Tools != "" && req.Tool {
@@ -212,6 +217,9 @@ func (i *containerInstance) Close(context.Context) error {
 	}
 	if i.ns != nil {
 		errs = append(errs, i.ns.Close())
+	}
+	if i.scratch != "" {
+		errs = append(errs, os.RemoveAll(i.scratch))
 	}
 	return errors.Join(append(errs, os.RemoveAll(i.dir))...)
 }

@@ -53,6 +53,9 @@ func (c *Container) startEngine(ctx context.Context) (Instance, error) {
 		return nil, err
 	}
 	inst.images = append(inst.images, inst.repo+":agent") // before, so that Close removes a half-made one
+	if inst.scratch, err = InstanceScratch(c.Scratch, c.PlatformName); err != nil {
+		return inst, err
+	}
 	if err := WriteRootfs(inst.dir, c.Binary); err != nil {
 		return inst, fmt.Errorf("write the image's rootfs: %w", err)
 	}
@@ -115,6 +118,7 @@ type engineInstance struct {
 	e       *Engine
 	info    EngineInfo
 	dir     string   // the image's rootfs while it is imported, then the trials' cid files
+	scratch string   // the instance's own scratch directory; "": none
 	repo    string   // the images' repository, vmbench-<run-id>-img<k>
 	images  []string // imported, removed on Close
 	tools   string   // the tools image, once imported
@@ -235,8 +239,8 @@ func (i *engineInstance) runArgs(name, image string, req agent.Request) []string
 	if c.Seccomp != "default" {
 		args = append(args, "--security-opt", "seccomp="+c.Seccomp)
 	}
-	if c.Scratch != "" {
-		args = append(args, "--volume", c.Scratch+":"+ScratchMount, "--env", workload.ScratchEnv+"="+ScratchMount)
+	if i.scratch != "" {
+		args = append(args, "--volume", i.scratch+":"+ScratchMount, "--env", workload.ScratchEnv+"="+ScratchMount)
 	}
 	if image == i.tools {
 		args = append(args, "--volume", c.Binary+":"+BundleBinary+":ro")
@@ -462,6 +466,9 @@ func (i *engineInstance) Close(context.Context) error {
 	var errs []error
 	for _, ref := range i.images {
 		errs = append(errs, i.e.RemoveImage(ref))
+	}
+	if i.scratch != "" {
+		errs = append(errs, os.RemoveAll(i.scratch))
 	}
 	return errors.Join(append(errs, RemoveCgroup(cgroupRoot, i.parent), os.RemoveAll(i.dir))...)
 }

@@ -19,7 +19,7 @@ import (
 type Native struct {
 	PlatformName string
 	Binary       string // the static vmbench binary
-	Scratch      string // the run's scratch directory; "": none
+	Scratch      string // the run's scratch directory, in which each instance has its own; "": none
 	// Addr is the loopback address its servers listen on and its
 	// clients reach ("": 127.0.0.1): one of its own per instance, so that
 	// runs and instances do not meet on one port.
@@ -48,7 +48,11 @@ func (n *Native) Start(context.Context) (Instance, error) {
 	if addr == "" {
 		addr = "127.0.0.1"
 	}
-	return &nativeInstance{binary: n.Binary, scratch: n.Scratch, addr: addr, tools: n.Tools}, nil
+	scratch, err := InstanceScratch(n.Scratch, n.PlatformName)
+	if err != nil {
+		return nil, err
+	}
+	return &nativeInstance{binary: n.Binary, scratch: scratch, addr: addr, tools: n.Tools}, nil
 }
 
 type nativeInstance struct {
@@ -92,4 +96,9 @@ func (i *nativeInstance) Addr() string { return i.addr }
 
 func (i *nativeInstance) Info() map[string]string { return map[string]string{"binary": i.binary} }
 
-func (i *nativeInstance) Close(context.Context) error { return nil }
+func (i *nativeInstance) Close(context.Context) error {
+	if i.scratch == "" {
+		return nil
+	}
+	return os.RemoveAll(i.scratch)
+}

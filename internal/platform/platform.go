@@ -10,6 +10,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"sync/atomic"
@@ -218,4 +219,21 @@ func FileName(name string) string {
 		}
 		return '_'
 	}, name)
+}
+
+// InstanceScratch makes a platform instance's own scratch directory in the
+// run's (root; "": none, and it returns ""). A container's processes can
+// write the scratch directory they are given, and a process that is root
+// on the host (the native agent, QEMU opening a guest's disk) opens files
+// in its own: one directory per instance, so that nothing one instance
+// plants is where another opens its files. Close removes it.
+func InstanceScratch(root, platformName string) (string, error) {
+	if root == "" {
+		return "", nil
+	}
+	dir, err := os.MkdirTemp(root, FileName(platformName)+"-")
+	if err != nil {
+		return "", fmt.Errorf("scratch directory: %w", err)
+	}
+	return dir, nil
 }

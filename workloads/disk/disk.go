@@ -25,6 +25,7 @@ import (
 
 	"github.com/vmbench/vmbench/internal/hist"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/safefs"
 	"github.com/vmbench/vmbench/internal/units"
 	"github.com/vmbench/vmbench/internal/workload"
 )
@@ -129,19 +130,25 @@ func (Workload) Run(ctx context.Context, p workload.Params) (workload.Result, er
 // Open opens the scratch area at path (a directory, in which FileName is
 // kept, or a block device) and lays it out: the first Size bytes are
 // written once, so that reads read data and not the holes of a sparse file.
+// In a directory, FileName must be a regular file (or absent): the agent
+// may be root on the host, and a link planted there must not turn its
+// writes onto another file.
 func Open(path string, s Spec) (*os.File, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("scratch area: %w", err)
 	}
-	if st.IsDir() {
-		path = filepath.Join(path, FileName)
-	}
 	flags := os.O_RDWR | os.O_CREATE
 	if s.Direct {
 		flags |= unix.O_DIRECT
 	}
-	f, err := os.OpenFile(path, flags, 0o600)
+	var f *os.File
+	if st.IsDir() {
+		f, err = safefs.OpenFile(path, FileName, flags, 0o600)
+		path = filepath.Join(path, FileName)
+	} else {
+		f, err = os.OpenFile(path, flags&^os.O_CREATE, 0)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("scratch area: %w", err)
 	}

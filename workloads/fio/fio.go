@@ -15,6 +15,7 @@ import (
 	"strconv"
 
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/safefs"
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads/disk"
 )
@@ -77,6 +78,13 @@ func (Workload) Run(ctx context.Context, p workload.Params) (workload.Result, er
 		return workload.Result{}, fmt.Errorf("no scratch area: $%s is not set (the platform sets it)", workload.ScratchEnv)
 	}
 	if st, err := os.Stat(target); err == nil && st.IsDir() {
+		// fio follows links: the file is made (or found) a regular one
+		// first, as the disk workload opens it.
+		f, err := safefs.OpenFile(target, FileName, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return workload.Result{}, fmt.Errorf("scratch area: %w", err)
+		}
+		f.Close()
 		target = filepath.Join(target, FileName)
 	}
 	out, err := workload.RunTool(ctx, "fio", Args(p, target)...)

@@ -1,6 +1,7 @@
 // Command hello is the user's own program of the app workload's tests,
 // built static into an image: it measures SHA-256 throughput and prints it
-// as text or JSON, or serves HTTP.
+// as text or JSON, or serves HTTP; or, as a hostile container would, plants
+// links in its scratch directory.
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -18,6 +20,19 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
+	}
+	if len(os.Args) > 2 && os.Args[1] == "plant" {
+		// What a hostile program in a container does to make root on the
+		// host write elsewhere: the disk workloads' file, as a link to
+		// the host's file named on the command line.
+		n := 0
+		if dir := os.Getenv("VMBENCH_SCRATCH"); dir != "" {
+			if os.Symlink(os.Args[2], filepath.Join(dir, "disk.dat")) == nil {
+				n++
+			}
+		}
+		fmt.Printf("planted %d\n", n)
+		return
 	}
 	buf := make([]byte, 64<<10)
 	n := 0
