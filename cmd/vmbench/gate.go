@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -229,15 +228,15 @@ func writeGateFiles(dir string, rep gate.Report, o gateOptions, warn io.Writer) 
 		{o.markdown, "gates.md", gate.Markdown},
 		{o.json, "gates.json", gate.JSON},
 	} {
-		path := f.path
-		if path == "" {
-			path = filepath.Join(dir, f.def)
+		in, name := "", f.path
+		if name == "" {
+			in, name = dir, f.def
 		}
 		var b bytes.Buffer
 		if err := f.render(&b, rep); err != nil {
 			return err
 		}
-		writeOutput(path, b.Bytes(), warn)
+		writeOutput(in, name, b.Bytes(), warn)
 	}
 	return nil
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
 	"slices"
 	"strings"
 
@@ -13,6 +13,7 @@ import (
 
 	"github.com/vmbench/vmbench/internal/report"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/safefs"
 )
 
 // format is one way to render a run; file is where it goes in the run
@@ -115,15 +116,23 @@ func writeFiles(dir string, r *loadedRun, warn io.Writer) error {
 		if err := f.render(&b, r); err != nil {
 			return fmt.Errorf("render %s: %w", f.file, err)
 		}
-		writeOutput(filepath.Join(dir, f.file), b.Bytes(), warn)
+		writeOutput(dir, f.file, b.Bytes(), warn)
 	}
 	return nil
 }
 
 // writeOutput writes a file that restates what is printed, and says so on
-// warn when it cannot.
-func writeOutput(path string, data []byte, warn io.Writer) {
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+// warn when it cannot: name in the run directory dir, as a regular file
+// reached without a link (a stored run may come from elsewhere), or, with
+// dir "", the path the user named.
+func writeOutput(dir, name string, data []byte, warn io.Writer) {
+	var err error
+	if dir != "" {
+		err = safefs.WriteFile(dir, name, data, result.FileMode)
+	} else {
+		err = os.WriteFile(name, data, 0o644)
+	}
+	if err != nil {
 		fmt.Fprintf(warn, "vmbench: not written: %v (what is printed is complete)\n", err)
 	}
 }

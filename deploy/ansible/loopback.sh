@@ -2,7 +2,10 @@
 # Try the fleet on this machine: two "hosts" are sshd instances on 127.0.0.2
 # and 127.0.0.3 with a key made for the occasion; the playbook runs a
 # scenario (default: deploy/ansible/demo.yaml) on both, vmbench merge makes
-# the fleet run, and vmbench gate judges it. The sshd processes, keys and
+# the fleet run, and vmbench gate judges it. The hosts' key is pinned in a
+# known_hosts file of the occasion, and each sshd must answer before the
+# playbook starts: host-key checking stays on, so a local user who took a
+# loopback port first cannot pose as a host. The sshd processes, keys and
 # inventory go when it ends; the runs stay under results/.
 #
 #   deploy/ansible/loopback.sh [SCENARIO]
@@ -45,15 +48,21 @@ CONF
   /usr/sbin/sshd -D -e -f "$work/sshd-$n.conf" 2>"$work/sshd-$n.log" &
   pids+=($!)
   echo "loopback-$n ansible_host=127.0.0.$n ansible_port=$port" >>"$work/inventory.ini"
+  echo "[127.0.0.$n]:$port $(cat "$work/hostkey.pub")" >>"$work/known_hosts"
+  for _ in $(seq 50); do
+    ssh-keyscan -p "$port" 127.0.0.$n >/dev/null 2>&1 && break
+    kill -0 "${pids[-1]}" 2>/dev/null || break
+    sleep 0.2
+  done
+  kill -0 "${pids[-1]}" 2>/dev/null || die "sshd on 127.0.0.$n:$port did not start: $(tail -5 "$work/sshd-$n.log")"
 done
 cat >>"$work/inventory.ini" <<INV
 [fleet:vars]
 ansible_user=root
 ansible_ssh_private_key_file=$work/key
-ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'
+ansible_ssh_common_args='-o StrictHostKeyChecking=yes -o UserKnownHostsFile=$work/known_hosts'
 ansible_python_interpreter=/usr/bin/python3
 INV
-sleep 1
 results="$PWD/results/fleet-loopback"
 rm -rf "$results"
 # No SSH connection outlives the playbook (Ansible keeps them 60 s by

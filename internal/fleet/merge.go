@@ -151,7 +151,7 @@ func Merge(dirs []string, out, runID string) (result.RunInfo, error) {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return info, err
 	}
-	if err := os.Mkdir(out, 0o755); err != nil {
+	if err := os.Mkdir(out, result.DirMode); err != nil {
 		return info, fmt.Errorf("the fleet run's directory: %w", err)
 	}
 	if err := result.WriteRun(out, info); err != nil {

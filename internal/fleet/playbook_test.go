@@ -81,7 +81,9 @@ func need(t *testing.T, programs ...string) {
 // The playbook in deploy/ansible runs a scenario on three "hosts" (sshd on
 // 127.0.0.2 and 127.0.0.3), one of which fails its run; the runs come
 // back, merge into a fleet run with the failed host reported, and a fleet
-// gate judges them.
+// gate judges them. The hosts' keys are pinned in a known_hosts file, and
+// a local user has planted the work directory's old predictable path as a
+// link to a directory of theirs: nothing goes there.
 func TestPlaybookOnLoopbackHosts(t *testing.T) {
 	need(t, "ansible-playbook", "/usr/sbin/sshd", "ssh-keygen", "runc")
 	dir := t.TempDir()
@@ -98,6 +100,16 @@ func TestPlaybookOnLoopbackHosts(t *testing.T) {
 	}
 	p2, pid2 := sshd(t, dir, "127.0.0.2")
 	p3, pid3 := sshd(t, dir, "127.0.0.3")
+	hostKey, _ := os.ReadFile(filepath.Join(dir, "hostkey.pub"))
+	os.WriteFile(filepath.Join(dir, "known_hosts"), []byte(fmt.Sprintf("[127.0.0.2]:%d %s[127.0.0.3]:%d %s", p2, hostKey, p3, hostKey)), 0o600)
+	trap := t.TempDir()
+	for _, h := range []string{"alpha", "beta"} {
+		planted := "/var/tmp/vmbench-fleet-" + h
+		if err := os.Symlink(trap, planted); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Remove(planted) })
+	}
 	inventory := filepath.Join(dir, "inventory.ini")
 	os.WriteFile(inventory, []byte(fmt.Sprintf(`[fleet]
 alpha ansible_host=127.0.0.2 ansible_port=%d
@@ -107,9 +119,9 @@ gamma ansible_host=127.0.0.3 ansible_port=%d vmbench_args='["--only", "nosuch"]'
 [fleet:vars]
 ansible_user=root
 ansible_ssh_private_key_file=%s/key
-ansible_ssh_common_args='-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'
+ansible_ssh_common_args='-o StrictHostKeyChecking=yes -o UserKnownHostsFile=%s/known_hosts'
 ansible_python_interpreter=/usr/bin/python3
-`, p2, p3, p3, dir)), 0o600)
+`, p2, p3, p3, dir, dir)), 0o600)
 	scenarioFile := filepath.Join(dir, "fleet.yaml")
 	os.WriteFile(scenarioFile, []byte(`version: 1
 name: fleet
@@ -174,8 +186,11 @@ gates:
 	}
 	// Nothing is left on the hosts: the work directories, sshd (stopped
 	// by the cleanups), Ansible's files outside the test's directory.
-	if left, _ := filepath.Glob("/var/tmp/vmbench-fleet-*"); len(left) > 0 {
+	if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "vmbench-fleet-*")); len(left) > 0 {
 		t.Errorf("work directories left on the hosts: %v", left)
+	}
+	if in, _ := os.ReadDir(trap); len(in) > 0 {
+		t.Errorf("the playbook wrote through a planted work directory: %v", in)
 	}
 	if _, err := os.Stat(filepath.Join(os.Getenv("HOME"), ".ansible")); err == nil {
 		t.Errorf("~/.ansible was made")

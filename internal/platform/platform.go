@@ -209,17 +209,8 @@ var errClosed = errors.New("instance is closed")
 var ErrRestarted = errors.New("the guest was restarted")
 
 // FileName is a platform's name as it goes into file names, QEMU options,
-// network namespaces and temp dirs: a matrix's names (vm[vcpus=2,pin=0+1])
-// have characters QEMU's option parser trips on ("," ends a value, "=" in
-// -name makes it a key) and a reader's shell would too: they become "_".
-func FileName(name string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
-			return r
-		}
-		return '_'
-	}, name)
-}
+// network namespaces and temp dirs (result.FileName).
+func FileName(name string) string { return result.FileName(name) }
 
 // InstanceScratch makes a platform instance's own scratch directory in the
 // run's (root; "": none, and it returns ""). A container's processes can

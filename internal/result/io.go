@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/vmbench/vmbench/internal/safefs"
 )
 
 // File names inside a run directory.
@@ -27,7 +29,7 @@ type lines struct {
 }
 
 func createLines(dir, name string) (lines, error) {
-	f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := safefs.OpenFile(dir, name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, FileMode)
 	return lines{f}, err
 }
 
@@ -90,17 +92,17 @@ func WriteRun(dir string, info RunInfo) error {
 	if err != nil {
 		return fmt.Errorf("encode run info: %w", err)
 	}
-	tmp := filepath.Join(dir, "."+RunFile+".tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	tmp := "." + RunFile + ".tmp"
+	if err := safefs.WriteFile(dir, tmp, append(b, '\n'), FileMode); err != nil {
 		return err
 	}
-	return os.Rename(tmp, filepath.Join(dir, RunFile))
+	return os.Rename(filepath.Join(dir, tmp), filepath.Join(dir, RunFile))
 }
 
 // ReadRun reads dir/run.json.
 func ReadRun(dir string) (RunInfo, error) {
 	var info RunInfo
-	b, err := os.ReadFile(filepath.Join(dir, RunFile))
+	b, err := safefs.ReadFile(dir, RunFile, maxRunFile)
 	if err != nil {
 		return info, err
 	}
@@ -118,7 +120,7 @@ func ReadRun(dir string) (RunInfo, error) {
 // error naming its line number.
 func ReadSamples(dir string) ([]Sample, error) {
 	path := filepath.Join(dir, SamplesFile)
-	f, err := os.Open(path)
+	f, err := safefs.OpenFile(dir, SamplesFile, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +136,7 @@ func DecodeSamples(r io.Reader, name string) ([]Sample, error) {
 // ReadTraces reads dir/series.jsonl; a run without one has no traces.
 func ReadTraces(dir string) ([]Trace, error) {
 	path := filepath.Join(dir, SeriesFile)
-	f, err := os.Open(path)
+	f, err := safefs.OpenFile(dir, SeriesFile, os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -175,7 +177,7 @@ func decodeLines[T any](r io.Reader, name string, schema func(T) int) ([]T, erro
 }
 
 // ProfilePath is where a sample's CPU profile is kept, relative to the run
-// directory: profiles/<platform>/<workload>[-<label>]-<trial>[-r<round>].pb.gz,
+// directory: profiles/<platform, as a file name>/<workload>[-<label>]-<trial>[-r<round>].pb.gz,
 // the label's spaces and slashes made commas.
 func ProfilePath(s Sample) string {
 	name := s.Workload
@@ -191,5 +193,33 @@ func ProfilePath(s Sample) string {
 	if s.Round > 0 {
 		name += fmt.Sprintf("-r%d", s.Round)
 	}
-	return filepath.Join(ProfilesDir, s.Platform, name+".pb.gz")
+	return filepath.Join(ProfilesDir, FileName(s.Platform), name+".pb.gz")
 }
+
+// FileName is a name (a platform's, a matrix's vm[vcpus=2,pin=0+1]) as it
+// goes into file names, QEMU options, network namespaces and temp dirs: a
+// character QEMU's option parser or a reader's shell trips on ("," ends a
+// value, "=" in -name makes it a key), or a "/" that would leave the
+// directory, becomes "_".
+func FileName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
+			return r
+		}
+		return '_'
+	}, name)
+}
+
+// DirMode and FileMode are a run directory's and its files': results and
+// errors hold full command lines of the user's apps, so other users of the
+// host do not read them.
+const (
+	DirMode  os.FileMode = 0o750
+	FileMode os.FileMode = 0o640
+)
+
+// maxRunFile bounds what is read of a run.json (it holds the scenario's
+// text): a stored run is data from elsewhere, and a huge or endless file
+// (a link to /dev/zero in a run fetched from another host) must not
+// exhaust memory.
+const maxRunFile = 64 << 20

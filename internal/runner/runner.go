@@ -121,10 +121,9 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	}
 	s := o.Scenario
 	start := time.Now()
-	runID := NewRunID(start)
-	dir = filepath.Join(o.ResultsDir, runID)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create run directory: %w", err)
+	dir, runID, err := makeRunDir(o.ResultsDir, func() string { return NewRunID(start) }, o.Log)
+	if err != nil {
+		return "", err
 	}
 	if err := PointLatest(o.ResultsDir, runID); err != nil {
 		fmt.Fprintf(o.Log, "warning: %v\n", err)
@@ -174,6 +173,31 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 		return dir, fmt.Errorf("%w: %s (the others ran; see the notes of the report)", ErrPlatformsFailed, strings.Join(failed, ", "))
 	}
 	return dir, nil
+}
+
+// makeRunDir creates the run's directory in results under a new id, a
+// directory that did not exist: vmbench writes as root only into a
+// directory it has just made itself, never into one a local user made
+// first (and filled with links). A taken id is passed over for another.
+// A results root that others can write is warned about.
+func makeRunDir(results string, newID func() string, log io.Writer) (dir, runID string, err error) {
+	if err := os.MkdirAll(results, 0o755); err != nil {
+		return "", "", fmt.Errorf("create the results directory: %w", err)
+	}
+	if st, err := os.Stat(results); err == nil && st.Mode().Perm()&0o002 != 0 {
+		fmt.Fprintf(log, "warning: the results directory %s is writable by every user: a run directory is made there exclusively and written without following links, but another user can still remove or rename it; use a directory of root's (--results)\n", results)
+	}
+	for range 10 {
+		runID = newID()
+		dir = filepath.Join(results, runID)
+		if err = os.Mkdir(dir, result.DirMode); !errors.Is(err, os.ErrExist) {
+			break
+		}
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("create run directory: %w", err)
+	}
+	return dir, runID, nil
 }
 
 // Latest is the symlink in the results directory that names the newest run.

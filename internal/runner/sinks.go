@@ -7,6 +7,7 @@ import (
 
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/safefs"
 )
 
 // sinks are where a run's trials are written: samples.jsonl, series.jsonl
@@ -37,8 +38,8 @@ func (w *sinks) Close() error { return errors.Join(w.samples.Close(), w.traces.C
 // its path relative to the run directory.
 func (w *sinks) profile(s result.Sample, data []byte) (string, error) {
 	rel := result.ProfilePath(s)
-	if err := os.MkdirAll(filepath.Dir(filepath.Join(w.dir, rel)), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(filepath.Join(w.dir, rel)), result.DirMode); err != nil {
 		return "", err
 	}
-	return rel, os.WriteFile(filepath.Join(w.dir, rel), data, 0o644)
+	return rel, safefs.WriteFile(w.dir, rel, data, result.FileMode)
 }
