@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,10 +48,12 @@ func TestListShowsWorkloadsAndPlatforms(t *testing.T) {
 	}
 }
 
-// writeRun stores a small run of cpu on native, with values scaled by f.
-func writeRun(t *testing.T, id string, f float64) string {
+// writeRun stores a small run of cpu on native, with values scaled by f,
+// in a directory called name.
+func writeRun(t *testing.T, name string, f float64) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), id)
+	dir := filepath.Join(t.TempDir(), name)
+	id := fmt.Sprintf("20261204-120000-%04x", crc32.ChecksumIEEE([]byte(name))&0xffff)
 	os.MkdirAll(dir, 0o755)
 	if err := result.WriteRun(dir, result.RunInfo{RunID: id, Baseline: "native", Scenario: result.ScenarioCopy{Name: "s"},
 		Platforms: []result.PlatformInfo{{Name: "native", Type: "native"}}}); err != nil {

@@ -1,10 +1,10 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +12,7 @@ import (
 	"github.com/google/pprof/profile"
 
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/safefs"
 	"github.com/vmbench/vmbench/internal/units"
 )
 
@@ -55,7 +56,7 @@ func (t *Table) AddProfiles(dir string, samples []result.Sample) error {
 		if s.Warmup || s.Profile == "" || s.Error != "" {
 			continue
 		}
-		p, err := readProfile(filepath.Join(dir, s.Profile))
+		p, err := readProfile(dir, s.Profile)
 		if err != nil {
 			return err
 		}
@@ -108,18 +109,23 @@ func (t *Table) AddProfiles(dir string, samples []result.Sample) error {
 	return nil
 }
 
-func readProfile(path string) (*profile.Profile, error) {
-	f, err := os.Open(path)
+// readProfile reads the profile at rel in the run directory dir: a path
+// read from a stored run, so it must stay beneath dir and name a regular
+// file (not ../../dev/zero), of at most maxProfile bytes.
+func readProfile(dir, rel string) (*profile.Profile, error) {
+	b, err := safefs.ReadFile(dir, rel, maxProfile)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	p, err := profile.Parse(f)
+	p, err := profile.Parse(bytes.NewReader(b))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, rel), err)
 	}
 	return p, nil
 }
+
+// maxProfile bounds a trial's CPU profile (a few hundred kB in practice).
+const maxProfile = 64 << 20
 
 // valueIndex is the index of the CPU time among a profile's sample values.
 func valueIndex(p *profile.Profile) int {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/vmbench/vmbench/internal/safefs"
@@ -112,8 +113,16 @@ func ReadRun(dir string) (RunInfo, error) {
 	if info.Schema > SchemaVersion {
 		return info, fmt.Errorf("%s: schema %d is newer than this vmbench understands (%d): upgrade vmbench", filepath.Join(dir, RunFile), info.Schema, SchemaVersion)
 	}
+	// The id names lock files and the resources a retry creates: a stored
+	// run (perhaps fetched from another host) gets no say in paths.
+	if !RunIDPattern.MatchString(info.RunID) {
+		return info, fmt.Errorf("%s: run_id %q is not a run id (YYYYMMDD-HHMMSS-xxxx): a damaged or forged run", filepath.Join(dir, RunFile), info.RunID)
+	}
 	return info, nil
 }
+
+// RunIDPattern is the grammar of a run id, such as 20261124-221500-3fa2.
+var RunIDPattern = regexp.MustCompile(`^[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$`)
 
 // ReadSamples reads dir/samples.jsonl. A truncated last line, which is what a
 // crash in the middle of a write leaves, is ignored; any other bad line is an

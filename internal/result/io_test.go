@@ -43,12 +43,12 @@ func TestBadLineIsLocated(t *testing.T) {
 
 func TestRunInfoRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	in := RunInfo{RunID: "r", Baseline: "native", Platforms: []PlatformInfo{{Name: "vm", Type: "vm", Info: map[string]string{"accel": "tcg"}}}}
+	in := RunInfo{RunID: "20261204-120000-abcd", Baseline: "native", Platforms: []PlatformInfo{{Name: "vm", Type: "vm", Info: map[string]string{"accel": "tcg"}}}}
 	if err := WriteRun(dir, in); err != nil {
 		t.Fatal(err)
 	}
 	out, err := ReadRun(dir)
-	if err != nil || out.RunID != "r" || out.Schema != SchemaVersion || out.Platforms[0].Info["accel"] != "tcg" {
+	if err != nil || out.RunID != in.RunID || out.Schema != SchemaVersion || out.Platforms[0].Info["accel"] != "tcg" {
 		t.Errorf("%+v %v", out, err)
 	}
 }

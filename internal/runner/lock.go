@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/vmbench/vmbench/internal/result"
 )
 
 // LockDir holds a lock file per live run: <run-id>.lock, held with flock
@@ -20,6 +22,9 @@ var LockDir = "/run/vmbench"
 // leaves alone whatever belongs to a run whose lock is held. The kernel
 // drops the lock when the process dies, however it dies.
 func LockRun(runID string) (release func(), err error) {
+	if !result.RunIDPattern.MatchString(runID) && runID != "doctor" {
+		return func() {}, fmt.Errorf("lock run %q: not a run id", runID)
+	}
 	if err := os.MkdirAll(LockDir, 0o755); err != nil {
 		return func() {}, err
 	}

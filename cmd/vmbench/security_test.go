@@ -1,0 +1,84 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// editRun rewrites a stored run's run.json through edit, as a forged or
+// damaged run fetched from another host would have it.
+func editRun(t *testing.T, dir string, edit func(map[string]any)) {
+	t.Helper()
+	path := filepath.Join(dir, "run.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	b, _ = json.Marshal(m)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A run_id that is a path makes no lock file elsewhere: --resume and gate
+// --retry refuse the run before they lock it.
+func TestStoredRunIDIsNotAPath(t *testing.T) {
+	dir := writeRun(t, "forged", 1)
+	lock := filepath.Join(t.TempDir(), "planted")
+	editRun(t, dir, func(m map[string]any) { m["run_id"] = "../../../../../.." + lock })
+	for _, args := range [][]string{{"run", "--resume", dir}, {"gate", dir, "--retry", "1"}, {"report", dir}} {
+		code, _, stderr := runCLI(t, args...)
+		if code == 0 || !strings.Contains(stderr, "not a run id") {
+			t.Errorf("vmbench %v: exit %d, %s", args, code, stderr)
+		}
+	}
+	if _, err := os.Lstat(lock + ".lock"); err == nil {
+		t.Errorf("a lock file was made at the stored run's path: %s.lock", lock)
+	}
+}
+
+// A profile path in samples.jsonl that leaves the run directory (here to
+// /dev/zero, which a plain read would follow until memory runs out) is
+// refused at once: the report says its profiles are not shown, and why.
+func TestStoredProfilePathStaysInTheRun(t *testing.T) {
+	dir := writeRun(t, "profiled", 1)
+	b, _ := os.ReadFile(filepath.Join(dir, "samples.jsonl"))
+	line := strings.SplitN(string(b), "\n", 2)[0]
+	forged := strings.Replace(line, `"metrics"`, `"profile":"../../../../../../../../dev/zero","metrics"`, 1)
+	os.WriteFile(filepath.Join(dir, "samples.jsonl"), []byte(forged+"\n"+string(b)), 0o644)
+	start := time.Now()
+	code, stdout, stderr := runCLI(t, "report", dir)
+	if code != 0 || !strings.Contains(stdout, "CPU profiles not shown") || !strings.Contains(stdout, "outside its directory") {
+		t.Errorf("exit %d after %s:\n%s%s", code, time.Since(start), stdout, stderr)
+	}
+}
+
+// Links planted in a stored run directory, where report and gate write
+// their files, are not written through.
+func TestOutputsAreNotWrittenThroughLinks(t *testing.T) {
+	dir := writeRun(t, "planted", 1)
+	victim := filepath.Join(t.TempDir(), "victim")
+	os.WriteFile(victim, []byte("precious"), 0o600)
+	for _, name := range []string{"report.md", "report.html", "gates.xml", "gates.md", "gates.json"} {
+		if err := os.Symlink(victim, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, stderr := runCLI(t, "report", dir)
+	_, _, gateErr := runCLI(t, "gate", dir)
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Errorf("written through a planted link: the victim reads %.40q", b)
+	}
+	if !strings.Contains(stderr+gateErr, "not written") || !strings.Contains(stderr+gateErr, "symbolic link") {
+		t.Errorf("no word of the files not written:\n%s\n%s", stderr, gateErr)
+	}
+}
