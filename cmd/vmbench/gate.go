@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -75,6 +77,9 @@ func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
 	if err != nil {
 		return usageError(fmt.Errorf("read run: %w", err))
 	}
+	if info.Fleet != nil && o.retry > 0 && o.scenario == "" {
+		return usageError(errors.New("gate --retry on a fleet run runs its trials here, as root: name the scenario file the hosts ran with --scenario FILE (the run's stored copy came from a host and is not run)"))
+	}
 	s, err := gateScenario(info, o.scenario, o.retry > 0)
 	if err != nil {
 		return err
@@ -114,18 +119,19 @@ func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
 	if err != nil {
 		return err
 	}
+	// Retries run the run's own platforms and workloads, whichever file
+	// the gates came from; a fleet run's, only from the file named here
+	// (its stored copy came from another host).
+	var own *scenario.Scenario
+	if o.retry > 0 {
+		if own, err = retryScenario(info, s, o.scenario); err != nil {
+			return err
+		}
+	}
 	var retryErr error
 	retried := false
 	for round := len(info.Retries) + 1; round <= len(info.Retries)+o.retry && len(rep.RetryCells()) > 0; round++ {
 		retried = true
-		// Retries run the run's own platforms and workloads, whichever
-		// file the gates came from.
-		own := s
-		if o.scenario != "" {
-			if own, err = storedScenario(info); err != nil {
-				return err
-			}
-		}
 		if errs := scenario.CheckHost(own); len(errs) > 0 {
 			return usageError(fmt.Errorf("the run cannot be retried on this host:\n%w", errs))
 		}
@@ -189,6 +195,28 @@ func gateScenario(info result.RunInfo, path string, here bool) (*scenario.Scenar
 	}
 	if len(s.Gates) == 0 {
 		return nil, usageError(fmt.Errorf("scenario %q has no gates: add a gates: list to it (see the README's Gates section), or name another file with --scenario", s.Name))
+	}
+	return s, nil
+}
+
+// retryScenario is the scenario whose trials a retry runs: the run's own.
+// A fleet run's stored text came from the first of its hosts, and a retry
+// runs as root here: it must be the file named with --scenario (loaded as
+// s; runGate refuses a fleet retry without one), and that file must be
+// the one the hosts ran.
+func retryScenario(info result.RunInfo, s *scenario.Scenario, path string) (*scenario.Scenario, error) {
+	if info.Fleet == nil {
+		if path == "" {
+			return s, nil
+		}
+		return storedScenario(info)
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	if sum := sha256.Sum256(text); hex.EncodeToString(sum[:]) != info.Scenario.SHA256 {
+		return nil, usageError(fmt.Errorf("%s is not the scenario the fleet ran (sha256 %.12s, the run's %.12s): name the file the hosts ran", path, hex.EncodeToString(sum[:]), info.Scenario.SHA256))
 	}
 	return s, nil
 }

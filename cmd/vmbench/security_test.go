@@ -82,3 +82,23 @@ func TestOutputsAreNotWrittenThroughLinks(t *testing.T) {
 		t.Errorf("no word of the files not written:\n%s\n%s", stderr, gateErr)
 	}
 }
+
+// gate --retry on a fleet run never runs the scenario text a host sent:
+// it needs the scenario file named here, the one the hosts ran.
+func TestFleetRetryRunsOnlyTheNamedScenario(t *testing.T) {
+	dir := writeRun(t, "fleet", 1)
+	editRun(t, dir, func(m map[string]any) {
+		m["fleet"] = map[string]any{"hosts": []any{}}
+		m["scenario"] = map[string]any{"name": "s", "sha256": "00", "text": "version: 1\nname: s\n"}
+	})
+	code, _, stderr := runCLI(t, "gate", dir, "--retry", "1")
+	if code != exitUsage || !strings.Contains(stderr, "name the scenario file the hosts ran with --scenario") {
+		t.Errorf("without --scenario: exit %d, %s", code, stderr)
+	}
+	other := filepath.Join(t.TempDir(), "other.yaml")
+	os.WriteFile(other, []byte("version: 1\nname: s\nplatforms: [{name: native, type: native}]\nworkloads: [{type: cpu}]\ngates: [{name: g, metric: cpu.throughput, platform: native, min: 1}]\n"), 0o644)
+	code, _, stderr = runCLI(t, "gate", dir, "--retry", "1", "--scenario", other)
+	if code == 0 || !strings.Contains(stderr, "is not the scenario the fleet ran") {
+		t.Errorf("another file: exit %d, %s", code, stderr)
+	}
+}

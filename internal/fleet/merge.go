@@ -126,6 +126,12 @@ func Merge(dirs []string, out, runID string) (result.RunInfo, error) {
 				return result.RunInfo{}, fmt.Errorf("%s ran scenario %q (baseline %s), %s ran %q (baseline %s): a fleet run merges runs of one scenario",
 					h.name, h.info.Scenario.Name, h.info.Baseline, first.name, first.info.Scenario.Name, first.info.Baseline)
 			}
+			// The fleet run keeps one scenario text, which a retry may run:
+			// every host must have run the very same one.
+			if h.info.Scenario.SHA256 != first.info.Scenario.SHA256 {
+				return result.RunInfo{}, fmt.Errorf("%s ran scenario %q with sha256 %.12s, %s with %.12s: a fleet run merges runs of one scenario file (run the same file on every host)",
+					h.name, h.info.Scenario.Name, h.info.Scenario.SHA256, first.name, first.info.Scenario.SHA256)
+			}
 			fh.RunID, fh.Host, fh.QEMU = h.info.RunID, h.info.Host, h.info.Tools["qemu-system-x86_64"]
 			for _, p := range h.info.Platforms {
 				if a := p.Info["accel"]; a != "" {

@@ -158,3 +158,26 @@ gates:
 		t.Errorf("hosts: most: %v", err)
 	}
 }
+
+// Hosts that ran different scenario files (same name, other text) do not
+// merge: the fleet run keeps one text, which a retry may run.
+func TestMergeRefusesDifferentScenarioFiles(t *testing.T) {
+	tmp := t.TempDir()
+	hostRun(t, filepath.Join(tmp, "a"), "host-aaaa", "EPYC", 0.05)
+	hostRun(t, filepath.Join(tmp, "b"), "host-bbbb", "EPYC", 0.05)
+	info, err := result.ReadRun(filepath.Join(tmp, "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info.Scenario.SHA256, info.Scenario.Text = "ffff0000", "version: 1\nname: fleet\n# and something else\n"
+	if err := result.WriteRun(filepath.Join(tmp, "b"), info); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Merge([]string{filepath.Join(tmp, "a"), filepath.Join(tmp, "b")}, filepath.Join(tmp, "fleet"), "20261129-130000-f1ee")
+	if err == nil || !strings.Contains(err.Error(), "host-bbbb ran scenario \"fleet\" with sha256 ffff0000") {
+		t.Errorf("merged runs of two scenario files: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "fleet")); err == nil {
+		t.Error("a fleet run was written")
+	}
+}
