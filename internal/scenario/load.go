@@ -160,6 +160,22 @@ func (d *decoder) platformMatrix(n *yaml.Node, path string) []Platform {
 	if len(axes) == 0 {
 		return []Platform{d.platform(n, path)}
 	}
+	// Counted before anything is expanded: a few short lists multiply into
+	// more platforms than memory holds.
+	count := 1
+	for _, ax := range axes {
+		if count *= len(ax.values); count > MaxPlatforms {
+			break
+		}
+	}
+	if count > MaxPlatforms {
+		var sizes []string
+		for _, ax := range axes {
+			sizes = append(sizes, fmt.Sprintf("%s: %d", ax.key, len(ax.values)))
+		}
+		d.fail(n, path, "the matrix's lists (%s) multiply into more than %d platforms: give fewer values, or split it into several entries", strings.Join(sizes, ", "), MaxPlatforms)
+		return nil
+	}
 	family := ""
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if n.Content[i].Value == "name" {

@@ -69,6 +69,10 @@ func (v *validator) fits() {
 // MaxVariants bounds the variants one workload's parameter lists make.
 const MaxVariants = 10000
 
+// MaxPlatforms bounds the platforms one matrix entry makes: every one is
+// started and measured in every round.
+const MaxPlatforms = 256
+
 // hostResources refuses what this host cannot give: guests' memory and the
 // unlimited platforms' arrays beyond MemAvailable, and the disk workload's
 // files and the guests' scratch disks beyond the free space of scratch_dir.

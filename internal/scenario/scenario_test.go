@@ -243,6 +243,10 @@ func TestErrors(t *testing.T) {
 		{"density with gates", base(native, cpu) + "density: {levels: [1]}\ngates: [{metric: cpu.throughput, max: 1}]\n", "x.yaml:8:9: gates[0]: a density sweep has no trials to gate: judge its levels with density.slo, and gate its capacity with min_instances_per_host or max_density_loss"},
 		{"density adaptive", base(native, cpu) + "density: {levels: [1]}\nrepetitions: 7\nmax_repetitions: 14\n", "x.yaml:9:18: max_repetitions: a density sweep runs density.repetitions rounds per level; adaptive repetitions apply to ordinary runs"},
 		{"param nested", base(native, "  - {type: cpu, params: {threads: {a: 1}}}\n"), "workloads[0].params.threads: must be a value or a list of values"},
+		// 600 bytes that expanded into 10⁸ platforms, 4 GB in 30 s, before
+		// the count was checked.
+		{"platform matrix beyond the cap", base("  - {name: m, type: vm, vcpus: [1,2,3,4,5,6,7,8,9,10], memory: [1GiB,2GiB,3GiB,4GiB,5GiB,6GiB,7GiB,8GiB,9GiB,10GiB], machine: [q35,microvm,q35,microvm,q35,microvm,q35,microvm,q35,microvm], disk_cache: [none,writeback,none,writeback,none,writeback,none,writeback,none,writeback], per_guest: [1,2,3,4,5,6,7,8,9,10], boot_timeout: [1m,2m,3m,4m,5m,6m,7m,8m,9m,10m], scratch_size: [1MiB,2MiB,3MiB,4MiB,5MiB,6MiB,7MiB,8MiB,9MiB,10MiB], disk_aio: [native,threads,native,threads,native,threads,native,threads,native,threads]}\n", cpu),
+			"x.yaml:4:5: platforms[0]: the matrix's lists (vcpus: 10, memory: 10, machine: 10, disk_cache: 10, per_guest: 10, boot_timeout: 10, scratch_size: 10, disk_aio: 10) multiply into more than 256 platforms"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := Load("x.yaml", []byte(tc.yaml))
