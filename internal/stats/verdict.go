@@ -96,16 +96,10 @@ func pairLogs(ref, x Values, higherIsBetter bool) []float64 {
 // the true one.
 func paired(logs []float64, level float64) Estimate {
 	n := len(logs)
-	walsh := make([]float64, 0, n*(n+1)/2)
-	for i := range logs {
-		for j := i; j < n; j++ {
-			walsh = append(walsh, (logs[i]+logs[j])/2)
-		}
-	}
-	slices.Sort(walsh)
-	e := Estimate{Overhead: math.Expm1(median(slices.Clone(walsh))), Lo: math.NaN(), Hi: math.NaN(), Level: level, N: n, Paired: true}
+	w := walsh{x: slices.Sorted(slices.Values(logs))}
+	e := Estimate{Overhead: math.Expm1(w.median()), Lo: math.NaN(), Hi: math.NaN(), Level: level, N: n, Paired: true}
 	if c, ok := signedRankCritical(n, (1-level)/2); ok {
-		e.Lo, e.Hi = math.Expm1(walsh[c]), math.Expm1(walsh[len(walsh)-1-c])
+		e.Lo, e.Hi = math.Expm1(w.kth(c)), math.Expm1(w.kth(w.size()-1-c))
 	} else {
 		e.Warnings = append(e.Warnings, fmt.Sprintf("%d rounds are too few for a %.0f%% interval", n, 100*level))
 	}
