@@ -94,7 +94,7 @@ func Run(ctx context.Context, o Options) Report {
 	if o.Types != nil && !slices.Contains(o.Types, "vm") {
 		return r
 	}
-	vmErr := checkVMTools(add)
+	vmErr := checkVMTools(ctx, o.CacheDir, add)
 	if vmErr == nil {
 		vmErr = r.Platforms["container"] // the guest runs workloads in the host's runc
 	}
@@ -125,7 +125,7 @@ func Run(ctx context.Context, o Options) Report {
 	return r
 }
 
-func checkVMTools(add func(string, Status, string, ...any)) error {
+func checkVMTools(ctx context.Context, cacheDir string, add func(string, Status, string, ...any)) error {
 	qemu, err := exec.LookPath("qemu-system-x86_64")
 	if err != nil {
 		err = fmt.Errorf("qemu-system-x86_64 not found: apt-get install -y qemu-system-x86")
@@ -133,13 +133,13 @@ func checkVMTools(add func(string, Status, string, ...any)) error {
 		return err
 	}
 	add("qemu", OK, "%s", hostinfo.ToolVersion(qemu, "--version"))
-	k, err := kvm.FindKernel("/", "")
+	k, err := kvm.GuestKernel(ctx, cacheDir, "", io.Discard)
 	if err != nil {
 		add("guest kernel", Fail, "%v", err)
 		return err
 	}
 	if k.ModulesDir == "" {
-		add("guest kernel", Warn, "%s, but no /lib/modules/%s: the guest has only the drivers built into the kernel", k.Path, k.Version)
+		add("guest kernel", Warn, "%s, but no modules for %s: the guest has only the drivers built into the kernel", k.Path, k.Version)
 	} else {
 		add("guest kernel", OK, "%s with modules from %s", k.Path, k.ModulesDir)
 	}

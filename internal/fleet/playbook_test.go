@@ -137,6 +137,10 @@ gates:
   - {name: every host, metric: cpu.throughput, platform: box, max_overhead: 50%, hosts: all}
 `), 0o644)
 	results := filepath.Join(dir, "fleet")
+	bootChain, err := testagent.BootChain()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command("ansible-playbook", "-i", inventory, "../../deploy/ansible/fleet.yml",
 		"-e", "vmbench_scenario="+scenarioFile, "-e", "vmbench_results="+results, "-e", "vmbench_binary="+agentBinary)
 	// Ansible's own files go into the test's directory, not ~/.ansible,
@@ -194,6 +198,9 @@ gates:
 	}
 	if _, err := os.Stat(filepath.Join(os.Getenv("HOME"), ".ansible")); err == nil {
 		t.Errorf("~/.ansible was made")
+	}
+	if after, err := testagent.BootChain(); err != nil || after != bootChain {
+		t.Errorf("the playbook changed the hosts' /boot or their packages (%v)", err)
 	}
 	// No SSH session outlives the playbook: no sshd session process on the
 	// "hosts", no ssh connection master here.

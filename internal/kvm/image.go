@@ -37,7 +37,7 @@ func FindKernel(root, path string) (Kernel, error) {
 	if path == "" {
 		cands, _ := filepath.Glob(filepath.Join(root, "boot", "vmlinuz-*"))
 		if len(cands) == 0 {
-			return Kernel{}, fmt.Errorf("no guest kernel: %s has no vmlinuz-*; install one (apt-get install -y linux-image-cloud-amd64) or set kernel: in the vm platform", filepath.Join(root, "boot"))
+			return Kernel{}, fmt.Errorf("no guest kernel: %s has no vmlinuz-*; set kernel: in the vm platform", filepath.Join(root, "boot"))
 		}
 		sort.Slice(cands, func(i, j int) bool { return versionLess(cands[i], cands[j]) })
 		path = cands[len(cands)-1]

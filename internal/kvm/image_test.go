@@ -2,14 +2,18 @@ package kvm
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vmbench/vmbench/internal/testagent"
 )
 
 func TestFindKernelPicksNewestVersion(t *testing.T) {
@@ -20,7 +24,7 @@ func TestFindKernelPicksNewestVersion(t *testing.T) {
 	if k.Version != "6.10.0-2-cloud-amd64" || !strings.HasSuffix(k.ModulesDir, "lib/modules/6.10.0-2-cloud-amd64") {
 		t.Errorf("picked %+v; 6.10 is newer than 6.9", k)
 	}
-	if _, err := FindKernel(t.TempDir(), ""); err == nil || !strings.Contains(err.Error(), "apt-get install -y linux-image-cloud-amd64") {
+	if _, err := FindKernel(t.TempDir(), ""); err == nil || !strings.Contains(err.Error(), "set kernel: in the vm platform") {
 		t.Errorf("no kernel: err = %v", err)
 	}
 	if _, err := FindKernel("/", "/nonexistent/vmlinuz"); err == nil {
@@ -157,5 +161,46 @@ func TestCheckHugepagesNeedsAMount(t *testing.T) {
 	err := checkHugepages(t.TempDir(), "/proc/meminfo", 1<<30)
 	if err == nil || !strings.Contains(err.Error(), "mount -t hugetlbfs") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// The guest kernel comes from Debian's package, downloaded and extracted
+// into the cache, never installed: the host's /boot and its package set
+// stay as they were.
+func TestGuestKernelIsExtractedNotInstalled(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("apt-get download and dpkg-deb as root")
+	}
+	if _, err := exec.LookPath("apt-get"); err != nil {
+		t.Skip("not a Debian host: give kernel: a path")
+	}
+	before, err := testagent.BootChain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	var log strings.Builder
+	k, err := GuestKernel(context.Background(), cache, "", &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(k.Path, filepath.Join(cache, "kernel")+"/") || k.ModulesDir == "" || !strings.HasPrefix(k.ModulesDir, cache) {
+		t.Errorf("kernel %+v, want it and its modules in the cache", k)
+	}
+	if _, err := ResolveModules(k.ModulesDir, GuestModules); err != nil {
+		t.Errorf("the extracted modules: %v", err)
+	}
+	if !strings.Contains(log.String(), "not installed") {
+		t.Errorf("log: %q", log.String())
+	}
+	again, err := GuestKernel(context.Background(), cache, "", io.Discard)
+	if err != nil || again != k {
+		t.Errorf("the second time: %+v, %v; want the cached %+v", again, err, k)
+	}
+	if left, _ := filepath.Glob(filepath.Join(cache, "kernel", ".extract-*")); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	if after, err := testagent.BootChain(); err != nil || after != before {
+		t.Errorf("the host's /boot or its packages changed (%v)", err)
 	}
 }

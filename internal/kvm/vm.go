@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,7 +93,7 @@ func (i *Instance) VMMProcess() (int, int64) { return int(i.pid.Load()), i.v.Mem
 // attach the scratch disk, the tools disk and the NIC, boot, record what
 // the guest said, pin the vCPUs.
 func (v *VM) Start(ctx context.Context) (platform.Instance, error) {
-	parts, err := v.findParts()
+	parts, err := v.findParts(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +157,7 @@ type parts struct {
 
 // findParts finds QEMU and the guest kernel, checks the huge pages asked
 // for, and builds (or finds in the cache) the guest's initramfs.
-func (v *VM) findParts() (p parts, err error) {
+func (v *VM) findParts(ctx context.Context) (p parts, err error) {
 	qemu := v.QEMU
 	if qemu == "" {
 		qemu = "qemu-system-x86_64"
@@ -169,7 +170,11 @@ func (v *VM) findParts() (p parts, err error) {
 			return p, err
 		}
 	}
-	if p.kernel, err = FindKernel("/", v.Kernel); err != nil {
+	cacheDir := v.CacheDir
+	if cacheDir == "" {
+		cacheDir = DefaultCacheDir
+	}
+	if p.kernel, err = GuestKernel(ctx, cacheDir, v.Kernel, io.Discard); err != nil {
 		return p, err
 	}
 	spec := ImageSpec{Agent: v.Binary, Kernel: p.kernel, Modules: GuestModules}
@@ -177,10 +182,6 @@ func (v *VM) findParts() (p parts, err error) {
 		if spec.Runc, err = exec.LookPath("runc"); err != nil {
 			return p, errors.New("runc not found: the guest runs workloads in the host's runc; install it (apt-get install -y runc) or set container: false")
 		}
-	}
-	cacheDir := v.CacheDir
-	if cacheDir == "" {
-		cacheDir = DefaultCacheDir
 	}
 	if p.image, p.cached, err = BuildImage(spec, cacheDir); err != nil {
 		return p, fmt.Errorf("guest image: %w", err)

@@ -98,12 +98,12 @@ type Image struct {
 // its modules, packed by mkfs.ext4 with a gigabyte to spare.
 func Build(ctx context.Context, o Options) (Image, error) {
 	start := time.Now()
-	kernel, err := kvm.FindKernel("/", "")
+	kernel, err := kvm.GuestKernel(ctx, o.CacheDir, "", o.Log)
 	if err != nil {
 		return Image{}, fmt.Errorf("lab: %w", err)
 	}
 	if kernel.ModulesDir == "" {
-		return Image{}, fmt.Errorf("lab: kernel %s has no modules under /lib/modules: L1 loads kvm_amd from there; install the kernel package (apt-get install -y linux-image-cloud-amd64)", kernel.Path)
+		return Image{}, fmt.Errorf("lab: kernel %s has no modules beside it: L1 loads kvm_amd from them", kernel.Path)
 	}
 	rootfs, err := platform.DebianRootfs(ctx, o.CacheDir, "lab", Packages, o.Log)
 	if err != nil {
@@ -147,6 +147,17 @@ func Build(ctx context.Context, o Options) (Image, error) {
 		if out, err := exec.CommandContext(ctx, "cp", "-a", c[0], dst).CombinedOutput(); err != nil {
 			return Image{}, fmt.Errorf("lab: copy %s into L1's root: %v: %s", c[0], err, out)
 		}
+	}
+	// vmbench in L1 boots L2 with the same kernel: its kernel cache holds
+	// L1's own root (boot/vmlinuz-*, lib/modules), as the host's holds an
+	// extracted package; L1 has no apt to extract one.
+	inCache := filepath.Join(rootfs, strings.TrimPrefix(kvm.DefaultCacheDir, "/"), "kernel", "l1")
+	os.RemoveAll(filepath.Dir(inCache))
+	if err := os.MkdirAll(filepath.Dir(inCache), 0o755); err != nil {
+		return Image{}, err
+	}
+	if err := os.Symlink("/", inCache); err != nil {
+		return Image{}, err
 	}
 	if err := platform.MakeExt4(ctx, rootfs, img.Root, "vmbench-lab", 1<<30); err != nil {
 		return Image{}, fmt.Errorf("lab: L1's root image: %w", err)

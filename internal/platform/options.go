@@ -34,7 +34,7 @@ type VMOptions struct {
 	Memory      int64         `opt:"memory"`       // the guest's memory in bytes
 	Machine     string        `opt:"machine"`      // q35 or microvm
 	Accel       string        `opt:"accel"`        // auto, kvm or tcg
-	Kernel      string        `opt:"kernel"`       // path; "": the host's newest /boot/vmlinuz-*
+	Kernel      string        `opt:"kernel"`       // path; "": Debian's cloud kernel, extracted into vmbench's cache
 	Pin         []int         `opt:"pin"`          // host CPU for each vCPU; empty: not pinned
 	Hugepages   bool          `opt:"hugepages"`    // back guest memory with /dev/hugepages
 	BootTimeout time.Duration `opt:"boot_timeout"` // QEMU's launch to the agent's hello

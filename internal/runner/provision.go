@@ -88,6 +88,17 @@ func toolPackages() []string {
 	return pkgs
 }
 
+// makeKernel extracts the guest kernel into the cache the first time a vm
+// platform boots one that the scenario does not name, before any platform
+// starts, so that the run says so once and fails early if it cannot.
+func makeKernel(ctx context.Context, s *scenario.Scenario, cacheDir string, log io.Writer) error {
+	if !slices.ContainsFunc(s.Platforms, func(p scenario.Platform) bool { return p.Type == scenario.VM && p.VM.Kernel == "" }) {
+		return nil
+	}
+	_, err := kvm.GuestKernel(ctx, cacheDir, "", log)
+	return err
+}
+
 // makeNetwork creates the run's bridge when a workload of the scenario
 // runs its client on the host, and pushes its removal onto undo.
 func makeNetwork(ctx context.Context, s *scenario.Scenario, runID string, undo *cleanup.Stack) (*platform.Network, error) {

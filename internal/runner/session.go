@@ -68,8 +68,10 @@ func (ss *session) provision(ctx context.Context, firstID int64) (err error) {
 	if ss.env.Network, err = makeNetwork(ctx, s, runID, &ss.undo); err != nil {
 		return err
 	}
-	ss.env.Tools, ss.env.ToolsImage, err = makeTools(ctx, s, ss.o.CacheDir, ss.o.Log)
-	return err
+	if ss.env.Tools, ss.env.ToolsImage, err = makeTools(ctx, s, ss.o.CacheDir, ss.o.Log); err != nil {
+		return err
+	}
+	return makeKernel(ctx, s, ss.o.CacheDir, ss.o.Log)
 }
 
 // close ends the pass, whatever err it ends with: the platforms' info

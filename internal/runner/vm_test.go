@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/testagent"
 )
 
 // needGuest skips unless a guest can boot here; CI installs QEMU, runc and
@@ -23,8 +25,10 @@ func needGuest(t *testing.T) {
 	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
 		t.Skip("qemu-system-x86_64 is not installed")
 	}
-	if _, err := kvm.FindKernel("/", ""); err != nil {
-		t.Skip(err)
+	// Extracted into the cache the first time (apt-get download): a
+	// failure fails the test, it does not skip it.
+	if _, err := kvm.GuestKernel(context.Background(), "", "", io.Discard); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -41,9 +45,19 @@ func consoles(t *testing.T, dir string) {
 }
 
 // A real guest under TCG: cpu runs in runc inside it and as a bare guest
-// process, every sample says accel=tcg, the boot is measured.
+// process, every sample says accel=tcg, the boot is measured. The host's
+// /boot and package set are as they were.
 func TestRunVMUnderTCG(t *testing.T) {
 	needGuest(t)
+	bootChain, berr := testagent.BootChain()
+	if berr != nil {
+		t.Fatal(berr)
+	}
+	t.Cleanup(func() {
+		if after, err := testagent.BootChain(); err != nil || after != bootChain {
+			t.Errorf("vmbench run changed the host's /boot or its packages (%v)", err)
+		}
+	})
 	dir, samples, err := run(t, context.Background(), load(t, `version: 1
 name: it
 repetitions: 1

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 // Build compiles cmd/vmbench with CGO_ENABLED=0 into a temp dir and returns
@@ -38,4 +39,24 @@ func Main(run func() int, bin *string) {
 	code := run()
 	done()
 	os.Exit(code)
+}
+
+// BootChain describes what the host boots and what it has installed:
+// /boot's entries and dpkg's package set. A test compares it before and
+// after a run: vmbench must not install a kernel or any package on the
+// host it measures.
+func BootChain() (string, error) {
+	entries, err := os.ReadDir("/boot")
+	if err != nil && !os.IsNotExist(err) {
+		return "", err
+	}
+	var b strings.Builder
+	for _, e := range entries {
+		b.WriteString(e.Name() + "\n")
+	}
+	out, err := exec.Command("dpkg-query", "-W", "-f", "${Package} ${Version} ${Status}\n").Output()
+	if err != nil {
+		return "", fmt.Errorf("dpkg-query: %w", err)
+	}
+	return b.String() + string(out), nil
 }
