@@ -123,6 +123,9 @@ func TestGateRetryAppendsTrials(t *testing.T) {
 	samples, _ := result.ReadSamples(dir)
 	var values []float64
 	for _, s := range samples {
+		if s.Error != "" {
+			t.Fatalf("%s on %s failed: %s", s.Workload, s.Platform, s.Error)
+		}
 		if s.Platform == "container" && !s.Warmup {
 			values = append(values, s.Metrics[0].Value)
 		}

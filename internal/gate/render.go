@@ -14,6 +14,7 @@ import (
 
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/units"
+	"github.com/vmbench/vmbench/internal/untrusted"
 )
 
 // Summary is the outcome in one line: "FAIL: 1 failed, 5 passed, 1 inconclusive".
@@ -110,7 +111,7 @@ func (c Check) record() []string {
 func Text(w io.Writer, r Report) error {
 	fmt.Fprintln(w, r.header())
 	for _, s := range r.Warnings {
-		fmt.Fprintf(w, "!! %s\n", s)
+		fmt.Fprintf(w, "!! %s\n", untrusted.Line(s))
 	}
 	tw := tablewriter.NewWriter(w)
 	tw.SetHeader(columns)
@@ -118,12 +119,16 @@ func Text(w io.Writer, r Report) error {
 	tw.SetAutoWrapText(false)
 	tw.SetAlignment(tablewriter.ALIGN_LEFT)
 	for _, c := range r.Checks {
-		tw.Append(c.record())
+		rec := c.record()
+		for i := range rec {
+			rec[i] = untrusted.Line(rec[i])
+		}
+		tw.Append(rec)
 	}
 	tw.Render()
 	for _, c := range r.Checks {
 		if c.Status != Pass {
-			fmt.Fprintf(w, "%s %s (%s): %s\n", c.Status, c.what(), c.Path, c.Reason)
+			fmt.Fprintf(w, "%s %s (%s): %s\n", c.Status, untrusted.Line(c.what()), c.Path, untrusted.Line(c.Reason))
 		}
 	}
 	fmt.Fprintln(w, r.Summary())
@@ -139,23 +144,23 @@ func Markdown(w io.Writer, r Report) error {
 	fmt.Fprintf(w, "## %s vmbench gates — %s\n\n", icon, r.Summary())
 	fmt.Fprintf(w, "%s.\n\n", strings.TrimPrefix(r.header(), "vmbench gates for "))
 	for _, s := range r.Warnings {
-		fmt.Fprintf(w, "> **Warning:** %s\n\n", s)
+		fmt.Fprintf(w, "> **Warning:** %s\n\n", untrusted.Markdown(s))
 	}
 	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(columns, " | "), strings.Repeat(" --- |", len(columns)))
 	for _, c := range r.Checks {
 		rec := c.record()
+		for i := range rec {
+			rec[i] = untrusted.Markdown(rec[i])
+		}
 		if c.Status == Fail {
 			rec[0] = "**FAIL**"
-		}
-		for i := range rec {
-			rec[i] = strings.ReplaceAll(rec[i], "|", `\|`)
 		}
 		fmt.Fprintf(w, "| %s |\n", strings.Join(rec, " | "))
 	}
 	var why []string
 	for _, c := range r.Checks {
 		if c.Status != Pass {
-			why = append(why, fmt.Sprintf("- **%s** `%s` (%s): %s", c.Status, c.what(), c.Path, c.Reason))
+			why = append(why, fmt.Sprintf("- **%s** %s (%s): %s", c.Status, untrusted.CodeSpan(c.what()), untrusted.Markdown(c.Path), untrusted.Markdown(c.Reason)))
 		}
 	}
 	if len(why) > 0 {

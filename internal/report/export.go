@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/untrusted"
 	"github.com/vmbench/vmbench/internal/stats"
 	"golang.org/x/perf/benchfmt"
 )
@@ -22,14 +23,17 @@ func CSV(w io.Writer, samples []result.Sample) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"run_id", "workload", "type", "variant", "platform", "trial", "warmup", "start", "duration_s", "metric", "unit", "value", "conditions", "error"})
 	for _, s := range samples {
-		base := []string{s.RunID, s.Workload, s.Type, s.Label, s.Platform, strconv.Itoa(s.Trial), strconv.FormatBool(s.Warmup),
+		// Text cells from a scenario, a workload or a stored run are kept
+		// from reading as a spreadsheet's formulas; numbers stay numbers.
+		c := untrusted.CSVCell
+		base := []string{c(s.RunID), c(s.Workload), c(s.Type), c(s.Label), c(s.Platform), strconv.Itoa(s.Trial), strconv.FormatBool(s.Warmup),
 			s.Start.UTC().Format(time.RFC3339Nano), strconv.FormatFloat(s.Duration, 'g', -1, 64)}
-		conds := kv(s.Conditions, ";")
+		conds, errText := c(kv(s.Conditions, ";")), c(s.Error)
 		if len(s.Metrics) == 0 {
-			cw.Write(append(base, "", "", "", conds, s.Error))
+			cw.Write(append(base, "", "", "", conds, errText))
 		}
 		for _, m := range s.Metrics {
-			cw.Write(append(slices.Clone(base), m.Name, m.Unit, strconv.FormatFloat(m.Value, 'g', -1, 64), conds, s.Error))
+			cw.Write(append(slices.Clone(base), c(m.Name), c(m.Unit), strconv.FormatFloat(m.Value, 'g', -1, 64), conds, errText))
 		}
 	}
 	cw.Flush()

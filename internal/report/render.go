@@ -11,6 +11,7 @@ import (
 	"github.com/olekukonko/tablewriter"
 
 	"github.com/vmbench/vmbench/internal/units"
+	"github.com/vmbench/vmbench/internal/untrusted"
 )
 
 // header returns the column titles: workload, variant, metric, then each
@@ -65,6 +66,20 @@ func (t Table) summaryTitle() string {
 func textTable(w io.Writer) func(header []string, rows [][]string) {
 	return func(header []string, rows [][]string) {
 		tw := tablewriter.NewWriter(w)
+		// Names, units and errors may come from a scenario, a workload or
+		// a stored run: no escape sequence of theirs reaches the terminal.
+		header = slices.Clone(header)
+		for i := range header {
+			header[i] = untrusted.Terminal(header[i])
+		}
+		clean := make([][]string, len(rows))
+		for i, r := range rows {
+			clean[i] = make([]string, len(r))
+			for j, c := range r {
+				clean[i][j] = untrusted.Terminal(c)
+			}
+		}
+		rows = clean
 		tw.SetHeader(header)
 		tw.SetAutoFormatHeaders(false)
 		tw.SetAutoWrapText(false)
@@ -150,10 +165,10 @@ func Text(w io.Writer, t Table) error {
 
 // Markdown renders report.md.
 func Markdown(w io.Writer, t Table) error {
-	fmt.Fprintf(w, "# vmbench report: %s\n\n", t.Scenario)
+	fmt.Fprintf(w, "# vmbench report: %s\n\n", untrusted.Markdown(t.Scenario))
 	fmt.Fprintf(w, "Run `%s`, baseline platform `%s`.\n\n", t.RunID, t.Baseline)
 	for _, b := range t.Banners {
-		fmt.Fprintf(w, "> **Warning:** %s\n\n", b)
+		fmt.Fprintf(w, "> **Warning:** %s\n\n", mdEscape(b))
 	}
 	if len(t.Summary) > 0 {
 		fmt.Fprintf(w, "## Summary\n\n%s.\n\n", t.summaryTitle())
@@ -176,7 +191,7 @@ func Markdown(w io.Writer, t Table) error {
 	}
 	if len(t.Rows) > 0 || len(t.Density) == 0 {
 		h := t.header()
-		fmt.Fprintf(w, "| %s |\n", strings.Join(h, " | "))
+		fmt.Fprintf(w, "| %s |\n", mdRow(h))
 		fmt.Fprintf(w, "|%s\n", strings.Repeat(" --- |", len(h)))
 		for _, rec := range t.records() {
 			fmt.Fprintf(w, "| %s |\n", mdRow(rec))
@@ -204,7 +219,7 @@ func Markdown(w io.Writer, t Table) error {
 	if len(t.Profiles) > 0 {
 		fmt.Fprintf(w, "\n## Where the CPU time goes\n\n%s\n", profileLegend(t.Baseline))
 		for _, p := range t.Profiles {
-			fmt.Fprintf(w, "\n### %s\n\n", p.title())
+			fmt.Fprintf(w, "\n### %s\n\n", mdEscape(p.title()))
 			h := p.header(t.Baseline)
 			fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(h, " | "), strings.Repeat(" --- |", len(h)))
 			for _, rec := range p.records(t.Baseline) {
@@ -226,14 +241,14 @@ func Markdown(w io.Writer, t Table) error {
 	fmt.Fprintf(w, "\n## Environment\n\n")
 	fmt.Fprintf(w, "| | |\n| --- | --- |\n")
 	for _, kv := range t.environment() {
-		fmt.Fprintf(w, "| %s | %s |\n", kv[0], mdEscape(kv[1]))
+		fmt.Fprintf(w, "| %s | %s |\n", mdEscape(kv[0]), mdEscape(kv[1]))
 	}
 	return nil
 }
 
 // mdTable writes a Markdown table: its header, then a line per row.
 func mdTable(w io.Writer, header []string, rows [][]string) {
-	fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat(" --- |", len(header)))
+	fmt.Fprintf(w, "| %s |\n|%s\n", mdRow(header), strings.Repeat(" --- |", len(header)))
 	for _, r := range rows {
 		fmt.Fprintf(w, "| %s |\n", mdRow(r))
 	}
@@ -272,7 +287,9 @@ func orUnknown(s string) string {
 	return s
 }
 
-func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+// mdEscape is text from a scenario, a workload or a stored run as
+// Markdown that renders as itself.
+func mdEscape(s string) string { return untrusted.Markdown(s) }
 
 // mdRow is a table row's cells, each escaped, joined by pipes.
 func mdRow(cells []string) string {
@@ -339,7 +356,7 @@ func (t Table) textSections() []profileTable {
 func wrap(s string, width int, indent string) string {
 	var b strings.Builder
 	line := 0
-	for i, word := range strings.Fields(s) {
+	for i, word := range strings.Fields(untrusted.Terminal(s)) {
 		n := utf8.RuneCountInString(word)
 		if i > 0 && line+1+n > width {
 			b.WriteString("\n" + indent)

@@ -10,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/vmbench/vmbench/internal/safefs"
+	"github.com/vmbench/vmbench/internal/untrusted"
 )
 
 // File names inside a run directory.
@@ -60,11 +62,24 @@ func CreateSamples(dir string) (*SampleWriter, error) {
 	return &SampleWriter{l}, nil
 }
 
-// Write appends one sample as a JSON line and syncs it to disk.
+// Write appends one sample as a JSON line and syncs it to disk. Its error
+// and warnings, which a workload wrote (50 MiB of an app's output once
+// became an error in every report), are kept to MaxError bytes, head and
+// tail, with no terminal control sequence.
 func (w *SampleWriter) Write(s Sample) error {
 	s.Schema = SchemaVersion
+	s.Error = untrusted.Cap(untrusted.Terminal(s.Error), MaxError)
+	if len(s.Warnings) > 0 {
+		s.Warnings = slices.Clone(s.Warnings)
+		for i, m := range s.Warnings {
+			s.Warnings[i] = untrusted.Cap(untrusted.Terminal(m), MaxError)
+		}
+	}
 	return w.write("sample", s)
 }
+
+// MaxError bounds a sample's error and each of its warnings, in bytes.
+const MaxError = 4096
 
 // TraceWriter appends the samplers' time series of each trial to
 // series.jsonl.

@@ -25,6 +25,7 @@ import (
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/units"
+	"github.com/vmbench/vmbench/internal/untrusted"
 )
 
 // ErrInterrupted is returned when the run was stopped by its context; the
@@ -239,7 +240,7 @@ func describeSample(s result.Sample) string {
 		kind = " (warmup)"
 	}
 	if s.Error != "" {
-		return fmt.Sprintf("%s on %s%s: FAILED: %s", what, s.Platform, kind, s.Error)
+		return fmt.Sprintf("%s on %s%s: FAILED: %s", what, s.Platform, kind, untrusted.Line(untrusted.Cap(s.Error, result.MaxError)))
 	}
 	var vals string
 	for _, m := range s.Metrics {

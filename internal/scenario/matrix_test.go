@@ -165,6 +165,12 @@ workloads:
 		{"      command: [/usr/bin/mine, --fast]\n", "      command: [/usr/bin/mine, --fast]\n      port: 70000\n      client: [wrk, \"http://{addr}:{port}/\"]\n", "a.yaml:11:13: workloads[0].app.port: must be a TCP port, 1–65535, got 70000"},
 		{"      command: [/usr/bin/mine, --fast]\n", "      command: /usr/bin/mine --fast\n", "a.yaml:10:16: workloads[0].app.command: must be a list of strings, one per argument"},
 		{"      command: [/usr/bin/mine, --fast]\n", "      command: [/usr/bin/mine]\n      port: 8080\n", "workloads[0].app.client: a server (port: 8080) needs the client command"},
+		// A unit goes into bench.txt, CSV and Markdown: a newline forged
+		// benchmark lines, a leading = a spreadsheet formula.
+		{"unit: ops/s", `unit: "ops/s\nBenchmarkForged 1 1 ns/op"`, "workloads[0].app.metrics[0].unit: must name the metric's unit"},
+		{"unit: ops/s", `unit: "=HYPERLINK(1)"`, "workloads[0].app.metrics[0].unit: must name the metric's unit"},
+		{"unit: ops/s", `unit: "<b>x</b>"`, "workloads[0].app.metrics[0].unit: must name the metric's unit"},
+		{"regex: 'rate=(?P<value>[0-9.]+)'", "regex: '(?P<value>[0-9]{1000})'", "workloads[0].app.metrics[0].regex: is too large: 1004 instructions compiled, at most 200"},
 	} {
 		text := strings.Replace(good, tc.from, tc.to, 1)
 		if text == good {

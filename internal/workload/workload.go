@@ -5,7 +5,6 @@
 package workload
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"github.com/vmbench/vmbench/internal/hist"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/units"
+	"github.com/vmbench/vmbench/internal/untrusted"
 )
 
 // Workload is one kind of work the agent can run.
@@ -72,7 +72,7 @@ func RunTool(ctx context.Context, name string, args ...string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s not found in PATH: on native, install it (apt-get install -y %s); containers and guests get it from vmbench's tools rootfs", name, name)
 	}
-	var stdout, stderr bytes.Buffer
+	var stdout, stderr Output
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -86,11 +86,61 @@ func RunTool(ctx context.Context, name string, args ...string) ([]byte, error) {
 }
 
 // FirstLines is how a failure quotes a program's output: its first n
-// lines, joined on one line.
+// lines, each of at most 200 bytes, joined on one line.
 func FirstLines(out []byte, n int) string {
 	lines := strings.SplitN(strings.TrimSpace(string(out)), "\n", n+1)
-	return strings.Join(lines[:min(n, len(lines))], " | ")
+	lines = lines[:min(n, len(lines))]
+	for i, l := range lines {
+		lines[i] = untrusted.Cap(l, 200)
+	}
+	return strings.Join(lines, " | ")
 }
+
+// MaxOutput bounds what is kept of a program's output (its head and its
+// tail): a tool's or an app's output is read for a few numbers, and an app
+// that prints without end must not fill the agent's memory, the guest
+// link (16 MiB a message) or every report, nor make a metric's regex run
+// for a minute.
+const MaxOutput = 1 << 20
+
+// Output collects a program's output, keeping at most MaxOutput bytes:
+// the first half, and the last half of what follows.
+type Output struct {
+	head, tail []byte
+	cut        int
+}
+
+func (o *Output) Write(p []byte) (int, error) {
+	n := len(p)
+	if room := MaxOutput/2 - len(o.head); room > 0 {
+		k := min(room, len(p))
+		o.head, p = append(o.head, p[:k]...), p[k:]
+	}
+	if len(p) > 0 {
+		o.tail = append(o.tail, p...)
+		if over := len(o.tail) - MaxOutput/2; over > MaxOutput/2 { // drop in large steps: amortized
+			o.tail, o.cut = append(o.tail[:0:0], o.tail[over:]...), o.cut+over
+		}
+	}
+	return n, nil
+}
+
+// Bytes is what was kept; when some was dropped, a line between head and
+// tail says how much.
+func (o *Output) Bytes() []byte {
+	tail := o.tail
+	cut := o.cut
+	if over := len(tail) - MaxOutput/2; over > 0 {
+		tail, cut = tail[over:], cut+over
+	}
+	if cut == 0 {
+		return append(o.head[:len(o.head):len(o.head)], tail...)
+	}
+	return slices.Concat(o.head, []byte(fmt.Sprintf("\n…[%d bytes of output cut]…\n", cut)), tail)
+}
+
+// String is Bytes as a string.
+func (o *Output) String() string { return string(o.Bytes()) }
 
 // Retry calls try every 50ms until it succeeds, ctx ends (its error), or
 // within has passed (try's last error, with how long it tried): a client

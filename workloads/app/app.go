@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -105,8 +106,10 @@ func (s Spec) Check() [][2]string {
 			fail(at+".name", "%q is taken (by another metric, or one vmbench measures itself)", m.Name)
 		}
 		seen[m.Name] = true
-		if m.Unit == "" {
-			fail(at+".unit", "must name the metric's unit: s, B, B/s, ops/s, or any word")
+		if !unitRE.MatchString(m.Unit) {
+			// A unit goes into bench.txt, CSV and Markdown as it is: a
+			// newline would add benchmark lines, a leading = a formula.
+			fail(at+".unit", "must name the metric's unit (s, B, B/s, ops/s, or a word): up to 31 letters, digits, %%, /, ., _ and -, starting with a letter, a digit or %%; got %q", m.Unit)
 		}
 		switch {
 		case (m.Regex == "") == (m.JSON == ""):
@@ -115,6 +118,8 @@ func (s Spec) Check() [][2]string {
 			re, err := regexp.Compile(m.Regex)
 			if err != nil {
 				fail(at+".regex", "does not compile: %v", err)
+			} else if n := regexSize(m.Regex); n > MaxRegexSize {
+				fail(at+".regex", "is too large: %d instructions compiled, at most %d (a regex runs over up to 1 MiB of output, in time that grows with both)", n, MaxRegexSize)
 			} else if !slices.Contains(re.SubexpNames(), "value") {
 				fail(at+".regex", "has no group named value: write (?P<value>[0-9.]+) around the number")
 			}
@@ -132,7 +137,29 @@ func (s Spec) Check() [][2]string {
 	return errs
 }
 
-var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+var (
+	nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+	unitRE = regexp.MustCompile(`^[\pL\pN%µ][\pL\pN%µ/._-]{0,30}$`)
+)
+
+// MaxRegexSize bounds a metric regex's compiled program: 1 MiB of output
+// (workload.MaxOutput) times its instructions is the work of one search:
+// a 245-instruction regex took 2.1 s over 1 MiB that it did not match
+// (2026-12-04, this machine); a metric regex is typically under 50.
+const MaxRegexSize = 200
+
+// regexSize is the number of instructions of re's compiled program.
+func regexSize(re string) int {
+	parsed, err := syntax.Parse(re, syntax.Perl)
+	if err != nil {
+		return 0
+	}
+	prog, err := syntax.Compile(parsed.Simplify())
+	if err != nil {
+		return 0
+	}
+	return len(prog.Inst)
+}
 
 // Encode is the spec as its parameter's value.
 func (s Spec) Encode() string {
@@ -218,7 +245,7 @@ func (Workload) Run(ctx context.Context, p workload.Params) (workload.Result, er
 		cmd.Path, cmd.Err, cmd.Dir = path, nil, "/"
 		cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
 	}
-	var out bytes.Buffer
+	var out workload.Output
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
@@ -283,7 +310,7 @@ func (Workload) Client(ctx context.Context, addr string, p workload.Params) (wor
 		args[i] = strings.NewReplacer("{addr}", addr, "{port}", strconv.Itoa(s.Port)).Replace(a)
 	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	var out bytes.Buffer
+	var out workload.Output
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		return workload.Result{}, fmt.Errorf("client %s: %v: %s", strings.Join(args, " "), err, workload.FirstLines(out.Bytes(), 5))
