@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/vmbench/vmbench/internal/result"
-	"github.com/vmbench/vmbench/internal/untrusted"
 	"github.com/vmbench/vmbench/internal/stats"
+	"github.com/vmbench/vmbench/internal/untrusted"
 	"golang.org/x/perf/benchfmt"
 )
 
