@@ -131,6 +131,9 @@ func runScenario(ctx context.Context, path string, o runOptions) error {
 		if !ok || k == "" || strings.ContainsAny(k, " :\t") {
 			return usageError(fmt.Errorf("--label %q: want key=value with a key of one word, such as commit=3fa2c1d", kv))
 		}
+		if err := scenario.CheckPlain(kv); err != nil {
+			return usageError(fmt.Errorf("--label: %w (a label goes into bench.txt, where a newline adds benchmark lines)", err))
+		}
 		labels[k] = v
 	}
 	fmt.Fprintf(o.errs, "vmbench: the plan should take about %s\n", scenario.Estimate(s).Round(time.Second))

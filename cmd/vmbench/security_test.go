@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -100,5 +101,60 @@ func TestFleetRetryRunsOnlyTheNamedScenario(t *testing.T) {
 	code, _, stderr = runCLI(t, "gate", dir, "--retry", "1", "--scenario", other)
 	if code == 0 || !strings.Contains(stderr, "is not the scenario the fleet ran") {
 		t.Errorf("another file: exit %d, %s", code, stderr)
+	}
+}
+
+// Text from a stored run or a workload (a scenario name with HTML, an
+// error with terminal escapes, a newline and a spreadsheet formula) stays
+// text in the terminal, report.md and samples.csv.
+func TestHostileTextStaysText(t *testing.T) {
+	dir := writeRun(t, "hostile", 1)
+	editRun(t, dir, func(m map[string]any) {
+		m["scenario"] = map[string]any{"name": `<img src=x onerror=alert(1)>`, "text": ""}
+	})
+	f, _ := os.OpenFile(filepath.Join(dir, "samples.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	bad, _ := json.Marshal(map[string]any{"schema": 1, "run_id": "20261204-120000-0000", "workload": "cpu", "platform": "native", "trial": 99,
+		"error": "=HYPERLINK(\"http://evil\")\x1b[2J\x1b]0;owned\x07\n| forged | row |\n<script>alert(1)</script> [x](javascript:alert(1))"})
+	f.Write(append(bad, '\n'))
+	f.Close()
+	code, stdout, stderr := runCLI(t, "report", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.ContainsAny(stdout+stderr, "\x1b\x07") {
+		t.Errorf("a terminal escape reached the terminal:\n%q", stdout)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	for _, bad := range []string{"<img", "<script", "](javascript", "\n| forged"} {
+		if strings.Contains(string(md), bad) {
+			t.Errorf("report.md holds %q", bad)
+		}
+	}
+	if !strings.Contains(string(md), "&lt;script&gt;") && !strings.Contains(string(md), "&lt;script>") {
+		t.Errorf("report.md lost the error's text:\n%s", md)
+	}
+	csvFile, err := os.Open(filepath.Join(dir, "samples.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer csvFile.Close()
+	rows, err := csv.NewReader(csvFile).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		for _, c := range r {
+			if c != "" && strings.ContainsRune("=+@", rune(c[0])) {
+				t.Errorf("samples.csv has a formula cell: %q", c)
+			}
+		}
+	}
+}
+
+// A label is one line: a newline in it forged benchmark lines in bench.txt.
+func TestLabelWithANewlineIsRefused(t *testing.T) {
+	code, _, stderr := runCLI(t, "run", "../../scenarios/default.yaml", "--label", "commit=abc\nBenchmarkForged 1 1 ns/op")
+	if code != exitUsage || !strings.Contains(stderr, "without control characters") {
+		t.Errorf("exit %d: %s", code, stderr)
 	}
 }

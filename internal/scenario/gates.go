@@ -249,6 +249,7 @@ func (v *validator) capacityGate(g *Gate) {
 
 // gate checks what a decoded gate refers to and parses its bound.
 func (v *validator) gate(g *Gate) {
+	v.plain(g.Path+".name", g.Name)
 	if g.Kind == PerHost || g.Kind == DensityLoss {
 		v.capacityGate(g)
 		return

@@ -144,6 +144,9 @@ func TestErrors(t *testing.T) {
 		{"sample interval", base(native, cpu) + "sample_interval: 1ms\n", "x.yaml:7:18: sample_interval: must be 0 (no sampling) or at least 10ms, got 1ms"},
 		{"profile", base(native, cpu) + "profile: yes\n", `x.yaml:7:10: profile: must be true or false, got "yes"`},
 		{"empty name", "version: 1\nname: ' '\nplatforms:\n" + native + "workloads:\n" + cpu, "x.yaml:2:7: name: must not be empty"},
+		// A newline in a name forged lines of bench.txt.
+		{"name with a newline", "version: 1\nname: \"x\\nBenchmarkForged 1 1 ns/op\"\nplatforms:\n" + native + "workloads:\n" + cpu, `x.yaml:2:7: name: must be one line of text without control characters, got "x\nBenchmarkForged 1 1 ns/op"`},
+		{"gate name with an escape", base(native, cpu) + "gates: [{name: \"a\\e[2Jb\", metric: cpu.throughput, min: 1}]\n", `gates[0].name: must be one line of text without control characters, got "a\x1b[2Jb"`},
 		{"no platforms", "version: 1\nname: x\nplatforms: []\nworkloads:\n" + cpu, "x.yaml:3:12: platforms: must list at least one platform"},
 		{"no workloads", "version: 1\nname: x\nplatforms:\n" + native + "workloads: []\n", "workloads: must list at least one workload"},
 		{"platforms not list", "version: 1\nname: x\nplatforms: native\nworkloads:\n" + cpu, `x.yaml:3:12: platforms: must be a list (lines starting with -), got "native"`},

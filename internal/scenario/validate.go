@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/units"
@@ -30,6 +31,7 @@ func Validate(s *Scenario) Errors {
 	if strings.TrimSpace(s.Name) == "" {
 		v.fail("name", "must not be empty")
 	}
+	v.plain("name", s.Name)
 	if s.Repetitions < 1 {
 		v.fail("repetitions", "must be ≥ 1, got %d", s.Repetitions)
 	}
@@ -144,6 +146,24 @@ type validator struct {
 
 // fail records a problem at the position recorded for path, or at the
 // closest enclosing path that has one.
+// plain fails a name that holds a control character: names go into
+// bench.txt, CSV, Markdown and terminals as they are, where a newline adds
+// lines (benchmark results, table rows) and an escape rewrites the screen.
+func (v *validator) plain(path, s string) {
+	if err := CheckPlain(s); err != nil {
+		v.fail(path, "%v", err)
+	}
+}
+
+// CheckPlain refuses text with a control character (a newline, a tab, an
+// escape), which a name or a label must not hold.
+func CheckPlain(s string) error {
+	if i := strings.IndexFunc(s, unicode.IsControl); i >= 0 {
+		return fmt.Errorf("must be one line of text without control characters, got %q", s)
+	}
+	return nil
+}
+
 func (v *validator) fail(path, format string, args ...any) {
 	v.errs = append(v.errs, Error{File: v.s.file, Pos: v.posOf(path), Path: path, Msg: fmt.Sprintf(format, args...)})
 }
