@@ -82,24 +82,28 @@ func Args(c Config) []string {
 	}
 	add("-kernel", c.Kernel, "-initrd", c.Initrd, "-append", KernelCmdline(c))
 	// append=on: a restarted guest adds to the log of the one it replaces.
-	add("-chardev", "file,id=console,path="+c.ConsoleLog+",append=on", "-serial", "chardev:console")
+	add("-chardev", "file,id=console,path="+optValue(c.ConsoleLog)+",append=on", "-serial", "chardev:console")
 	add("-device", virtio(c, "virtio-serial")+",id=vser0",
-		"-chardev", "socket,id=agent,path="+c.AgentSock,
+		"-chardev", "socket,id=agent,path="+optValue(c.AgentSock),
 		"-device", "virtserialport,bus=vser0.0,chardev=agent,name="+agent.PortName)
 	if c.ScratchDisk != "" {
-		add("-drive", "file="+strings.ReplaceAll(c.ScratchDisk, ",", ",,")+",if=none,id=scratch,format=raw,cache="+c.DiskCache+",aio="+c.DiskAIO,
+		add("-drive", "file="+optValue(c.ScratchDisk)+",if=none,id=scratch,format=raw,cache="+c.DiskCache+",aio="+c.DiskAIO,
 			"-device", virtio(c, "virtio-blk")+",drive=scratch,serial="+agent.ScratchSerial)
 	}
 	if c.ToolsDisk != "" {
-		add("-drive", "file="+strings.ReplaceAll(c.ToolsDisk, ",", ",,")+",if=none,id=tools,format=raw,readonly=on",
+		add("-drive", "file="+optValue(c.ToolsDisk)+",if=none,id=tools,format=raw,readonly=on",
 			"-device", virtio(c, "virtio-blk")+",drive=tools,serial="+agent.ToolsSerial)
 	}
 	if c.Tap != "" {
 		add("-netdev", "tap,id=net0,ifname="+c.Tap+",script=no,downscript=no", "-device", virtio(c, "virtio-net")+",netdev=net0,mac="+MAC(c.GuestIP))
 	}
-	add("-chardev", "socket,id=qmp,path="+c.QMPSock+",server=on,wait=off", "-mon", "chardev=qmp,mode=control")
+	add("-chardev", "socket,id=qmp,path="+optValue(c.QMPSock)+",server=on,wait=off", "-mon", "chardev=qmp,mode=control")
 	return a
 }
+
+// optValue is a path as the value of a QEMU option list, where a comma
+// ends the value unless doubled: --results or $TMPDIR may hold one.
+func optValue(path string) string { return strings.ReplaceAll(path, ",", ",,") }
 
 // virtio names a virtio device for the machine: on PCI for q35, on MMIO
 // (no PCI bus) for microvm.

@@ -72,6 +72,15 @@ func TestArgs(t *testing.T) {
 			has:    []string{"virtio-blk-pci,drive=tools,serial=" + agent.ToolsSerial},
 		},
 		{
+			// A comma in --results or $TMPDIR ended the option's value.
+			name: "commas in paths doubled",
+			mod: func(c *Config) {
+				c.ConsoleLog, c.AgentSock, c.QMPSock = "/r,x/vm-console.log", "/t,1/agent.sock", "/t,1/qmp.sock"
+			},
+			has: []string{"file,id=console,path=/r,,x/vm-console.log,append=on", "socket,id=agent,path=/t,,1/agent.sock",
+				"socket,id=qmp,path=/t,,1/qmp.sock,server=on,wait=off"},
+		},
+		{
 			name:   "network",
 			mod:    func(c *Config) { c.Tap, c.GuestIP = "vmbench-abcdt3", "10.213.7.3/24" },
 			checks: map[string]string{"-netdev": "tap,id=net0,ifname=vmbench-abcdt3,script=no,downscript=no"},

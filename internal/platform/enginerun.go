@@ -56,6 +56,9 @@ func (c *Container) startEngine(ctx context.Context) (Instance, error) {
 	if inst.scratch, err = InstanceScratch(c.Scratch, c.PlatformName); err != nil {
 		return inst, err
 	}
+	if err := volumeSources(inst.scratch, c.Binary); err != nil {
+		return inst, err
+	}
 	if err := WriteRootfs(inst.dir, c.Binary); err != nil {
 		return inst, fmt.Errorf("write the image's rootfs: %w", err)
 	}
@@ -63,6 +66,17 @@ func (c *Container) startEngine(ctx context.Context) (Instance, error) {
 		return inst, err
 	}
 	return inst, os.RemoveAll(filepath.Join(inst.dir, "rootfs"))
+}
+
+// volumeSources refuses a bind mount's source that --volume SRC:DST[:ro]
+// would misread: a colon splits the value.
+func volumeSources(paths ...string) error {
+	for _, p := range paths {
+		if strings.Contains(p, ":") {
+			return fmt.Errorf("%s holds a ':', which the engine's --volume reads as a separator: use a scratch_dir (and vmbench binary) path without one", p)
+		}
+	}
+	return nil
 }
 
 // checkEngine refuses what the engine cannot run as vmbench measures it.
