@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -31,20 +32,26 @@ type Network struct {
 const LinkPrefix = "vmbench-"
 
 // NewNetwork creates the bridge of run runID, with the host at .1 of a /24
-// in 10.213.0.0/16 chosen from the run id. Interface names are limited to
-// 15 characters, so links are named from the run id's last 4 characters.
+// in 10.213.0.0/16 that no interface or route of the host uses, the search
+// starting at one chosen from the run id. Interface names are limited to
+// 15 characters, so links are named from the run id's last 4 characters
+// (which the runner keeps apart from every live run's: Tag).
 func NewNetwork(ctx context.Context, runID string) (*Network, error) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		return nil, fmt.Errorf("the net workload needs iproute2's ip to build its bridge: apt-get install -y iproute2")
 	}
-	tag := runID[max(len(runID)-4, 0):]
+	tag := Tag(runID)
 	var third byte
 	for _, c := range runID {
 		third = third*31 + byte(c)
 	}
+	prefix, err := freeSubnet(third, usedPrefixes(ctx))
+	if err != nil {
+		return nil, err
+	}
 	n := &Network{
 		Bridge: LinkPrefix + tag + "b",
-		Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 213, third, 0}), 24),
+		Prefix: prefix,
 		tag:    tag,
 		next:   2,
 	}
@@ -62,6 +69,60 @@ func NewNetwork(ctx context.Context, runID string) (*Network, error) {
 		}
 	}
 	return n, nil
+}
+
+// Tag is the part of a run id that names its links.
+func Tag(runID string) string { return runID[max(len(runID)-4, 0):] }
+
+// TagInUse reports whether a link of the host already carries tag: a
+// run whose id ends the same way would fail to make its bridge.
+func TagInUse(tag string) bool {
+	ifs, _ := net.Interfaces()
+	for _, i := range ifs {
+		if strings.HasPrefix(i.Name, LinkPrefix+tag) {
+			return true
+		}
+	}
+	return false
+}
+
+// freeSubnet is the first /24 of 10.213.0.0/16 from 10.213.start.0 on that
+// overlaps none of used: two runs at once (1 in 256 from the run id alone)
+// or a network of the host's own must not share a bridge's subnet.
+func freeSubnet(start byte, used []netip.Prefix) (netip.Prefix, error) {
+	for k := range 256 {
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 213, start + byte(k), 0}), 24)
+		if !slices.ContainsFunc(used, p.Overlaps) {
+			return p, nil
+		}
+	}
+	return netip.Prefix{}, errors.New("every /24 of 10.213.0.0/16 is in use on this host: the net workloads' bridge has no subnet")
+}
+
+// usedPrefixes are the host's IPv4 networks (of its addresses and routes)
+// of /16 or narrower: a wider one (a default route, a 10.0.0.0/8 of a
+// VPN) is shadowed by the bridge's own /24 route, not taken by it.
+func usedPrefixes(ctx context.Context) []netip.Prefix {
+	var used []netip.Prefix
+	add := func(p netip.Prefix) {
+		if p.Addr().Is4() && p.Bits() >= 16 {
+			used = append(used, p.Masked())
+		}
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if p, err := netip.ParsePrefix(a.String()); err == nil {
+			add(p)
+		}
+	}
+	out, _ := exec.CommandContext(ctx, "ip", "-4", "route", "show", "table", "all").Output()
+	for _, line := range strings.Split(string(out), "\n") {
+		dst, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if p, err := netip.ParsePrefix(dst); err == nil {
+			add(p)
+		}
+	}
+	return used
 }
 
 // Host is the host's address on the bridge.

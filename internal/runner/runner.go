@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -122,7 +123,7 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	}
 	s := o.Scenario
 	start := time.Now()
-	dir, runID, err := makeRunDir(o.ResultsDir, func() string { return NewRunID(start) }, o.Log)
+	dir, runID, err := makeRunDir(o.ResultsDir, func() string { return freeRunID(start, liveRuns(), platform.TagInUse) }, o.Log)
 	if err != nil {
 		return "", err
 	}
@@ -174,6 +175,21 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 		return dir, fmt.Errorf("%w: %s (the others ran; see the notes of the report)", ErrPlatformsFailed, strings.Join(failed, ", "))
 	}
 	return dir, nil
+}
+
+// freeRunID is a new run id whose tag (its last 4 hex digits, which name
+// the run's links) no live run and no link of the host has: two runs at
+// once would otherwise share a bridge's name 1 time in 65,536.
+func freeRunID(now time.Time, live []string, linkTaken func(string) bool) string {
+	id := NewRunID(now)
+	for range 1000 {
+		tag := platform.Tag(id)
+		if !slices.ContainsFunc(live, func(l string) bool { return platform.Tag(l) == tag }) && !linkTaken(tag) {
+			break
+		}
+		id = NewRunID(now)
+	}
+	return id
 }
 
 // makeRunDir creates the run's directory in results under a new id, a

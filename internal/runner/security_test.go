@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 )
 
@@ -94,5 +96,18 @@ func TestRunDirectoryIsMadeExclusively(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "precious" {
 		t.Errorf("the victim reads %q", b)
+	}
+}
+
+// A new run's tag (the id's last 4 hex digits, which name its links) is
+// none of a live run's, nor of a link the host has.
+func TestRunIDTagIsFree(t *testing.T) {
+	live := []string{"20261204-120000-0001", "20261204-120000-0003"}
+	linkTaken := func(tag string) bool { return tag[3]%2 == 0 } // every other tag
+	for range 200 {
+		tag := platform.Tag(freeRunID(time.Now(), live, linkTaken))
+		if linkTaken(tag) || tag == "0001" || tag == "0003" {
+			t.Fatalf("tag %s is taken", tag)
+		}
 	}
 }
