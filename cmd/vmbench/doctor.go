@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vmbench/vmbench/internal/doctor"
+	"github.com/vmbench/vmbench/internal/runner"
 	"github.com/vmbench/vmbench/internal/scenario"
 )
 
@@ -41,6 +42,15 @@ for a scenario without vm platforms).`,
 						types = append(types, p.Type)
 					}
 				}
+			}
+			if len(types) == 0 || slices.Contains(types, scenario.VM) {
+				// Its probe guests (vmbench-doctor-…) are a live run's,
+				// which a concurrent vmbench cleanup leaves alone.
+				release, err := runner.LockRun(runner.DoctorID)
+				if err != nil {
+					return err
+				}
+				defer release()
 			}
 			r := doctor.Run(cmd.Context(), doctor.Options{Binary: self, Log: cmd.ErrOrStderr(), Types: types})
 			if !doctor.Print(cmd.OutOrStdout(), r, types) {

@@ -211,11 +211,11 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	// The lab holds a run lock of its own, so that vmbench cleanup leaves
 	// its L1 and its work directory alone while it lives.
 	id := runner.NewRunID(time.Now())
-	release, lerr := runner.LockRun(id)
-	defer release()
-	if lerr != nil {
-		fmt.Fprintf(o.Log, "warning: %v: vmbench cleanup could take the lab for a leftover\n", lerr)
+	release, err := runner.LockRun(id)
+	if err != nil {
+		return "", fmt.Errorf("lab: %w", err)
 	}
+	defer release()
 	var undo cleanup.Stack
 	defer func() {
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)

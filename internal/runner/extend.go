@@ -61,7 +61,7 @@ func Extend(ctx context.Context, o Options, dir string, cells []result.Cell, rou
 	for _, c := range cells {
 		retry.Cells = append(retry.Cells, c.String())
 	}
-	ss, err := openSession(o, dir, &info, round, true)
+	ss, err := openSession(o, dir, &info, round)
 	if err != nil {
 		return fmt.Errorf("retry: %w", err)
 	}

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,21 +22,35 @@ var LockDir = "/run/vmbench"
 // LockRun marks a run as alive until release is called: `vmbench cleanup`
 // leaves alone whatever belongs to a run whose lock is held. The kernel
 // drops the lock when the process dies, however it dies.
+//
+// Without a working lock directory vmbench does not run: cleanup could not
+// tell its resources from a killed run's.
 func LockRun(runID string) (release func(), err error) {
-	if !result.RunIDPattern.MatchString(runID) && runID != "doctor" {
+	if !result.RunIDPattern.MatchString(runID) && runID != DoctorID {
 		return func() {}, fmt.Errorf("lock run %q: not a run id", runID)
 	}
 	if err := os.MkdirAll(LockDir, 0o755); err != nil {
-		return func() {}, err
+		return func() {}, fmt.Errorf("the run lock directory: %w (vmbench keeps a lock per live run in %s, so that vmbench cleanup leaves live runs alone: run as root, or make it writable)", err, LockDir)
 	}
 	path := filepath.Join(LockDir, runID+".lock")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return func() {}, err
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	var f *os.File
+	for {
+		if f, err = os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644); err != nil {
+			return func() {}, fmt.Errorf("the run lock: %w (vmbench keeps a lock per live run in %s, so that vmbench cleanup leaves live runs alone)", err, LockDir)
+		}
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			f.Close()
+			if runID == DoctorID {
+				return func() {}, fmt.Errorf("vmbench doctor is running in another process: %w", err)
+			}
+			return func() {}, fmt.Errorf("run %s is alive in another process: %w", runID, err)
+		}
+		// Locked: unless cleanup removed the file as stale meanwhile, in
+		// which case this lock is on a name no one sees; lock it anew.
+		if same(f, path) {
+			break
+		}
 		f.Close()
-		return func() {}, fmt.Errorf("run %s is alive in another process: %w", runID, err)
 	}
 	f.Truncate(0)
 	f.WriteString(strconv.Itoa(os.Getpid()) + "\n")
@@ -43,6 +58,39 @@ func LockRun(runID string) (release func(), err error) {
 		os.Remove(path)
 		f.Close()
 	}, nil
+}
+
+// DoctorID is the run id of vmbench doctor's probes (vmbench-doctor-…).
+const DoctorID = "doctor"
+
+// same reports whether f is the file at path now.
+func same(f *os.File, path string) bool {
+	a, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(path)
+	return err == nil && os.SameFile(a, b)
+}
+
+// removeStaleLocks removes the lock files no process holds (a run killed
+// with kill -9 leaves its file; the kernel has dropped its lock), and
+// lists them on log.
+func removeStaleLocks(dryRun bool, log io.Writer) {
+	locks, _ := filepath.Glob(filepath.Join(LockDir, "*.lock"))
+	for _, l := range locks {
+		f, err := os.Open(l)
+		if err != nil {
+			continue
+		}
+		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil && same(f, l) {
+			fmt.Fprintf(log, "%s stale lock %s\n", map[bool]string{true: "would remove", false: "removed"}[dryRun], l)
+			if !dryRun {
+				os.Remove(l) // while held: LockRun sees the name gone and locks anew
+			}
+		}
+		f.Close()
+	}
 }
 
 // liveRuns lists the runs whose lock is held now.

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -190,5 +191,63 @@ workloads:
 	}
 	if runID(t, a.dir) == runID(t, b.dir) {
 		t.Errorf("both runs got id %s", runID(t, a.dir))
+	}
+}
+
+// A run killed with kill -9 leaves its lock file; cleanup removes it, and
+// only it: a live run's stays, and holds.
+func TestCleanupRemovesStaleLocks(t *testing.T) {
+	LockDir = t.TempDir()
+	defer func() { LockDir = "/run/vmbench" }()
+	stale := filepath.Join(LockDir, "20261129-101011-beef.lock")
+	os.WriteFile(stale, []byte("12345\n"), 0o644)
+	release, err := LockRun("20261129-101010-abcd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	var log strings.Builder
+	removeStaleLocks(true, &log)
+	if _, err := os.Stat(stale); err != nil || !strings.Contains(log.String(), "would remove stale lock "+stale) {
+		t.Errorf("dry run: %v, %q", err, log.String())
+	}
+	removeStaleLocks(false, &log)
+	if _, err := os.Stat(stale); err == nil {
+		t.Error("the stale lock is still there")
+	}
+	if live := liveRuns(); !slices.Equal(live, []string{"20261129-101010-abcd"}) {
+		t.Errorf("live runs %v", live)
+	}
+}
+
+// vmbench doctor locks too: a second doctor, or cleanup, sees it alive.
+func TestDoctorLocks(t *testing.T) {
+	LockDir = t.TempDir()
+	defer func() { LockDir = "/run/vmbench" }()
+	release, err := LockRun(DoctorID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if _, err := LockRun(DoctorID); err == nil || !strings.Contains(err.Error(), "vmbench doctor is running in another process") {
+		t.Errorf("a second doctor: %v", err)
+	}
+	if ours, alive := owner("vmbench-doctor-kvm", liveRuns()); !ours || alive != DoctorID {
+		t.Errorf("the doctor's guest: ours %v, alive %q", ours, alive)
+	}
+}
+
+// Without a working lock directory a run does not start: cleanup could
+// not tell its resources from a killed run's.
+func TestRunRefusesWithoutALockDirectory(t *testing.T) {
+	LockDir = "/dev/null/vmbench"
+	defer func() { LockDir = "/run/vmbench" }()
+	s := load(t, "version: 1\nname: nolock\nrepetitions: 1\nwarmup: 0\nplatforms:\n  - {name: native, type: native}\nworkloads:\n  - {type: cpu, params: {duration: 10ms}}\n")
+	dir, err := Run(context.Background(), Options{Scenario: s, ScenarioText: []byte("x"), ResultsDir: t.TempDir(), Binary: agentBinary, Log: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "the run lock directory") {
+		t.Fatalf("run without a lock directory: %v", err)
+	}
+	if samples, _ := result.ReadSamples(dir); len(samples) > 0 {
+		t.Errorf("%d trials ran", len(samples))
 	}
 }

@@ -36,7 +36,7 @@ func Resume(ctx context.Context, o Options, dir string) (err error) {
 	trials := remaining(scenario.Plan(s), old)
 	info.Resumes = append(info.Resumes, result.Resume{At: time.Now(), Trials: len(trials)})
 	info.Interrupted = false
-	ss, err := openSession(o, dir, &info, 0, true)
+	ss, err := openSession(o, dir, &info, 0)
 	if err != nil {
 		return fmt.Errorf("resume: %w", err)
 	}

@@ -142,7 +142,7 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 		return dir, err
 	}
 	// Until the session closes, vmbench cleanup leaves the run's resources alone.
-	ss, err := openSession(o, dir, &info, 0, false)
+	ss, err := openSession(o, dir, &info, 0)
 	if err != nil {
 		return dir, err
 	}

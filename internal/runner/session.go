@@ -35,16 +35,11 @@ type session struct {
 	release   func()
 }
 
-// openSession locks the run (strict: fail when that is not possible; else
-// go on with a warning, as a new run does) and opens its sinks.
-func openSession(o Options, dir string, info *result.RunInfo, round int, strict bool) (*session, error) {
+// openSession locks the run and opens its sinks.
+func openSession(o Options, dir string, info *result.RunInfo, round int) (*session, error) {
 	release, err := LockRun(info.RunID)
 	if err != nil {
-		if strict {
-			release()
-			return nil, err
-		}
-		fmt.Fprintf(o.Log, "warning: %v: vmbench cleanup could take this run for a leftover\n", err)
+		return nil, err
 	}
 	w, err := openSinks(dir)
 	if err != nil {

@@ -66,6 +66,7 @@ func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, e
 	for _, cg := range platform.Cgroups("/sys/fs/cgroup", Prefix) {
 		act("cgroup "+cg, strings.TrimPrefix(cg, "/"), func() error { return platform.RemoveCgroup("/sys/fs/cgroup", cg) })
 	}
+	removeStaleLocks(dryRun, log)
 	return sw.found, nil
 }
 
