@@ -51,7 +51,7 @@ run id and scenario (its copy in run.json; a SCENARIO given must be the
 same file, by sha256), its platforms started afresh, every finished trial
 skipped, the rest appended, and the report rendered again.`,
 		Example: `  vmbench run
-  vmbench run scenarios/default.yaml --results /tmp/results
+  vmbench run scenarios/default.yaml --results /var/lib/vmbench/results
   vmbench run --resume results/20261129-155524-ac1d`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
