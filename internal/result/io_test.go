@@ -52,3 +52,14 @@ func TestRunInfoRoundTrip(t *testing.T) {
 		t.Errorf("%+v %v", out, err)
 	}
 }
+
+// A platform's name (a matrix's, or one from a stored run) cannot take a
+// profile out of the run directory's profiles/.
+func TestProfilePathStaysInProfiles(t *testing.T) {
+	for _, p := range []string{"../../../etc", "vm[vcpus=2,pin=0+1]", "/abs"} {
+		got := ProfilePath(Sample{Platform: p, Workload: "cpu", Trial: 1})
+		if !filepath.IsLocal(got) || strings.Count(got, "/") != 2 || !strings.HasPrefix(got, ProfilesDir+"/") {
+			t.Errorf("%s: %s", p, got)
+		}
+	}
+}
