@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/safefs"
 	"github.com/vmbench/vmbench/internal/workload"
 )
 
@@ -57,9 +59,19 @@ func launch(ctx context.Context, qemuBin string, cfg Config, bootTimeout time.Du
 	g := &guest{cfg: cfg, output: &capped{max: 64 << 10}, exited: make(chan struct{})}
 	g.cmd = exec.Command(qemuBin, Args(cfg)...)
 	g.cmd.Stdout, g.cmd.Stderr = g.output, g.output
+	// The logs go into the run directory, which may be a stored run's
+	// (resumed, retried): opened as regular files only, never through a
+	// link planted there; QEMU then appends to the console log it finds.
+	if cfg.ConsoleLog != "" {
+		f, err := safefs.OpenFile(filepath.Dir(cfg.ConsoleLog), filepath.Base(cfg.ConsoleLog), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+		if err != nil {
+			return nil, fmt.Errorf("console log: %w", err)
+		}
+		f.Close()
+	}
 	if cfg.QEMULog != "" {
 		// Kept whole in the run directory; the error quotes its end.
-		log, err := os.OpenFile(cfg.QEMULog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		log, err := safefs.OpenFile(filepath.Dir(cfg.QEMULog), filepath.Base(cfg.QEMULog), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
 		if err != nil {
 			return nil, fmt.Errorf("QEMU log: %w", err)
 		}

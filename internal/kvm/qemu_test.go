@@ -1,6 +1,7 @@
 package kvm
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -165,5 +166,25 @@ func TestScratchDiskRefusesALink(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "precious" {
 		t.Errorf("the link's target now reads %q", b)
+	}
+}
+
+// A resumed or retried run's directory may come from elsewhere: a link
+// planted as a guest's console or QEMU log is not written through (QEMU
+// would follow it as root).
+func TestGuestLogsRefuseLinks(t *testing.T) {
+	for _, which := range []string{"console", "qemu"} {
+		dir := t.TempDir()
+		victim := filepath.Join(t.TempDir(), "victim")
+		os.WriteFile(victim, []byte("precious"), 0o600)
+		cfg := Config{AgentSock: filepath.Join(dir, "agent.sock"), ConsoleLog: filepath.Join(dir, "vm-console.log"), QEMULog: filepath.Join(dir, "vm-qemu.log")}
+		link := map[string]string{"console": cfg.ConsoleLog, "qemu": cfg.QEMULog}[which]
+		os.Symlink(victim, link)
+		if _, err := launch(context.Background(), "/bin/true", cfg, time.Second); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+			t.Errorf("%s log through a link: %v", which, err)
+		}
+		if b, _ := os.ReadFile(victim); string(b) != "precious" {
+			t.Errorf("%s: the victim reads %q", which, b)
+		}
 	}
 }
