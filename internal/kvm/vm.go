@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/hostinfo"
@@ -103,7 +104,7 @@ func (v *VM) Start(ctx context.Context) (platform.Instance, error) {
 			return nil, err
 		}
 	}
-	dir, err := os.MkdirTemp("", "vmbench-"+v.RunID+"-"+platform.FileName(v.PlatformName)+"-")
+	dir, err := os.MkdirTemp("", result.Name(v.RunID, platform.FileName(v.PlatformName))+"-")
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +194,7 @@ func (v *VM) findParts(ctx context.Context) (p parts, err error) {
 // dir holds the instance's sockets.
 func (v *VM) config(p parts, dir string) Config {
 	cfg := Config{
-		Name:    "vmbench-" + v.RunID + "-" + platform.FileName(v.PlatformName),
+		Name:    result.Name(v.RunID, platform.FileName(v.PlatformName)),
 		Machine: v.Machine, VCPUs: v.VCPUs, MemoryB: v.Memory, Kernel: p.kernel.Path, Initrd: p.image,
 		AgentSock: filepath.Join(dir, "agent.sock"), QMPSock: filepath.Join(dir, "qmp.sock"),
 		ConsoleLog: filepath.Join(v.RunDir, platform.FileName(v.PlatformName)+"-console.log"), Hugepages: v.Hugepages,

@@ -228,7 +228,7 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	if err != nil {
 		return "", err
 	}
-	name := runner.Prefix + id + "-lab"
+	name := result.Name(id, "lab")
 	tmp, err := os.MkdirTemp(scenario.DefaultScratchDir, name+"-")
 	if err != nil {
 		return "", fmt.Errorf("lab: work directory: %w", err)

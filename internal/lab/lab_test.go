@@ -13,7 +13,6 @@ import (
 
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/result"
-	"github.com/vmbench/vmbench/internal/runner"
 	"github.com/vmbench/vmbench/internal/testagent"
 	"github.com/vmbench/vmbench/internal/workload"
 )
@@ -183,10 +182,10 @@ func TestLab(t *testing.T) {
 		t.Errorf("cgroup v2 readings on %v, want runc and crun", read)
 	}
 	// Nothing of the lab is left on the host.
-	if left := kvm.Leftovers("/proc", runner.Prefix); len(left) > 0 {
+	if left := kvm.Leftovers("/proc", result.NamePrefix); len(left) > 0 {
 		t.Errorf("QEMU left running: %v", left)
 	}
-	if dirs, _ := filepath.Glob("/var/tmp/" + runner.Prefix + "*-lab-*"); len(dirs) > 0 {
+	if dirs, _ := filepath.Glob("/var/tmp/" + result.NamePrefix + "*-lab-*"); len(dirs) > 0 {
 		t.Errorf("work directories left: %v", dirs)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,9 +16,11 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/hostinfo"
+	"github.com/vmbench/vmbench/internal/result"
 )
 
 // Container runs the agent in an OCI runtime (runc or crun) on the host,
@@ -72,7 +75,7 @@ func (c *Container) Start(ctx context.Context) (Instance, error) {
 			return nil, err
 		}
 	}
-	dir, err := os.MkdirTemp("", "vmbench-"+c.RunID+"-"+FileName(c.PlatformName)+"-")
+	dir, err := os.MkdirTemp("", result.Name(c.RunID, FileName(c.PlatformName))+"-")
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +125,7 @@ func (i *containerInstance) Run(ctx context.Context, req agent.Request) (Output,
 	if i.closed {
 		return Output{}, errClosed
 	}
-	id := fmt.Sprintf("vmbench-%s-%d", i.c.RunID, i.c.IDs.Add(1))
+	id := result.Name(i.c.RunID, strconv.FormatInt(i.c.IDs.Add(1), 10))
 	opts := SpecOptions{
 		ID: id, Args: append([]string{BundleBinary}, agent.Args(req)...),
 		CPUs: i.c.CPUs, Memory: i.c.Memory, Scratch: i.scratch,

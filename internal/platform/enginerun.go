@@ -18,6 +18,7 @@ import (
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/hostinfo"
+	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/workload"
 )
 
@@ -43,13 +44,13 @@ func (c *Container) startEngine(ctx context.Context) (Instance, error) {
 	}
 	k := c.IDs.Add(1)
 	inst := &engineInstance{c: c, e: e, info: info,
-		repo:   fmt.Sprintf("vmbench-%s-img%d", c.RunID, k),
-		parent: fmt.Sprintf("/vmbench-%s-cg%d", c.RunID, k),
+		repo:   result.Name(c.RunID, "img"+strconv.FormatInt(k, 10)),
+		parent: "/" + result.Name(c.RunID, "cg"+strconv.FormatInt(k, 10)),
 	}
 	if e.Name == EnginePodman {
 		inst.ulimits = podmanUlimits()
 	}
-	if inst.dir, err = os.MkdirTemp("", "vmbench-"+c.RunID+"-"+FileName(c.PlatformName)+"-"); err != nil {
+	if inst.dir, err = os.MkdirTemp("", result.Name(c.RunID, FileName(c.PlatformName))+"-"); err != nil {
 		return nil, err
 	}
 	inst.images = append(inst.images, inst.repo+":agent") // before, so that Close removes a half-made one
@@ -165,7 +166,7 @@ func (i *engineInstance) Run(ctx context.Context, req agent.Request) (Output, er
 		}
 		image = i.tools
 	}
-	name := fmt.Sprintf("vmbench-%s-%d", i.c.RunID, i.c.IDs.Add(1))
+	name := result.Name(i.c.RunID, strconv.FormatInt(i.c.IDs.Add(1), 10))
 	cidfile := filepath.Join(i.dir, name+".cid")
 	cmd := i.e.Command(ctx, append([]string{"run", "--cidfile", cidfile}, i.runArgs(name, image, req)...)...)
 	cmd.Cancel = func() error {

@@ -9,9 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vmbench/vmbench/internal/result"
 )
 
 // Network is a run's own bridge, which the net workload's clients on the
@@ -22,14 +25,10 @@ import (
 type Network struct {
 	Bridge string       // the bridge's name
 	Prefix netip.Prefix // the bridge's subnet; the host has its first address
-	tag    string       // names: Bridge is vmbench-<tag>b
+	runID  string       // names its links (result.LinkName)
 	mu     sync.Mutex
 	next   int // host part of the next address handed out
 }
-
-// LinkPrefix starts the name of every link and network namespace vmbench
-// creates.
-const LinkPrefix = "vmbench-"
 
 // NewNetwork creates the bridge of run runID, with the host at .1 of a /24
 // in 10.213.0.0/16 that no interface or route of the host uses, the search
@@ -40,7 +39,6 @@ func NewNetwork(ctx context.Context, runID string) (*Network, error) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		return nil, fmt.Errorf("the net workload needs iproute2's ip to build its bridge: apt-get install -y iproute2")
 	}
-	tag := Tag(runID)
 	var third byte
 	for _, c := range runID {
 		third = third*31 + byte(c)
@@ -50,9 +48,9 @@ func NewNetwork(ctx context.Context, runID string) (*Network, error) {
 		return nil, err
 	}
 	n := &Network{
-		Bridge: LinkPrefix + tag + "b",
+		Bridge: result.LinkName(runID, "b"),
 		Prefix: prefix,
-		tag:    tag,
+		runID:  runID,
 		next:   2,
 	}
 	host := n.Prefix.Addr().Next()
@@ -71,15 +69,12 @@ func NewNetwork(ctx context.Context, runID string) (*Network, error) {
 	return n, nil
 }
 
-// Tag is the part of a run id that names its links.
-func Tag(runID string) string { return runID[max(len(runID)-4, 0):] }
-
 // TagInUse reports whether a link of the host already carries tag: a
 // run whose id ends the same way would fail to make its bridge.
 func TagInUse(tag string) bool {
 	ifs, _ := net.Interfaces()
 	for _, i := range ifs {
-		if strings.HasPrefix(i.Name, LinkPrefix+tag) {
+		if strings.HasPrefix(i.Name, result.NamePrefix+tag) {
 			return true
 		}
 	}
@@ -159,7 +154,7 @@ func (n *Network) NewNamespace(ctx context.Context, runID, platform string) (*Na
 	if err != nil {
 		return nil, err
 	}
-	ns := &Namespace{Name: LinkPrefix + runID + "-" + platform, Addr: addr, veth: fmt.Sprintf("%s%sv%d", LinkPrefix, n.tag, k)}
+	ns := &Namespace{Name: result.Name(runID, platform), Addr: addr, veth: result.LinkName(n.runID, "v"+strconv.Itoa(k))}
 	if err := ip(ctx, "netns", "add", ns.Name); err != nil {
 		return nil, err
 	}
@@ -205,7 +200,7 @@ func (n *Network) Publish(ctx context.Context, ns *Namespace) (*Published, error
 	if err != nil {
 		return nil, err
 	}
-	p := &Published{Addr: addr.Addr(), Table: fmt.Sprintf("%s%sn%d", LinkPrefix, n.tag, k), dev: n.Bridge}
+	p := &Published{Addr: addr.Addr(), Table: result.LinkName(n.runID, "n"+strconv.Itoa(k)), dev: n.Bridge}
 	if err := ip(ctx, "addr", "add", netip.PrefixFrom(p.Addr, 32).String(), "dev", n.Bridge); err != nil {
 		return nil, err
 	}
@@ -270,7 +265,7 @@ func (n *Network) NewTap(ctx context.Context) (*Tap, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Tap{Name: fmt.Sprintf("%s%st%d", LinkPrefix, n.tag, k), GuestAddr: addr}
+	t := &Tap{Name: result.LinkName(n.runID, "t"+strconv.Itoa(k)), GuestAddr: addr}
 	if err := ip(ctx, "tuntap", "add", "dev", t.Name, "mode", "tap"); err != nil {
 		return nil, err
 	}

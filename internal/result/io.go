@@ -220,20 +220,6 @@ func ProfilePath(s Sample) string {
 	return filepath.Join(ProfilesDir, FileName(s.Platform), name+".pb.gz")
 }
 
-// FileName is a name (a platform's, a matrix's vm[vcpus=2,pin=0+1]) as it
-// goes into file names, QEMU options, network namespaces and temp dirs: a
-// character QEMU's option parser or a reader's shell trips on ("," ends a
-// value, "=" in -name makes it a key), or a "/" that would leave the
-// directory, becomes "_".
-func FileName(name string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' {
-			return r
-		}
-		return '_'
-	}, name)
-}
-
 // DirMode and FileMode are a run directory's and its files': results and
 // errors hold full command lines of the user's apps, so other users of the
 // host do not read them.

@@ -154,12 +154,12 @@ func TestSweepFindsEngineLeftovers(t *testing.T) {
 				t.Fatal(err)
 			}
 			_ = inst // killed: never closed
-			images, _ := e.Images(context.Background(), Prefix+id)
+			images, _ := e.Images(context.Background(), result.NamePrefix+id)
 			if len(images) != 1 {
 				t.Fatalf("images of the run %v, want the agent's", images)
 			}
-			cg := "/" + Prefix + id + "-cg1"
-			if out, err := e.Command(context.Background(), "create", "--name", Prefix+id+"-7", "--cgroup-parent", cg, images[0], "/vmbench", "version").CombinedOutput(); err != nil {
+			cg := "/" + result.NamePrefix + id + "-cg1"
+			if out, err := e.Command(context.Background(), "create", "--name", result.NamePrefix+id+"-7", "--cgroup-parent", cg, images[0], "/vmbench", "version").CombinedOutput(); err != nil {
 				t.Fatalf("create a container: %v: %s", err, out)
 			}
 			if err := os.MkdirAll(filepath.Join("/sys/fs/cgroup/cpuacct", cg), 0o755); err != nil {
@@ -169,7 +169,7 @@ func TestSweepFindsEngineLeftovers(t *testing.T) {
 			if _, err := Sweep(context.Background(), agentBinary, false, &log); err != nil {
 				t.Fatal(err)
 			}
-			for _, want := range []string{name + " container " + Prefix + id + "-7", name + " image " + images[0], "cgroup " + cg} {
+			for _, want := range []string{name + " container " + result.NamePrefix + id + "-7", name + " image " + images[0], "cgroup " + cg} {
 				if !strings.Contains(log.String(), "removed "+want) {
 					t.Errorf("cleanup did not remove %s; it said:\n%s", want, log.String())
 				}
@@ -184,15 +184,15 @@ func TestSweepFindsEngineLeftovers(t *testing.T) {
 func engineNothingLeft(t *testing.T, runID string, engines ...*platform.Engine) {
 	t.Helper()
 	for _, e := range engines {
-		if left, err := e.Containers(context.Background(), Prefix+runID); err != nil || len(left) > 0 {
+		if left, err := e.Containers(context.Background(), result.NamePrefix+runID); err != nil || len(left) > 0 {
 			t.Errorf("%s containers left: %v %v", e.Name, left, err)
 		}
-		if left, err := e.Images(context.Background(), Prefix+runID); err != nil || len(left) > 0 {
+		if left, err := e.Images(context.Background(), result.NamePrefix+runID); err != nil || len(left) > 0 {
 			t.Errorf("%s images left: %v %v", e.Name, left, err)
 		}
 	}
-	if left := slices.DeleteFunc(platform.Cgroups("/sys/fs/cgroup", Prefix), func(cg string) bool {
-		return !strings.HasPrefix(cg, "/"+Prefix+runID)
+	if left := slices.DeleteFunc(platform.Cgroups("/sys/fs/cgroup", result.NamePrefix), func(cg string) bool {
+		return !strings.HasPrefix(cg, "/"+result.NamePrefix+runID)
 	}); len(left) > 0 {
 		t.Errorf("cgroups left: %v", left)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/vmbench/vmbench/internal/cleanup"
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads"
@@ -121,7 +122,7 @@ func makeNetwork(ctx context.Context, s *scenario.Scenario, runID string, undo *
 // makeScratch creates the run's scratch directory under the scenario's
 // scratch_dir and pushes its removal onto undo.
 func makeScratch(s *scenario.Scenario, runID string, undo *cleanup.Stack) (string, error) {
-	dir, err := os.MkdirTemp(s.ScratchDir, Prefix+runID+"-scratch-")
+	dir, err := os.MkdirTemp(s.ScratchDir, result.Name(runID, "scratch")+"-")
 	if err != nil {
 		return "", fmt.Errorf("scratch directory: %w (scratch_dir: names where it goes)", err)
 	}

@@ -183,8 +183,8 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 func freeRunID(now time.Time, live []string, linkTaken func(string) bool) string {
 	id := NewRunID(now)
 	for range 1000 {
-		tag := platform.Tag(id)
-		if !slices.ContainsFunc(live, func(l string) bool { return platform.Tag(l) == tag }) && !linkTaken(tag) {
+		tag := result.Tag(id)
+		if !slices.ContainsFunc(live, func(l string) bool { return result.Tag(l) == tag }) && !linkTaken(tag) {
 			break
 		}
 		id = NewRunID(now)

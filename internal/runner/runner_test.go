@@ -71,11 +71,11 @@ func nothingLeft(t *testing.T, runtime, runID string) {
 	if left := containers(t, runtime, runID); len(left) > 0 {
 		t.Errorf("%s containers left behind: %v", runtime, left)
 	}
-	if left := kvm.Leftovers("/proc", Prefix+runID); len(left) > 0 {
+	if left := kvm.Leftovers("/proc", result.NamePrefix+runID); len(left) > 0 {
 		t.Errorf("QEMU left running: %+v", left)
 	}
 	for _, dir := range []string{os.TempDir(), scenario.DefaultScratchDir} {
-		if tmp, _ := filepath.Glob(filepath.Join(dir, Prefix+runID+"*")); len(tmp) > 0 {
+		if tmp, _ := filepath.Glob(filepath.Join(dir, result.NamePrefix+runID+"*")); len(tmp) > 0 {
 			t.Errorf("temp or scratch dirs left behind: %v", tmp)
 		}
 	}
@@ -94,7 +94,7 @@ func containers(t *testing.T, runtime, runID string) []string {
 	}
 	var mine []string
 	for _, id := range ids {
-		if strings.HasPrefix(id, Prefix+runID) {
+		if strings.HasPrefix(id, result.NamePrefix+runID) {
 			mine = append(mine, id)
 		}
 	}
@@ -564,7 +564,7 @@ workloads:
 	if latency["runc"] <= 0 || latency["gvisor"] < 5*latency["runc"] || latency["gvisor-host"] <= 0 {
 		t.Errorf("getppid latency %v: gVisor's should be many times runc's", latency)
 	}
-	if ids, _ := exec.Command("runsc", "list", "--quiet").Output(); strings.Contains(string(ids), Prefix) {
+	if ids, _ := exec.Command("runsc", "list", "--quiet").Output(); strings.Contains(string(ids), result.NamePrefix) {
 		t.Errorf("runsc containers left: %s", ids)
 	}
 }

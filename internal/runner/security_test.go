@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 )
 
@@ -105,7 +104,7 @@ func TestRunIDTagIsFree(t *testing.T) {
 	live := []string{"20261204-120000-0001", "20261204-120000-0003"}
 	linkTaken := func(tag string) bool { return tag[3]%2 == 0 } // every other tag
 	for range 200 {
-		tag := platform.Tag(freeRunID(time.Now(), live, linkTaken))
+		tag := result.Tag(freeRunID(time.Now(), live, linkTaken))
 		if linkTaken(tag) || tag == "0001" || tag == "0003" {
 			t.Fatalf("tag %s is taken", tag)
 		}

@@ -14,12 +14,9 @@ import (
 
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
 )
-
-// Prefix starts the name of everything vmbench creates, so that Sweep can
-// find what a killed run left behind.
-const Prefix = "vmbench-"
 
 // Sweep removes what killed runs left behind: containers of every runtime,
 // QEMU processes, nftables tables, network namespaces and links, temp and
@@ -49,13 +46,13 @@ func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, e
 		}
 	}
 	sweepEngines(ctx, act, log)
-	for _, q := range kvm.Leftovers("/proc", Prefix) {
+	for _, q := range kvm.Leftovers("/proc", result.NamePrefix) {
 		act(fmt.Sprintf("QEMU pid %d (%s)", q.PID, q.Name), q.Name, func() error { return syscall.Kill(q.PID, syscall.SIGKILL) })
 	}
-	for _, t := range platform.Tables(ctx, Prefix) {
+	for _, t := range platform.Tables(ctx, result.NamePrefix) {
 		act("nftables table "+t, t, func() error { return platform.DeleteTable(t) })
 	}
-	links, namespaces := platform.Links(ctx, Prefix)
+	links, namespaces := platform.Links(ctx, result.NamePrefix)
 	for _, ns := range namespaces {
 		act("network namespace "+ns, ns, func() error { return platform.DeleteNamespace(ns) })
 	}
@@ -63,7 +60,7 @@ func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, e
 		act("network link "+l, l, func() error { return platform.DeleteLink(l) })
 	}
 	sweepDirs([]string{os.TempDir(), scenario.DefaultScratchDir}, act)
-	for _, cg := range platform.Cgroups("/sys/fs/cgroup", Prefix) {
+	for _, cg := range platform.Cgroups("/sys/fs/cgroup", result.NamePrefix) {
 		act("cgroup "+cg, strings.TrimPrefix(cg, "/"), func() error { return platform.RemoveCgroup("/sys/fs/cgroup", cg) })
 	}
 	removeStaleLocks(dryRun, log)
@@ -83,7 +80,7 @@ func sweepEngines(ctx context.Context, act func(what, name string, undo func() e
 			fmt.Fprintf(log, "%v\n", err)
 			continue
 		}
-		containers, err := e.Containers(ctx, Prefix)
+		containers, err := e.Containers(ctx, result.NamePrefix)
 		if err != nil {
 			if !strings.Contains(err.Error(), "daemon does not answer") {
 				fmt.Fprintf(log, "%v\n", err)
@@ -93,7 +90,7 @@ func sweepEngines(ctx context.Context, act func(what, name string, undo func() e
 		for _, c := range containers {
 			act(name+" container "+c, c, func() error { return e.Remove(c) })
 		}
-		images, err := e.Images(ctx, Prefix)
+		images, err := e.Images(ctx, result.NamePrefix)
 		if err != nil {
 			fmt.Fprintf(log, "%v\n", err)
 		}
@@ -146,7 +143,7 @@ func (sw *sweeper) report() {
 // and scratch dirs under the default scratch_dir.
 func sweepDirs(dirs []string, act func(what, name string, undo func() error)) {
 	for _, dir := range dirs {
-		matches, _ := filepath.Glob(filepath.Join(dir, Prefix+"*"))
+		matches, _ := filepath.Glob(filepath.Join(dir, result.NamePrefix+"*"))
 		for _, d := range matches {
 			act("temp dir "+d, filepath.Base(d), func() error { return os.RemoveAll(d) })
 		}

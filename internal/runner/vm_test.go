@@ -226,7 +226,7 @@ workloads:
 	if !strings.Contains(info.Platforms[5].Info["network"], "by DNAT (nftables table vmbench-") {
 		t.Errorf("nat network: %q", info.Platforms[5].Info["network"])
 	}
-	tag := Prefix + info.RunID[len(info.RunID)-4:]
+	tag := result.NamePrefix + info.RunID[len(info.RunID)-4:]
 	links, namespaces := platform.Links(context.Background(), tag)
 	if tables := platform.Tables(context.Background(), tag); len(links)+len(namespaces)+len(tables) > 0 {
 		t.Errorf("left behind: links %v, network namespaces %v, nftables tables %v", links, namespaces, tables)
@@ -271,7 +271,7 @@ func TestInterruptTearsDownGuest(t *testing.T) {
 	go func() {
 		// Cancel once the guest is up and working on its first trial.
 		for range 600 {
-			if len(kvm.Leftovers("/proc", Prefix)) > 0 {
+			if len(kvm.Leftovers("/proc", result.NamePrefix)) > 0 {
 				time.Sleep(6 * time.Second)
 				cancel()
 				return
@@ -386,10 +386,10 @@ workloads:
 	if _, err := os.Stat(filepath.Join(dir, "vm_machine_microvm_-console.log")); err != nil {
 		t.Errorf("console log of vm[machine=microvm]: %v", err)
 	}
-	if left := kvm.Leftovers("/proc", Prefix); len(left) > 0 {
+	if left := kvm.Leftovers("/proc", result.NamePrefix); len(left) > 0 {
 		t.Errorf("QEMU left running: %v", left)
 	}
-	if out, _ := exec.Command("ip", "netns", "list").Output(); strings.Contains(string(out), Prefix) {
+	if out, _ := exec.Command("ip", "netns", "list").Output(); strings.Contains(string(out), result.NamePrefix) {
 		t.Errorf("network namespaces left: %s", out)
 	}
 }
