@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vmbench/vmbench/internal/doctor"
-	"github.com/vmbench/vmbench/internal/runner"
+	"github.com/vmbench/vmbench/internal/rundir"
 	"github.com/vmbench/vmbench/internal/scenario"
 )
 
@@ -46,7 +46,7 @@ for a scenario without vm platforms).`,
 			if len(types) == 0 || slices.Contains(types, scenario.VM) {
 				// Its probe guests (vmbench-doctor-…) are a live run's,
 				// which a concurrent vmbench cleanup leaves alone.
-				release, err := runner.LockRun(runner.DoctorID)
+				release, err := rundir.LockRun(rundir.DoctorID)
 				if err != nil {
 					return err
 				}

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vmbench/vmbench/internal/fleet"
-	"github.com/vmbench/vmbench/internal/runner"
+	"github.com/vmbench/vmbench/internal/rundir"
 )
 
 func newMergeCmd() *cobra.Command {
@@ -28,7 +28,7 @@ others merge.`,
   vmbench gate results/<fleet-run-id>`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, dirs []string) error {
-			id := runner.NewRunID(time.Now())
+			id := rundir.NewRunID(time.Now())
 			out := filepath.Join(results, id)
 			info, err := fleet.Merge(dirs, out, id)
 			if err != nil {

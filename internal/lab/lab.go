@@ -36,7 +36,7 @@ import (
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
-	"github.com/vmbench/vmbench/internal/runner"
+	"github.com/vmbench/vmbench/internal/rundir"
 	"github.com/vmbench/vmbench/internal/scenario"
 )
 
@@ -210,8 +210,8 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	}
 	// The lab holds a run lock of its own, so that vmbench cleanup leaves
 	// its L1 and its work directory alone while it lives.
-	id := runner.NewRunID(time.Now())
-	release, err := runner.LockRun(id)
+	id := rundir.NewRunID(time.Now())
+	release, err := rundir.LockRun(id)
 	if err != nil {
 		return "", fmt.Errorf("lab: %w", err)
 	}
@@ -283,7 +283,7 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	if err := result.WriteRun(dir, info); err != nil {
 		return dir, err
 	}
-	if err := runner.PointLatest(o.ResultsDir, info.RunID); err != nil {
+	if err := rundir.PointLatest(o.ResultsDir, info.RunID); err != nil {
 		fmt.Fprintf(o.Log, "warning: %v\n", err)
 	}
 	switch {
@@ -406,7 +406,7 @@ func adopt(from, results string) (string, error) {
 	}
 	var runs []string
 	for _, e := range entries {
-		if e.IsDir() && e.Name() != runner.Latest {
+		if e.IsDir() && e.Name() != rundir.Latest {
 			runs = append(runs, e.Name())
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/rundir"
 )
 
 // needEngine skips unless the engine can run containers here. The test
@@ -145,7 +146,7 @@ func TestSweepFindsEngineLeftovers(t *testing.T) {
 	for _, name := range []string{"docker", "podman"} {
 		t.Run(name, func(t *testing.T) {
 			e := needEngine(t, name)
-			id := NewRunID(time.Now())
+			id := rundir.NewRunID(time.Now())
 			c := &platform.Container{PlatformName: "killed", RunID: id, ContainerOptions: platform.DefaultContainerOptions(),
 				Binary: agentBinary, IDs: new(atomic.Int64)}
 			c.Engine, c.Network = name, platform.NetNone

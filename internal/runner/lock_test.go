@@ -5,38 +5,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/rundir"
 )
-
-func TestLockMarksARunAlive(t *testing.T) {
-	LockDir = t.TempDir()
-	defer func() { LockDir = "/run/vmbench" }()
-	const id = "20261129-101010-abcd"
-	release, err := LockRun(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if live := liveRuns(); !slices.Equal(live, []string{id}) {
-		t.Errorf("live runs %v, want %s", live, id)
-	}
-	if _, err := LockRun(id); err == nil || !strings.Contains(err.Error(), "is alive in another process") {
-		t.Errorf("a second lock of a live run: %v", err)
-	}
-	release()
-	if live := liveRuns(); len(live) != 0 {
-		t.Errorf("live runs after release: %v", live)
-	}
-	// A lock file whose holder died (no flock held) is not alive.
-	os.WriteFile(filepath.Join(LockDir, "20261129-101011-beef.lock"), []byte("12345\n"), 0o644)
-	if live := liveRuns(); len(live) != 0 {
-		t.Errorf("a dead run's lock file counts as alive: %v", live)
-	}
-}
 
 func TestOwner(t *testing.T) {
 	live := []string{"20261129-101011-beef"}
@@ -61,6 +36,9 @@ func TestOwner(t *testing.T) {
 		if ours != c.ours || alive != c.alive {
 			t.Errorf("%s: ours %v alive %q, want %v %q", c.name, ours, alive, c.ours, c.alive)
 		}
+	}
+	if ours, alive := owner("vmbench-doctor-kvm", []string{rundir.DoctorID}); !ours || alive != rundir.DoctorID {
+		t.Errorf("a live doctor's guest: ours %v, alive %q", ours, alive)
 	}
 }
 
@@ -117,7 +95,7 @@ workloads:
 	}()
 	var live []string
 	for range 100 {
-		if live = liveRuns(); len(live) > 0 {
+		if live = rundir.LiveRuns(); len(live) > 0 {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -194,54 +172,11 @@ workloads:
 	}
 }
 
-// A run killed with kill -9 leaves its lock file; cleanup removes it, and
-// only it: a live run's stays, and holds.
-func TestCleanupRemovesStaleLocks(t *testing.T) {
-	LockDir = t.TempDir()
-	defer func() { LockDir = "/run/vmbench" }()
-	stale := filepath.Join(LockDir, "20261129-101011-beef.lock")
-	os.WriteFile(stale, []byte("12345\n"), 0o644)
-	release, err := LockRun("20261129-101010-abcd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer release()
-	var log strings.Builder
-	removeStaleLocks(true, &log)
-	if _, err := os.Stat(stale); err != nil || !strings.Contains(log.String(), "would remove stale lock "+stale) {
-		t.Errorf("dry run: %v, %q", err, log.String())
-	}
-	removeStaleLocks(false, &log)
-	if _, err := os.Stat(stale); err == nil {
-		t.Error("the stale lock is still there")
-	}
-	if live := liveRuns(); !slices.Equal(live, []string{"20261129-101010-abcd"}) {
-		t.Errorf("live runs %v", live)
-	}
-}
-
-// vmbench doctor locks too: a second doctor, or cleanup, sees it alive.
-func TestDoctorLocks(t *testing.T) {
-	LockDir = t.TempDir()
-	defer func() { LockDir = "/run/vmbench" }()
-	release, err := LockRun(DoctorID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer release()
-	if _, err := LockRun(DoctorID); err == nil || !strings.Contains(err.Error(), "vmbench doctor is running in another process") {
-		t.Errorf("a second doctor: %v", err)
-	}
-	if ours, alive := owner("vmbench-doctor-kvm", liveRuns()); !ours || alive != DoctorID {
-		t.Errorf("the doctor's guest: ours %v, alive %q", ours, alive)
-	}
-}
-
 // Without a working lock directory a run does not start: cleanup could
 // not tell its resources from a killed run's.
 func TestRunRefusesWithoutALockDirectory(t *testing.T) {
-	LockDir = "/dev/null/vmbench"
-	defer func() { LockDir = "/run/vmbench" }()
+	rundir.LockDir = "/dev/null/vmbench"
+	defer func() { rundir.LockDir = "/run/vmbench" }()
 	s := load(t, "version: 1\nname: nolock\nrepetitions: 1\nwarmup: 0\nplatforms:\n  - {name: native, type: native}\nworkloads:\n  - {type: cpu, params: {duration: 10ms}}\n")
 	dir, err := Run(context.Background(), Options{Scenario: s, ScenarioText: []byte("x"), ResultsDir: t.TempDir(), Binary: agentBinary, Log: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "the run lock directory") {

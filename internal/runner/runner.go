@@ -6,15 +6,11 @@ package runner
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -24,6 +20,7 @@ import (
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/rundir"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/units"
 	"github.com/vmbench/vmbench/internal/untrusted"
@@ -107,13 +104,6 @@ func (o *Options) teardown(ctx context.Context, undo *cleanup.Stack) error {
 	return err
 }
 
-// NewRunID returns a sortable, unique id such as 20261124-221500-3fa2.
-func NewRunID(now time.Time) string {
-	b := make([]byte, 2)
-	rand.Read(b)
-	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b)
-}
-
 // Run executes the scenario and returns the run directory. The directory
 // holds run.json and samples.jsonl even when Run returns an error, as long as
 // it could be created.
@@ -123,11 +113,11 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	}
 	s := o.Scenario
 	start := time.Now()
-	dir, runID, err := makeRunDir(o.ResultsDir, func() string { return freeRunID(start, liveRuns(), platform.TagInUse) }, o.Log)
+	dir, runID, err := rundir.Make(o.ResultsDir, func() string { return rundir.FreeRunID(start, rundir.LiveRuns(), platform.TagInUse) }, o.Log)
 	if err != nil {
 		return "", err
 	}
-	if err := PointLatest(o.ResultsDir, runID); err != nil {
+	if err := rundir.PointLatest(o.ResultsDir, runID); err != nil {
 		fmt.Fprintf(o.Log, "warning: %v\n", err)
 	}
 	sum := sha256.Sum256(o.ScenarioText)
@@ -175,64 +165,6 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 		return dir, fmt.Errorf("%w: %s (the others ran; see the notes of the report)", ErrPlatformsFailed, strings.Join(failed, ", "))
 	}
 	return dir, nil
-}
-
-// freeRunID is a new run id whose tag (its last 4 hex digits, which name
-// the run's links) no live run and no link of the host has: two runs at
-// once would otherwise share a bridge's name 1 time in 65,536.
-func freeRunID(now time.Time, live []string, linkTaken func(string) bool) string {
-	id := NewRunID(now)
-	for range 1000 {
-		tag := result.Tag(id)
-		if !slices.ContainsFunc(live, func(l string) bool { return result.Tag(l) == tag }) && !linkTaken(tag) {
-			break
-		}
-		id = NewRunID(now)
-	}
-	return id
-}
-
-// makeRunDir creates the run's directory in results under a new id, a
-// directory that did not exist: vmbench writes as root only into a
-// directory it has just made itself, never into one a local user made
-// first (and filled with links). A taken id is passed over for another.
-// A results root that others can write is warned about.
-func makeRunDir(results string, newID func() string, log io.Writer) (dir, runID string, err error) {
-	if err := os.MkdirAll(results, 0o755); err != nil {
-		return "", "", fmt.Errorf("create the results directory: %w", err)
-	}
-	if st, err := os.Stat(results); err == nil && st.Mode().Perm()&0o002 != 0 {
-		fmt.Fprintf(log, "warning: the results directory %s is writable by every user: a run directory is made there exclusively and written without following links, but another user can still remove or rename it; use a directory of root's (--results)\n", results)
-	}
-	for range 10 {
-		runID = newID()
-		dir = filepath.Join(results, runID)
-		if err = os.Mkdir(dir, result.DirMode); !errors.Is(err, os.ErrExist) {
-			break
-		}
-	}
-	if err != nil {
-		return "", "", fmt.Errorf("create run directory: %w", err)
-	}
-	return dir, runID, nil
-}
-
-// Latest is the symlink in the results directory that names the newest run.
-const Latest = "latest"
-
-// PointLatest makes ResultsDir/latest point at the run, replacing the
-// previous link in one rename.
-func PointLatest(results, runID string) error {
-	tmp := filepath.Join(results, "."+Latest+"-"+runID)
-	os.Remove(tmp)
-	if err := os.Symlink(runID, tmp); err != nil {
-		return fmt.Errorf("link %s: %w", Latest, err)
-	}
-	if err := os.Rename(tmp, filepath.Join(results, Latest)); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("link %s: %w", Latest, err)
-	}
-	return nil
 }
 
 // ErrPlatformsFailed is returned when some platforms could not start; the

@@ -14,6 +14,7 @@ import (
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/rundir"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/workload"
 )
@@ -37,7 +38,7 @@ type session struct {
 
 // openSession locks the run and opens its sinks.
 func openSession(o Options, dir string, info *result.RunInfo, round int) (*session, error) {
-	release, err := LockRun(info.RunID)
+	release, err := rundir.LockRun(info.RunID)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/rundir"
 	"github.com/vmbench/vmbench/internal/scenario"
 )
 
@@ -25,7 +26,7 @@ import (
 // lists as skipped. With dryRun it only lists them. It returns how many it
 // found to remove.
 func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, error) {
-	sw := &sweeper{live: liveRuns(), dryRun: dryRun, log: log, skipped: map[string]int{}}
+	sw := &sweeper{live: rundir.LiveRuns(), dryRun: dryRun, log: log, skipped: map[string]int{}}
 	defer sw.report()
 	act := sw.act
 	for _, name := range []string{"runc", "crun", "runsc"} {
@@ -63,7 +64,7 @@ func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, e
 	for _, cg := range platform.Cgroups("/sys/fs/cgroup", result.NamePrefix) {
 		act("cgroup "+cg, strings.TrimPrefix(cg, "/"), func() error { return platform.RemoveCgroup("/sys/fs/cgroup", cg) })
 	}
-	removeStaleLocks(dryRun, log)
+	rundir.RemoveStaleLocks(dryRun, log)
 	return sw.found, nil
 }
 
@@ -135,7 +136,7 @@ func (sw *sweeper) act(what, name string, undo func() error) {
 // report says which live runs were left alone.
 func (sw *sweeper) report() {
 	for _, id := range slices.Sorted(maps.Keys(sw.skipped)) {
-		fmt.Fprintf(sw.log, "skipped %d resource(s) of run %s: it is alive (it holds %s)\n", sw.skipped[id], id, filepath.Join(LockDir, id+".lock"))
+		fmt.Fprintf(sw.log, "skipped %d resource(s) of run %s: it is alive (it holds %s)\n", sw.skipped[id], id, filepath.Join(rundir.LockDir, id+".lock"))
 	}
 }
 
