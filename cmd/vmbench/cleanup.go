@@ -29,7 +29,7 @@ live runs it skipped.`,
 			if err != nil {
 				return err
 			}
-			n, err := runner.Sweep(cmd.Context(), self, dryRun, cmd.OutOrStdout())
+			n, err := runner.RemoveLeftovers(cmd.Context(), self, dryRun, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}

@@ -139,10 +139,10 @@ workloads:
 	engineNothingLeft(t, runID(t, dir), docker)
 }
 
-// TestSweepFindsEngineLeftovers leaves what a run killed with SIGKILL would
+// TestCleanupFindsEngineLeftovers leaves what a run killed with SIGKILL would
 // (an imported image, a container, the cgroup parent) and checks that
 // cleanup removes all of it.
-func TestSweepFindsEngineLeftovers(t *testing.T) {
+func TestCleanupFindsEngineLeftovers(t *testing.T) {
 	for _, name := range []string{"docker", "podman"} {
 		t.Run(name, func(t *testing.T) {
 			e := needEngine(t, name)
@@ -167,7 +167,7 @@ func TestSweepFindsEngineLeftovers(t *testing.T) {
 				t.Fatal(err)
 			}
 			var log bytes.Buffer
-			if _, err := Sweep(context.Background(), agentBinary, false, &log); err != nil {
+			if _, err := RemoveLeftovers(context.Background(), agentBinary, false, &log); err != nil {
 				t.Fatal(err)
 			}
 			for _, want := range []string{name + " container " + result.NamePrefix + id + "-7", name + " image " + images[0], "cgroup " + cg} {

@@ -44,7 +44,7 @@ func TestOwner(t *testing.T) {
 
 // vmbench cleanup removes a killed run's temp dirs, and neither a user's
 // directory that merely starts with vmbench- nor a live run's.
-func TestSweepDirsOnlyLeftovers(t *testing.T) {
+func TestCleanupDirsOnlyLeftovers(t *testing.T) {
 	dir := t.TempDir()
 	mine := filepath.Join(dir, "vmbench-mycheckout")
 	dead := filepath.Join(dir, "vmbench-20261129-101010-abcd-box-1")
@@ -53,8 +53,8 @@ func TestSweepDirsOnlyLeftovers(t *testing.T) {
 		os.MkdirAll(filepath.Join(d, "sub"), 0o755)
 	}
 	var log strings.Builder
-	sw := &sweeper{live: []string{"20261129-101011-beef"}, log: &log, skipped: map[string]int{}}
-	sweepDirs([]string{dir}, sw.act)
+	sw := &remover{live: []string{"20261129-101011-beef"}, log: &log, skipped: map[string]int{}}
+	dirLeftovers([]string{dir}, sw.act)
 	sw.report()
 	for path, want := range map[string]bool{mine: true, dead: false, alive: true} {
 		if _, err := os.Stat(path); (err == nil) != want {
@@ -102,7 +102,7 @@ workloads:
 	}
 	time.Sleep(500 * time.Millisecond) // into its trials
 	var log strings.Builder
-	if _, err := Sweep(context.Background(), agentBinary, false, &log); err != nil {
+	if _, err := RemoveLeftovers(context.Background(), agentBinary, false, &log); err != nil {
 		t.Fatal(err)
 	}
 	r := <-done

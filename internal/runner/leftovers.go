@@ -19,14 +19,14 @@ import (
 	"github.com/vmbench/vmbench/internal/scenario"
 )
 
-// Sweep removes what killed runs left behind: containers of every runtime,
+// RemoveLeftovers removes what killed runs left behind: containers of every runtime,
 // QEMU processes, nftables tables, network namespaces and links, temp and
 // scratch dirs — only those whose names vmbench gives (vmbench-<run-id>-…),
 // and never those of a run that is alive (it holds its lock), which it
 // lists as skipped. With dryRun it only lists them. It returns how many it
 // found to remove.
-func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, error) {
-	sw := &sweeper{live: rundir.LiveRuns(), dryRun: dryRun, log: log, skipped: map[string]int{}}
+func RemoveLeftovers(ctx context.Context, self string, dryRun bool, log io.Writer) (int, error) {
+	sw := &remover{live: rundir.LiveRuns(), dryRun: dryRun, log: log, skipped: map[string]int{}}
 	defer sw.report()
 	act := sw.act
 	for _, name := range []string{"runc", "crun", "runsc"} {
@@ -46,7 +46,7 @@ func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, e
 			act(name+" container "+id, id, func() error { return rt.Delete(id) })
 		}
 	}
-	sweepEngines(ctx, act, log)
+	engineLeftovers(ctx, act, log)
 	for _, q := range kvm.Leftovers("/proc", result.NamePrefix) {
 		act(fmt.Sprintf("QEMU pid %d (%s)", q.PID, q.Name), q.Name, func() error { return syscall.Kill(q.PID, syscall.SIGKILL) })
 	}
@@ -60,7 +60,7 @@ func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, e
 	for _, l := range links {
 		act("network link "+l, l, func() error { return platform.DeleteLink(l) })
 	}
-	sweepDirs([]string{os.TempDir(), scenario.DefaultScratchDir}, act)
+	dirLeftovers([]string{os.TempDir(), scenario.DefaultScratchDir}, act)
 	for _, cg := range platform.Cgroups("/sys/fs/cgroup", result.NamePrefix) {
 		act("cgroup "+cg, strings.TrimPrefix(cg, "/"), func() error { return platform.RemoveCgroup("/sys/fs/cgroup", cg) })
 	}
@@ -68,10 +68,10 @@ func Sweep(ctx context.Context, self string, dryRun bool, log io.Writer) (int, e
 	return sw.found, nil
 }
 
-// sweepEngines offers act the containers and images of docker and podman
+// engineLeftovers offers act the containers and images of docker and podman
 // that vmbench names, of the engines this host has. A docker whose daemon
 // does not run has none to offer.
-func sweepEngines(ctx context.Context, act func(what, name string, undo func() error), log io.Writer) {
+func engineLeftovers(ctx context.Context, act func(what, name string, undo func() error), log io.Writer) {
 	for _, name := range platform.Engines {
 		if _, err := exec.LookPath(name); err != nil {
 			continue
@@ -102,9 +102,9 @@ func sweepEngines(ctx context.Context, act func(what, name string, undo func() e
 	}
 }
 
-// sweeper removes (or, dry, lists) what it is offered, when its name is
+// remover removes (or, dry, lists) what it is offered, when its name is
 // vmbench's and its run is not alive.
-type sweeper struct {
+type remover struct {
 	live    []string
 	dryRun  bool
 	log     io.Writer
@@ -112,7 +112,7 @@ type sweeper struct {
 	skipped map[string]int // resources of live runs, by run
 }
 
-func (sw *sweeper) act(what, name string, undo func() error) {
+func (sw *remover) act(what, name string, undo func() error) {
 	ours, alive := owner(name, sw.live)
 	switch {
 	case !ours:
@@ -134,15 +134,15 @@ func (sw *sweeper) act(what, name string, undo func() error) {
 }
 
 // report says which live runs were left alone.
-func (sw *sweeper) report() {
+func (sw *remover) report() {
 	for _, id := range slices.Sorted(maps.Keys(sw.skipped)) {
 		fmt.Fprintf(sw.log, "skipped %d resource(s) of run %s: it is alive (it holds %s)\n", sw.skipped[id], id, filepath.Join(rundir.LockDir, id+".lock"))
 	}
 }
 
-// sweepDirs offers act every directory named vmbench-* in dirs: temp dirs,
+// dirLeftovers offers act every directory named vmbench-* in dirs: temp dirs,
 // and scratch dirs under the default scratch_dir.
-func sweepDirs(dirs []string, act func(what, name string, undo func() error)) {
+func dirLeftovers(dirs []string, act func(what, name string, undo func() error)) {
 	for _, dir := range dirs {
 		matches, _ := filepath.Glob(filepath.Join(dir, result.NamePrefix+"*"))
 		for _, d := range matches {
