@@ -189,7 +189,10 @@ workloads:
 			continue
 		case s.Workload == "net":
 			per[s.Platform+"/net"]++
-			if h := s.Histograms["latency"]; m["rate"] <= 0 || h == nil || h.Count() < 10 || m["p99"] < m["p50"] {
+			// How many round trips fit in 100 ms depends on the machine's
+			// load: a loaded CI runner's TCG guest made one, of 197 ms
+			// (it asked for 10). What must hold is a histogram of them.
+			if h := s.Histograms["latency"]; m["rate"] <= 0 || h == nil || h.Count() < 1 || m["p99"] < m["p50"] {
 				t.Errorf("net rr on %s: %v, histogram %v", s.Platform, m, h)
 			}
 			continue
