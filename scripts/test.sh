@@ -28,7 +28,7 @@ go test -count=1 -timeout 30m -run '^TestLab$' ./internal/lab "$@"
 # FUZZTIME=0 skips it.
 if [ "${FUZZTIME:-5s}" != 0 ]; then
   for target in FuzzLoad:./internal/scenario FuzzParseOutput:./internal/agent FuzzServe:./internal/agent \
-    FuzzReaders:./internal/result FuzzLoadBaseline:./internal/gate FuzzApplyLayer:./internal/platform FuzzParsers:./workloads; do
+    FuzzReaders:./internal/result FuzzLoadBaseline:./internal/gate FuzzApplyLayer:./internal/rootfs FuzzParsers:./workloads; do
     name=${target%%:*} pkg=${target#*:}
     if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "${FUZZTIME:-5s}" -fuzzminimizetime 1s "$pkg"; then
       if [ -n "$(ls "$pkg/testdata/fuzz/$name" 2>/dev/null)" ]; then

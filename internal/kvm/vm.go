@@ -21,6 +21,7 @@ import (
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/hostinfo"
+	"github.com/vmbench/vmbench/internal/hostnet"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/safefs"
@@ -46,8 +47,8 @@ type VM struct {
 	Scratch string
 	// Network, when not nil, is the run's bridge: the guest gets a
 	// virtio-net NIC on a tap device on it.
-	Network *platform.Network
-	// Tools is the tools image (platform.ToolsImage), attached read-only so
+	Network *hostnet.Network
+	// Tools is the tools image (rootfs.ToolsImage), attached read-only so
 	// that the guest runs tool workloads from it; "": none.
 	Tools string
 }
@@ -73,7 +74,7 @@ type Instance struct {
 	closeMu  sync.Mutex
 	closed   bool
 	pid      atomic.Int64 // QEMU's, for the samplers; 0 while no guest runs
-	tap      *platform.Tap
+	tap      *hostnet.Tap
 	last     *guest // the guest a failed relaunch replaced: its configuration serves the next
 	seccomp  *specs.LinuxSeccomp
 }

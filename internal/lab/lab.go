@@ -36,6 +36,7 @@ import (
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/rootfs"
 	"github.com/vmbench/vmbench/internal/rundir"
 	"github.com/vmbench/vmbench/internal/scenario"
 )
@@ -105,12 +106,12 @@ func Build(ctx context.Context, o Options) (Image, error) {
 	if kernel.ModulesDir == "" {
 		return Image{}, fmt.Errorf("lab: kernel %s has no modules beside it: L1 loads kvm_amd from them", kernel.Path)
 	}
-	rootfs, err := platform.DebianRootfs(ctx, o.CacheDir, "lab", Packages, o.Log)
+	root, err := rootfs.DebianRootfs(ctx, o.CacheDir, "lab", Packages, o.Log)
 	if err != nil {
 		return Image{}, fmt.Errorf("lab: %w", err)
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n%s\n", rootfs, kernel.Path, kernel.ModulesDir)
+	fmt.Fprintf(h, "%s\n%s\n%s\n", root, kernel.Path, kernel.ModulesDir)
 	for _, f := range []string{o.Binary, kernel.Path} {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -118,7 +119,7 @@ func Build(ctx context.Context, o Options) (Image, error) {
 		}
 		h.Write(b)
 	}
-	img := Image{Kernel: kernel, Key: hex.EncodeToString(h.Sum(nil))[:16], Suite: platform.OSRelease(filepath.Join(rootfs, "etc", "os-release"), "VERSION_CODENAME")}
+	img := Image{Kernel: kernel, Key: hex.EncodeToString(h.Sum(nil))[:16], Suite: rootfs.OSRelease(filepath.Join(root, "etc", "os-release"), "VERSION_CODENAME")}
 	img.Root = filepath.Join(o.CacheDir, "lab-"+img.Key+".ext4")
 	if img.Initrd, _, err = kvm.BuildImage(kvm.ImageSpec{Agent: o.Binary, Kernel: kernel, Modules: kvm.GuestModules}, o.CacheDir); err != nil {
 		return Image{}, fmt.Errorf("lab: L1's initramfs: %w", err)
@@ -139,7 +140,7 @@ func Build(ctx context.Context, o Options) (Image, error) {
 		{kernel.Path, "boot/" + filepath.Base(kernel.Path)},
 		{kernel.ModulesDir, "lib/modules/" + release},
 	} {
-		dst := filepath.Join(rootfs, c[1])
+		dst := filepath.Join(root, c[1])
 		os.RemoveAll(dst)
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return Image{}, err
@@ -151,7 +152,7 @@ func Build(ctx context.Context, o Options) (Image, error) {
 	// vmbench in L1 boots L2 with the same kernel: its kernel cache holds
 	// L1's own root (boot/vmlinuz-*, lib/modules), as the host's holds an
 	// extracted package; L1 has no apt to extract one.
-	inCache := filepath.Join(rootfs, strings.TrimPrefix(kvm.DefaultCacheDir, "/"), "kernel", "l1")
+	inCache := filepath.Join(root, strings.TrimPrefix(kvm.DefaultCacheDir, "/"), "kernel", "l1")
 	os.RemoveAll(filepath.Dir(inCache))
 	if err := os.MkdirAll(filepath.Dir(inCache), 0o755); err != nil {
 		return Image{}, err
@@ -159,7 +160,7 @@ func Build(ctx context.Context, o Options) (Image, error) {
 	if err := os.Symlink("/", inCache); err != nil {
 		return Image{}, err
 	}
-	if err := platform.MakeExt4(ctx, rootfs, img.Root, "vmbench-lab", 1<<30); err != nil {
+	if err := rootfs.MakeExt4(ctx, root, img.Root, "vmbench-lab", 1<<30); err != nil {
 		return Image{}, fmt.Errorf("lab: L1's root image: %w", err)
 	}
 	img.BuildS = time.Since(start).Seconds()
@@ -324,7 +325,7 @@ func makeWork(ctx context.Context, tmp string, o Options) (string, error) {
 		return "", err
 	}
 	work := filepath.Join(tmp, "work.ext4")
-	if err := platform.MakeExt4(ctx, src, work, "vmbench-work", o.WorkSize); err != nil {
+	if err := rootfs.MakeExt4(ctx, src, work, "vmbench-work", o.WorkSize); err != nil {
 		return "", fmt.Errorf("lab: work disk: %w", err)
 	}
 	return work, nil

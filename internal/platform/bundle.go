@@ -10,11 +10,9 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/vmbench/vmbench/internal/rootfs"
 	"github.com/vmbench/vmbench/internal/workload"
 )
-
-// BundleBinary is where the agent binary sits inside a bundle's rootfs.
-const BundleBinary = "/vmbench"
 
 // ociVersion is the runtime-spec version written into config.json: the
 // oldest that has every field used here, because runtimes refuse versions
@@ -28,7 +26,7 @@ type SpecOptions struct {
 	CPUs   float64  // CPU limit in cores; 0: none
 	Memory int64    // memory limit in bytes; 0: none
 	// Scratch is a host directory bind-mounted read-write at
-	// ScratchMount, named in the agent's $VMBENCH_SCRATCH; "": none.
+	// rootfs.ScratchMount, named in the agent's $VMBENCH_SCRATCH; "": none.
 	Scratch string
 	// ScratchDevice is a block device (a guest's scratch disk) made
 	// available at the same path in the container and named in
@@ -41,7 +39,7 @@ type SpecOptions struct {
 	HostNetwork bool
 	// Rootfs, when set, is the absolute path of the root filesystem (the
 	// tools rootfs), into which Agent, the host path of the agent binary,
-	// is bind-mounted at BundleBinary. "": the bundle's own rootfs.
+	// is bind-mounted at rootfs.AgentPath. "": the bundle's own rootfs.
 	Rootfs, Agent string
 	// Seccomp is the container's seccomp filter; nil: none.
 	Seccomp *specs.LinuxSeccomp
@@ -54,9 +52,6 @@ var BundleCaps = []string{
 	"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
 	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 }
-
-// ScratchMount is where a container sees the run's scratch directory.
-const ScratchMount = "/scratch"
 
 // Spec builds the OCI config of a vmbench container: the agent alone in a
 // read-only rootfs, in its own namespaces, with the default capabilities of
@@ -103,7 +98,7 @@ func Spec(o SpecOptions) *specs.Spec {
 	}
 	if o.Rootfs != "" {
 		s.Root.Path = o.Rootfs
-		s.Mounts = append(s.Mounts, specs.Mount{Destination: BundleBinary, Type: "bind", Source: o.Agent, Options: []string{"bind", "ro"}})
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: rootfs.AgentPath, Type: "bind", Source: o.Agent, Options: []string{"bind", "ro"}})
 	}
 	switch {
 	case o.HostNetwork:
@@ -116,8 +111,8 @@ func Spec(o SpecOptions) *specs.Spec {
 		}
 	}
 	if o.Scratch != "" {
-		s.Mounts = append(s.Mounts, specs.Mount{Destination: ScratchMount, Type: "bind", Source: o.Scratch, Options: []string{"rbind", "rw"}})
-		s.Process.Env = append(s.Process.Env, workload.ScratchEnv+"="+ScratchMount)
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: rootfs.ScratchMount, Type: "bind", Source: o.Scratch, Options: []string{"rbind", "rw"}})
+		s.Process.Env = append(s.Process.Env, workload.ScratchEnv+"="+rootfs.ScratchMount)
 	}
 	if d := o.ScratchDevice; d != nil {
 		s.Linux.Devices = append(s.Linux.Devices, *d)
@@ -142,13 +137,13 @@ func Spec(o SpecOptions) *specs.Spec {
 // mount points the spec needs. It does not write config.json, which changes
 // with every trial.
 func WriteRootfs(dir, binary string) error {
-	rootfs := filepath.Join(dir, "rootfs")
+	root := filepath.Join(dir, "rootfs")
 	for _, d := range []string{"proc", "dev", "sys", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			return err
 		}
 	}
-	return CopyFile(binary, filepath.Join(rootfs, BundleBinary), 0o755)
+	return CopyFile(binary, filepath.Join(root, rootfs.AgentPath), 0o755)
 }
 
 // WriteSpec writes dir/config.json.

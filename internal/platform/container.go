@@ -20,7 +20,9 @@ import (
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/hostinfo"
+	"github.com/vmbench/vmbench/internal/hostnet"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/rootfs"
 )
 
 // Container runs the agent in an OCI runtime (runc or crun) on the host,
@@ -40,7 +42,7 @@ type Container struct {
 	// containers join a namespace with a veth on it, with Network nat too,
 	// reached through a DNAT rule (Published). Network host shares the
 	// host's network namespace.
-	Bridge *Network
+	Bridge *hostnet.Network
 	// Tools is the tools rootfs, which tool workloads (fio, …) run in;
 	// "": none.
 	Tools string
@@ -109,8 +111,8 @@ type containerInstance struct {
 	dir     string
 	scratch string              // the instance's own scratch directory; "": none
 	seccomp *specs.LinuxSeccomp // every container's filter; nil: unconfined
-	ns      *Namespace          // the containers' network namespace; nil: none
-	nat     *Published          // with network: nat, its published address; nil: none
+	ns      *hostnet.Namespace  // the containers' network namespace; nil: none
+	nat     *hostnet.Published  // with network: nat, its published address; nil: none
 
 	mu     sync.Mutex
 	closed bool
@@ -127,12 +129,12 @@ func (i *containerInstance) Run(ctx context.Context, req agent.Request) (Output,
 	}
 	id := result.Name(i.c.RunID, strconv.FormatInt(i.c.IDs.Add(1), 10))
 	opts := SpecOptions{
-		ID: id, Args: append([]string{BundleBinary}, agent.Args(req)...),
+		ID: id, Args: append([]string{rootfs.AgentPath}, agent.Args(req)...),
 		CPUs: i.c.CPUs, Memory: i.c.Memory, Scratch: i.scratch,
 		HostNetwork: i.c.Network == NetHost, NetNS: i.netNS(), Seccomp: i.seccomp,
 	}
 	if i.c.Tools != "" && req.Tool {
-		opts.Rootfs, opts.Agent = i.c.Tools, filepath.Join(i.dir, "rootfs", strings.TrimPrefix(BundleBinary, "/"))
+		opts.Rootfs, opts.Agent = i.c.Tools, filepath.Join(i.dir, "rootfs", strings.TrimPrefix(rootfs.AgentPath, "/"))
 	}
 	spec := Spec(opts)
 	if err := WriteSpec(i.dir, spec); err != nil {

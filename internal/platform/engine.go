@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vmbench/vmbench/internal/untrusted"
 )
 
 // Container engines: a container platform with an engine runs its
@@ -84,7 +86,7 @@ func (e *Engine) output(ctx context.Context, args ...string) (string, error) {
 		if e.Name == EngineDocker && strings.Contains(msg, "Cannot connect to the Docker daemon") {
 			return "", fmt.Errorf("docker: the daemon does not answer (%s): start dockerd (systemctl start docker, or dockerd &)", msg)
 		}
-		return "", fmt.Errorf("%s %s: %w: %s", e.Name, args[0], err, lastLines(msg, 3))
+		return "", fmt.Errorf("%s %s: %w: %s", e.Name, args[0], err, untrusted.LastLines(msg, 3))
 	}
 	return strings.TrimSpace(string(out)), nil
 }
@@ -130,9 +132,9 @@ func (e *Engine) Import(ctx context.Context, dir, ref, runID string) error {
 	ierr := imp.Wait()
 	switch {
 	case terr != nil:
-		return fmt.Errorf("tar %s: %w: %s", dir, terr, lastLines(tarErr.String(), 3))
+		return fmt.Errorf("tar %s: %w: %s", dir, terr, untrusted.LastLines(tarErr.String(), 3))
 	case ierr != nil:
-		return fmt.Errorf("%s import %s: %w: %s", e.Name, ref, ierr, lastLines(impErr.String(), 3))
+		return fmt.Errorf("%s import %s: %w: %s", e.Name, ref, ierr, untrusted.LastLines(impErr.String(), 3))
 	}
 	return nil
 }

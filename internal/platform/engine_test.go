@@ -1,7 +1,6 @@
 package platform
 
 import (
-	"net/netip"
 	"strings"
 	"testing"
 )
@@ -12,21 +11,5 @@ func TestVolumeSourcesWithAColonAreRefused(t *testing.T) {
 	}
 	if err := volumeSources("/srv/a:b/scratch"); err == nil || !strings.Contains(err.Error(), "holds a ':'") {
 		t.Errorf("%v", err)
-	}
-}
-
-// Two runs at once, or a network of the host's own, never share the
-// bridge's subnet: the next free /24 is taken.
-func TestFreeSubnetSkipsUsedOnes(t *testing.T) {
-	used := []netip.Prefix{netip.MustParsePrefix("10.213.7.0/24"), netip.MustParsePrefix("10.213.8.0/23"), netip.MustParsePrefix("192.168.1.0/24")}
-	p, err := freeSubnet(7, used)
-	if err != nil || p.String() != "10.213.10.0/24" {
-		t.Errorf("%v %v, want 10.213.10.0/24", p, err)
-	}
-	if p, err := freeSubnet(255, nil); err != nil || p.String() != "10.213.255.0/24" {
-		t.Errorf("%v %v", p, err)
-	}
-	if _, err := freeSubnet(0, []netip.Prefix{netip.MustParsePrefix("10.213.0.0/16")}); err == nil {
-		t.Error("a subnet inside a used /16")
 	}
 }

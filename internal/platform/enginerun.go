@@ -19,6 +19,7 @@ import (
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/hostinfo"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/rootfs"
 	"github.com/vmbench/vmbench/internal/workload"
 )
 
@@ -255,12 +256,12 @@ func (i *engineInstance) runArgs(name, image string, req agent.Request) []string
 		args = append(args, "--security-opt", "seccomp="+c.Seccomp)
 	}
 	if i.scratch != "" {
-		args = append(args, "--volume", i.scratch+":"+ScratchMount, "--env", workload.ScratchEnv+"="+ScratchMount)
+		args = append(args, "--volume", i.scratch+":"+rootfs.ScratchMount, "--env", workload.ScratchEnv+"="+rootfs.ScratchMount)
 	}
 	if image == i.tools {
-		args = append(args, "--volume", c.Binary+":"+BundleBinary+":ro")
+		args = append(args, "--volume", c.Binary+":"+rootfs.AgentPath+":ro")
 	}
-	return append(append(args, image, BundleBinary), agent.Args(req)...)
+	return append(append(args, image, rootfs.AgentPath), agent.Args(req)...)
 }
 
 // cgroupCPU is the CPU time every container of the instance has used so

@@ -1,7 +1,11 @@
 // Package platform is where trials run: the Platform and Instance interfaces
 // the runner drives, and the two host platforms, native (the agent as a host
-// process) and container (the agent in an OCI runtime). The vm platform lives
-// in internal/kvm and implements the same interfaces.
+// process) and container (the agent in an OCI runtime from a bundle vmbench
+// writes, or behind an engine, Docker or Podman: engine.go and
+// enginerun.go), with their options, seccomp and OCI spec. The vm platform
+// lives in internal/kvm and implements the same interfaces; the network
+// paths both attach to are internal/hostnet's, the root filesystems they
+// run tools from internal/rootfs's.
 package platform
 
 import (
@@ -20,6 +24,7 @@ import (
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/untrusted"
 	"github.com/vmbench/vmbench/internal/workload"
 )
 
@@ -190,15 +195,7 @@ func why(out string) string {
 			return l
 		}
 	}
-	return lastLines(out, 5)
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, " | ")
+	return untrusted.LastLines(out, 5)
 }
 
 var errClosed = errors.New("instance is closed")

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/vmbench/vmbench/internal/hostnet"
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
@@ -50,15 +51,15 @@ func RemoveLeftovers(ctx context.Context, self string, dryRun bool, log io.Write
 	for _, q := range kvm.Leftovers("/proc", result.NamePrefix) {
 		act(fmt.Sprintf("QEMU pid %d (%s)", q.PID, q.Name), q.Name, func() error { return syscall.Kill(q.PID, syscall.SIGKILL) })
 	}
-	for _, t := range platform.Tables(ctx, result.NamePrefix) {
-		act("nftables table "+t, t, func() error { return platform.DeleteTable(t) })
+	for _, t := range hostnet.Tables(ctx, result.NamePrefix) {
+		act("nftables table "+t, t, func() error { return hostnet.DeleteTable(t) })
 	}
-	links, namespaces := platform.Links(ctx, result.NamePrefix)
+	links, namespaces := hostnet.Links(ctx, result.NamePrefix)
 	for _, ns := range namespaces {
-		act("network namespace "+ns, ns, func() error { return platform.DeleteNamespace(ns) })
+		act("network namespace "+ns, ns, func() error { return hostnet.DeleteNamespace(ns) })
 	}
 	for _, l := range links {
-		act("network link "+l, l, func() error { return platform.DeleteLink(l) })
+		act("network link "+l, l, func() error { return hostnet.DeleteLink(l) })
 	}
 	dirLeftovers([]string{os.TempDir(), scenario.DefaultScratchDir}, act)
 	for _, cg := range platform.Cgroups("/sys/fs/cgroup", result.NamePrefix) {

@@ -9,9 +9,11 @@ import (
 	"strings"
 
 	"github.com/vmbench/vmbench/internal/cleanup"
+	"github.com/vmbench/vmbench/internal/hostnet"
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/rootfs"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads"
@@ -22,7 +24,7 @@ import (
 // vm will. Built, it holds every tool, so that one rootfs serves every
 // scenario; imported from the scenario's tools_image, it must hold the
 // programs of the scenario's tool workloads.
-func makeTools(ctx context.Context, s *scenario.Scenario, cacheDir string, log io.Writer) (rootfs, image string, err error) {
+func makeTools(ctx context.Context, s *scenario.Scenario, cacheDir string, log io.Writer) (root, image string, err error) {
 	var programs []string
 	for _, w := range s.Workloads {
 		w, _ := workloads.Lookup(w.Type)
@@ -61,20 +63,20 @@ func makeTools(ctx context.Context, s *scenario.Scenario, cacheDir string, log i
 				return "", "", err
 			}
 		}
-		if rootfs, err = platform.ImportTools(ctx, cacheDir, archive, log); err != nil {
+		if root, err = rootfs.ImportTools(ctx, cacheDir, archive, log); err != nil {
 			return "", "", err
 		}
-		if missing := platform.MissingPrograms(rootfs, programs); len(missing) > 0 {
+		if missing := rootfs.MissingPrograms(root, programs); len(missing) > 0 {
 			return "", "", fmt.Errorf("tools_image %s has no %s, which the scenario's tool workloads run: install them in the image, or remove tools_image to have vmbench build the tools rootfs", s.ToolsImage, strings.Join(missing, ", "))
 		}
-	} else if rootfs, err = platform.ToolsRootfs(ctx, cacheDir, toolPackages(), log); err != nil {
+	} else if root, err = rootfs.ToolsRootfs(ctx, cacheDir, toolPackages(), log); err != nil {
 		return "", "", err
 	}
 	if !vm {
-		return rootfs, "", nil
+		return root, "", nil
 	}
-	image, err = platform.ToolsImage(ctx, rootfs, log)
-	return rootfs, image, err
+	image, err = rootfs.ToolsImage(ctx, root, log)
+	return root, image, err
 }
 
 // toolPackages are the Debian packages of every tool workload: what the
@@ -102,7 +104,7 @@ func makeKernel(ctx context.Context, s *scenario.Scenario, cacheDir string, log 
 
 // makeNetwork creates the run's bridge when a workload of the scenario
 // runs its client on the host, and pushes its removal onto undo.
-func makeNetwork(ctx context.Context, s *scenario.Scenario, runID string, undo *cleanup.Stack) (*platform.Network, error) {
+func makeNetwork(ctx context.Context, s *scenario.Scenario, runID string, undo *cleanup.Stack) (*hostnet.Network, error) {
 	need := slices.ContainsFunc(s.Workloads, func(w scenario.Workload) bool {
 		impl, _ := workloads.Lookup(w.Type)
 		_, client := impl.(workload.Client)
@@ -111,7 +113,7 @@ func makeNetwork(ctx context.Context, s *scenario.Scenario, runID string, undo *
 	if !need {
 		return nil, nil
 	}
-	n, err := platform.NewNetwork(ctx, runID)
+	n, err := hostnet.New(ctx, runID)
 	if err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}

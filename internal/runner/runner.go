@@ -17,6 +17,7 @@ import (
 
 	"github.com/vmbench/vmbench/internal/cleanup"
 	"github.com/vmbench/vmbench/internal/hostinfo"
+	"github.com/vmbench/vmbench/internal/hostnet"
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
@@ -71,7 +72,7 @@ type Env struct {
 	Scratch string
 	// Network is the run's bridge, when a workload measures from the host
 	// over the network; nil otherwise.
-	Network *platform.Network
+	Network *hostnet.Network
 	// Tools is the tools rootfs containers run tool workloads in, and
 	// ToolsImage the ext4 image of it that guests attach; "" when no
 	// platform of the kind runs a tool workload.
@@ -113,7 +114,7 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	}
 	s := o.Scenario
 	start := time.Now()
-	dir, runID, err := rundir.Make(o.ResultsDir, func() string { return rundir.FreeRunID(start, rundir.LiveRuns(), platform.TagInUse) }, o.Log)
+	dir, runID, err := rundir.Make(o.ResultsDir, func() string { return rundir.FreeRunID(start, rundir.LiveRuns(), hostnet.TagInUse) }, o.Log)
 	if err != nil {
 		return "", err
 	}

@@ -15,8 +15,8 @@ import (
 	"testing"
 
 	"github.com/vmbench/vmbench/internal/kvm"
-	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/rootfs"
 )
 
 // TestToolsFromAnImportedImage saves the tools rootfs vmbench builds as
@@ -25,7 +25,7 @@ import (
 func TestToolsFromAnImportedImage(t *testing.T) {
 	needGuest(t)
 	needRuntime(t, "runc")
-	built, err := platform.ToolsRootfs(context.Background(), kvm.DefaultCacheDir, toolPackages(), io.Discard)
+	built, err := rootfs.ToolsRootfs(context.Background(), kvm.DefaultCacheDir, toolPackages(), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmbench/vmbench/internal/hostnet"
 	"github.com/vmbench/vmbench/internal/kvm"
-	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/testagent"
 )
@@ -230,8 +230,8 @@ workloads:
 		t.Errorf("nat network: %q", info.Platforms[5].Info["network"])
 	}
 	tag := result.NamePrefix + info.RunID[len(info.RunID)-4:]
-	links, namespaces := platform.Links(context.Background(), tag)
-	if tables := platform.Tables(context.Background(), tag); len(links)+len(namespaces)+len(tables) > 0 {
+	links, namespaces := hostnet.Links(context.Background(), tag)
+	if tables := hostnet.Tables(context.Background(), tag); len(links)+len(namespaces)+len(tables) > 0 {
 		t.Errorf("left behind: links %v, network namespaces %v, nftables tables %v", links, namespaces, tables)
 	}
 	nothingLeft(t, "runc", info.RunID)

@@ -109,3 +109,16 @@ func escape(r rune) string {
 	}
 	return `\u` + string(hex[r>>12&15]) + string(hex[r>>8&15]) + string(hex[r>>4&15]) + string(hex[r&15])
 }
+
+// LastLines is how an error quotes the end of a program's output: its last
+// n lines on one line, joined by " | ", each of at most 200 bytes.
+func LastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	for i, l := range lines {
+		lines[i] = Cap(l, 200)
+	}
+	return strings.Join(lines, " | ")
+}

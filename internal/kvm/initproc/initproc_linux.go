@@ -28,6 +28,7 @@ import (
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/rootfs"
 	"github.com/vmbench/vmbench/internal/workload"
 )
 
@@ -138,7 +139,7 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 			return agent.Response{Error: "the guest has no usable runc (see the console log)"}
 		}
 		h.bundleMu.Lock()
-		if _, err := os.Stat(filepath.Join(bundleDir, "rootfs", platform.BundleBinary)); err != nil {
+		if _, err := os.Stat(filepath.Join(bundleDir, "rootfs", rootfs.AgentPath)); err != nil {
 			if err := platform.WriteRootfs(bundleDir, self); err != nil {
 				h.bundleMu.Unlock()
 				return agent.Response{Error: "guest bundle: " + err.Error()}
@@ -150,7 +151,7 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 		// container's, from the spec.
 		inner := req
 		inner.Seccomp = nil
-		opts := platform.SpecOptions{ID: id, Args: append([]string{platform.BundleBinary}, agent.Args(inner)...), ScratchDevice: scratch, HostNetwork: h.hostNetwork, Seccomp: req.Seccomp}
+		opts := platform.SpecOptions{ID: id, Args: append([]string{rootfs.AgentPath}, agent.Args(inner)...), ScratchDevice: scratch, HostNetwork: h.hostNetwork, Seccomp: req.Seccomp}
 		if tool {
 			opts.Rootfs, opts.Agent = toolsRoot, self
 		}
@@ -175,7 +176,7 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 		cmd = exec.CommandContext(ctx, self, agent.Args(req)...)
 		if tool {
 			// The same agent, as the tools rootfs's /vmbench, chrooted.
-			cmd.Path, cmd.Args[0], cmd.Dir = platform.BundleBinary, platform.BundleBinary, "/"
+			cmd.Path, cmd.Args[0], cmd.Dir = rootfs.AgentPath, rootfs.AgentPath, "/"
 			cmd.SysProcAttr = &unix.SysProcAttr{Chroot: toolsChroot}
 		}
 		if scratch != nil {
@@ -270,7 +271,7 @@ func configureNIC(cidr string, timeout time.Duration) error {
 // toolsRoot is where init mounts the tools disk, read-only: the root of the
 // guest containers that run tool workloads. toolsChroot is the same file
 // system with the guest's /proc, /sys and /dev, a /tmp and the agent at
-// platform.BundleBinary mounted in: the root of a bare guest process that
+// rootfs.AgentPath mounted in: the root of a bare guest process that
 // runs one.
 const (
 	toolsRoot   = "/run/vmbench/tools"
@@ -307,7 +308,7 @@ func mountTools() error {
 		{"/sys", "/sys", "", unix.MS_BIND | unix.MS_REC, ""},
 		{"/dev", "/dev", "", unix.MS_BIND | unix.MS_REC, ""},
 		{"tmpfs", "/tmp", "tmpfs", 0, "mode=1777"},
-		{"/init", platform.BundleBinary, "", unix.MS_BIND, ""},
+		{"/init", rootfs.AgentPath, "", unix.MS_BIND, ""},
 	} {
 		if err := unix.Mount(m.src, toolsChroot+m.dst, m.fstype, m.flags, m.data); err != nil {
 			return fmt.Errorf("mount %s on %s: %w", m.src, toolsChroot+m.dst, err)

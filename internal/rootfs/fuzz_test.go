@@ -1,4 +1,4 @@
-package platform
+package rootfs
 
 import (
 	"archive/tar"

@@ -1,4 +1,10 @@
-package platform
+// Package hostnet is the host's side of the net workloads' paths: a run's
+// own bridge, the network namespaces (with a veth on the bridge) that
+// containers join, the taps of guests, and nftables NAT for published
+// ports, all created with iproute2 and nft, named by result.LinkName, and
+// removed at teardown or by vmbench cleanup. The container and vm
+// platforms attach to it.
+package hostnet
 
 import (
 	"context"
@@ -30,12 +36,12 @@ type Network struct {
 	next   int // host part of the next address handed out
 }
 
-// NewNetwork creates the bridge of run runID, with the host at .1 of a /24
+// New creates the bridge of run runID, with the host at .1 of a /24
 // in 10.213.0.0/16 that no interface or route of the host uses, the search
 // starting at one chosen from the run id. Interface names are limited to
 // 15 characters, so links are named from the run id's last 4 characters
 // (which the runner keeps apart from every live run's: Tag).
-func NewNetwork(ctx context.Context, runID string) (*Network, error) {
+func New(ctx context.Context, runID string) (*Network, error) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		return nil, fmt.Errorf("the net workload needs iproute2's ip to build its bridge: apt-get install -y iproute2")
 	}

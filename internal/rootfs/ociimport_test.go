@@ -1,4 +1,4 @@
-package platform
+package rootfs
 
 import (
 	"archive/tar"
@@ -165,8 +165,8 @@ func TestImportTools(t *testing.T) {
 			t.Errorf("mount point /%s: %v", d, err)
 		}
 	}
-	if st, err := os.Stat(filepath.Join(rootfs, BundleBinary)); err != nil || !st.Mode().IsRegular() {
-		t.Errorf("agent placeholder %s: %v", BundleBinary, err)
+	if st, err := os.Stat(filepath.Join(rootfs, AgentPath)); err != nil || !st.Mode().IsRegular() {
+		t.Errorf("agent placeholder %s: %v", AgentPath, err)
 	}
 	if st, _ := os.Stat(filepath.Join(rootfs, "usr/bin/fio")); st.Mode().Perm() != 0o755 {
 		t.Errorf("usr/bin/fio mode %v, want 0755", st.Mode())

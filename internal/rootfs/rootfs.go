@@ -1,4 +1,10 @@
-package platform
+// Package rootfs makes the root filesystems that containers and guests run
+// tools and apps from: a Debian root built with mmdebstrap from the host's
+// APT sources, or a user's OCI or docker-save image unpacked safely (no
+// layer writes outside the root), each cached by what it is made of and
+// readied for a read-only container root (AgentPath, ScratchMount); and
+// ext4 images of them for guests.
+package rootfs
 
 import (
 	"bytes"
@@ -14,6 +20,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/vmbench/vmbench/internal/untrusted"
 )
 
 // The tools rootfs: a Debian root filesystem with the reference tools (fio,
@@ -22,6 +30,13 @@ import (
 
 // toolsDone marks a finished tools rootfs; toolsImageName is its ext4
 // image for guests, beside it.
+// The layout of a container's root that vmbench relies on: the agent
+// binary's place and the scratch directory's mount point.
+const (
+	AgentPath    = "/vmbench"
+	ScratchMount = "/scratch"
+)
+
 const (
 	toolsDone      = ".vmbench-complete"
 	toolsImageName = "tools.ext4"
@@ -73,7 +88,7 @@ func DebianRootfs(ctx context.Context, cacheDir, name string, pkgs []string, log
 	cmd := exec.CommandContext(ctx, mmdebstrap, "--variant=essential", "--include="+strings.Join(pkgs, ","), suite, tmp, "-")
 	cmd.Stdin, cmd.Stderr = strings.NewReader(sources), &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s rootfs: mmdebstrap: %v: %s", name, err, lastLines(strings.TrimSpace(stderr.String()), 5))
+		return "", fmt.Errorf("%s rootfs: mmdebstrap: %v: %s", name, err, untrusted.LastLines(strings.TrimSpace(stderr.String()), 5))
 	}
 	return finishRootfs(tmp, dir, strings.Join(pkgs, "\n")+"\n")
 }
@@ -95,7 +110,7 @@ func finishRootfs(tmp, dir, marker string) (string, error) {
 			return "", fmt.Errorf("/%s: %w", d, err)
 		}
 	}
-	agent := strings.TrimPrefix(BundleBinary, "/")
+	agent := strings.TrimPrefix(AgentPath, "/")
 	root.RemoveAll(agent)
 	if err := root.WriteFile(agent, nil, 0o755); err != nil {
 		return "", err
@@ -196,7 +211,7 @@ func MakeExt4(ctx context.Context, src, image, label string, free int64) error {
 		"-N", strconv.FormatInt(files+files/4+1024, 10), "-d", src, tmp)
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("mkfs.ext4: %v: %s", err, lastLines(strings.TrimSpace(stderr.String()), 5))
+		return fmt.Errorf("mkfs.ext4: %v: %s", err, untrusted.LastLines(strings.TrimSpace(stderr.String()), 5))
 	}
 	return os.Rename(tmp, image)
 }
