@@ -1,14 +1,21 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/internal/workload"
+	"github.com/vmbench/vmbench/workloads"
 	"github.com/vmbench/vmbench/workloads/syscalls"
 )
 
@@ -39,7 +46,7 @@ func newAgentCmd() *cobra.Command {
 			// its client is done): the workload ends what it started.
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
 			defer stop()
-			resp := agent.Run(ctx, req)
+			resp := runRequest(ctx, req)
 			if err := json.NewEncoder(cmd.OutOrStdout()).Encode(resp); err != nil {
 				return err
 			}
@@ -50,4 +57,28 @@ func newAgentCmd() *cobra.Command {
 		},
 	})
 	return cmd
+}
+
+// runRequest runs an agent request in this process: the workload, once,
+// with a CPU profile when asked.
+func runRequest(ctx context.Context, req agent.Request) agent.Response {
+	w, ok := workloads.Lookup(req.Type)
+	if !ok {
+		return agent.Response{Error: fmt.Sprintf("unknown workload type %q", req.Type)}
+	}
+	params, errs := workload.Complete(w, req.Params)
+	if len(errs) > 0 {
+		return agent.Response{Error: errors.Join(errs...).Error()}
+	}
+	var prof bytes.Buffer
+	profiling := req.Profile && pprof.StartCPUProfile(&prof) == nil
+	res, err := w.Run(ctx, params)
+	if profiling {
+		pprof.StopCPUProfile()
+		res.Profile = prof.Bytes()
+	}
+	if err != nil {
+		return agent.Response{Error: err.Error()}
+	}
+	return agent.Response{Result: res}
 }

@@ -1,20 +1,20 @@
-// Package agent runs workloads where a platform places them: as a host
-// process, as the process of a container, or inside a guest (where the agent
-// is also PID 1, see init_linux.go). The host starts it as
-// `vmbench agent run <request>` and reads one JSON response from stdout.
+// Package agent is the contract between the host and the agent, the
+// vmbench binary placed where a platform runs workloads (a host process, a
+// container's process, a guest's PID 1: internal/kvm/initproc): the request
+// and response of `vmbench agent run <request>` (one JSON response on
+// stdout), the guest link's protocol, and what host and guest agree on
+// (contract.go). Running the workload is the command's (cmd/vmbench): this
+// package compiles no workload.
 package agent
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"runtime/pprof"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/vmbench/vmbench/internal/workload"
-	"github.com/vmbench/vmbench/workloads"
 )
 
 // Request asks the agent to run one workload once.
@@ -52,29 +52,6 @@ type Response struct {
 func Args(req Request) []string {
 	b, _ := json.Marshal(req)
 	return []string{"agent", "run", string(b)}
-}
-
-// Run runs the request in this process.
-func Run(ctx context.Context, req Request) Response {
-	w, ok := workloads.Lookup(req.Type)
-	if !ok {
-		return Response{Error: fmt.Sprintf("unknown workload type %q", req.Type)}
-	}
-	params, errs := workload.Complete(w, req.Params)
-	if len(errs) > 0 {
-		return Response{Error: errors.Join(errs...).Error()}
-	}
-	var prof bytes.Buffer
-	profiling := req.Profile && pprof.StartCPUProfile(&prof) == nil
-	res, err := w.Run(ctx, params)
-	if profiling {
-		pprof.StopCPUProfile()
-		res.Profile = prof.Bytes()
-	}
-	if err != nil {
-		return Response{Error: err.Error()}
-	}
-	return Response{Result: res}
 }
 
 // ParseRequest decodes the JSON argument of `vmbench agent run`.
