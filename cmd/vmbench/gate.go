@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vmbench/vmbench/internal/gate"
+	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/runner"
 	"github.com/vmbench/vmbench/internal/scenario"
@@ -132,7 +133,7 @@ func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
 	retried := false
 	for round := len(info.Retries) + 1; round <= len(info.Retries)+o.retry && len(rep.RetryCells()) > 0; round++ {
 		retried = true
-		if errs := scenario.CheckHost(own); len(errs) > 0 {
+		if errs := scenario.CheckHost(own, platform.CheckSeccomp); len(errs) > 0 {
 			return usageError(fmt.Errorf("the run cannot be retried on this host:\n%w", errs))
 		}
 		retryErr = retryRound(cmd, dir, own, rep, round, o)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/runner"
 	"github.com/vmbench/vmbench/internal/scenario"
@@ -98,7 +99,7 @@ func loadEdited(path string, here, accept bool, sets, only []string) (*scenario.
 		s, text, err = scenario.LoadEdited(path, sets, only)
 	}
 	if err == nil && here {
-		if errs := scenario.CheckHost(s); len(errs) > 0 {
+		if errs := scenario.CheckHost(s, platform.CheckSeccomp); len(errs) > 0 {
 			err = errs
 		}
 	}
@@ -190,7 +191,7 @@ func resumeRun(ctx context.Context, path string, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	if errs := scenario.CheckHost(s); len(errs) > 0 {
+	if errs := scenario.CheckHost(s, platform.CheckSeccomp); len(errs) > 0 {
 		return usageError(fmt.Errorf("the run cannot be resumed on this host:\n%w", errs))
 	}
 	bin, err := platformBinary(o.binary)

@@ -18,6 +18,7 @@ import (
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/hostinfo"
 	"github.com/vmbench/vmbench/internal/kvm"
+	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/platform"
 )
 
@@ -161,7 +162,7 @@ func bootGuest(ctx context.Context, o Options, accel string, timeout time.Durati
 	if o.Log != nil {
 		fmt.Fprintf(o.Log, "booting a guest under %s ...\n", accel)
 	}
-	opts := platform.DefaultVMOptions()
+	opts := options.DefaultVMOptions()
 	opts.VCPUs, opts.Memory, opts.Accel, opts.BootTimeout = 1, 512<<20, accel, timeout
 	vm := &kvm.VM{PlatformName: accel, RunID: "doctor", RunDir: dir, Binary: o.Binary, VMOptions: opts, CacheDir: o.CacheDir}
 	inst, err := vm.Start(ctx)

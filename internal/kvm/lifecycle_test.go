@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/vmbench/vmbench/internal/agent"
-	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/workload"
 )
@@ -95,7 +95,7 @@ func fakeVM(t *testing.T, mode string) (*VM, string) {
 	kdir := t.TempDir()
 	kernel := filepath.Join(kdir, "vmlinuz-fake")
 	os.WriteFile(kernel, []byte("not a kernel"), 0o644)
-	opts := platform.VMOptions{VCPUs: 1, Memory: 256 << 20, Machine: "q35", Accel: "tcg", Kernel: kernel, BootTimeout: 2 * time.Second}
+	opts := options.VMOptions{VCPUs: 1, Memory: 256 << 20, Machine: "q35", Accel: "tcg", Kernel: kernel, BootTimeout: 2 * time.Second}
 	return &VM{
 		PlatformName: "vm", RunID: "test" + strings.ReplaceAll(mode, "-", ""), RunDir: runDir, Binary: self,
 		VMOptions: opts, QEMU: self, CacheDir: t.TempDir(),

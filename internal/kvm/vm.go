@@ -22,6 +22,7 @@ import (
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/hostinfo"
 	"github.com/vmbench/vmbench/internal/hostnet"
+	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/safefs"
@@ -34,7 +35,7 @@ type VM struct {
 	RunID        string
 	RunDir       string // receives <platform>-console.log
 	Binary       string // the static vmbench binary, the guest's /init
-	platform.VMOptions
+	options.VMOptions
 	QEMU     string    // "": qemu-system-x86_64 from PATH
 	CacheDir string    // where guest images are kept; "": DefaultCacheDir
 	Decision *Decision // shared accel: auto outcome; nil: decide alone
@@ -100,7 +101,7 @@ func (v *VM) Start(ctx context.Context) (platform.Instance, error) {
 		return nil, err
 	}
 	var seccomp *specs.LinuxSeccomp
-	if path := platform.SeccompPath(v.Seccomp); path != "" && v.Container {
+	if path := options.SeccompPath(v.Seccomp); path != "" && v.Container {
 		if seccomp, err = platform.LoadSeccomp(path, platform.BundleCaps); err != nil {
 			return nil, err
 		}

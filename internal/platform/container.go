@@ -21,6 +21,7 @@ import (
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/hostinfo"
 	"github.com/vmbench/vmbench/internal/hostnet"
+	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/rootfs"
 )
@@ -30,7 +31,7 @@ import (
 type Container struct {
 	PlatformName string
 	RunID        string
-	ContainerOptions
+	options.ContainerOptions
 	Binary string // the static vmbench binary
 	// IDs numbers containers across the whole run, so that every container
 	// of a run has a distinct name vmbench-<run-id>-<n>.
@@ -65,14 +66,14 @@ func (c *Container) Start(ctx context.Context) (Instance, error) {
 		// (bridge, nat); with none it has no network, with host it passes
 		// the host's through.
 		switch c.Network {
-		case NetHost:
+		case options.NetHost:
 			rt.Global = []string{"--network=host"}
 		case "none":
 			rt.Global = []string{"--network=none"}
 		}
 	}
 	var seccomp *specs.LinuxSeccomp
-	if path := SeccompPath(c.Seccomp); path != "" {
+	if path := options.SeccompPath(c.Seccomp); path != "" {
 		if seccomp, err = LoadSeccomp(path, BundleCaps); err != nil {
 			return nil, err
 		}
@@ -90,12 +91,12 @@ func (c *Container) Start(ctx context.Context) (Instance, error) {
 		inst.Close(ctx)
 		return nil, fmt.Errorf("write bundle: %w", err)
 	}
-	if c.Bridge != nil && (c.Network == NetBridge || c.Network == NetNAT) {
+	if c.Bridge != nil && (c.Network == options.NetBridge || c.Network == options.NetNAT) {
 		if inst.ns, err = c.Bridge.NewNamespace(ctx, c.RunID, FileName(c.PlatformName)); err != nil {
 			inst.Close(ctx)
 			return nil, fmt.Errorf("network: %w", err)
 		}
-		if c.Network == NetNAT {
+		if c.Network == options.NetNAT {
 			if inst.nat, err = c.Bridge.Publish(ctx, inst.ns); err != nil {
 				inst.Close(ctx)
 				return nil, fmt.Errorf("network: %w", err)
@@ -131,7 +132,7 @@ func (i *containerInstance) Run(ctx context.Context, req agent.Request) (Output,
 	opts := SpecOptions{
 		ID: id, Args: append([]string{rootfs.AgentPath}, agent.Args(req)...),
 		CPUs: i.c.CPUs, Memory: i.c.Memory, Scratch: i.scratch,
-		HostNetwork: i.c.Network == NetHost, NetNS: i.netNS(), Seccomp: i.seccomp,
+		HostNetwork: i.c.Network == options.NetHost, NetNS: i.netNS(), Seccomp: i.seccomp,
 	}
 	if i.c.Tools != "" && req.Tool {
 		opts.Rootfs, opts.Agent = i.c.Tools, filepath.Join(i.dir, "rootfs", strings.TrimPrefix(rootfs.AgentPath, "/"))
@@ -153,14 +154,6 @@ func (i *containerInstance) netNS() string {
 	return i.ns.Path()
 }
 
-// Container network modes.
-const (
-	NetBridge = "bridge" // a namespace with a veth on the run's bridge
-	NetNAT    = "nat"    // the same, reached through a DNAT rule, as Docker's -p
-	NetHost   = "host"   // the host's network namespace
-	NetNone   = "none"   // a namespace with only lo
-)
-
 // Addr is where a client on the host reaches the container's servers.
 func (i *containerInstance) Addr() string {
 	switch {
@@ -168,7 +161,7 @@ func (i *containerInstance) Addr() string {
 		return i.nat.Addr.String()
 	case i.ns != nil:
 		return i.ns.Addr.Addr().String()
-	case i.c.Network == NetHost:
+	case i.c.Network == options.NetHost:
 		return "127.0.0.1"
 	}
 	return ""
@@ -194,7 +187,7 @@ func (i *containerInstance) Info() map[string]string {
 	if i.rt.hideCgroup2 {
 		info["runtime_note"] = "hybrid cgroups: " + i.rt.Name + " runs in a mount namespace without " + unifiedMount
 	}
-	i.c.limitsInfo(info)
+	limitsInfo(i.c.ContainerOptions, info)
 	if i.c.Tools != "" {
 		info["tools_rootfs"] = i.c.Tools
 	}
@@ -323,7 +316,7 @@ func (r *Runtime) Version() string {
 }
 
 // limitsInfo records the container's limits in its run.json info.
-func (o ContainerOptions) limitsInfo(info map[string]string) {
+func limitsInfo(o options.ContainerOptions, info map[string]string) {
 	if o.CPUs > 0 {
 		info["cpus"] = fmt.Sprint(o.CPUs)
 	}

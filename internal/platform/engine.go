@@ -13,19 +13,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/untrusted"
 )
-
-// Container engines: a container platform with an engine runs its
-// containers through the engine's command line (docker run, podman run), as
-// ops teams do, instead of an OCI runtime on vmbench's own bundle.
-const (
-	EngineDocker = "docker"
-	EnginePodman = "podman"
-)
-
-// Engines are the engines a container platform can use.
-var Engines = []string{EngineDocker, EnginePodman}
 
 // Engine drives a container engine's command line.
 type Engine struct {
@@ -48,19 +38,19 @@ type EngineInfo struct {
 // NewEngine finds the engine and checks that it answers: docker's daemon
 // runs, podman can read its storage.
 func NewEngine(ctx context.Context, name string) (*Engine, error) {
-	if !slices.Contains(Engines, name) {
+	if !slices.Contains(options.Engines, name) {
 		return nil, fmt.Errorf("unknown engine %q: docker or podman", name)
 	}
 	path, err := exec.LookPath(name)
 	if err != nil {
-		pkg := map[string]string{EngineDocker: "docker.io", EnginePodman: "podman"}[name]
+		pkg := map[string]string{options.EngineDocker: "docker.io", options.EnginePodman: "podman"}[name]
 		return nil, fmt.Errorf("%s not found in PATH: install it (apt-get install -y %s) or remove engine: from the platform", name, pkg)
 	}
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("engine %s needs root here (vmbench owns its containers' cgroups): run vmbench as root (sudo)", name)
 	}
 	e := &Engine{Name: name, Path: path}
-	if name == EnginePodman {
+	if name == options.EnginePodman {
 		// vmbench gives every container a cgroup parent of its own, whose
 		// CPU time outlives the container; systemd's manager wants a slice
 		// there instead.
@@ -83,7 +73,7 @@ func (e *Engine) output(ctx context.Context, args ...string) (string, error) {
 	out, err := cmd.Output()
 	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
-		if e.Name == EngineDocker && strings.Contains(msg, "Cannot connect to the Docker daemon") {
+		if e.Name == options.EngineDocker && strings.Contains(msg, "Cannot connect to the Docker daemon") {
 			return "", fmt.Errorf("docker: the daemon does not answer (%s): start dockerd (systemctl start docker, or dockerd &)", msg)
 		}
 		return "", fmt.Errorf("%s %s: %w: %s", e.Name, args[0], err, untrusted.LastLines(msg, 3))
@@ -95,9 +85,9 @@ func (e *Engine) output(ctx context.Context, args ...string) (string, error) {
 func (e *Engine) Info(ctx context.Context) (EngineInfo, error) {
 	var format string
 	switch e.Name {
-	case EngineDocker:
+	case options.EngineDocker:
 		format = `{{.ServerVersion}}|{{.Driver}}|{{.CgroupDriver}}|{{range $k, $v := .Runtimes}}{{$k}} {{end}}|{{join .SecurityOptions " "}}|`
-	case EnginePodman:
+	case options.EnginePodman:
 		format = `{{.Version.Version}}|{{.Store.GraphDriverName}}|{{.Host.CgroupManager}}||seccomp={{.Host.Security.SECCOMPProfilePath}} apparmor={{.Host.Security.AppArmorEnabled}}|{{.Host.Security.DefaultCapabilities}}`
 	}
 	out, err := e.output(ctx, "info", "--format", format)
@@ -109,7 +99,7 @@ func (e *Engine) Info(ctx context.Context) (EngineInfo, error) {
 		return EngineInfo{}, fmt.Errorf("%s info: unexpected output %q", e.Name, out)
 	}
 	info := EngineInfo{Version: f[0], Storage: f[1], CgroupDriver: f[2], Security: f[4], Capabilities: f[5]}
-	if e.Name == EngineDocker {
+	if e.Name == options.EngineDocker {
 		info.Runtimes = strings.Fields(f[3])
 	}
 	return info, nil
@@ -288,17 +278,6 @@ func Cgroups(root, prefix string) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// EngineImage tells whether a tools_image names an image an engine has
-// (docker:NAME[:TAG], podman:NAME[:TAG]) rather than an archive, and which.
-func EngineImage(toolsImage string) (engine, ref string, ok bool) {
-	for _, e := range Engines {
-		if r, found := strings.CutPrefix(toolsImage, e+":"); found {
-			return e, r, true
-		}
-	}
-	return "", "", false
 }
 
 // Save writes image ref to an archive in dir (docker save, podman save),

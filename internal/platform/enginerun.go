@@ -18,6 +18,7 @@ import (
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/hostinfo"
+	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/rootfs"
 	"github.com/vmbench/vmbench/internal/workload"
@@ -48,7 +49,7 @@ func (c *Container) startEngine(ctx context.Context) (Instance, error) {
 		repo:   result.Name(c.RunID, "img"+strconv.FormatInt(k, 10)),
 		parent: "/" + result.Name(c.RunID, "cg"+strconv.FormatInt(k, 10)),
 	}
-	if e.Name == EnginePodman {
+	if e.Name == options.EnginePodman {
 		inst.ulimits = podmanUlimits()
 	}
 	if inst.dir, err = os.MkdirTemp("", result.Name(c.RunID, FileName(c.PlatformName))+"-"); err != nil {
@@ -84,14 +85,14 @@ func volumeSources(paths ...string) error {
 // checkEngine refuses what the engine cannot run as vmbench measures it.
 func checkEngine(e *Engine, info EngineInfo, runtime string) error {
 	switch e.Name {
-	case EngineDocker:
+	case options.EngineDocker:
 		if info.CgroupDriver != "cgroupfs" {
 			return fmt.Errorf("dockerd uses the %s cgroup driver: vmbench measures a container's host CPU in a cgroup parent it owns, which needs the cgroupfs driver (dockerd --exec-opt native.cgroupdriver=cgroupfs)", info.CgroupDriver)
 		}
 		if runtime != "runc" && !slices.Contains(info.Runtimes, runtime) {
 			return fmt.Errorf("dockerd has no runtime %s (it has %s): start dockerd with --add-runtime %s=%s, or add it to the runtimes of /etc/docker/daemon.json", runtime, strings.Join(info.Runtimes, ", "), runtime, "/usr/bin/"+runtime)
 		}
-	case EnginePodman:
+	case options.EnginePodman:
 		if runtime == "crun" && hostinfo.CgroupMode("/") == "hybrid" {
 			return fmt.Errorf("podman with crun refuses this host's hybrid cgroups (crun: cgroups in hybrid mode not supported): use runtime: runc, or crun without an engine, which vmbench runs in a pure v1 view")
 		}
@@ -232,16 +233,16 @@ func (i *engineInstance) runArgs(name, image string, req agent.Request) []string
 	args := []string{"--name", name, "--cgroup-parent", i.parent,
 		"--read-only", "--tmpfs", "/tmp", "--hostname", "vmbench", "--runtime", c.Runtime}
 	args = append(args, i.ulimits...)
-	if c.Runtime == "runsc" && i.e.Name == EnginePodman {
+	if c.Runtime == "runsc" && i.e.Name == options.EnginePodman {
 		// gVisor's own network stack refuses some hosts' namespaces
 		// ("cannot run with network enabled in root network namespace"):
 		// it passes the container namespace's sockets through instead.
 		args = append(args, "--runtime-flag", "network=host")
 	}
 	switch c.Network {
-	case NetHost, NetNone:
+	case options.NetHost, options.NetNone:
 		args = append(args, "--network", c.Network)
-	case NetNAT:
+	case options.NetNAT:
 		if req.Port > 0 {
 			args = append(args, "--publish", fmt.Sprintf("127.0.0.1:%d:%d", req.Port, req.Port))
 		}
@@ -283,7 +284,7 @@ func (i *engineInstance) cgroupCPU() float64 {
 // cgroup. Docker stops a proxy with its container, so its time is the last
 // reading, at most 20 ms before the end.
 func (i *engineInstance) watch(stop <-chan struct{}, port int) float64 {
-	proxied := port > 0 && i.e.Name == EngineDocker && i.c.Network == NetNAT
+	proxied := port > 0 && i.e.Name == options.EngineDocker && i.c.Network == options.NetNAT
 	slow := 50 * time.Millisecond
 	if proxied {
 		slow = 20 * time.Millisecond
@@ -369,15 +370,15 @@ func isShimName(comm string) bool {
 // proxy listens from the start), and a client that connected early would
 // measure a connection the proxy drops.
 func (i *engineInstance) WaitAddr(ctx context.Context) (string, error) {
-	if i.c.Network == NetNone {
+	if i.c.Network == options.NetNone {
 		return "", errors.New("network: none has no address: set network: bridge, nat or host")
 	}
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		name := i.current.Load()
-		if pids := cgroupPIDs(cgroupRoot, i.parent, ""); name != nil && len(pids) > 0 && listening(pids, int(i.port.Load()), i.c.Network != NetHost) {
-			if i.c.Network != NetBridge {
+		if pids := cgroupPIDs(cgroupRoot, i.parent, ""); name != nil && len(pids) > 0 && listening(pids, int(i.port.Load()), i.c.Network != options.NetHost) {
+			if i.c.Network != options.NetBridge {
 				return "127.0.0.1", nil
 			}
 			ip, err := i.e.output(ctx, "inspect", "--format", "{{.NetworkSettings.IPAddress}}", *name)
@@ -458,17 +459,17 @@ func (i *engineInstance) Info() map[string]string {
 		info["ulimits"] = strings.Join(i.ulimits, " ") + " (the host's hard limits are below podman's defaults)"
 	}
 	switch c.Network {
-	case NetNAT:
+	case options.NetNAT:
 		info["network"] = fmt.Sprintf("the %s bridge, the server's port published on 127.0.0.1 (--publish)", i.e.Name)
-		if i.e.Name == EngineDocker {
+		if i.e.Name == options.EngineDocker {
 			info["network"] += ", which docker-proxy (the userland proxy) serves"
 		}
-	case NetBridge:
+	case options.NetBridge:
 		info["network"] = fmt.Sprintf("the %s bridge, reached at the container's address", i.e.Name)
 	default:
 		info["network"] = c.Network
 	}
-	c.limitsInfo(info)
+	limitsInfo(c.ContainerOptions, info)
 	return info
 }
 

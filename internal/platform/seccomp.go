@@ -7,6 +7,8 @@ import (
 	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/vmbench/vmbench/internal/options"
 )
 
 // Seccomp profiles, as container platforms apply them (the seccomp option):
@@ -14,21 +16,6 @@ import (
 // unless told otherwise, in the moby format the containers-common package
 // ships; "unconfined" is none; anything else is the path of a profile in
 // that format.
-
-// DefaultSeccompProfile is where Debian's containers-common package keeps
-// the engines' default profile.
-const DefaultSeccompProfile = "/usr/share/containers/seccomp.json"
-
-// SeccompPath is the file a seccomp option reads; "" for unconfined.
-func SeccompPath(option string) string {
-	switch option {
-	case "", "unconfined":
-		return ""
-	case "default":
-		return DefaultSeccompProfile
-	}
-	return option
-}
 
 // mobyProfile is the profile format of Docker, Podman and containers-common.
 type mobyProfile struct {
@@ -60,7 +47,7 @@ type mobyFilter struct {
 func LoadSeccomp(path string, caps []string) (*specs.LinuxSeccomp, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		if path == DefaultSeccompProfile {
+		if path == options.DefaultSeccompProfile {
 			return nil, fmt.Errorf("seccomp: default needs %s: apt-get install -y golang-github-containers-common, or set seccomp: unconfined", path)
 		}
 		return nil, fmt.Errorf("seccomp profile: %w", err)
@@ -95,5 +82,12 @@ func SeccompInfo(option string, f *specs.LinuxSeccomp) string {
 	if f == nil {
 		return "unconfined"
 	}
-	return fmt.Sprintf("%s (%s: default action %s, %d rules)", option, SeccompPath(option), f.DefaultAction, len(f.Syscalls))
+	return fmt.Sprintf("%s (%s: default action %s, %d rules)", option, options.SeccompPath(option), f.DefaultAction, len(f.Syscalls))
+}
+
+// CheckSeccomp is scenario.CheckHost's probe of a seccomp profile: it
+// loads as the container platforms will load it.
+func CheckSeccomp(path string) error {
+	_, err := LoadSeccomp(path, BundleCaps)
+	return err
 }

@@ -6,13 +6,15 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/vmbench/vmbench/internal/options"
 )
 
 // The engines' default profile, as Debian's containers-common ships it
 // (the test command installs it), becomes an OCI filter for an amd64
 // container with vmbench's capabilities.
 func TestLoadDefaultSeccomp(t *testing.T) {
-	f, err := LoadSeccomp(SeccompPath("default"), BundleCaps)
+	f, err := LoadSeccomp(options.SeccompPath("default"), BundleCaps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,13 +41,13 @@ func TestLoadDefaultSeccomp(t *testing.T) {
 	if !allowed("chroot") { // the rule that needs CAP_SYS_CHROOT, which containers have
 		t.Error("chroot is not allowed")
 	}
-	f2, _ := LoadSeccomp(SeccompPath("default"), append(slices.Clone(BundleCaps), "CAP_SYS_ADMIN"))
+	f2, _ := LoadSeccomp(options.SeccompPath("default"), append(slices.Clone(BundleCaps), "CAP_SYS_ADMIN"))
 	if !slices.ContainsFunc(f2.Syscalls, func(s specs.LinuxSyscall) bool {
 		return s.Action == specs.ActAllow && slices.Contains(s.Names, "perf_event_open")
 	}) {
 		t.Error("with CAP_SYS_ADMIN, perf_event_open is still not allowed")
 	}
-	if SeccompPath("unconfined") != "" {
+	if options.SeccompPath("unconfined") != "" {
 		t.Error("unconfined has a profile")
 	}
 	if _, err := LoadSeccomp("/nonexistent.json", BundleCaps); err == nil || !strings.Contains(err.Error(), "seccomp profile") {

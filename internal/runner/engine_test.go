@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/rundir"
@@ -147,9 +148,9 @@ func TestCleanupFindsEngineLeftovers(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := needEngine(t, name)
 			id := rundir.NewRunID(time.Now())
-			c := &platform.Container{PlatformName: "killed", RunID: id, ContainerOptions: platform.DefaultContainerOptions(),
+			c := &platform.Container{PlatformName: "killed", RunID: id, ContainerOptions: options.DefaultContainerOptions(),
 				Binary: agentBinary, IDs: new(atomic.Int64)}
-			c.Engine, c.Network = name, platform.NetNone
+			c.Engine, c.Network = name, options.NetNone
 			inst, err := c.Start(context.Background())
 			if err != nil {
 				t.Fatal(err)

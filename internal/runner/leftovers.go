@@ -14,6 +14,7 @@ import (
 
 	"github.com/vmbench/vmbench/internal/hostnet"
 	"github.com/vmbench/vmbench/internal/kvm"
+	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/rundir"
@@ -73,7 +74,7 @@ func RemoveLeftovers(ctx context.Context, self string, dryRun bool, log io.Write
 // that vmbench names, of the engines this host has. A docker whose daemon
 // does not run has none to offer.
 func engineLeftovers(ctx context.Context, act func(what, name string, undo func() error), log io.Writer) {
-	for _, name := range platform.Engines {
+	for _, name := range options.Engines {
 		if _, err := exec.LookPath(name); err != nil {
 			continue
 		}

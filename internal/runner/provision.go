@@ -11,6 +11,7 @@ import (
 	"github.com/vmbench/vmbench/internal/cleanup"
 	"github.com/vmbench/vmbench/internal/hostnet"
 	"github.com/vmbench/vmbench/internal/kvm"
+	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/rootfs"
@@ -47,7 +48,7 @@ func makeTools(ctx context.Context, s *scenario.Scenario, cacheDir string, log i
 	}
 	if s.ToolsImage != "" {
 		archive := s.ToolsImage
-		if name, ref, ok := platform.EngineImage(s.ToolsImage); ok {
+		if name, ref, ok := options.EngineImage(s.ToolsImage); ok {
 			// An image the engine has: saved to an archive, then unpacked
 			// (and cached) as a user's archive is.
 			e, err := platform.NewEngine(ctx, name)

@@ -13,7 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/stats"
 	"github.com/vmbench/vmbench/internal/units"
 )
@@ -120,8 +120,8 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 // Options of each platform type, beside name and type.
 var platformOptions = map[string][]string{
 	Native:    {},
-	Container: platform.OptionKeys(platform.ContainerOptions{}),
-	VM:        platform.OptionKeys(platform.VMOptions{}),
+	Container: options.Keys(options.ContainerOptions{}),
+	VM:        options.Keys(options.VMOptions{}),
 }
 
 // PlatformTypes lists the platform types in the order `vmbench list` shows them.
@@ -240,7 +240,7 @@ func (d *decoder) platformMatrix(n *yaml.Node, path string) []Platform {
 }
 
 func (d *decoder) platform(n *yaml.Node, path string) Platform {
-	p := Platform{Container: platform.DefaultContainerOptions(), VM: platform.DefaultVMOptions(), path: path}
+	p := Platform{Container: options.DefaultContainerOptions(), VM: options.DefaultVMOptions(), path: path}
 	if n.Kind != yaml.MappingNode {
 		d.fail(n, path, "must be a mapping with name and type")
 		return p
@@ -273,10 +273,10 @@ func (d *decoder) platform(n *yaml.Node, path string) Platform {
 	return p
 }
 
-// options decodes the keys of an options struct (platform.OptionFields)
+// options decodes the keys of an options struct (options.Fields)
 // from f into *opts.
 func (d *decoder) options(f map[string]*yaml.Node, path string, opts any) {
-	platform.OptionFields(opts, func(key string, field any) {
+	options.Fields(opts, func(key string, field any) {
 		kpath := path + "." + key
 		if kp, ok := d.keyPaths[key]; ok {
 			kpath = kp

@@ -12,7 +12,7 @@ import (
 	"github.com/vmbench/vmbench/workloads"
 	"github.com/vmbench/vmbench/workloads/app"
 
-	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/workload"
 )
 
@@ -70,8 +70,8 @@ type Platform struct {
 	Name string
 	Type string
 	// The options of its type (the other type's stay at their defaults).
-	Container platform.ContainerOptions
-	VM        platform.VMOptions
+	Container options.ContainerOptions
+	VM        options.VMOptions
 	// Family is set on a platform a matrix made (options given as lists):
 	// the name as written; Name is then Family[key=value,...], and Matrix
 	// the options that vary with their values here.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vmbench/vmbench/internal/platform"
 )
 
 const good = `version: 1
@@ -254,7 +256,7 @@ func TestErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := Load("x.yaml", []byte(tc.yaml))
 			if err == nil {
-				if errs := CheckHost(s); len(errs) > 0 {
+				if errs := CheckHost(s, platform.CheckSeccomp); len(errs) > 0 {
 					err = errs
 				}
 			}
@@ -330,7 +332,7 @@ func TestLoadIsPure(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	if errs := CheckHost(s); len(errs) != 3 {
+	if errs := CheckHost(s, platform.CheckSeccomp); len(errs) != 3 {
 		t.Errorf("host checks: %v, want 3 problems", errs)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/units"
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads"
@@ -98,14 +98,15 @@ func Validate(s *Scenario) Errors {
 }
 
 // CheckHost checks what a scenario names on this host — the scratch
-// directory, a tools image, a guest kernel — before a run (or a retry)
-// starts here. Every problem is located.
-func CheckHost(s *Scenario) Errors {
+// directory, a tools image, a seccomp profile (with the probe seccomp;
+// nil: not checked), a guest kernel — before a run (or a retry) starts
+// here. Every problem is located.
+func CheckHost(s *Scenario, seccomp func(path string) error) Errors {
 	v := &validator{s: s}
 	if st, err := os.Stat(s.ScratchDir); err != nil || !st.IsDir() {
 		v.fail("scratch_dir", "%q is not a directory: create it, or name the directory on the filesystem whose disk the disk workload should measure (default %s)", s.ScratchDir, DefaultScratchDir)
 	}
-	if engine, ref, ok := platform.EngineImage(s.ToolsImage); ok {
+	if engine, ref, ok := options.EngineImage(s.ToolsImage); ok {
 		if ref == "" {
 			v.fail("tools_image", "%q names no image: %s:NAME[:TAG], an image %s has", s.ToolsImage, engine, engine)
 		}
@@ -115,18 +116,18 @@ func CheckHost(s *Scenario) Errors {
 		}
 	}
 	for _, p := range s.Platforms {
-		seccomp := p.Container.Seccomp
+		profile := p.Container.Seccomp
 		if p.Type == VM {
-			seccomp = p.VM.Seccomp
+			profile = p.VM.Seccomp
 		}
-		if path := platform.SeccompPath(seccomp); path != "" && (p.Type == Container || p.Type == VM && p.VM.Container) {
-			if _, err := platform.LoadSeccomp(path, platform.BundleCaps); err != nil {
+		if path := options.SeccompPath(profile); path != "" && seccomp != nil && (p.Type == Container || p.Type == VM && p.VM.Container) {
+			if err := seccomp(path); err != nil {
 				v.fail(p.at("seccomp"), "%v", err)
 			}
 		}
 		if p.Type == VM && p.VM.Kernel != "" {
 			if _, err := os.Stat(p.VM.Kernel); err != nil {
-				v.fail(p.at("kernel"), "%v (give the path of a bzImage/vmlinuz, or omit kernel: to use the host's newest /boot/vmlinuz-*)", err)
+				v.fail(p.at("kernel"), "%v (give the path of a bzImage/vmlinuz, or omit kernel: to boot Debian's cloud kernel, which vmbench extracts into its cache)", err)
 			}
 		}
 		for j, cpu := range p.VM.Pin {
@@ -206,7 +207,7 @@ func (v *validator) platform(path string, p Platform) {
 		if !slices.Contains([]string{"runc", "crun", "runsc"}, p.Container.Runtime) {
 			v.fail(p.at("runtime"), "must be runc, crun or runsc (gVisor), got %q", p.Container.Runtime)
 		}
-		if e := p.Container.Engine; e != "" && !slices.Contains(platform.Engines, e) {
+		if e := p.Container.Engine; e != "" && !slices.Contains(options.Engines, e) {
 			v.fail(p.at("engine"), "must be docker or podman (or omitted: the runtime on vmbench's own bundle), got %q", e)
 		}
 		if p.Container.Runtime == "runsc" && p.Container.Engine != "" {

@@ -1,4 +1,8 @@
-package platform
+// Package options declares the options of the container and vm platforms
+// as a scenario writes them and the platforms use them, with their
+// defaults and the names they take (engines, network modes, seccomp): the
+// scenario's schema reads them without compiling the platforms.
+package options
 
 import (
 	"reflect"
@@ -58,9 +62,9 @@ func DefaultVMOptions() VMOptions {
 	}
 }
 
-// OptionKeys lists the keys of an options struct (a ContainerOptions or a
+// Keys lists the keys of an options struct (a ContainerOptions or a
 // VMOptions, or a pointer to one), in declaration order.
-func OptionKeys(opts any) []string {
+func Keys(opts any) []string {
 	t := reflect.TypeOf(opts)
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -72,10 +76,10 @@ func OptionKeys(opts any) []string {
 	return keys
 }
 
-// OptionFields calls fn with the key and the address of each field of the
+// Fields calls fn with the key and the address of each field of the
 // options struct *opts points to (a *string, *bool, *int, *int64, *float64,
 // *time.Duration or *[]int), in declaration order.
-func OptionFields(opts any, fn func(key string, field any)) {
+func Fields(opts any, fn func(key string, field any)) {
 	v := reflect.ValueOf(opts).Elem()
 	for i := range v.NumField() {
 		fn(optionKey(v.Type().Field(i)), v.Field(i).Addr().Interface())
@@ -85,4 +89,49 @@ func OptionFields(opts any, fn func(key string, field any)) {
 func optionKey(f reflect.StructField) string {
 	key, _, _ := strings.Cut(f.Tag.Get("opt"), ",")
 	return key
+}
+
+// Container engines: a container platform with an engine runs its
+// containers through the engine's command line (docker run, podman run), as
+// ops teams do, instead of an OCI runtime on vmbench's own bundle.
+const (
+	EngineDocker = "docker"
+	EnginePodman = "podman"
+)
+
+// Engines are the engines a container platform can use.
+var Engines = []string{EngineDocker, EnginePodman}
+
+// EngineImage splits a tools_image of the form ENGINE:IMAGE (an image the
+// engine has); ok is false for an archive's path.
+func EngineImage(toolsImage string) (engine, ref string, ok bool) {
+	for _, e := range Engines {
+		if r, found := strings.CutPrefix(toolsImage, e+":"); found {
+			return e, r, true
+		}
+	}
+	return "", "", false
+}
+
+// Container network modes.
+const (
+	NetBridge = "bridge" // a namespace with a veth on the run's bridge
+	NetNAT    = "nat"    // the same, reached through a DNAT rule, as Docker's -p
+	NetHost   = "host"   // the host's network namespace
+	NetNone   = "none"   // a namespace with only lo
+)
+
+// DefaultSeccompProfile is where Debian's containers-common package keeps
+// the engines' default profile.
+const DefaultSeccompProfile = "/usr/share/containers/seccomp.json"
+
+// SeccompPath is the file a seccomp option reads; "" for unconfined.
+func SeccompPath(option string) string {
+	switch option {
+	case "", "unconfined":
+		return ""
+	case "default":
+		return DefaultSeccompProfile
+	}
+	return option
 }
