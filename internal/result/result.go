@@ -2,6 +2,26 @@
 // (run.json) and one Sample per trial (samples.jsonl). Every later stage,
 // report and gate, reads these files back; nothing else is shared between
 // `vmbench run` and `vmbench report`.
+//
+// One word, one meaning, throughout vmbench:
+//
+//   - scenario: a YAML file of platforms, workloads, repetitions and gates.
+//   - platform: where a workload runs (native, container, vm).
+//   - workload variant: a workload with one value of each parameter.
+//   - trial: one run of one variant on one platform; it makes a Sample.
+//   - round: one trial of a variant on every platform, back to back; the
+//     unit of pairing. A retry round is one that vmbench gate --retry adds.
+//   - cell: a variant × metric × platform (Cell names the variant on its
+//     platform; a metric makes it a cell of numbers).
+//   - run: one execution of a scenario, a directory under results/.
+//   - verdict: what a comparison of two platforms says (negligible,
+//     overhead, better, inconclusive).
+//   - confidence: the level of an interval (95%); never called a level.
+//   - density level: n instances at once; a density sweep measures levels
+//     1, 2, 4 … (the only sweep: removing a killed run's resources is
+//     cleanup, RemoveLeftovers).
+//   - look: one judgement of the data during adaptive repetitions.
+//   - fleet run: runs of one scenario on several hosts, merged.
 package result
 
 import (
