@@ -16,6 +16,7 @@ import (
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/stats"
+	"github.com/vmbench/vmbench/internal/workload"
 )
 
 // Cell is one workload variant's metric.
@@ -125,7 +126,7 @@ type Host struct {
 func HostOf(info result.RunInfo, sweeps []Platform, floor int64) Host {
 	var v []float64
 	for _, p := range sweeps {
-		v = append(v, p.Levels[0].HostValues("mem_available_before")...)
+		v = append(v, p.Levels[0].HostValues(workload.LevelMemBefore)...)
 	}
 	h := Host{Cores: info.Host.Cores, Measured: info.Host.Cores}
 	if m := medianOf(v); !math.IsNaN(m) {
@@ -186,7 +187,7 @@ func Compute(p Platform, slo []scenario.Gate, host Host) Result {
 	point := compute(p, slo, host)
 	res.PerHost, res.Binding, res.Extrapolated, res.SLO, res.Stop = point.k, point.binding, point.extrapolated, point.verdicts, point.stop
 	res.MemPerInstance, res.PSSPerInstance, res.CPUPerInstance = point.mem, point.pss, point.cpu
-	if v := perInstance(p, "vmm_overhead"); !math.IsNaN(v) {
+	if v := perInstance(p, workload.LevelVMMOverhead); !math.IsNaN(v) {
 		res.VMMPerInstance = v
 	}
 	// Bootstrap: resample each level's rounds.
@@ -244,8 +245,8 @@ func compute(p Platform, slo []scenario.Gate, host Host) point {
 			break
 		}
 	}
-	out.mem = fit(p, "mem_available_drop")
-	out.pss = fit(p, "pss_total")
+	out.mem = fit(p, workload.LevelMemDrop)
+	out.pss = fit(p, workload.LevelPSSTotal)
 	measured := host.Measured
 	if measured == 0 {
 		measured = host.Cores
@@ -425,7 +426,7 @@ func fit(p Platform, metric string) Fit {
 func cpuFit(p Platform, cores int) Fit {
 	var xs, ys []float64
 	for _, l := range p.Levels {
-		median, ok := l.HostMedian("host_busy")
+		median, ok := l.HostMedian(workload.LevelHostBusy)
 		if !ok {
 			continue
 		}
@@ -433,7 +434,7 @@ func cpuFit(p Platform, cores int) Fit {
 		if saturated && len(xs) > 0 {
 			break
 		}
-		for _, v := range l.HostValues("host_busy") {
+		for _, v := range l.HostValues(workload.LevelHostBusy) {
 			xs, ys = append(xs, float64(l.N)), append(ys, v)
 		}
 		if saturated {

@@ -14,6 +14,7 @@ import (
 	"github.com/vmbench/vmbench/internal/capacity"
 	"github.com/vmbench/vmbench/internal/stats"
 	"github.com/vmbench/vmbench/internal/units"
+	"github.com/vmbench/vmbench/internal/workload"
 )
 
 // densityCells are the per-instance cells a density table shows: the
@@ -81,8 +82,8 @@ func densityRows(p capacity.Platform) (header []string, rows [][]string) {
 			s := stats.Summarize(v)
 			row = append(row, units.Format(s.Center, c.Unit)+fmt.Sprintf(" n=%d", s.N))
 		}
-		row = append(row, host(l, "mem_available_drop", "B"), host(l, "pss_total", "B"), host(l, "vmm_overhead", "B"),
-			host(l, "host_busy", "cores"), host(l, "psi_cpu_some", "ratio"), host(l, "start_last", "s"), l.Stop)
+		row = append(row, host(l, workload.LevelMemDrop, "B"), host(l, workload.LevelPSSTotal, "B"), host(l, workload.LevelVMMOverhead, "B"),
+			host(l, workload.LevelHostBusy, "cores"), host(l, workload.LevelPSICPUSome, "ratio"), host(l, workload.LevelStartLast, "s"), l.Stop)
 		rows = append(rows, row)
 	}
 	return header, rows
@@ -159,7 +160,7 @@ func perInstanceCurve(p capacity.Platform) ([]float64, []float64) {
 func memoryCurve(p capacity.Platform) ([]float64, []float64) {
 	var xs, ys []float64
 	for _, l := range p.Levels {
-		if m, ok := l.HostMedian("mem_available_drop"); ok {
+		if m, ok := l.HostMedian(workload.LevelMemDrop); ok {
 			xs, ys = append(xs, float64(l.N)), append(ys, m/(1<<30))
 		}
 	}

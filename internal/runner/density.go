@@ -21,20 +21,20 @@ import (
 // Level metrics: what the host paid for a density level, recorded on the
 // level's own sample (Instance 0) once per workload variant and round.
 var DensityMetrics = []workload.MetricInfo{
-	{Name: "instances", Unit: "n", Help: "instances of the platform that ran the variant at once"},
-	{Name: "mem_available_drop", Unit: "B", Help: "MemAvailable before the instances started minus its lowest reading during the variant (gVisor's method; catches kernel memory such as page tables)"},
-	{Name: "mem_available_before", Unit: "B", Help: "MemAvailable before the level's instances started: what capacity is computed against"},
-	{Name: "mem_idle_drop", Unit: "B", Help: "MemAvailable before the instances started minus after, before any workload ran"},
-	{Name: "pss_total", Unit: "B", Help: "sum over the instances of the peak proportional set size of their host processes (Kata's method)"},
-	{Name: "vmm_overhead", Unit: "B", Help: "vm: sum over the guests of QEMU's proportional set size beyond the guest RAM mapping, from smaps (Firecracker's method)"},
-	{Name: "guest_ram_touched", Unit: "B", Help: "vm: sum over the guests of the guest RAM mapping's proportional set size"},
+	{Name: workload.LevelInstances, Unit: "n", Help: "instances of the platform that ran the variant at once"},
+	{Name: workload.LevelMemDrop, Unit: "B", Help: "MemAvailable before the instances started minus its lowest reading during the variant (gVisor's method; catches kernel memory such as page tables)"},
+	{Name: workload.LevelMemBefore, Unit: "B", Help: "MemAvailable before the level's instances started: what capacity is computed against"},
+	{Name: workload.LevelMemIdleDrop, Unit: "B", Help: "MemAvailable before the instances started minus after, before any workload ran"},
+	{Name: workload.LevelPSSTotal, Unit: "B", Help: "sum over the instances of the peak proportional set size of their host processes (Kata's method)"},
+	{Name: workload.LevelVMMOverhead, Unit: "B", Help: "vm: sum over the guests of QEMU's proportional set size beyond the guest RAM mapping, from smaps (Firecracker's method)"},
+	{Name: workload.LevelGuestRAM, Unit: "B", Help: "vm: sum over the guests of the guest RAM mapping's proportional set size"},
 	{Name: "host_cpu", Unit: "s", Help: "host CPU time of all instances' processes during the variant"},
-	{Name: "host_busy", Unit: "cores", Help: "the whole host's CPU time (user plus system) during the variant over its wall time"},
-	{Name: "psi_cpu_some", Unit: "ratio", Help: "share of the variant's wall time some task waited for a CPU (PSI)"},
-	{Name: "psi_memory_full", Unit: "ratio", Help: "share of the variant's wall time all tasks stalled on memory (PSI)"},
-	{Name: "psi_io_some", Unit: "ratio", Help: "share of the variant's wall time some task waited for I/O (PSI)"},
-	{Name: "start_last", Unit: "s", Help: "time to start the last instance while the others ran idle (a guest: launch to agent-ready)"},
-	{Name: "ksm_sharing", Unit: "B", Help: "memory KSM deduplicated at the end of the variant"},
+	{Name: workload.LevelHostBusy, Unit: "cores", Help: "the whole host's CPU time (user plus system) during the variant over its wall time"},
+	{Name: workload.LevelPSICPUSome, Unit: "ratio", Help: "share of the variant's wall time some task waited for a CPU (PSI)"},
+	{Name: workload.LevelPSIMemoryFull, Unit: "ratio", Help: "share of the variant's wall time all tasks stalled on memory (PSI)"},
+	{Name: workload.LevelPSIIOSome, Unit: "ratio", Help: "share of the variant's wall time some task waited for I/O (PSI)"},
+	{Name: workload.LevelStartLast, Unit: "s", Help: "time to start the last instance while the others ran idle (a guest: launch to agent-ready)"},
+	{Name: workload.LevelKSMSharing, Unit: "B", Help: "memory KSM deduplicated at the end of the variant"},
 	{Name: "merged_<histogram>_<p50|p90|p99|p99_9>", Unit: "s", Help: "latency percentiles of every event of every instance of the level, from their merged histograms"},
 }
 
@@ -142,9 +142,9 @@ func (ss *session) level(ctx context.Context, p scenario.Platform, n, rep int, v
 			}
 		}
 		metrics = append(metrics,
-			result.Metric{Name: "mem_available_before", Unit: "B", Value: avail0},
-			result.Metric{Name: "mem_idle_drop", Unit: "B", Value: avail0 - availIdle},
-			result.Metric{Name: "start_last", Unit: "s", Value: startLast})
+			result.Metric{Name: workload.LevelMemBefore, Unit: "B", Value: avail0},
+			result.Metric{Name: workload.LevelMemIdleDrop, Unit: "B", Value: avail0 - availIdle},
+			result.Metric{Name: workload.LevelStartLast, Unit: "s", Value: startLast})
 		if vstop != "" {
 			stop = vstop
 		}
@@ -267,23 +267,23 @@ func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, counts
 		}
 	}
 	metrics := []result.Metric{
-		{Name: "instances", Unit: "n", Value: float64(level)},
-		{Name: "mem_available_drop", Unit: "B", Value: avail0 - minAvail},
-		{Name: "pss_total", Unit: "B", Value: pss},
+		{Name: workload.LevelInstances, Unit: "n", Value: float64(level)},
+		{Name: workload.LevelMemDrop, Unit: "B", Value: avail0 - minAvail},
+		{Name: workload.LevelPSSTotal, Unit: "B", Value: pss},
 		{Name: "host_cpu", Unit: "s", Value: hostCPU},
-		{Name: "host_busy", Unit: "cores", Value: busy},
-		{Name: "ksm_sharing", Unit: "B", Value: collect.KSMSharing("/")},
+		{Name: workload.LevelHostBusy, Unit: "cores", Value: busy},
+		{Name: workload.LevelKSMSharing, Unit: "B", Value: collect.KSMSharing("/")},
 	}
 	if vmm > 0 {
-		metrics = append(metrics, result.Metric{Name: "vmm_overhead", Unit: "B", Value: vmm}, result.Metric{Name: "guest_ram_touched", Unit: "B", Value: touched})
+		metrics = append(metrics, result.Metric{Name: workload.LevelVMMOverhead, Unit: "B", Value: vmm}, result.Metric{Name: workload.LevelGuestRAM, Unit: "B", Value: touched})
 	}
 	metrics = append(metrics, mergedPercentiles(samples)...)
 	d := psi1.Sub(psi0)
 	if psiErr == nil && wall > 0 {
 		metrics = append(metrics,
-			result.Metric{Name: "psi_cpu_some", Unit: "ratio", Value: d.CPUSome / wall},
-			result.Metric{Name: "psi_memory_full", Unit: "ratio", Value: d.MemoryFull / wall},
-			result.Metric{Name: "psi_io_some", Unit: "ratio", Value: d.IOSome / wall})
+			result.Metric{Name: workload.LevelPSICPUSome, Unit: "ratio", Value: d.CPUSome / wall},
+			result.Metric{Name: workload.LevelPSIMemoryFull, Unit: "ratio", Value: d.MemoryFull / wall},
+			result.Metric{Name: workload.LevelPSIIOSome, Unit: "ratio", Value: d.IOSome / wall})
 	}
 	var stop string
 	switch {
