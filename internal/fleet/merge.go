@@ -68,13 +68,11 @@ func read(dir string) (host, error) {
 		}
 		return h, nil
 	}
-	var err error
-	if h.info, err = result.ReadRun(h.dir); err != nil {
+	run, err := result.Open(h.dir)
+	if err != nil {
 		return h, err
 	}
-	if h.samples, err = result.ReadSamples(h.dir); err != nil {
-		return h, err
-	}
+	h.info, h.samples = run.Info, run.Samples
 	if h.status.Host == "" {
 		h.name = cmp.Or(h.info.Labels["host"], h.info.Host.Hostname, h.name)
 	}

@@ -65,15 +65,11 @@ func LoadBaseline(path string) (*Baseline, error) {
 		return nil, err
 	}
 	if st.IsDir() {
-		info, err := result.ReadRun(path)
+		run, err := result.Open(path)
 		if err != nil {
 			return nil, err
 		}
-		samples, err := result.ReadSamples(path)
-		if err != nil {
-			return nil, err
-		}
-		return &Baseline{Source: path, Info: info, Samples: samples}, nil
+		return &Baseline{Source: path, Info: run.Info, Samples: run.Samples}, nil
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -115,6 +115,27 @@ func WriteRun(dir string, info RunInfo) error {
 	return os.Rename(filepath.Join(dir, tmp), filepath.Join(dir, RunFile))
 }
 
+// Run is a stored run: its directory, run.json and samples.jsonl.
+type Run struct {
+	Dir     string
+	Info    RunInfo
+	Samples []Sample
+}
+
+// Open reads the run stored in dir: the one loader of report, gate,
+// resume, retry and merge.
+func Open(dir string) (Run, error) {
+	info, err := ReadRun(dir)
+	if err != nil {
+		return Run{}, err
+	}
+	samples, err := ReadSamples(dir)
+	if err != nil {
+		return Run{}, err
+	}
+	return Run{Dir: dir, Info: info, Samples: samples}, nil
+}
+
 // ReadRun reads dir/run.json.
 func ReadRun(dir string) (RunInfo, error) {
 	var info RunInfo

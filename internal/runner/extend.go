@@ -20,14 +20,11 @@ func Extend(ctx context.Context, o Options, dir string, cells []result.Cell, rou
 	if err := o.complete(); err != nil {
 		return err
 	}
-	info, err := result.ReadRun(dir)
+	run, err := result.Open(dir)
 	if err != nil {
 		return err
 	}
-	old, err := result.ReadSamples(dir)
-	if err != nil {
-		return err
-	}
+	info, old := run.Info, run.Samples
 	// Measured repetitions continue the numbering of each cell.
 	next := map[result.Cell]int{}
 	for _, s := range old {

@@ -25,14 +25,11 @@ func Resume(ctx context.Context, o Options, dir string) (err error) {
 	if s.Density != nil {
 		return errors.New("a density sweep cannot be resumed yet: run it again")
 	}
-	info, err := result.ReadRun(dir)
+	run, err := result.Open(dir)
 	if err != nil {
 		return err
 	}
-	old, err := result.ReadSamples(dir)
-	if err != nil {
-		return err
-	}
+	info, old := run.Info, run.Samples
 	trials := remaining(scenario.Plan(s), old)
 	info.Resumes = append(info.Resumes, result.Resume{At: time.Now(), Trials: len(trials)})
 	info.Interrupted = false
