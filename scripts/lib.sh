@@ -41,6 +41,18 @@ install_packages() {
   fi
 }
 
+# fresh_apt_lists updates APT's package lists when they are older than a
+# day: vmbench downloads the guest kernel's package by name (apt-get
+# download), and a list that names a version the mirror no longer has
+# fails it.
+fresh_apt_lists() {
+  command -v apt-get >/dev/null || return 0
+  if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null | head -1)" ]; then
+    echo "vmbench: updating APT's package lists (older than a day)" >&2
+    apt-get update -qq || die "apt-get update failed"
+  fi
+}
+
 build() {
   command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || die "Go is not installed: install Go 1.26 or newer (https://go.dev/dl)"
   command -v go >/dev/null || export PATH="/usr/local/go/bin:$PATH"

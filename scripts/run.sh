@@ -6,5 +6,6 @@
 source "$(dirname "$0")/lib.sh"
 require_root
 install_packages
+fresh_apt_lists
 build
 exec bin/vmbench run "$@"

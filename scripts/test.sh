@@ -4,6 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 require_root
 install_packages "${TEST_PACKAGES[@]}"
+fresh_apt_lists
 build
 # The real benchstat, which a test runs on bench.txt: the version of
 # golang.org/x/perf that vmbench itself builds with, from the module proxy.
