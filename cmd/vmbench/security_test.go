@@ -111,6 +111,7 @@ func TestHostileTextStaysText(t *testing.T) {
 	dir := writeRun(t, "hostile", 1)
 	editRun(t, dir, func(m map[string]any) {
 		m["scenario"] = map[string]any{"name": `<img src=x onerror=alert(1)>`, "text": ""}
+		m["baseline"] = "nat\x1b[2Jive`<b>"
 	})
 	f, _ := os.OpenFile(filepath.Join(dir, "samples.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
 	bad, _ := json.Marshal(map[string]any{"schema": 1, "run_id": "20261204-120000-0000", "workload": "cpu", "platform": "native", "trial": 99,

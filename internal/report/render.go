@@ -95,7 +95,7 @@ func textTable(w io.Writer) func(header []string, rows [][]string) {
 // versus the baseline; the notes on single cells are counted, not listed,
 // except failed trials (report.md and report.html list them all).
 func Text(w io.Writer, t Table) error {
-	fmt.Fprintf(w, "vmbench run %s — scenario %q, baseline %s\n", t.RunID, t.Scenario, t.Baseline)
+	fmt.Fprintf(w, "vmbench run %s — scenario %q, baseline %s\n", t.RunID, t.Scenario, untrusted.Line(t.Baseline))
 	for _, b := range t.Banners {
 		fmt.Fprintf(w, "%s\n", wrap("!! "+b, 158, "   "))
 	}
@@ -166,7 +166,7 @@ func Text(w io.Writer, t Table) error {
 // Markdown renders report.md.
 func Markdown(w io.Writer, t Table) error {
 	fmt.Fprintf(w, "# vmbench report: %s\n\n", untrusted.Markdown(t.Scenario))
-	fmt.Fprintf(w, "Run `%s`, baseline platform `%s`.\n\n", t.RunID, t.Baseline)
+	fmt.Fprintf(w, "Run `%s`, baseline platform %s.\n\n", t.RunID, untrusted.CodeSpan(t.Baseline))
 	for _, b := range t.Banners {
 		fmt.Fprintf(w, "> **Warning:** %s\n\n", mdEscape(b))
 	}
