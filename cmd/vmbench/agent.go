@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vmbench/vmbench/internal/agent"
+	"github.com/vmbench/vmbench/internal/kvm/initproc"
 	"github.com/vmbench/vmbench/internal/workload"
 	"github.com/vmbench/vmbench/workloads"
 	"github.com/vmbench/vmbench/workloads/syscalls"
@@ -26,6 +27,18 @@ func newAgentCmd() *cobra.Command {
 		Hidden: true,
 	}
 	cmd.AddCommand(newHideCgroup2Cmd())
+	cmd.AddCommand(&cobra.Command{
+		Use:   "guest",
+		Short: "Serve the host over the guest's virtio-serial port: the agent in a libvirt guest, started by cloud-init",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			return initproc.Service(self)
+		},
+	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "echo",
 		Short: "Echo standard input to standard output: the other end of the syscall workload's pipe",

@@ -49,6 +49,12 @@ type Decision struct {
 	reason string
 }
 
+// Outcome returns the decision once made: the accelerator, and why.
+func (d *Decision) Outcome() (accel, reason string, ok bool) { return d.get() }
+
+// Record makes the decision, for a platform that probed KVM itself.
+func (d *Decision) Record(accel, reason string) { d.set(accel, reason) }
+
 // get returns the decision once made.
 func (d *Decision) get() (accel, reason string, ok bool) {
 	d.mu.Lock()

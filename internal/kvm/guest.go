@@ -188,6 +188,10 @@ func (g *guest) died() error {
 	}
 }
 
+// ConsoleTail returns the last lines of a guest's console log, for error
+// messages: " (last lines: a | b | c)", or "" when it has none.
+func ConsoleTail(path string) string { return consoleTail(path) }
+
 // consoleTail returns the last lines of the console, for error messages.
 func consoleTail(path string) string {
 	b, err := os.ReadFile(path)

@@ -51,14 +51,32 @@ type VMOptions struct {
 	// Seccomp is the profile of the containers in the guest (container:
 	// true), as for a container platform.
 	Seccomp string `opt:"seccomp"`
+	// Manager is who defines and boots the guest: qemu (vmbench's own
+	// QEMU command line and initramfs guest) or libvirt (a transient
+	// libvirt domain booted from Image, the agent brought in by
+	// cloud-init).
+	Manager string `opt:"manager"`
+	// Image is the disk image a libvirt guest boots from (qcow2 or raw);
+	// it is never written: each guest boots from an overlay of its own.
+	Image string `opt:"image"`
+	// Initrd and KernelArgs boot a libvirt guest directly from a kernel
+	// (kernel:) instead of the image's own bootloader.
+	Initrd     string `opt:"initrd"`
+	KernelArgs string `opt:"kernel_args"`
 }
+
+// Guest managers.
+const (
+	ManagerQEMU    = "qemu"
+	ManagerLibvirt = "libvirt"
+)
 
 // DefaultVMOptions are the options of a vm platform that sets none.
 func DefaultVMOptions() VMOptions {
 	return VMOptions{
 		Container: true, VCPUs: 2, Memory: 1 << 30, Machine: "q35", Accel: "auto",
 		BootTimeout: 60 * time.Second, ScratchSize: 1 << 30, DiskCache: "none", DiskAIO: "native", PerGuest: 1,
-		Seccomp: "default",
+		Seccomp: "default", Manager: ManagerQEMU,
 	}
 }
 

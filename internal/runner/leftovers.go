@@ -19,6 +19,7 @@ import (
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/rundir"
 	"github.com/vmbench/vmbench/internal/scenario"
+	"github.com/vmbench/vmbench/internal/virt"
 )
 
 // RemoveLeftovers removes what killed runs left behind: containers of every runtime,
@@ -51,6 +52,13 @@ func RemoveLeftovers(ctx context.Context, self string, dryRun bool, log io.Write
 	engineLeftovers(ctx, act, log)
 	for _, q := range kvm.Leftovers("/proc", result.NamePrefix) {
 		act(fmt.Sprintf("QEMU pid %d (%s)", q.PID, q.Name), q.Name, func() error { return syscall.Kill(q.PID, syscall.SIGKILL) })
+	}
+	domains, err := virt.Leftovers(result.NamePrefix)
+	if err != nil {
+		fmt.Fprintf(log, "libvirt domains: %v\n", err)
+	}
+	for _, d := range domains {
+		act("libvirt domain "+d, d, func() error { return virt.Destroy(d) })
 	}
 	for _, t := range hostnet.Tables(ctx, result.NamePrefix) {
 		act("nftables table "+t, t, func() error { return hostnet.DeleteTable(t) })

@@ -4,8 +4,10 @@ import (
 	"fmt"
 
 	"github.com/vmbench/vmbench/internal/kvm"
+	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/scenario"
+	"github.com/vmbench/vmbench/internal/virt"
 )
 
 // New is the one table of platform implementations: it builds the platform a
@@ -20,6 +22,12 @@ func New(p scenario.Platform, env Env) (platform.Platform, error) {
 			Binary: env.Binary, IDs: env.IDs, Scratch: env.Scratch, Bridge: env.Network, Tools: env.Tools,
 		}, nil
 	case scenario.VM:
+		if p.VM.Manager == options.ManagerLibvirt {
+			return &virt.Platform{
+				PlatformName: p.Name, RunID: env.RunID, RunDir: env.RunDir, Binary: env.Binary, VMOptions: p.VM,
+				Decision: env.Decision, Sample: env.Sample, Scratch: env.Scratch, Network: env.Network, Tools: env.ToolsImage,
+			}, nil
+		}
 		return &kvm.VM{
 			PlatformName: p.Name, RunID: env.RunID, RunDir: env.RunDir, Binary: env.Binary, VMOptions: p.VM,
 			CacheDir: env.CacheDir, Decision: env.Decision, Sample: env.Sample, Scratch: env.Scratch,

@@ -125,6 +125,17 @@ func CheckHost(s *Scenario, seccomp func(path string) error) Errors {
 				v.fail(p.at("seccomp"), "%v", err)
 			}
 		}
+		for _, f := range []struct{ key, path, fix string }{
+			{"image", p.VM.Image, "name the qcow2 or raw disk image the guest boots from (scripts/cloud-image.sh builds a Debian 12 one)"},
+			{"initrd", p.VM.Initrd, "name the initramfs that goes with kernel:, or remove the key"},
+		} {
+			if p.Type != VM || f.path == "" {
+				continue
+			}
+			if st, err := os.Stat(f.path); err != nil || !st.Mode().IsRegular() {
+				v.fail(p.at(f.key), "%q is not a readable file: %s", f.path, f.fix)
+			}
+		}
 		if p.Type == VM && p.VM.Kernel != "" {
 			if _, err := os.Stat(p.VM.Kernel); err != nil {
 				v.fail(p.at("kernel"), "%v (give the path of a bzImage/vmlinuz, or omit kernel: to boot Debian's cloud kernel, which vmbench extracts into its cache)", err)
@@ -241,6 +252,7 @@ func (v *validator) platform(path string, p Platform) {
 		if !slices.Contains([]string{"q35", "microvm"}, p.VM.Machine) {
 			v.fail(p.at("machine"), "must be q35 or microvm, got %q", p.VM.Machine)
 		}
+		v.manager(p)
 		if !slices.Contains([]string{"auto", "kvm", "tcg"}, p.VM.Accel) {
 			v.fail(p.at("accel"), "must be auto, kvm or tcg, got %q", p.VM.Accel)
 		}
@@ -277,6 +289,40 @@ func (v *validator) platform(path string, p Platform) {
 		}
 	default:
 		v.fail(p.at("type"), "must be one of %s, got %q", strings.Join(PlatformTypes, ", "), p.Type)
+	}
+}
+
+// manager checks the options that depend on who manages a guest.
+func (v *validator) manager(p Platform) {
+	vm := p.VM
+	switch vm.Manager {
+	case options.ManagerQEMU:
+		for _, o := range []struct {
+			key string
+			set bool
+		}{{"image", vm.Image != ""}, {"initrd", vm.Initrd != ""}, {"kernel_args", vm.KernelArgs != ""}} {
+			if o.set {
+				v.fail(p.at(o.key), "applies to guests with manager: libvirt (this platform's guest is vmbench's own, manager: qemu)")
+			}
+		}
+	case options.ManagerLibvirt:
+		if vm.Image == "" {
+			v.fail(p.at("manager"), "a libvirt guest boots from a disk image: add image: PATH (a qcow2 or raw image with cloud-init, such as Debian's genericcloud image; scripts/cloud-image.sh builds one offline)")
+		}
+		if vm.Machine != "q35" {
+			v.fail(p.at("machine"), "a libvirt guest is a q35 machine (libvirt's default), got %q", vm.Machine)
+		}
+		if vm.Hugepages {
+			v.fail(p.at("hugepages"), "is not supported with manager: libvirt yet; remove it")
+		}
+		if vm.Kernel == "" && (vm.Initrd != "" || vm.KernelArgs != "") {
+			v.fail(p.at("kernel"), "initrd: and kernel_args: boot the guest directly from a kernel: add kernel: PATH, or remove them to boot the image's own bootloader")
+		}
+		if vm.Kernel != "" && vm.KernelArgs == "" {
+			v.fail(p.at("kernel_args"), "a libvirt guest booted directly from kernel: needs its command line, at least the root device (kernel_args: root=/dev/vda)")
+		}
+	default:
+		v.fail(p.at("manager"), "must be qemu (vmbench's own guest) or libvirt (a libvirt domain booted from image:), got %q", vm.Manager)
 	}
 }
 

@@ -97,7 +97,7 @@ func Main() {
 			hello.Runc = rt.Version()
 		}
 	}
-	h := &handler{rt: rt, hostNetwork: netUp}
+	h := &handler{rt: rt, hostNetwork: netUp, self: "/init"}
 	hello.ReadyAt = uptime()
 	logf("ready after %.2fs of guest uptime (init started at %.2fs)", hello.ReadyAt, initAt)
 	err = agent.Serve(context.Background(), port, hello, h.handle)
@@ -107,6 +107,7 @@ func Main() {
 
 type handler struct {
 	rt       *platform.Runtime
+	self     string // the agent's own binary: the bundle's /vmbench
 	n        atomic.Int64
 	bundleMu sync.Mutex // the shared rootfs is written once
 	// toolsErr is mountTools' outcome, once it has run.
@@ -125,7 +126,7 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 	start := time.Now()
 	logf("run %s container=%v", req.Type, container)
 	defer func() { logf("run %s done in %s", req.Type, time.Since(start).Round(time.Millisecond)) }()
-	self := "/init"
+	self := h.self
 	tool := req.Tool
 	if tool {
 		if err := h.mountTools(); err != nil {
