@@ -10,7 +10,9 @@ mapfile -t PACKAGES < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' scripts/packages
 # What only the tests need: xmllint for the JUnit schema, chromium to load
 # the report, the container engines the engine platforms drive, and
 # Ansible with sshd for the fleet test.
-TEST_PACKAGES=(libxml2-utils chromium docker.io podman ansible-core openssh-server openssh-client)
+# libvirtd for the libvirt guests' tests (which boot the test cloud image
+# scripts/cloud-image.sh builds).
+TEST_PACKAGES=(libxml2-utils chromium docker.io podman ansible-core openssh-server openssh-client libvirt-daemon-system)
 
 die() { echo "vmbench: $*" >&2; exit 2; }
 
@@ -98,4 +100,38 @@ stop_dockerd() {
   kill -9 "$DOCKERD_PID" 2>/dev/null || true
   rm -rf "$DOCKERD_DIR"
   DOCKERD_PID=""
+}
+
+# start_libvirtd starts virtlogd and libvirtd for the libvirt tests when
+# libvirtd does not answer (these machines run no service manager), and
+# arranges for stop_libvirtd to stop what it started. Daemons that already
+# run are used as they are, and left running.
+LIBVIRT_STARTED=()
+start_libvirtd() {
+  if virsh -c qemu:///system version >/dev/null 2>&1; then
+    return
+  fi
+  if ! pgrep -x virtlogd >/dev/null; then
+    virtlogd -d --pid-file /run/vmbench-test-virtlogd.pid || die "virtlogd did not start"
+    LIBVIRT_STARTED+=(/run/vmbench-test-virtlogd.pid)
+  fi
+  libvirtd -d --pid-file /run/vmbench-test-libvirtd.pid || die "libvirtd did not start"
+  LIBVIRT_STARTED=(/run/vmbench-test-libvirtd.pid "${LIBVIRT_STARTED[@]}")
+  for _ in $(seq 100); do
+    virsh -c qemu:///system version >/dev/null 2>&1 && return
+    sleep 0.2
+  done
+  die "libvirtd does not answer on qemu:///system"
+}
+
+stop_libvirtd() {
+  local pidfile pid
+  for pidfile in "${LIBVIRT_STARTED[@]}"; do
+    pid=$(cat "$pidfile" 2>/dev/null) || continue
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$pidfile"
+  done
+  LIBVIRT_STARTED=()
 }

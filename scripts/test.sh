@@ -13,8 +13,12 @@ export PATH="$PWD/bin:$PATH"
 # The engine tests run against a real dockerd (and podman, which has no
 # daemon); under VMBENCH_TEST_ENGINES one that does not answer fails them.
 start_dockerd
-trap stop_dockerd EXIT
-export VMBENCH_TEST_ENGINES=1
+# libvirtd for the libvirt guests, and the Debian 12 cloud image they boot
+# (built from this host's APT sources the first time, then cached).
+start_libvirtd
+trap 'stop_dockerd; stop_libvirtd' EXIT
+VMBENCH_TEST_CLOUD_IMAGE=$(bash scripts/cloud-image.sh)
+export VMBENCH_TEST_ENGINES=1 VMBENCH_TEST_LIBVIRT=1 VMBENCH_TEST_CLOUD_IMAGE
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 [ -z "$unformatted" ] || die "gofmt: not formatted: $unformatted"
 go vet ./...

@@ -20,6 +20,7 @@ import (
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/virt"
 )
 
 // Status of a check.
@@ -95,6 +96,7 @@ func Run(ctx context.Context, o Options) Report {
 	if o.Types != nil && !slices.Contains(o.Types, "vm") {
 		return r
 	}
+	checkLibvirt(add)
 	vmErr := checkVMTools(ctx, o.CacheDir, add)
 	if vmErr == nil {
 		vmErr = r.Platforms["container"] // the guest runs workloads in the host's runc
@@ -124,6 +126,32 @@ func Run(ctx context.Context, o Options) Report {
 		add("TCG guest", OK, "booted to agent in %.2fs and ran cpu in runc inside the guest", t.Seconds())
 	}
 	return r
+}
+
+// checkLibvirt says whether libvirtd answers and the tools libvirt guests
+// need are here: a warning only, for vm platforms with manager: libvirt.
+func checkLibvirt(add func(string, Status, string, ...any)) {
+	l, err := virt.Connect()
+	if err != nil {
+		add("libvirt", Warn, "%v (only needed for manager: libvirt)", err)
+		return
+	}
+	v, verr := l.ConnectGetLibVersion()
+	l.Disconnect()
+	var missing []string
+	for _, tool := range []string{"qemu-img", "genisoimage"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	switch {
+	case len(missing) > 0:
+		add("libvirt", Warn, "libvirtd answers, but libvirt guests also need %s (apt-get install -y qemu-utils genisoimage)", strings.Join(missing, " and "))
+	case verr != nil:
+		add("libvirt", OK, "libvirtd answers on qemu:///system")
+	default:
+		add("libvirt", OK, "libvirtd %d.%d.%d answers on qemu:///system", v/1000000, v/1000%1000, v%1000)
+	}
 }
 
 func checkVMTools(ctx context.Context, cacheDir string, add func(string, Status, string, ...any)) error {
