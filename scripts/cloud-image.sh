@@ -9,7 +9,8 @@
 # Usage: scripts/cloud-image.sh [CACHE_DIR]
 # Prints the directory holding disk.qcow2, vmlinuz and initrd.img. The
 # image is kept in CACHE_DIR (default /var/cache/vmbench/images) under the
-# hash of this script: an unchanged script reuses it.
+# hash of this script: an unchanged script reuses it. CACHE_DIR/debian-12-cloud
+# links to the newest build (scenarios/ops-vm.yaml boots it from there).
 set -euo pipefail
 die() { echo "vmbench: $*" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || die "must run as root (mmdebstrap, mkfs): sudo $0"
@@ -21,6 +22,7 @@ cache=${1:-/var/cache/vmbench/images}
 hash=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16)
 out="$cache/debian-12-cloud-$hash"
 if [ -s "$out/disk.qcow2" ] && [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.img" ]; then
+  ln -sfn "$(basename "$out")" "$cache/debian-12-cloud"
   echo "$out"
   exit 0
 fi
@@ -50,4 +52,5 @@ rm -rf "$out"
 mv "$work" "$out"
 chmod 0755 "$out"
 trap - EXIT
+ln -sfn "$(basename "$out")" "$cache/debian-12-cloud"
 echo "$out"
