@@ -63,6 +63,9 @@ type VMOptions struct {
 	// (kernel:) instead of the image's own bootloader.
 	Initrd     string `opt:"initrd"`
 	KernelArgs string `opt:"kernel_args"`
+	// DomainXML is a team's own libvirt domain XML (virsh dumpxml) that a
+	// libvirt guest starts from; "": vmbench's own, as virt-install's.
+	DomainXML string `opt:"domain_xml"`
 }
 
 // Guest managers.

@@ -174,6 +174,7 @@ func TestErrors(t *testing.T) {
 		{"image without libvirt", base("  - {name: a, type: vm, image: /x.qcow2}\n", cpu), "x.yaml:4:32: platforms[0].image: applies to guests with manager: libvirt"},
 		{"libvirt microvm", base("  - {name: a, type: vm, manager: libvirt, image: /x.qcow2, machine: microvm}\n", cpu), `platforms[0].machine: a libvirt guest is a q35 machine (libvirt's default), got "microvm"`},
 		{"libvirt initrd without kernel", base("  - {name: a, type: vm, manager: libvirt, image: /x.qcow2, initrd: /i}\n", cpu), "platforms[0].kernel: initrd: and kernel_args: boot the guest directly from a kernel: add kernel: PATH"},
+		{"domain_xml with vcpus", base("  - {name: a, type: vm, manager: libvirt, image: /x.qcow2, domain_xml: /d.xml, vcpus: 4}\n", cpu), "platforms[0].vcpus: comes from domain_xml: /d.xml with manager: libvirt; change it there"},
 		{"pin count", base("  - {name: a, type: vm, vcpus: 2, pin: [0]}\n", cpu), "platforms[0].pin: gives 1 host CPUs for 2 vCPUs"},
 		{"pin negative", base("  - {name: a, type: vm, vcpus: 1, pin: [-1]}\n", cpu), "platforms[0].pin[0]: must be a host CPU number ≥ 0, got -1"},
 		{"bool", base("  - {name: a, type: vm, container: maybe}\n", cpu), `platforms[0].container: must be true or false, got "maybe"`},

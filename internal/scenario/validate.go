@@ -128,6 +128,7 @@ func CheckHost(s *Scenario, seccomp func(path string) error) Errors {
 		for _, f := range []struct{ key, path, fix string }{
 			{"image", p.VM.Image, "name the qcow2 or raw disk image the guest boots from (scripts/cloud-image.sh builds a Debian 12 one)"},
 			{"initrd", p.VM.Initrd, "name the initramfs that goes with kernel:, or remove the key"},
+			{"domain_xml", p.VM.DomainXML, "name a libvirt domain XML file (virsh dumpxml NAME > FILE), or remove the key"},
 		} {
 			if p.Type != VM || f.path == "" {
 				continue
@@ -300,7 +301,7 @@ func (v *validator) manager(p Platform) {
 		for _, o := range []struct {
 			key string
 			set bool
-		}{{"image", vm.Image != ""}, {"initrd", vm.Initrd != ""}, {"kernel_args", vm.KernelArgs != ""}} {
+		}{{"image", vm.Image != ""}, {"initrd", vm.Initrd != ""}, {"kernel_args", vm.KernelArgs != ""}, {"domain_xml", vm.DomainXML != ""}} {
 			if o.set {
 				v.fail(p.at(o.key), "applies to guests with manager: libvirt (this platform's guest is vmbench's own, manager: qemu)")
 			}
@@ -317,6 +318,13 @@ func (v *validator) manager(p Platform) {
 		}
 		if vm.Kernel == "" && (vm.Initrd != "" || vm.KernelArgs != "") {
 			v.fail(p.at("kernel"), "initrd: and kernel_args: boot the guest directly from a kernel: add kernel: PATH, or remove them to boot the image's own bootloader")
+		}
+		if vm.DomainXML != "" {
+			for _, key := range []string{"vcpus", "memory", "machine"} {
+				if _, set := v.s.pos[p.at(key)]; set {
+					v.fail(p.at(key), "comes from domain_xml: %s with manager: libvirt; change it there, or remove domain_xml: to have vmbench write the domain", vm.DomainXML)
+				}
+			}
 		}
 		if vm.Kernel != "" && vm.KernelArgs == "" {
 			v.fail(p.at("kernel_args"), "a libvirt guest booted directly from kernel: needs its command line, at least the root device (kernel_args: root=/dev/vda)")

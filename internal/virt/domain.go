@@ -39,6 +39,9 @@ type Domain struct {
 	Tap, GuestIP string
 	// ConsoleLog receives the serial console.
 	ConsoleLog string
+	// Base is a team's own domain XML to start from (domain_xml:); nil:
+	// vmbench's own, as virt-install would write it.
+	Base []byte
 }
 
 // XML is the domain's libvirt XML, as virt-install would write it by
@@ -48,8 +51,16 @@ type Domain struct {
 // XML). The domain's QEMU runs as root without relabelling (a static DAC
 // label), as vmbench's own QEMU does: libvirt then changes the owner of no
 // file, the team's image included. It is pure: the same Domain gives the
-// same XML.
+// same XML. With a Base, the team's XML is augmented instead (Augment).
 func (d Domain) XML() ([]byte, error) {
+	if d.Base != nil {
+		a, err := Augment(d.Base, d)
+		return a.XML, err
+	}
+	return d.ownXML()
+}
+
+func (d Domain) ownXML() ([]byte, error) {
 	x := xDomain{
 		Type: "qemu", Name: d.Name,
 		Memory:   xSize{Unit: "KiB", Value: d.MemoryB >> 10},

@@ -84,6 +84,7 @@ type Instance struct {
 	g        *guest
 	restarts int
 	pid      atomic.Int64
+	memB     int64 // the guest's memory: the scenario's, or domain_xml's
 }
 
 var (
@@ -133,6 +134,7 @@ func (p *Platform) Start(ctx context.Context) (platform.Instance, error) {
 		ConsoleLog: filepath.Join(p.RunDir, platform.FileName(p.PlatformName)+"-console.log"),
 		Tools:      p.Tools,
 	}
+	inst.memB = p.Memory
 	if err := inst.makeDisks(ctx, img); err != nil {
 		return inst, err
 	}
@@ -146,6 +148,9 @@ func (p *Platform) Start(ctx context.Context) (platform.Instance, error) {
 	if inst.dom.Seed, err = Seed(ctx, inst.dir, name, p.Binary, inst.dom.GuestIP); err != nil {
 		return inst, err
 	}
+	if err := inst.readBase(); err != nil {
+		return inst, err
+	}
 	accel, reason, err := inst.start(ctx)
 	inst.info["accel"], inst.info["accel_reason"] = accel, reason
 	if err != nil {
@@ -153,6 +158,39 @@ func (p *Platform) Start(ctx context.Context) (platform.Instance, error) {
 	}
 	inst.recordGuest()
 	return inst, nil
+}
+
+// readBase reads the team's domain XML (domain_xml:), when there is one,
+// and checks that vmbench can augment it, before any domain exists.
+func (i *Instance) readBase() error {
+	path := i.p.DomainXML
+	if path == "" {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("domain_xml: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 1<<20+1))
+	if err != nil {
+		return fmt.Errorf("domain_xml %s: %w", path, err)
+	}
+	if len(b) > 1<<20 {
+		return fmt.Errorf("domain_xml %s: over 1 MiB, not a domain's XML", path)
+	}
+	i.dom.Base = b
+	a, err := Augment(b, i.dom)
+	if err != nil {
+		return fmt.Errorf("domain_xml %s: %w", path, err)
+	}
+	i.dom.VCPUs, i.memB = a.VCPUs, a.MemoryB
+	i.info["domain_xml_source"] = path
+	i.info["vcpus"], i.info["memory_bytes"] = strconv.Itoa(a.VCPUs), strconv.FormatInt(a.MemoryB, 10)
+	if len(a.Changes) > 0 {
+		i.info["domain_xml_changes"] = strings.Join(a.Changes, "; ")
+	}
+	return nil
 }
 
 // checkImage asks qemu-img what the image is and hashes it, once per
@@ -467,7 +505,7 @@ func (i *Instance) waitGone(d libvirt.Domain, grace time.Duration) {
 }
 
 // VMMProcess is the domain's QEMU pid and the guest's memory.
-func (i *Instance) VMMProcess() (int, int64) { return int(i.pid.Load()), i.p.Memory }
+func (i *Instance) VMMProcess() (int, int64) { return int(i.pid.Load()), i.memB }
 
 // Samplers follow the domain's QEMU process.
 func (i *Instance) Samplers() []collect.Sampler { return []collect.Sampler{collect.Follow(&i.pid)} }
