@@ -146,7 +146,9 @@ func Augment(base []byte, d Domain) (Augmented, error) {
 			note("nvram: libvirt's own for this domain")
 		}
 		if d.Kernel != "" {
-			osNode.drop(func(c *node) bool { return slices.Contains([]string{"kernel", "initrd", "cmdline", "boot"}, c.XMLName.Local) })
+			osNode.drop(func(c *node) bool {
+				return slices.Contains([]string{"kernel", "initrd", "cmdline", "boot"}, c.XMLName.Local)
+			})
 			osNode.Nodes = append(osNode.Nodes, own.child("os").Nodes[1:]...)
 		}
 	}
