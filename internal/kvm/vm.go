@@ -283,6 +283,10 @@ func (v *VM) boot(ctx context.Context, qemu string, cfg Config) (*guest, string,
 		g, err := try("kvm", v.BootTimeout)
 		if err != nil {
 			err = fmt.Errorf("%w; this host's KVM may not run ordinary guests (nested hosts using PVM, for one): use accel: auto or tcg", err)
+		} else if v.Decision != nil {
+			// The run's evidence that KVM works here: a platform with
+			// accel: auto started later need not race a probe timeout.
+			v.Decision.setIfUnset("kvm", fmt.Sprintf("a KVM guest of this run (platform %s) reached its agent", v.PlatformName))
 		}
 		return g, "kvm", "accel: kvm was asked for", err
 	}
@@ -290,9 +294,12 @@ func (v *VM) boot(ctx context.Context, qemu string, cfg Config) (*guest, string,
 	if d == nil {
 		d = &Decision{}
 	}
-	if accel, reason, ok := d.get(); ok && accel == "tcg" {
-		g, err := try("tcg", v.BootTimeout)
-		return g, "tcg", reason, err
+	if accel, reason, ok := d.get(); ok {
+		// Decided by a guest of this run: under KVM, one reached its
+		// agent, so a slower boot now (a loaded or nested host) is given
+		// the whole boot_timeout, not the probe's.
+		g, err := try(accel, v.BootTimeout)
+		return g, accel, reason, err
 	}
 	if err := kvmUsable(); err != nil {
 		reason := "KVM is unusable: " + err.Error()
@@ -460,22 +467,27 @@ func (i *Instance) RunMany(ctx context.Context, req agent.Request, copies int) (
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	req.Seccomp = i.seccomp
-	res, errs := make([]platform.Output, copies), make([]error, copies)
 	if i.g == nil {
+		return RunCopies(ctx, nil, 0, req, i.v.Container, copies)
+	}
+	return RunCopies(ctx, i.g.link, i.g.cmd.Process.Pid, req, i.v.Container, copies)
+}
+
+// RunCopies runs copies of a trial at once over one agent link (its
+// requests are independent), sharing the host CPU of the VMM process pid
+// evenly among them; a nil link fails them all: no guest runs.
+func RunCopies(ctx context.Context, link *agent.Link, pid int, req agent.Request, container bool, copies int) ([]platform.Output, []error) {
+	res, errs := make([]platform.Output, copies), make([]error, copies)
+	if link == nil {
 		for k := range errs {
 			errs[k] = errors.New("the guest is not running")
 		}
 		return res, errs
 	}
-	pid := i.g.cmd.Process.Pid
 	before, cerr := collect.ProcessCPU("/proc", pid)
 	var wg sync.WaitGroup
 	for k := range copies {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res[k].Result, errs[k] = i.g.link.Run(ctx, req, i.v.Container)
-		}()
+		wg.Go(func() { res[k].Result, errs[k] = link.Run(ctx, req, container) })
 	}
 	wg.Wait()
 	if after, aerr := collect.ProcessCPU("/proc", pid); cerr == nil && aerr == nil {

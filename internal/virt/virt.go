@@ -20,6 +20,7 @@ import (
 
 	"github.com/digitalocean/go-libvirt"
 	"github.com/digitalocean/go-libvirt/socket/dialers"
+	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/collect"
@@ -84,7 +85,8 @@ type Instance struct {
 	g        *guest
 	restarts int
 	pid      atomic.Int64
-	memB     int64 // the guest's memory: the scenario's, or domain_xml's
+	memB     int64               // the guest's memory: the scenario's, or domain_xml's
+	seccomp  *specs.LinuxSeccomp // the containers' profile, as on the host
 }
 
 var (
@@ -112,16 +114,25 @@ func (p *Platform) Start(ctx context.Context) (platform.Instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	var seccomp *specs.LinuxSeccomp
+	if path := options.SeccompPath(p.Seccomp); path != "" && p.Container {
+		if seccomp, err = platform.LoadSeccomp(path, platform.BundleCaps); err != nil {
+			return nil, err
+		}
+	}
 	l, err := Connect()
 	if err != nil {
 		return nil, err
 	}
 	name := fmt.Sprintf("%s-%d", result.Name(p.RunID, platform.FileName(p.PlatformName)), p.n.Add(1))
-	inst := &Instance{p: p, l: l, info: map[string]string{
+	inst := &Instance{p: p, l: l, seccomp: seccomp, info: map[string]string{
 		"manager": options.ManagerLibvirt, "image": img.path, "image_format": img.format, "image_sha256": img.sha256,
 		"vcpus": strconv.Itoa(p.VCPUs), "memory_bytes": strconv.FormatInt(p.Memory, 10), "machine": "q35",
 		"container": strconv.FormatBool(p.Container), "domain": name,
 	}}
+	if p.Container {
+		inst.info["seccomp"] = platform.SeccompInfo(p.Seccomp, seccomp)
+	}
 	if v, err := l.ConnectGetLibVersion(); err == nil {
 		inst.info["libvirt_version"] = fmt.Sprintf("%d.%d.%d", v/1000000, v/1000%1000, v%1000)
 	}
@@ -409,7 +420,7 @@ func (i *Instance) Run(ctx context.Context, req agent.Request) (platform.Output,
 	if i.p.Container && i.g.hello.Runc == "" {
 		return platform.Output{}, fmt.Errorf("the image has no container runtime (the guest says: %s): install runc in the image, or set container: false to run the workload as a guest process", i.info["guest_notes"])
 	}
-	req.Sample = i.p.Sample.Seconds()
+	req.Sample, req.Seccomp = i.p.Sample.Seconds(), i.seccomp
 	pid := int(i.pid.Load())
 	before, cerr := collect.ProcessCPU("/proc", pid)
 	var res platform.Output
@@ -442,26 +453,11 @@ func (i *Instance) Run(ctx context.Context, req agent.Request) (platform.Output,
 func (i *Instance) RunMany(ctx context.Context, req agent.Request, copies int) ([]platform.Output, []error) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	res, errs := make([]platform.Output, copies), make([]error, copies)
-	if i.g == nil || i.g.link == nil {
-		for k := range errs {
-			errs[k] = errors.New("the guest is not running")
-		}
-		return res, errs
+	req.Seccomp = i.seccomp
+	if i.g == nil {
+		return kvm.RunCopies(ctx, nil, 0, req, i.p.Container, copies)
 	}
-	pid := int(i.pid.Load())
-	before, cerr := collect.ProcessCPU("/proc", pid)
-	var wg sync.WaitGroup
-	for k := range copies {
-		wg.Go(func() { res[k].Result, errs[k] = i.g.link.Run(ctx, req, i.p.Container) })
-	}
-	wg.Wait()
-	if after, aerr := collect.ProcessCPU("/proc", pid); cerr == nil && aerr == nil {
-		for k := range res {
-			res[k].HostCPU = (after - before) / float64(copies)
-		}
-	}
-	return res, errs
+	return kvm.RunCopies(ctx, i.g.link, int(i.pid.Load()), req, i.p.Container, copies)
 }
 
 // relaunch stops the domain and creates it again from the same XML, on
