@@ -62,6 +62,15 @@ func (d *Decision) get() (accel, reason string, ok bool) {
 	return d.accel, d.reason, d.done
 }
 
+// setIfUnset makes the decision unless one is made.
+func (d *Decision) setIfUnset(accel, reason string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.done {
+		d.accel, d.reason, d.done = accel, reason, true
+	}
+}
+
 func (d *Decision) set(accel, reason string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
