@@ -161,7 +161,7 @@ func TestScratchDiskRefusesALink(t *testing.T) {
 	if err := os.Symlink(victim, filepath.Join(dir, "disk.img")); err != nil {
 		t.Fatal(err)
 	}
-	if err := makeSparse(dir, "disk.img", 1<<20); err == nil {
+	if err := MakeSparse(dir, "disk.img", 1<<20); err == nil {
 		t.Error("made the disk over a link")
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "precious" {

@@ -219,7 +219,7 @@ func (i *Instance) attachScratch(cfg *Config) (err error) {
 		return err
 	}
 	cfg.ScratchDisk, cfg.DiskCache, cfg.DiskAIO = filepath.Join(i.scratch, "disk.img"), v.DiskCache, v.DiskAIO
-	if err := makeSparse(i.scratch, "disk.img", v.ScratchSize); err != nil {
+	if err := MakeSparse(i.scratch, "disk.img", v.ScratchSize); err != nil {
 		return err
 	}
 	i.info["scratch_disk"] = fmt.Sprintf("%s (%d bytes, cache=%s, aio=%s)", cfg.ScratchDisk, v.ScratchSize, v.DiskCache, v.DiskAIO)
@@ -369,9 +369,9 @@ func checkHugepages(dir, meminfo string, memory int64) error {
 	return nil
 }
 
-// makeSparse creates name in dir, a new sparse file of size bytes: a disk whose blocks the
+// MakeSparse creates name in dir, a new sparse file of size bytes: a disk whose blocks the
 // host allocates as the guest writes them.
-func makeSparse(dir, name string, size int64) error {
+func MakeSparse(dir, name string, size int64) error {
 	f, err := safefs.Create(dir, name, 0o600)
 	if err != nil {
 		return err

@@ -265,15 +265,7 @@ func (i *Instance) makeDisks(ctx context.Context, img imageInfo) (err error) {
 	if i.scratch, err = platform.InstanceScratch(p.Scratch, p.PlatformName); err != nil || i.scratch == "" {
 		return err
 	}
-	f, err := safefs.Create(i.scratch, "disk.img", 0o600)
-	if err != nil {
-		return fmt.Errorf("scratch disk: %w", err)
-	}
-	err = f.Truncate(p.ScratchSize)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := kvm.MakeSparse(i.scratch, "disk.img", p.ScratchSize); err != nil {
 		return fmt.Errorf("scratch disk: %w", err)
 	}
 	i.dom.Scratch, i.dom.DiskCache, i.dom.DiskAIO = filepath.Join(i.scratch, "disk.img"), p.DiskCache, p.DiskAIO
