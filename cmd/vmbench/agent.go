@@ -39,6 +39,23 @@ func newAgentCmd() *cobra.Command {
 			return initproc.Service(self)
 		},
 	})
+	var remote initproc.RemoteOptions
+	remoteCmd := &cobra.Command{
+		Use:   "remote DIR",
+		Short: "Serve the controller over this SSH session's stdio: the agent on a machine vmbench does not manage, placed in DIR",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			remote.Dir, remote.Client = args[0], runClient
+			return initproc.Remote(self, remote, os.Stdin, os.Stdout)
+		},
+	}
+	remoteCmd.Flags().StringVar(&remote.Runtime, "runtime", "runc", "the machine's OCI runtime")
+	remoteCmd.Flags().StringVar(&remote.Listen, "listen", "", "the address servers listen on (default: every address)")
+	cmd.AddCommand(remoteCmd)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "echo",
 		Short: "Echo standard input to standard output: the other end of the syscall workload's pipe",
@@ -70,6 +87,26 @@ func newAgentCmd() *cobra.Command {
 		},
 	})
 	return cmd
+}
+
+// runClient runs the client of the workload req names, in this process,
+// against its server at addr.
+func runClient(ctx context.Context, addr string, req agent.Request) (workload.Result, bool, error) {
+	w, ok := workloads.Lookup(req.Type)
+	if !ok {
+		return workload.Result{}, false, fmt.Errorf("unknown workload type %q", req.Type)
+	}
+	c, ok := w.(workload.Client)
+	if !ok {
+		return workload.Result{}, false, fmt.Errorf("%s has no client", req.Type)
+	}
+	params, errs := workload.Complete(w, req.Params)
+	if len(errs) > 0 {
+		return workload.Result{}, false, errors.Join(errs...)
+	}
+	_, stops := w.(workload.ServerStopper)
+	res, err := c.Client(ctx, addr, params)
+	return res, stops, err
 }
 
 // runRequest runs an agent request in this process: the workload, once,

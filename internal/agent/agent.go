@@ -39,12 +39,20 @@ type Request struct {
 	// Port is the TCP port of a server whose client runs on the host
 	// (workload.Client), which an engine publishes; 0: none.
 	Port int `json:"port,omitempty"`
+	// Client asks the agent to run the workload's client too, on its own
+	// machine against the server it starts (a remote machine's network
+	// path); the result is the client's, with the server's CPU.
+	Client bool `json:"client,omitempty"`
 }
 
 // Response is the agent's answer; Error is set when the workload failed.
 type Response struct {
 	workload.Result
 	Error string `json:"error,omitempty"`
+	// CPU is the CPU time, user plus system, of the processes the trial
+	// ran in on the agent's machine (the runtime, the container), in
+	// seconds: a remote machine's own measure of the trial; 0: unknown.
+	CPU float64 `json:"cpu_s,omitempty"`
 }
 
 // Args returns the argument vector (after the binary) that makes the vmbench

@@ -45,6 +45,9 @@ type Hello struct {
 	Runc    string   `json:"runc,omitempty"`
 	Modules []string `json:"modules,omitempty"`
 	Notes   []string `json:"notes,omitempty"` // set-up problems the agent survived
+	// Machine is what a remote machine's agent says of the machine:
+	// CPU model, cores, memory, kernel, hypervisor, runtime versions.
+	Machine map[string]string `json:"machine,omitempty"`
 }
 
 // Handler runs one request in the guest; it returns promptly when ctx is
@@ -216,6 +219,13 @@ var ErrStuck = errors.New("the guest did not stop the trial")
 // cancelled it asks the guest to cancel and waits up to CancelGrace for the
 // run to end, so that the next trial does not start beside a leftover one.
 func (l *Link) Run(ctx context.Context, req Request, container bool) (workload.Result, error) {
+	res, _, err := l.RunCPU(ctx, req, container)
+	return res, err
+}
+
+// RunCPU is Run, with the CPU time the agent measured of the trial's
+// processes on its machine (Response.CPU).
+func (l *Link) RunCPU(ctx context.Context, req Request, container bool) (workload.Result, float64, error) {
 	l.mu.Lock()
 	l.nextID++
 	id := l.nextID
@@ -223,23 +233,24 @@ func (l *Link) Run(ctx context.Context, req Request, container bool) (workload.R
 	l.wait[id] = ch
 	l.mu.Unlock()
 	if err := l.send(Message{ID: id, Op: OpRun, Request: &req, Container: container}); err != nil {
-		return workload.Result{}, fmt.Errorf("send request: %w", err)
+		return workload.Result{}, 0, fmt.Errorf("send request: %w", err)
 	}
 	select {
 	case resp := <-ch:
-		return responseResult(resp)
+		res, err := responseResult(resp)
+		return res, resp.CPU, err
 	case <-l.done:
-		return workload.Result{}, l.closedErr()
+		return workload.Result{}, 0, l.closedErr()
 	case <-ctx.Done():
 	}
 	l.send(Message{ID: id, Op: OpCancel})
 	select {
 	case <-ch:
-		return workload.Result{}, ctx.Err()
+		return workload.Result{}, 0, ctx.Err()
 	case <-l.done:
-		return workload.Result{}, l.closedErr()
+		return workload.Result{}, 0, l.closedErr()
 	case <-time.After(CancelGrace):
-		return workload.Result{}, fmt.Errorf("%w; %w within %s", ctx.Err(), ErrStuck, CancelGrace)
+		return workload.Result{}, 0, fmt.Errorf("%w; %w within %s", ctx.Err(), ErrStuck, CancelGrace)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -130,4 +132,35 @@ func ToolVersions() map[string]string {
 		}
 	}
 	return out
+}
+
+// Machine describes the machine this process runs on, as a remote
+// machine's agent reports it for run.json: its fingerprint, and what
+// hypervisor it runs under as systemd-detect-virt, the DMI tables and the
+// CPU's hypervisor flag say (each may be absent; none of them is proof).
+func Machine() map[string]string {
+	h := Take()
+	m := map[string]string{
+		"hostname": h.Hostname, "cpu_model": h.CPUModel, "cores": strconv.Itoa(h.Cores),
+		"memory_bytes": strconv.FormatUint(h.MemoryB, 10), "kernel": h.Kernel, "os": h.OS,
+		"arch": runtime.GOARCH, "cgroup_mode": h.CgroupMode,
+	}
+	if out, err := exec.Command("systemd-detect-virt").Output(); len(out) > 0 || err == nil {
+		m["virt_systemd"] = strings.TrimSpace(string(out))
+	}
+	if v := strings.TrimSpace(read("/sys/class/dmi/id/sys_vendor") + " " + read("/sys/class/dmi/id/product_name")); v != "" {
+		m["virt_dmi"] = v
+	}
+	m["virt_cpuid"] = "no hypervisor flag"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "flags" {
+				if slices.Contains(strings.Fields(v), "hypervisor") {
+					m["virt_cpuid"] = "hypervisor flag set"
+				}
+				break
+			}
+		}
+	}
+	return m
 }

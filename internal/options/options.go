@@ -1,4 +1,4 @@
-// Package options declares the options of the container and vm platforms
+// Package options declares the options of the container, vm and remote platforms
 // as a scenario writes them and the platforms use them, with their
 // defaults and the names they take (engines, network modes, seccomp): the
 // scenario's schema reads them without compiling the platforms.
@@ -66,6 +66,48 @@ type VMOptions struct {
 	// DomainXML is a team's own libvirt domain XML (virsh dumpxml) that a
 	// libvirt guest starts from; "": vmbench's own, as virt-install's.
 	DomainXML string `opt:"domain_xml"`
+}
+
+// RemoteOptions are a remote platform's options: an existing machine,
+// which vmbench does not manage, reached over SSH.
+type RemoteOptions struct {
+	// Host is the SSH destination, [user@]host, or a Host alias of the
+	// user's SSH configuration (ProxyJump, port, key and known_hosts
+	// come from there).
+	Host string `opt:"host"`
+	// Kind is what the machine is: vm (a guest of a hypervisor vmbench
+	// cannot see) or metal (bare metal: its own CPU is the host's).
+	Kind string `opt:"kind"`
+	// Container runs the workload in the machine's OCI runtime, else as a
+	// plain process there.
+	Container bool   `opt:"container"`
+	Runtime   string `opt:"runtime"` // the machine's OCI runtime: runc or crun
+	// Client is where the client of a network workload runs: remote (on
+	// the machine, against the server in its container) or controller
+	// (here, across the physical network).
+	Client string `opt:"client"`
+	// SSHConfig is an ssh_config file used instead of ~/.ssh/config
+	// (ssh -F); "": OpenSSH's own.
+	SSHConfig      string        `opt:"ssh_config"`
+	ConnectTimeout time.Duration `opt:"connect_timeout"` // the SSH connection and the placement
+	Seccomp        string        `opt:"seccomp"`         // the containers' profile, as for a container platform
+}
+
+// Remote machine kinds.
+const (
+	KindVM    = "vm"
+	KindMetal = "metal"
+)
+
+// Where a remote platform's network clients run.
+const (
+	ClientRemote     = "remote"
+	ClientController = "controller"
+)
+
+// DefaultRemoteOptions are the options of a remote platform that sets none.
+func DefaultRemoteOptions() RemoteOptions {
+	return RemoteOptions{Container: true, Runtime: "runc", Client: ClientRemote, ConnectTimeout: 30 * time.Second, Seccomp: "default"}
 }
 
 // Guest managers.

@@ -43,6 +43,8 @@ type SpecOptions struct {
 	Rootfs, Agent string
 	// Seccomp is the container's seccomp filter; nil: none.
 	Seccomp *specs.LinuxSeccomp
+	// Env is added to the process's environment (NAME=value).
+	Env []string
 }
 
 // BundleCaps are the capabilities of vmbench's containers: Docker's default
@@ -120,6 +122,7 @@ func Spec(o SpecOptions) *specs.Spec {
 			specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: &d.Major, Minor: &d.Minor, Access: "rw"})
 		s.Process.Env = append(s.Process.Env, workload.ScratchEnv+"="+d.Path)
 	}
+	s.Process.Env = append(s.Process.Env, o.Env...)
 	s.Linux.Seccomp = o.Seccomp
 	if o.CPUs > 0 {
 		period := uint64(100000)

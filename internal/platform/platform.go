@@ -95,6 +95,13 @@ type Addressed interface {
 	Addr() string
 }
 
+// ClientRunner is implemented by instances that may run a workload's
+// client themselves, beside its server (a remote machine's own network
+// path): when RunsClient, the runner leaves the client to Run.
+type ClientRunner interface {
+	RunsClient() bool
+}
+
 // AddrWaiter is implemented by instances whose servers get their address
 // only once the trial's container runs (an engine's container on the
 // engine's bridge): WaitAddr returns it once the trial has started.

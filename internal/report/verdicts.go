@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -31,7 +32,7 @@ func analysisOf(info result.RunInfo) result.Analysis {
 	}
 	var names, types []string
 	for _, p := range info.Platforms {
-		names, types = append(names, p.Name), append(types, p.Type)
+		names, types = append(names, p.Name), append(types, cmp.Or(p.Info["role"], p.Type))
 	}
 	return result.Analysis{Negligible: stats.DefaultMargin, Compare: scenario.DefaultComparisons(names, types)}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/remote"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/virt"
 )
@@ -33,6 +34,8 @@ func New(p scenario.Platform, env Env) (platform.Platform, error) {
 			CacheDir: env.CacheDir, Decision: env.Decision, Sample: env.Sample, Scratch: env.Scratch,
 			Network: env.Network, Tools: env.ToolsImage,
 		}, nil
+	case scenario.Remote:
+		return &remote.Platform{PlatformName: p.Name, RunDir: env.RunDir, Binary: env.Binary, RemoteOptions: p.Remote, Sample: env.Sample}, nil
 	}
 	return nil, fmt.Errorf("platform type %q is not supported by this build", p.Type)
 }

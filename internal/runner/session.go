@@ -287,7 +287,8 @@ func attempt(ctx context.Context, s *scenario.Scenario, inst platform.Instance, 
 	defer cancel()
 	var res platform.Output
 	var err error
-	if c, ok := w.(workload.Client); ok && req.Port > 0 {
+	cr, self := inst.(platform.ClientRunner)
+	if c, ok := w.(workload.Client); ok && req.Port > 0 && !(self && cr.RunsClient()) {
 		res, err = withClient(tctx, inst, req, c)
 	} else {
 		res, err = inst.Run(tctx, req)

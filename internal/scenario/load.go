@@ -122,10 +122,11 @@ var platformOptions = map[string][]string{
 	Native:    {},
 	Container: options.Keys(options.ContainerOptions{}),
 	VM:        options.Keys(options.VMOptions{}),
+	Remote:    options.Keys(options.RemoteOptions{}),
 }
 
 // PlatformTypes lists the platform types in the order `vmbench list` shows them.
-var PlatformTypes = []string{Native, Container, VM}
+var PlatformTypes = []string{Native, Container, VM, Remote}
 
 // PlatformOptions returns the options a platform type accepts.
 func PlatformOptions(typ string) []string { return platformOptions[typ] }
@@ -240,7 +241,7 @@ func (d *decoder) platformMatrix(n *yaml.Node, path string) []Platform {
 }
 
 func (d *decoder) platform(n *yaml.Node, path string) Platform {
-	p := Platform{Container: options.DefaultContainerOptions(), VM: options.DefaultVMOptions(), path: path}
+	p := Platform{Container: options.DefaultContainerOptions(), VM: options.DefaultVMOptions(), Remote: options.DefaultRemoteOptions(), path: path}
 	if n.Kind != yaml.MappingNode {
 		d.fail(n, path, "must be a mapping with name and type")
 		return p
@@ -269,6 +270,8 @@ func (d *decoder) platform(n *yaml.Node, path string) Platform {
 		d.options(f, path, &p.Container)
 	case VM:
 		d.options(f, path, &p.VM)
+	case Remote:
+		d.options(f, path, &p.Remote)
 	}
 	return p
 }

@@ -24,6 +24,7 @@ const (
 	Native    = "native"
 	Container = "container"
 	VM        = "vm"
+	Remote    = "remote"
 )
 
 // Scenario is a loaded scenario file.
@@ -72,6 +73,7 @@ type Platform struct {
 	// The options of its type (the other type's stay at their defaults).
 	Container options.ContainerOptions
 	VM        options.VMOptions
+	Remote    options.RemoteOptions
 	// Family is set on a platform a matrix made (options given as lists):
 	// the name as written; Name is then Family[key=value,...], and Matrix
 	// the options that vary with their values here.
@@ -121,6 +123,28 @@ func (p Platform) at(key string) string {
 		return kp
 	}
 	return p.path + "." + key
+}
+
+// Role is the place the platform takes in the comparisons across types:
+// its type, except for a remote machine, which stands as what it is — a
+// VM (kind: vm), a container on bare metal, or bare metal's own process.
+func (p Platform) Role() string {
+	if p.Type != Remote {
+		return p.Type
+	}
+	return RemoteRole(p.Remote.Kind, p.Remote.Container)
+}
+
+// RemoteRole is the role of a remote machine of this kind, running the
+// workload in a container or not.
+func RemoteRole(kind string, container bool) string {
+	switch {
+	case kind == options.KindVM:
+		return VM
+	case container:
+		return Container
+	}
+	return Native
 }
 
 // Memory is the platform's memory: a container's limit or a guest's size;

@@ -117,10 +117,13 @@ func CheckHost(s *Scenario, seccomp func(path string) error) Errors {
 	}
 	for _, p := range s.Platforms {
 		profile := p.Container.Seccomp
-		if p.Type == VM {
+		switch p.Type {
+		case VM:
 			profile = p.VM.Seccomp
+		case Remote:
+			profile = p.Remote.Seccomp
 		}
-		if path := options.SeccompPath(profile); path != "" && seccomp != nil && (p.Type == Container || p.Type == VM && p.VM.Container) {
+		if path := options.SeccompPath(profile); path != "" && seccomp != nil && (p.Type == Container || p.Type == VM && p.VM.Container || p.Type == Remote && p.Remote.Container) {
 			if err := seccomp(path); err != nil {
 				v.fail(p.at("seccomp"), "%v", err)
 			}
@@ -135,6 +138,11 @@ func CheckHost(s *Scenario, seccomp func(path string) error) Errors {
 			}
 			if st, err := os.Stat(f.path); err != nil || !st.Mode().IsRegular() {
 				v.fail(p.at(f.key), "%q is not a readable file: %s", f.path, f.fix)
+			}
+		}
+		if p.Type == Remote && p.Remote.SSHConfig != "" {
+			if st, err := os.Stat(p.Remote.SSHConfig); err != nil || !st.Mode().IsRegular() {
+				v.fail(p.at("ssh_config"), "%q is not a readable file: name an ssh_config file (ssh -F), or remove the key to use ~/.ssh/config", p.Remote.SSHConfig)
 			}
 		}
 		if p.Type == VM && p.VM.Kernel != "" {
@@ -288,8 +296,42 @@ func (v *validator) platform(path string, p Platform) {
 				v.fail(p.at("disk_cache"), "%s needs disk_aio: threads or io_uring (the default disk_aio, native, needs disk_cache none or directsync)", p.VM.DiskCache)
 			}
 		}
+	case Remote:
+		v.remote(p)
 	default:
 		v.fail(p.at("type"), "must be one of %s, got %q", strings.Join(PlatformTypes, ", "), p.Type)
+	}
+}
+
+// remote checks a remote machine's options.
+func (v *validator) remote(p Platform) {
+	r := p.Remote
+	switch {
+	case r.Host == "":
+		v.fail(p.at("type"), "a remote platform is a machine reached over SSH: add host: [USER@]HOST (or a Host alias of your SSH configuration)")
+	case strings.HasPrefix(r.Host, "-") || strings.ContainsFunc(r.Host, func(c rune) bool { return c <= ' ' || c == 0x7f }):
+		v.fail(p.at("host"), "%q is not an SSH destination: [USER@]HOST, or a Host alias of your SSH configuration, with no leading '-' or spaces", r.Host)
+	}
+	if r.Kind != options.KindVM && r.Kind != options.KindMetal {
+		v.fail(p.at("kind"), "says what the machine is, for the comparisons: vm (a guest of a hypervisor vmbench cannot see) or metal (bare metal), got %q", r.Kind)
+	}
+	if !slices.Contains([]string{"runc", "crun"}, r.Runtime) {
+		v.fail(p.at("runtime"), "must be runc or crun, the OCI runtime installed on the machine, got %q", r.Runtime)
+	}
+	if r.Client != options.ClientRemote && r.Client != options.ClientController {
+		v.fail(p.at("client"), "must be remote (a network workload's client runs on the machine, against the server in its container) or controller (here, across the network), got %q", r.Client)
+	}
+	if r.ConnectTimeout <= 0 {
+		v.fail(p.at("connect_timeout"), "must be a positive duration, got %s", r.ConnectTimeout)
+	}
+	for _, w := range v.s.Workloads {
+		impl, ok := workloads.Lookup(w.Type)
+		if !ok || !w.RunsOn(p, v.s.Baseline) {
+			continue
+		}
+		if _, tool := impl.(workload.Tool); tool || w.App != nil {
+			v.fail(p.at("type"), "a remote platform runs built-in workloads only for now; %s runs an external tool: leave this platform out of its platforms:", w.Name)
+		}
 	}
 }
 

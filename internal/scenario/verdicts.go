@@ -56,12 +56,12 @@ func (s *Scenario) Comparisons() [][2]string {
 			}
 			first[p.Family] = p.Name
 		}
-		names, types = append(names, p.Name), append(types, p.Type)
+		names, types = append(names, p.Name), append(types, p.Role())
 	}
 	return append(DefaultComparisons(names, types), within...)
 }
 
-// DefaultComparisons pairs every vm platform with every container platform,
+// DefaultComparisons pairs, by role (Platform.Role), every vm platform with every container platform,
 // every container with every native, and every vm with every native: the
 // question vmbench asks first (containers in VMs against containers on bare
 // metal), and the two that explain it.

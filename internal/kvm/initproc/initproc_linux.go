@@ -8,6 +8,7 @@ package initproc
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -97,7 +98,7 @@ func Main() {
 			hello.Runc = rt.Version()
 		}
 	}
-	h := &handler{rt: rt, hostNetwork: netUp, self: "/init"}
+	h := &handler{rt: rt, hostNetwork: netUp, self: "/init", bundle: bundleDir, idPrefix: "vmbench-guest"}
 	hello.ReadyAt = uptime()
 	logf("ready after %.2fs of guest uptime (init started at %.2fs)", hello.ReadyAt, initAt)
 	err = agent.Serve(context.Background(), port, hello, h.handle)
@@ -117,15 +118,44 @@ type handler struct {
 	// its NIC, as a VM-isolated container does (Kata gives the VM's NIC to
 	// the container).
 	hostNetwork bool
+	// bundle is where the shared rootfs is written, beside the configs of
+	// each run; idPrefix starts each container's id.
+	bundle, idPrefix string
+	// scratchDir is the scratch area where no scratch disk is attached (a
+	// remote machine's placement); "": none.
+	scratchDir string
+	// listen is the address servers listen on; "": every address.
+	listen string
+	// client runs a workload's client against a server on this machine
+	// (Request.Client); nil: not here.
+	client ClientFunc
+	runs   sync.WaitGroup // the runs in flight
 }
+
+// ClientFunc runs the client of the workload req names against the server
+// at addr. stop says that the server does not end by itself and is to be
+// stopped once the client is done (workload.ServerStopper).
+type ClientFunc func(ctx context.Context, addr string, req agent.Request) (res workload.Result, stop bool, err error)
 
 const bundleDir = "/run/vmbench/bundle"
 
 func (h *handler) handle(ctx context.Context, req agent.Request, container bool) agent.Response {
-	defer reapOrphans()
+	h.runs.Add(1)
+	defer h.runs.Done()
+	if os.Getpid() == 1 { // only init has others' orphans to reap
+		defer reapOrphans()
+	}
 	start := time.Now()
 	logf("run %s container=%v", req.Type, container)
 	defer func() { logf("run %s done in %s", req.Type, time.Since(start).Round(time.Millisecond)) }()
+	if req.Client {
+		return h.withClient(ctx, req, container)
+	}
+	return h.run(ctx, req, container)
+}
+
+// run runs the workload in a container or as a process of this machine.
+func (h *handler) run(ctx context.Context, req agent.Request, container bool) agent.Response {
 	self := h.self
 	tool := req.Tool
 	if tool {
@@ -134,36 +164,43 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 		}
 	}
 	scratch := diskBySerial(agent.ScratchSerial)
+	var env []string
+	if h.listen != "" {
+		env = append(env, workload.ListenEnv+"="+h.listen)
+	}
 	var cmd *exec.Cmd
 	if container {
 		if h.rt == nil {
 			return agent.Response{Error: "the guest has no usable runc (see the console log)"}
 		}
 		h.bundleMu.Lock()
-		if _, err := os.Stat(filepath.Join(bundleDir, "rootfs", rootfs.AgentPath)); err != nil {
-			if err := platform.WriteRootfs(bundleDir, self); err != nil {
+		if _, err := os.Stat(filepath.Join(h.bundle, "rootfs", rootfs.AgentPath)); err != nil {
+			if err := platform.WriteRootfs(h.bundle, self); err != nil {
 				h.bundleMu.Unlock()
 				return agent.Response{Error: "guest bundle: " + err.Error()}
 			}
 		}
 		h.bundleMu.Unlock()
-		id := fmt.Sprintf("vmbench-guest-%d", h.n.Add(1))
+		id := fmt.Sprintf("%s-%d", h.idPrefix, h.n.Add(1))
 		// The agent inside does not need the filter again: it is the
 		// container's, from the spec.
 		inner := req
 		inner.Seccomp = nil
-		opts := platform.SpecOptions{ID: id, Args: append([]string{rootfs.AgentPath}, agent.Args(inner)...), ScratchDevice: scratch, HostNetwork: h.hostNetwork, Seccomp: req.Seccomp}
+		opts := platform.SpecOptions{ID: id, Args: append([]string{rootfs.AgentPath}, agent.Args(inner)...), ScratchDevice: scratch, HostNetwork: h.hostNetwork, Seccomp: req.Seccomp, Env: env}
+		if scratch == nil {
+			opts.Scratch = h.scratchDir
+		}
 		if tool {
 			opts.Rootfs, opts.Agent = toolsRoot, self
 		}
 		spec := platform.Spec(opts)
 		if !tool {
-			spec.Root.Path = filepath.Join(bundleDir, "rootfs")
+			spec.Root.Path = filepath.Join(h.bundle, "rootfs")
 		}
 		// A config of its own for each run, beside the shared rootfs:
 		// a density sweep packs several instances into one guest, and
 		// their runs overlap.
-		dir := filepath.Join(filepath.Dir(bundleDir), id)
+		dir := filepath.Join(filepath.Dir(h.bundle), id)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return agent.Response{Error: err.Error()}
 		}
@@ -180,8 +217,14 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 			cmd.Path, cmd.Args[0], cmd.Dir = rootfs.AgentPath, rootfs.AgentPath, "/"
 			cmd.SysProcAttr = &unix.SysProcAttr{Chroot: toolsChroot}
 		}
-		if scratch != nil {
-			cmd.Env = append(os.Environ(), workload.ScratchEnv+"="+scratch.Path)
+		switch {
+		case scratch != nil:
+			env = append(env, workload.ScratchEnv+"="+scratch.Path)
+		case h.scratchDir != "":
+			env = append(env, workload.ScratchEnv+"="+h.scratchDir)
+		}
+		if len(env) > 0 {
+			cmd.Env = append(os.Environ(), env...)
 		}
 	}
 	var view *collect.Collection
@@ -192,11 +235,52 @@ func (h *handler) handle(ctx context.Context, req agent.Request, container bool)
 	if view != nil {
 		res.Series = append(res.Series, view.Stop().Series...)
 	}
+	var cpu float64
+	if st := cmd.ProcessState; st != nil {
+		cpu = (st.UserTime() + st.SystemTime()).Seconds()
+	}
 	if err != nil {
 		logf("run %s failed: %v", req.Type, err)
-		return agent.Response{Result: res.Result, Error: err.Error()}
+		return agent.Response{Result: res.Result, Error: err.Error(), CPU: cpu}
 	}
-	return agent.Response{Result: res.Result} // its host CPU is the host's to measure
+	// In a guest, the trial's host CPU is the host's to measure; on a
+	// remote machine, cpu is the machine's own measure of it.
+	return agent.Response{Result: res.Result, CPU: cpu}
+}
+
+// withClient runs the server of a client workload as run does, and its
+// client here, against it: a remote machine's own network path. The
+// result is the client's, with the server's CPU and samples.
+func (h *handler) withClient(ctx context.Context, req agent.Request, container bool) agent.Response {
+	if h.client == nil {
+		return agent.Response{Error: "this agent runs no clients"}
+	}
+	sctx, stopServer := context.WithCancel(ctx)
+	defer stopServer()
+	cctx, stopClient := context.WithCancel(ctx)
+	defer stopClient()
+	served := make(chan agent.Response, 1)
+	go func() {
+		resp := h.run(sctx, req, container)
+		stopClient() // a server that ended early, failed, cannot be waited for
+		served <- resp
+	}()
+	addr := cmp.Or(h.listen, "127.0.0.1")
+	res, stops, cerr := h.client(cctx, addr, req)
+	stopped := cerr == nil && stops
+	if cerr != nil || stopped {
+		stopServer()
+	}
+	srv := <-served
+	if cerr != nil {
+		return agent.Response{Error: "client: " + cerr.Error(), CPU: srv.CPU}
+	}
+	if srv.Error != "" && !stopped {
+		return agent.Response{Error: "server: " + srv.Error, CPU: srv.CPU}
+	}
+	res.Series, res.Profile = srv.Series, srv.Profile
+	res.Warnings = append(res.Warnings, srv.Warnings...)
+	return agent.Response{Result: res, CPU: srv.CPU}
 }
 
 // cmdlineParam returns the value of key=value on the kernel command line.

@@ -28,7 +28,7 @@ func Service(self string) error {
 		Kernel: kernelRelease(), CPUs: runtime.NumCPU(), MemoryB: memTotal(),
 		InitAt: userspaceAt("/proc"),
 	}
-	h := &handler{self: self, hostNetwork: true}
+	h := &handler{self: self, hostNetwork: true, bundle: bundleDir, idPrefix: "vmbench-guest"}
 	if rt, err := platform.NewRuntime("runc", self); err != nil {
 		hello.Notes = append(hello.Notes, "no container runtime in the image: "+err.Error())
 	} else {
