@@ -11,10 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/perf/benchfmt"
+
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/stats"
 	"github.com/vmbench/vmbench/internal/untrusted"
-	"golang.org/x/perf/benchfmt"
 )
 
 // CSV writes every sample, one row per metric (a failed trial is one row
@@ -205,8 +206,9 @@ func JSON(w io.Writer, t Table) error {
 	type finding struct {
 		Resource string `json:"resource"`
 		verdict
-		Cells map[stats.Verdict]int `json:"cells"`
-		Where string                `json:"decided_by"`
+		Cells   map[stats.Verdict]int `json:"cells"`
+		Where   string                `json:"decided_by"`
+		Warning string                `json:"warning,omitempty"`
 	}
 	out := struct {
 		Schema    string    `json:"schema"`
@@ -223,7 +225,7 @@ func JSON(w io.Writer, t Table) error {
 		Rows      []row     `json:"rows"`
 	}{Schema: ReportSchema, Kind: t.kind(), RunID: t.RunID, Scenario: t.Scenario, Baseline: t.Baseline, Platforms: t.Platforms, Banners: t.Banners, Notes: t.Notes, Level: t.Level, Margin: t.Analysis.Negligible}
 	for _, f := range t.Summary {
-		out.Summary = append(out.Summary, finding{Resource: f.Resource, verdict: t.verdictJSON(f.Pair, f.Worst), Cells: f.Count, Where: f.Where})
+		out.Summary = append(out.Summary, finding{Resource: f.Resource, verdict: t.verdictJSON(f.Pair, f.Worst), Cells: f.Count, Where: f.Where, Warning: f.Warning})
 	}
 	for _, r := range t.Rows {
 		jr := row{Workload: r.Workload, Variant: r.Label, Params: labelParams(r.Label), Metric: r.Metric, Unit: r.Unit, Better: better(r.Unit), Resource: r.Resource}

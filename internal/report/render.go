@@ -10,6 +10,7 @@ import (
 
 	"github.com/olekukonko/tablewriter"
 
+	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/units"
 	"github.com/vmbench/vmbench/internal/untrusted"
 )
@@ -104,6 +105,13 @@ func Text(w io.Writer, t Table) error {
 		h, rows := t.summaryRows()
 		for _, cols := range fitColumns(h, rows, 1, 158) {
 			textTable(w)(pickColumns(h, cols), pickRows(rows, cols))
+		}
+		var warned []string
+		for _, f := range t.Summary {
+			if f.Warning != "" && !slices.Contains(warned, f.Warning) {
+				warned = append(warned, f.Warning)
+				fmt.Fprintf(w, "%s\n", wrap("!! "+t.pairName(f.Pair)+": "+f.Warning, 158, "   "))
+			}
 		}
 	}
 	for _, p := range t.Density {
@@ -274,6 +282,9 @@ func (t Table) environment() [][2]string {
 		desc := p.Type
 		if p.Accel != "" {
 			desc += ", accel " + p.Accel
+		}
+		if p.Type == scenario.Remote {
+			desc += ", on " + orUnknown(p.Machine)
 		}
 		env = append(env, [2]string{"platform " + p.Name, desc})
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/vmbench/vmbench/internal/hist"
 	"github.com/vmbench/vmbench/internal/hostinfo"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/stats"
 	"github.com/vmbench/vmbench/internal/units"
 	"github.com/vmbench/vmbench/internal/workload"
@@ -83,6 +84,9 @@ type Column struct {
 	Type  string `json:"type"`
 	Accel string `json:"accel,omitempty"` // vm platforms: kvm or tcg
 	Error string `json:"error,omitempty"` // the platform did not start
+	// Machine is the CPU model the platform ran on: the host's, or a
+	// remote machine's own.
+	Machine string `json:"machine,omitempty"`
 }
 
 // Row is one metric of one workload variant.
@@ -119,7 +123,11 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 	col := map[string]int{}
 	for _, p := range info.Platforms {
 		col[p.Name] = len(t.Platforms)
-		c := Column{Name: p.Name, Type: p.Type, Accel: p.Info["accel"], Error: p.Error}
+		c := Column{Name: p.Name, Type: p.Type, Accel: p.Info["accel"], Error: p.Error, Machine: info.Host.CPUModel}
+		if p.Type == scenario.Remote {
+			c.Machine = p.Info["machine_cpu_model"]
+			t.Notes = append(t.Notes, remoteNotes(p)...)
+		}
 		t.Platforms = append(t.Platforms, c)
 		if c.Error != "" {
 			t.Notes = append(t.Notes, fmt.Sprintf("platform %s did not start: %s", p.Name, p.Error))
@@ -329,4 +337,23 @@ func (c Cell) deltaText() string {
 		return ""
 	}
 	return c.Delta.Text()
+}
+
+// remoteNotes say what a remote platform is, and what of it vmbench could
+// not measure.
+func remoteNotes(p result.PlatformInfo) []string {
+	in := p.Info
+	out := []string{fmt.Sprintf("platform %s is a remote machine (kind %s, host %s): %s, %s CPUs, kernel %s; hypervisor: systemd-detect-virt %s, DMI %q, cpuid %s",
+		p.Name, in["kind"], in["host"], orUnknown(in["machine_cpu_model"]), orUnknown(in["machine_cores"]), orUnknown(in["machine_kernel"]),
+		orUnknown(in["machine_virt_systemd"]), in["machine_virt_dmi"], orUnknown(in["machine_virt_cpuid"]))}
+	if nm := in["not_measured"]; nm != "" {
+		out = append(out, fmt.Sprintf("platform %s: not measured: %s; its host CPU and footprint cells are empty, not zero", p.Name, nm))
+	}
+	if in["client"] == "controller" {
+		out = append(out, fmt.Sprintf("platform %s: its network clients ran on the controller, so its network path crosses the physical network", p.Name))
+	}
+	if n := in["sessions_lost"]; n != "" {
+		out = append(out, fmt.Sprintf("platform %s: its SSH session was lost %s time(s) and made again; see %s", p.Name, n, in["agent_log"]))
+	}
+	return out
 }

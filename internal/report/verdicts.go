@@ -80,6 +80,7 @@ func (t *Table) compare(col map[string]int) {
 	for _, res := range workload.Resources {
 		for pi := range t.Pairs {
 			if f, ok := t.finding(res, pi); ok {
+				f.Warning = t.crossesHardware(t.Pairs[pi])
 				t.Summary = append(t.Summary, f)
 			}
 		}
@@ -99,6 +100,9 @@ type Finding struct {
 	// one; Where names it.
 	Worst *Judged
 	Where string
+	// Warning is what makes the verdict read differently: a comparison
+	// across hardware.
+	Warning string
 }
 
 func (t Table) finding(res string, pi int) (Finding, bool) {
@@ -154,7 +158,11 @@ func (f Finding) Short() string {
 	case stats.Inconclusive:
 		return fmt.Sprintf("inconclusive (%d of %d undecided)", f.Count[stats.Inconclusive], f.Cells)
 	}
-	return fmt.Sprintf("%s %s %s", f.Verdict, pct(j.Overhead), interval(j.Estimate))
+	s := fmt.Sprintf("%s %s %s", f.Verdict, pct(j.Overhead), interval(j.Estimate))
+	if f.Warning != "" {
+		s += " (crosses hardware)"
+	}
+	return s
 }
 
 // Detail says which cells the finding rests on.
@@ -165,7 +173,22 @@ func (f Finding) Detail() string {
 			parts = append(parts, fmt.Sprintf("%d %s", n, v))
 		}
 	}
-	return fmt.Sprintf("%s: %s; cells: %s", f.Where, f.Worst.Text(), strings.Join(parts, ", "))
+	d := fmt.Sprintf("%s: %s; cells: %s", f.Where, f.Worst.Text(), strings.Join(parts, ", "))
+	if f.Warning != "" {
+		d += "; warning: " + f.Warning
+	}
+	return d
+}
+
+// crossesHardware says so when the pair's platforms ran on different CPU
+// models (a remote machine against the controller's host): the verdict
+// then includes the hardware's difference, not only the platforms'.
+func (t Table) crossesHardware(p Pair) string {
+	a, b := t.Platforms[p.X], t.Platforms[p.Ref]
+	if a.Machine == "" || b.Machine == "" || a.Machine == b.Machine {
+		return ""
+	}
+	return fmt.Sprintf("the comparison crosses hardware (%s on %s, %s on %s)", a.Name, a.Machine, b.Name, b.Machine)
 }
 
 // Text is how a verdict reads in every format: "negligible +0.3% [-0.8,
