@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vmbench/vmbench/internal/doctor"
+	"github.com/vmbench/vmbench/internal/remote"
 	"github.com/vmbench/vmbench/internal/rundir"
 	"github.com/vmbench/vmbench/internal/scenario"
 )
@@ -21,7 +22,9 @@ func newDoctorCmd() *cobra.Command {
 here?) and one under TCG that runs a workload in runc inside the guest.
 Exits 1 when a platform of the default scenario (or of --scenario's) cannot
 run; with --scenario, only its platform types are checked (no guest boots
-for a scenario without vm platforms).`,
+for a scenario without vm platforms). A scenario's remote machines are each
+checked over SSH: reachable, authenticated, root or passwordless sudo,
+x86-64, the runtime installed, room for the agent's placement.`,
 		Example: `  vmbench doctor
   vmbench doctor --scenario my.yaml`,
 		Args: cobra.NoArgs,
@@ -31,6 +34,7 @@ for a scenario without vm platforms).`,
 				return err
 			}
 			var types []string
+			var remotes []*remote.Platform
 			if file != "" {
 				s, _, err := scenario.LoadFile(file)
 				if err != nil {
@@ -38,6 +42,9 @@ for a scenario without vm platforms).`,
 				}
 				types = []string{"native"}
 				for _, p := range s.Platforms {
+					if p.Type == scenario.Remote {
+						remotes = append(remotes, &remote.Platform{PlatformName: p.Name, Binary: self, RemoteOptions: p.Remote})
+					}
 					if !slices.Contains(types, p.Type) {
 						types = append(types, p.Type)
 					}
@@ -52,7 +59,7 @@ for a scenario without vm platforms).`,
 				}
 				defer release()
 			}
-			r := doctor.Run(cmd.Context(), doctor.Options{Binary: self, Log: cmd.ErrOrStderr(), Types: types})
+			r := doctor.Run(cmd.Context(), doctor.Options{Binary: self, Log: cmd.ErrOrStderr(), Types: types, Remotes: remotes})
 			if !doctor.Print(cmd.OutOrStdout(), r, types) {
 				return silentExit(exitInternal)
 			}

@@ -6,12 +6,14 @@ package doctor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/platform"
+	"github.com/vmbench/vmbench/internal/remote"
 	"github.com/vmbench/vmbench/internal/virt"
 )
 
@@ -53,6 +56,10 @@ type Options struct {
 	// Types are the platform types to check (a scenario's); nil: every
 	// type, as the default scenario has them. Without vm, no guest boots.
 	Types []string
+	// Remotes are the scenario's remote machines, each checked over SSH
+	// as its platform would find it (reachable, authenticated, root or
+	// passwordless sudo, x86-64, the runtime, room for the placement).
+	Remotes []*remote.Platform
 }
 
 // Run performs every check. It takes as long as a KVM probe and a TCG boot.
@@ -93,6 +100,21 @@ func Run(ctx context.Context, o Options) Report {
 		}
 	}
 
+	var remoteErrs []error
+	for _, rp := range o.Remotes {
+		found, err := rp.Check(ctx)
+		name := "remote " + rp.PlatformName
+		if err != nil {
+			add(name, Fail, "%v", err)
+			remoteErrs = append(remoteErrs, err)
+			continue
+		}
+		add(name, OK, "%s: %s, uid %s%s, %s at %s, %s MiB free for the placement", rp.Host, found["arch"], found["uid"],
+			map[bool]string{true: " (passwordless sudo)"}[found["sudo"] != ""], rp.Runtime, found["runtime_path"], mib(found["free_bytes"]))
+	}
+	if len(o.Remotes) > 0 {
+		r.Platforms["remote"] = errors.Join(remoteErrs...)
+	}
 	if o.Types != nil && !slices.Contains(o.Types, "vm") {
 		return r
 	}
@@ -237,6 +259,11 @@ func Print(w io.Writer, r Report, types []string) bool {
 	}
 	fmt.Fprintf(w, "platforms of %s: %s\n", what, strings.Join(parts, "; "))
 	return ok
+}
+
+func mib(bytes string) string {
+	n, _ := strconv.ParseInt(bytes, 10, 64)
+	return strconv.FormatInt(n>>20, 10)
 }
 
 func firstLine(s string) string {

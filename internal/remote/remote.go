@@ -32,6 +32,7 @@ import (
 // Platform is a remote machine.
 type Platform struct {
 	PlatformName string
+	RunID        string
 	RunDir       string // receives <platform>-agent.log: the agent's standard error
 	Binary       string // the static vmbench binary placed on the machine
 	options.RemoteOptions
@@ -151,7 +152,7 @@ func (p *Platform) binary() ([]byte, string, error) {
 func (p *Platform) probe(ctx context.Context, s *SSH) (map[string]string, error) {
 	out, err := s.Output(ctx, `uname -m; id -u; if [ "$(id -u)" != 0 ]; then sudo -n true 2>/dev/null && echo sudo || echo nosudo; else echo root; fi`, nil)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: the login's shell could not run uname and id (is it a POSIX shell?): %w", p.where(), err)
 	}
 	f := strings.Fields(out)
 	if len(f) != 3 {
@@ -176,7 +177,7 @@ func (p *Platform) probe(ctx context.Context, s *SSH) (map[string]string, error)
 	// quoted anyway.
 	out, err = s.Output(ctx, `command -v `+Quote(p.Runtime)+` || echo missing; df -Pk "${TMPDIR:-/tmp}" | awk 'NR==2 {print $4}'`, nil)
 	if err != nil {
-		return found, err
+		return found, fmt.Errorf("%s: look for %s and free space: %w", p.where(), p.Runtime, err)
 	}
 	f = strings.Fields(out)
 	if len(f) != 2 {
@@ -205,7 +206,7 @@ var placementRE = regexp.MustCompile(`^/[A-Za-z0-9._/-]+$`)
 // it on the session's stdio.
 func (i *Instance) connect(ctx context.Context) error {
 	p := i.p
-	i.ssh = &SSH{Host: p.Host, Config: p.SSHConfig, Timeout: p.ConnectTimeout, Where: p.where()}
+	i.ssh = &SSH{Host: p.Host, Config: p.SSHConfig, Timeout: p.ConnectTimeout, Where: p.where(), Prefix: result.Name(p.RunID, platform.FileName(p.PlatformName), "ssh") + "-"}
 	if err := i.ssh.Dial(ctx); err != nil {
 		return err
 	}
@@ -222,7 +223,7 @@ func (i *Instance) connect(ctx context.Context) error {
 	}
 	out, err := i.ssh.Output(ctx, `umask 077 && mktemp -d`, nil)
 	if err != nil {
-		return fmt.Errorf("placement: %w", err)
+		return fmt.Errorf("%s: placement: mktemp -d: %w", p.where(), err)
 	}
 	dir := strings.TrimSpace(out)
 	if !placementRE.MatchString(dir) || dir == "/" {
@@ -233,7 +234,7 @@ func (i *Instance) connect(ctx context.Context) error {
 	agentPath := dir + "/vmbench"
 	out, err = i.ssh.Output(ctx, "cat > "+Quote(agentPath)+" && chmod 0700 "+Quote(agentPath)+" && sha256sum "+Quote(agentPath), bin)
 	if err != nil {
-		return fmt.Errorf("placement: copy the agent: %w", err)
+		return fmt.Errorf("%s: placement: copy the agent to %s: %w", p.where(), dir, err)
 	}
 	if got, _, _ := strings.Cut(strings.TrimSpace(out), " "); got != sum {
 		return fmt.Errorf("%s: the agent placed in %s has sha256 %q, not %s: the copy was damaged", p.where(), dir, got, sum)

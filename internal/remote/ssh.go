@@ -9,6 +9,7 @@ package remote
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,9 @@ type SSH struct {
 	Config  string        // ssh -F; "": the user's own
 	Timeout time.Duration // connecting
 	Where   string        // what to call it in errors: the platform and host
+	// Prefix starts the name of the control socket's local directory
+	// (vmbench-<run>-<platform>-ssh-: vmbench cleanup knows it).
+	Prefix string
 
 	dir    string    // private local directory of the control socket
 	master *exec.Cmd // ssh -N -M
@@ -54,7 +58,7 @@ func (s *SSH) base() []string {
 // says what OpenSSH said, and what to do about it.
 func (s *SSH) Dial(ctx context.Context) error {
 	var err error
-	if s.dir, err = os.MkdirTemp("", "vmbench-ssh-"); err != nil {
+	if s.dir, err = os.MkdirTemp("", cmp.Or(s.Prefix, "vmbench-ssh-")); err != nil {
 		return err
 	}
 	s.errBuf = &bytes.Buffer{}
@@ -161,7 +165,7 @@ func (s *SSH) Command(ctx context.Context, script string) *exec.Cmd {
 }
 
 // Output runs script on the machine and returns its standard output; an
-// error quotes its standard error.
+// error quotes its standard error (the caller names the machine).
 func (s *SSH) Output(ctx context.Context, script string, stdin []byte) (string, error) {
 	cmd := s.Command(ctx, script)
 	var stderr bytes.Buffer
@@ -171,7 +175,7 @@ func (s *SSH) Output(ctx context.Context, script string, stdin []byte) (string, 
 	}
 	out, err := cmd.Output()
 	if err != nil {
-		return string(out), fmt.Errorf("%s: %v: %s", s.Where, err, lastLines(strings.TrimSpace(stderr.String()), 4))
+		return string(out), fmt.Errorf("%v: %s", err, lastLines(strings.TrimSpace(stderr.String()), 4))
 	}
 	return string(out), nil
 }

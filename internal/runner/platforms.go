@@ -35,7 +35,7 @@ func New(p scenario.Platform, env Env) (platform.Platform, error) {
 			Network: env.Network, Tools: env.ToolsImage,
 		}, nil
 	case scenario.Remote:
-		return &remote.Platform{PlatformName: p.Name, RunDir: env.RunDir, Binary: env.Binary, RemoteOptions: p.Remote, Sample: env.Sample}, nil
+		return &remote.Platform{PlatformName: p.Name, RunID: env.RunID, RunDir: env.RunDir, Binary: env.Binary, RemoteOptions: p.Remote, Sample: env.Sample}, nil
 	}
 	return nil, fmt.Errorf("platform type %q is not supported by this build", p.Type)
 }
