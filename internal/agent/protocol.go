@@ -233,7 +233,8 @@ func (l *Link) RunCPU(ctx context.Context, req Request, container bool) (workloa
 	l.wait[id] = ch
 	l.mu.Unlock()
 	if err := l.send(Message{ID: id, Op: OpRun, Request: &req, Container: container}); err != nil {
-		return workload.Result{}, 0, fmt.Errorf("send request: %w", err)
+		// A link that cannot be written to is as gone as one that ended.
+		return workload.Result{}, 0, fmt.Errorf("%w: send request: %v", ErrLinkClosed, err)
 	}
 	select {
 	case resp := <-ch:

@@ -2,12 +2,10 @@ package fleet
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,51 +18,6 @@ import (
 var agentBinary string
 
 func TestMain(m *testing.M) { testagent.Main(m.Run, &agentBinary) }
-
-// sshd starts an OpenSSH server on addr for the test's key, as a "host" of
-// the fleet, and stops it by its PID when the test ends. It returns the
-// port and the server's PID.
-func sshd(t *testing.T, dir, addr string) (int, int) {
-	t.Helper()
-	ln, err := net.Listen("tcp", addr+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	conf := filepath.Join(dir, "sshd-"+addr+".conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf(`ListenAddress %s:%d
-HostKey %s/hostkey
-PidFile %s/sshd-%s.pid
-AuthorizedKeysFile %s/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-Subsystem sftp /usr/lib/openssh/sftp-server
-`, addr, port, dir, dir, addr, dir)), 0o600)
-	cmd := exec.Command("/usr/sbin/sshd", "-D", "-e", "-f", conf)
-	var log strings.Builder
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	})
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if c, err := net.Dial("tcp", net.JoinHostPort(addr, fmt.Sprint(port))); err == nil {
-			c.Close()
-			return port, cmd.Process.Pid
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sshd on %s:%d did not start: %s", addr, port, log.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 func need(t *testing.T, programs ...string) {
 	t.Helper()
@@ -87,19 +40,9 @@ func need(t *testing.T, programs ...string) {
 func TestPlaybookOnLoopbackHosts(t *testing.T) {
 	need(t, "ansible-playbook", "/usr/sbin/sshd", "ssh-keygen", "runc")
 	dir := t.TempDir()
-	for _, k := range []string{"key", "hostkey"} {
-		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, k)).CombinedOutput(); err != nil {
-			t.Fatalf("ssh-keygen: %v: %s", err, out)
-		}
-	}
-	pub, _ := os.ReadFile(filepath.Join(dir, "key.pub"))
-	os.WriteFile(filepath.Join(dir, "authorized_keys"), pub, 0o600)
-	if _, err := os.Stat("/run/sshd"); err != nil { // sshd's privilege separation directory
-		os.MkdirAll("/run/sshd", 0o755)
-		t.Cleanup(func() { os.Remove("/run/sshd") })
-	}
-	p2, pid2 := sshd(t, dir, "127.0.0.2")
-	p3, pid3 := sshd(t, dir, "127.0.0.3")
+	testagent.SSHKeys(t, dir)
+	p2, pid2 := testagent.SSHD(t, dir, "127.0.0.2")
+	p3, pid3 := testagent.SSHD(t, dir, "127.0.0.3")
 	hostKey, _ := os.ReadFile(filepath.Join(dir, "hostkey.pub"))
 	os.WriteFile(filepath.Join(dir, "known_hosts"), []byte(fmt.Sprintf("[127.0.0.2]:%d %s[127.0.0.3]:%d %s", p2, hostKey, p3, hostKey)), 0o600)
 	trap := t.TempDir()
