@@ -165,7 +165,9 @@ workloads:
 	}
 	for _, w := range []string{"cpu", "syscall", "net", "startup"} {
 		for _, p := range []string{"twin", "esx-vm"} {
-			if !slices.ContainsFunc(samples, func(s result.Sample) bool { return s.Workload == w && s.Platform == p && s.Error == "" && len(s.Metrics) > 0 }) {
+			if !slices.ContainsFunc(samples, func(s result.Sample) bool {
+				return s.Workload == w && s.Platform == p && s.Error == "" && len(s.Metrics) > 0
+			}) {
 				t.Errorf("no measured %s trial on %s", w, p)
 			}
 		}
