@@ -157,6 +157,12 @@ func (v *validator) density() {
 		return
 	}
 	const path = "density"
+	for _, p := range v.s.Platforms {
+		if p.Type == Remote {
+			// Its guards and level samples read this host, not the machine.
+			v.fail(p.at("type"), "a density sweep watches this host's memory and CPU, so a remote machine's sweep would read the wrong host; sweep on the machine itself (vmbench run there, or a fleet), or remove this platform")
+		}
+	}
 	if _, set := v.s.pos[path+".levels"]; set && len(dn.Levels) == 0 {
 		v.fail(path+".levels", "must list at least one level")
 	}

@@ -160,6 +160,8 @@ func TestErrors(t *testing.T) {
 		{"remote kind", base(native+"  - {name: r, type: remote, host: h}\n", cpu), `platforms[1].kind: says what the machine is, for the comparisons: vm (a guest of a hypervisor vmbench cannot see) or metal (bare metal), got ""`},
 		{"remote runtime", base(native+"  - {name: r, type: remote, host: h, kind: metal, runtime: runsc}\n", cpu), `platforms[1].runtime: must be runc or crun, the OCI runtime installed on the machine, got "runsc"`},
 		{"remote client", base(native+"  - {name: r, type: remote, host: h, kind: metal, client: both}\n", cpu), `platforms[1].client: must be remote (a network workload's client runs on the machine`},
+		{"remote density", base(native+"  - {name: r, type: remote, host: h, kind: metal}\n", cpu) + "density: {levels: [1, 2]}\n", "platforms[1].type: a density sweep watches this host's memory and CPU"},
+		{"remote tool", base(native+"  - {name: r, type: remote, host: h, kind: metal}\n", "  - {type: fio}\n"), "platforms[1].type: a remote platform runs built-in workloads only for now; fio runs an external tool"},
 		{"remote vm option", base(native+"  - {name: r, type: remote, host: h, kind: metal, vcpus: 2}\n", cpu), "platforms[1].vcpus: unknown field for platform type remote"},
 		{"platform option of other type", base("  - {name: a, type: native, vcpus: 2}\n", cpu), "x.yaml:4:29: platforms[0].vcpus: unknown field for platform type native (fields: name, type)"},
 		{"platform name", base("  - {name: Big Box, type: native}\n", cpu), `platforms[0].name: "Big Box" must be 1–31 characters`},
