@@ -296,16 +296,25 @@ workloads:
 	var placement string
 	go func() {
 		defer close(done)
-		// Once the agent has run a trial, take its machine away: the
-		// sessions first, then the server.
-		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			agents, _ := exec.Command("pgrep", "-af", " agent remote ").Output()
-			if f := strings.Fields(string(agents)); len(f) > 2 {
-				placement = f[len(f)-1]
+		// Once the agent has run a trial — its container came and went —
+		// take its machine away: the sessions first, then the server.
+		// (Ordered by what happened, not by time: on a loaded host the
+		// agent's hello alone can take seconds.)
+		ran := false
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			ps, _ := exec.Command("pgrep", "-af", "vmbench-remote-").Output()
+			running := strings.Contains(string(ps), "runc")
+			if running && placement == "" {
+				agents, _ := exec.Command("pgrep", "-af", " agent remote ").Output()
+				if f := strings.Fields(string(agents)); len(f) > 2 {
+					placement = f[len(f)-1]
+				}
+			}
+			if ran && !running {
 				break
 			}
+			ran = ran || running
 		}
-		time.Sleep(2 * time.Second)
 		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", sshds[0], sshds[0]))
 		syscall.Kill(sshds[0], syscall.SIGTERM)
 		for _, f := range strings.Fields(string(b)) {
