@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -200,6 +199,3 @@ func (s *SSH) Close() error {
 func Quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
-
-// errNotPlaced is returned for a machine whose placement failed.
-var errNotPlaced = errors.New("not placed")
