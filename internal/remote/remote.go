@@ -84,7 +84,7 @@ func (p *Platform) Start(ctx context.Context) (platform.Instance, error) {
 	}
 	i := &Instance{p: p, seccomp: seccomp, log: filepath.Join(p.RunDir, platform.FileName(p.PlatformName)+"-agent.log"), info: map[string]string{
 		"host": p.Host, "kind": p.Kind, "container": strconv.FormatBool(p.Container), "runtime": p.Runtime,
-		"client": p.Client, "role": scenario.RemoteRole(p.Kind, p.Container), "agent_log": "",
+		"client": p.Client, "role": scenario.RemoteRole(p.Kind, p.Container),
 	}}
 	i.info["agent_log"] = i.log
 	if p.Container {
