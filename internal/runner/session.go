@@ -311,44 +311,26 @@ func withClient(ctx context.Context, inst platform.Instance, req agent.Request, 
 	if addr == "" && !wait {
 		return platform.Output{}, fmt.Errorf("%s needs a platform the host can reach over the network: set network: bridge, nat or host on a container platform", req.Type)
 	}
-	type served struct {
-		out platform.Output
-		err error
-	}
-	sctx, stopServer := context.WithCancel(ctx)
-	defer stopServer()
-	cctx, stopClient := context.WithCancel(ctx)
-	defer stopClient()
-	done := make(chan served, 1)
-	go func() {
-		res, err := inst.Run(sctx, req)
-		stopClient() // a server that ended early, failed, cannot be waited for
-		done <- served{res, err}
-	}()
-	var res platform.Output
-	var cerr error
-	if wait {
-		addr, cerr = waiter.WaitAddr(cctx)
-	}
-	if cerr == nil {
-		res.Result, cerr = c.Client(cctx, addr, req.Params) // complete: the plan filled in the defaults
-	}
-	// A server that does not end by itself is stopped once its client is
-	// done; stopped so, it has succeeded.
 	_, stops := c.(workload.ServerStopper)
-	stopped := cerr == nil && stops
-	if cerr != nil || stopped {
-		stopServer()
+	srv, cres, err := workload.Pair(ctx,
+		func(ctx context.Context) (platform.Output, error) { return inst.Run(ctx, req) },
+		func(ctx context.Context) (workload.Result, bool, error) {
+			if wait {
+				a, err := waiter.WaitAddr(ctx)
+				if err != nil {
+					return workload.Result{}, false, err
+				}
+				addr = a
+			}
+			res, err := c.Client(ctx, addr, req.Params) // complete: the plan filled in the defaults
+			return res, stops, err
+		})
+	res := platform.Output{Result: cres}
+	if err != nil {
+		return res, err
 	}
-	srv := <-done
-	if cerr != nil { // the server was stopped for it
-		return res, fmt.Errorf("client: %w", cerr)
-	}
-	if srv.err != nil && !stopped {
-		return res, fmt.Errorf("server: %w", srv.err)
-	}
-	res.HostCPU, res.Measured, res.Series, res.Profile = srv.out.HostCPU, srv.out.Measured, srv.out.Series, srv.out.Profile
-	res.Warnings = append(res.Warnings, srv.out.Warnings...)
+	res.HostCPU, res.Measured, res.Series, res.Profile = srv.HostCPU, srv.Measured, srv.Series, srv.Profile
+	res.Warnings = append(res.Warnings, srv.Warnings...)
 	return res, nil
 }
 

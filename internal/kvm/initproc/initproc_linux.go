@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -255,28 +256,18 @@ func (h *handler) withClient(ctx context.Context, req agent.Request, container b
 	if h.client == nil {
 		return agent.Response{Error: "this agent runs no clients"}
 	}
-	sctx, stopServer := context.WithCancel(ctx)
-	defer stopServer()
-	cctx, stopClient := context.WithCancel(ctx)
-	defer stopClient()
-	served := make(chan agent.Response, 1)
-	go func() {
-		resp := h.run(sctx, req, container)
-		stopClient() // a server that ended early, failed, cannot be waited for
-		served <- resp
-	}()
 	addr := cmp.Or(h.listen, "127.0.0.1")
-	res, stops, cerr := h.client(cctx, addr, req)
-	stopped := cerr == nil && stops
-	if cerr != nil || stopped {
-		stopServer()
-	}
-	srv := <-served
-	if cerr != nil {
-		return agent.Response{Error: "client: " + cerr.Error(), CPU: srv.CPU}
-	}
-	if srv.Error != "" && !stopped {
-		return agent.Response{Error: "server: " + srv.Error, CPU: srv.CPU}
+	srv, res, err := workload.Pair(ctx,
+		func(ctx context.Context) (agent.Response, error) {
+			resp := h.run(ctx, req, container)
+			if resp.Error != "" {
+				return resp, errors.New(resp.Error)
+			}
+			return resp, nil
+		},
+		func(ctx context.Context) (workload.Result, bool, error) { return h.client(ctx, addr, req) })
+	if err != nil {
+		return agent.Response{Error: err.Error(), CPU: srv.CPU}
 	}
 	res.Series, res.Profile = srv.Series, srv.Profile
 	res.Warnings = append(res.Warnings, srv.Warnings...)
