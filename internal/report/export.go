@@ -225,7 +225,14 @@ func JSON(w io.Writer, t Table) error {
 		Rows      []row     `json:"rows"`
 	}{Schema: ReportSchema, Kind: t.kind(), RunID: t.RunID, Scenario: t.Scenario, Baseline: t.Baseline, Platforms: t.Platforms, Banners: t.Banners, Notes: t.Notes, Level: t.Level, Margin: t.Analysis.Negligible}
 	for _, f := range t.Summary {
-		out.Summary = append(out.Summary, finding{Resource: f.Resource, verdict: t.verdictJSON(f.Pair, f.Worst), Cells: f.Count, Where: f.Where, Warning: f.Warning})
+		jf := finding{Resource: f.Resource, Cells: f.Count, Where: f.Where, Warning: f.Warning}
+		if f.Worst != nil {
+			jf.verdict = t.verdictJSON(f.Pair, f.Worst)
+		} else { // every trial failed on a side of its cells
+			jf.verdict = verdict{Platform: t.Platforms[f.Pair.X].Name, Versus: t.Platforms[f.Pair.Ref].Name, Verdict: f.Verdict, Text: f.Short()}
+			jf.Where = f.FailedWhere
+		}
+		out.Summary = append(out.Summary, jf)
 	}
 	for _, r := range t.Rows {
 		jr := row{Workload: r.Workload, Variant: r.Label, Params: labelParams(r.Label), Metric: r.Metric, Unit: r.Unit, Better: better(r.Unit), Resource: r.Resource}

@@ -88,7 +88,7 @@ func (t *Table) fleet(info result.RunInfo, samples []result.Sample) {
 				}
 				any = true
 				e := stats.Compare(*ref, *x, higher, t.Level)
-				j := Judged{e, stats.Judge(e, t.Analysis.Margin(r.Workload, r.Metric))}
+				j := Judged{Estimate: e, Judgement: stats.Judge(e, t.Analysis.Margin(r.Workload, r.Metric))}
 				rec = append(rec, j.Text())
 				logs = append(logs, stats.PairLogs(*ref, *x, higher))
 				pt.Hosts = append(pt.Hosts, e.Overhead)

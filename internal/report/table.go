@@ -96,6 +96,10 @@ type Row struct {
 	Metric   string
 	Unit     string
 	Resource string    // the summary line the metric speaks for; "" for none
+	// Failing are the summary lines of a row that stands for a variant
+	// whose every trial failed on every platform (Metric "-"): the lines
+	// its workload's metrics would speak for.
+	Failing []string
 	Cells    []Cell    // one per platform, in Table.Platforms order
 	Versus   []*Judged // one per Table.Pairs; nil where a side has no values
 }
@@ -218,7 +222,9 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 				}
 			}
 			if !found {
-				row(key{s.Workload, s.Type, s.Label, "-", ""}).Cells[c].Failed++
+				r := row(key{s.Workload, s.Type, s.Label, "-", ""})
+				r.Cells[c].Failed++
+				r.Failing = resourcesOf(s.Type)
 			}
 			note(s.Workload, s.Label, "", s.Platform, "failed: "+s.Error)
 			continue

@@ -20,6 +20,12 @@ import (
 type Judged struct {
 	stats.Estimate
 	stats.Judgement
+	// Failures says how many trials failed on either side, "" when none
+	// did; Uneven is set when the verdict was made inconclusive because
+	// the sides' failed shares differ: failed trials drop out of the
+	// pairing, and which rounds fail is not chance (the slowest time out).
+	Failures string
+	Uneven   bool
 }
 
 // Pair is a comparison: the platform in column X against the one in Ref.
@@ -51,6 +57,19 @@ func resourceOf(typ, metric string) string {
 	return ""
 }
 
+// resourcesOf are the summary lines a workload type's metrics speak for.
+func resourcesOf(typ string) []string {
+	var out []string
+	if w, ok := workloads.Lookup(typ); ok {
+		for _, m := range workload.AllMetrics(w) {
+			if m.Resource != "" && !slices.Contains(out, m.Resource) {
+				out = append(out, m.Resource)
+			}
+		}
+	}
+	return out
+}
+
 // judge compares column x of a row with column ref.
 func (t Table) judge(r Row, x, ref int) *Judged {
 	a, b := r.Cells[x], r.Cells[ref]
@@ -58,7 +77,25 @@ func (t Table) judge(r Row, x, ref int) *Judged {
 		return nil
 	}
 	e := stats.Compare(b.values(), a.values(), result.HigherIsBetter(r.Unit), t.Level)
-	return &Judged{e, stats.Judge(e, t.Analysis.Margin(r.Workload, r.Metric))}
+	j := &Judged{Estimate: e, Judgement: stats.Judge(e, t.Analysis.Margin(r.Workload, r.Metric))}
+	if a.Failed > 0 || b.Failed > 0 {
+		j.Failures = fmt.Sprintf("%d of %d trials failed on %s, %d of %d on %s",
+			a.Failed, a.Failed+len(a.Values), t.Platforms[x].Name, b.Failed, b.Failed+len(b.Values), t.Platforms[ref].Name)
+		xs, rs := a.failedShare(), b.failedShare()
+		// x's failures drop its slowest rounds: it looks better than it
+		// is; the reference's failures make x look worse.
+		switch v := j.Verdict; {
+		case xs == rs:
+		case v == stats.Negligible, v == stats.Better && xs > rs, v == stats.Overhead && rs > xs:
+			j.Verdict, j.BeyondMargin, j.More, j.Uneven = stats.Inconclusive, false, 0, true
+		}
+	}
+	return j
+}
+
+// failedShare is the share of the cell's trials that failed.
+func (c Cell) failedShare() float64 {
+	return float64(c.Failed) / float64(c.Failed+len(c.Values))
 }
 
 // compare judges every row on the analysis' pairs and sums them up per
@@ -103,6 +140,14 @@ type Finding struct {
 	// Warning is what makes the verdict read differently: a comparison
 	// across hardware.
 	Warning string
+	// Corrected is how many cells' overhead or better the line did not
+	// keep: with Holm's correction over its Cells they do not exclude zero.
+	Corrected int
+	// Failed is how many of its Cells had every trial failed on one side;
+	// FailedWhere names the first. Worst is nil when the verdict is
+	// stats.Failed.
+	Failed      int
+	FailedWhere string
 }
 
 func (t Table) finding(res string, pi int) (Finding, bool) {
@@ -112,17 +157,46 @@ func (t Table) finding(res string, pi int) (Finding, bool) {
 		where string
 	}
 	var cells []cell
+	p := t.Pairs[pi]
 	for _, r := range t.Rows {
-		if r.Resource != res || r.Versus[pi] == nil {
+		if r.Resource != res && !slices.Contains(r.Failing, res) {
 			continue
 		}
-		j := r.Versus[pi]
+		where := strings.Join(strings.Fields(r.Workload+" "+r.Label+" "+r.Metric), " ")
+		if r.Versus[pi] == nil {
+			// A side whose every trial failed: nothing to compare, and
+			// the line must say so.
+			for _, c := range []int{p.X, p.Ref} {
+				if cl := r.Cells[c]; len(cl.Values) == 0 && cl.Failed > 0 {
+					if f.Failed++; f.FailedWhere == "" {
+						f.FailedWhere = strings.TrimSuffix(where, " -") + " on " + t.Platforms[c].Name
+					}
+					break
+				}
+			}
+			continue
+		}
+		cells = append(cells, cell{r.Versus[pi], where})
+	}
+	if len(cells) == 0 && f.Failed == 0 {
+		return f, false
+	}
+	if f.Cells = f.Failed; f.Failed > 0 {
+		f.Count[stats.Failed] = f.Failed
+	}
+	// The line's claims are corrected for its number of cells (Holm): a
+	// cell's own verdict stands in its row, not always in the line.
+	es, js := make([]stats.Estimate, len(cells)), make([]stats.Judgement, len(cells))
+	for i, c := range cells {
+		es[i], js[i] = c.j.Estimate, c.j.Judgement
+	}
+	for i, j := range stats.Line(es, js, t.Level) {
+		if j.Verdict != cells[i].j.Verdict {
+			cells[i].j = &Judged{Estimate: es[i], Judgement: j, Failures: cells[i].j.Failures, Uneven: cells[i].j.Uneven}
+			f.Corrected++
+		}
 		f.Count[j.Verdict]++
 		f.Cells++
-		cells = append(cells, cell{j, strings.Join(strings.Fields(r.Workload+" "+r.Label+" "+r.Metric), " ")})
-	}
-	if f.Cells == 0 {
-		return f, false
 	}
 	pick := func(v stats.Verdict, better func(a, b *Judged) bool) {
 		for _, c := range cells {
@@ -135,6 +209,8 @@ func (t Table) finding(res string, pi int) (Finding, bool) {
 	switch {
 	case f.Count[stats.Overhead] > 0:
 		pick(stats.Overhead, func(a, b *Judged) bool { return a.Overhead > b.Overhead })
+	case f.Failed > 0:
+		f.Verdict = stats.Failed
 	case f.Count[stats.Inconclusive] > 0:
 		pick(stats.Inconclusive, func(a, b *Judged) bool { return false })
 	case f.Count[stats.Better] > 0:
@@ -149,8 +225,18 @@ func (t Table) finding(res string, pi int) (Finding, bool) {
 
 // Short is a finding in a summary cell: "overhead +12% [+10, +14]".
 func (f Finding) Short() string {
+	s := f.short()
+	if f.Failed > 0 && f.Verdict != stats.Failed {
+		s += fmt.Sprintf("; failed: %d of %d cells", f.Failed, f.Cells)
+	}
+	return s
+}
+
+func (f Finding) short() string {
 	j := f.Worst
 	switch f.Verdict {
+	case stats.Failed:
+		return fmt.Sprintf("failed: %d of %d cells (%s)", f.Failed, f.Cells, f.FailedWhere)
 	case stats.Negligible:
 		return fmt.Sprintf("negligible (%d of %d within ±%s)", f.Count[stats.Negligible], f.Cells, pctAbs(j.Margin))
 	case stats.TooFew:
@@ -168,12 +254,24 @@ func (f Finding) Short() string {
 // Detail says which cells the finding rests on.
 func (f Finding) Detail() string {
 	var parts []string
-	for _, v := range []stats.Verdict{stats.Overhead, stats.Better, stats.Inconclusive, stats.Negligible, stats.TooFew} {
+	for _, v := range []stats.Verdict{stats.Overhead, stats.Failed, stats.Better, stats.Inconclusive, stats.Negligible, stats.TooFew} {
 		if n := f.Count[v]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, v))
 		}
 	}
-	d := fmt.Sprintf("%s: %s; cells: %s", f.Where, f.Worst.Text(), strings.Join(parts, ", "))
+	d := fmt.Sprintf("cells: %s", strings.Join(parts, ", "))
+	if f.Worst != nil {
+		d = fmt.Sprintf("%s: %s; %s", f.Where, f.Worst.Text(), d)
+	}
+	if f.Failed > 0 {
+		d += fmt.Sprintf("; every trial failed on one side of %s", f.FailedWhere)
+		if f.Failed > 1 {
+			d += fmt.Sprintf(" and %d more", f.Failed-1)
+		}
+	}
+	if f.Corrected > 0 {
+		d += fmt.Sprintf(" (%d read inconclusive in this line: their own interval excludes zero, not with Holm's correction over the line's %d cells)", f.Corrected, f.Cells)
+	}
 	if f.Warning != "" {
 		d += "; warning: " + f.Warning
 	}
@@ -205,10 +303,15 @@ func (j Judged) Text() string {
 	switch {
 	case (j.Verdict == stats.Overhead || j.Verdict == stats.Better) && !j.BeyondMargin:
 		s += fmt.Sprintf(", maybe within ±%s", pctAbs(j.Margin))
+	case j.Uneven:
+		s += ", failed trials uneven between the sides"
 	case j.Verdict == stats.Inconclusive && j.More > 0:
 		s += fmt.Sprintf(", ~%d more rounds", j.More)
 	case j.Verdict == stats.Inconclusive:
 		s += ", near the margin"
+	}
+	if j.Failures != "" {
+		s += " (" + j.Failures + ")"
 	}
 	return s
 }

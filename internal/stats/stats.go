@@ -99,7 +99,7 @@ func unpaired(ref, x []float64, higherIsBetter bool, level float64) Estimate {
 	sr, sx := benchmath.NewSample(slices.Clone(ref), t), benchmath.NewSample(slices.Clone(x), t)
 	e := Estimate{Level: level, N: min(len(ref), len(x))}
 	e.Overhead = overhead(median(slices.Clone(sr.Values)), median(slices.Clone(sx.Values)), higherIsBetter)
-	e.Lo, e.Hi = bootstrap(sr.Values, sx.Values, higherIsBetter, level)
+	e.Lo, e.Hi, e.P = bootstrap(sr.Values, sx.Values, higherIsBetter, level)
 	if math.IsNaN(e.Lo) {
 		e.Warnings = append(e.Warnings, fmt.Sprintf("%d and %d values are too few for an interval", len(ref), len(x)))
 	}
@@ -122,10 +122,12 @@ const Resamples = 2000
 // bootstrap returns the percentile-bootstrap interval at level of the
 // overhead of the medians: both samples are resampled with replacement. The generator
 // is seeded, so that the same values always give the same interval (a
-// report re-rendered from stored samples reads the same).
-func bootstrap(base, x []float64, higherIsBetter bool, level float64) (lo, hi float64) {
+// report re-rendered from stored samples reads the same). p is the
+// bootstrap's two-sided p-value of no overhead: twice the smaller share of
+// resampled overheads on either side of zero.
+func bootstrap(base, x []float64, higherIsBetter bool, level float64) (lo, hi, p float64) {
 	if len(base) < MinRounds || len(x) < MinRounds {
-		return math.NaN(), math.NaN()
+		return math.NaN(), math.NaN(), math.NaN()
 	}
 	r := rand.New(rand.NewPCG(uint64(len(base)), uint64(len(x))))
 	est := make([]float64, 0, Resamples)
@@ -142,11 +144,15 @@ func bootstrap(base, x []float64, higherIsBetter bool, level float64) (lo, hi fl
 		}
 	}
 	if len(est) == 0 {
-		return math.NaN(), math.NaN()
+		return math.NaN(), math.NaN(), math.NaN()
 	}
 	slices.Sort(est)
 	tail := (1 - level) / 2
-	return est[int(tail*float64(len(est)))], est[int((1-tail)*float64(len(est)-1))]
+	below, _ := slices.BinarySearch(est, math.Nextafter(0, 1)) // how many ≤ 0
+	neg, _ := slices.BinarySearch(est, 0)                      // how many < 0
+	above := len(est) - neg
+	p = min(1, 2*float64(min(below, above))/float64(len(est)))
+	return est[int(tail*float64(len(est)))], est[int((1-tail)*float64(len(est)-1))], p
 }
 
 // median sorts v in place and returns its median.

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -43,6 +44,11 @@ type Estimate struct {
 	Level    float64 // confidence level of [Lo, Hi]
 	N        int     // rounds paired; unpaired: the smaller side's values
 	Paired   bool
+	// P is the two-sided p-value of no overhead at all, from the same
+	// test as [Lo, Hi]: the interval at level L excludes zero exactly when
+	// P ≤ 1−L. NaN when too few values. Holm's correction over the cells
+	// of a summary line uses it.
+	P        float64
 	Warnings []string
 }
 
@@ -97,7 +103,14 @@ func pairLogs(ref, x Values, higherIsBetter bool) []float64 {
 func paired(logs []float64, level float64) Estimate {
 	n := len(logs)
 	w := walsh{x: slices.Sorted(slices.Values(logs))}
-	e := Estimate{Overhead: math.Expm1(w.median()), Lo: math.NaN(), Hi: math.NaN(), Level: level, N: n, Paired: true}
+	e := Estimate{Overhead: math.Expm1(w.median()), Lo: math.NaN(), Hi: math.NaN(), Level: level, N: n, Paired: true, P: math.NaN()}
+	if _, ok := signedRankCritical(n, 0.5); ok {
+		// The interval's lower end is above zero at tail t exactly when
+		// P(T ≤ #averages ≤ 0) ≤ t; its upper end below zero likewise.
+		less, leq := make([]int, n), make([]int, n)
+		nLess, nLeq := w.below(0, less, leq)
+		e.P = min(1, 2*min(signedRankCDF(n, nLeq), signedRankCDF(n, w.size()-nLess)))
+	}
 	if c, ok := signedRankCritical(n, (1-level)/2); ok {
 		e.Lo, e.Hi = math.Expm1(w.kth(c)), math.Expm1(w.kth(w.size()-1-c))
 	} else {
@@ -118,7 +131,19 @@ func signedRankCritical(n int, tail float64) (c int, ok bool) {
 		c := int(math.Floor(mean - normalQuantile(1-tail)*sd - 0.5))
 		return max(c, 0), c >= 0
 	}
-	// p[s] = P(T = s), built rank by rank.
+	cum := 0.0
+	for s, p := range signedRankPMF(n) {
+		if cum += p; cum > tail {
+			break
+		}
+		c, ok = s, true
+	}
+	return c, ok
+}
+
+// signedRankPMF returns P(T = s) for s = 0 … n(n+1)/2, built rank by rank.
+func signedRankPMF(n int) []float64 {
+	m := n * (n + 1) / 2
 	p := make([]float64, m+1)
 	p[0] = 1
 	top := 0
@@ -129,14 +154,48 @@ func signedRankCritical(n int, tail float64) (c int, ok bool) {
 		}
 		top += r
 	}
+	return p
+}
+
+// signedRankCDF returns P(T ≤ s) under no difference, exactly up to 100
+// pairs and from the normal approximation beyond, as signedRankCritical.
+func signedRankCDF(n, s int) float64 {
+	if n > 100 {
+		mean, sd := float64(n*(n+1))/4, math.Sqrt(float64(n*(n+1)*(2*n+1))/24)
+		return 0.5 * math.Erfc(-(float64(s)+0.5-mean)/sd/math.Sqrt2)
+	}
 	cum := 0.0
-	for s := 0; s <= m; s++ {
-		if cum += p[s]; cum > tail {
+	for _, p := range signedRankPMF(n)[:min(s, n*(n+1)/2)+1] {
+		cum += p
+	}
+	return cum
+}
+
+// Holm returns which of the hypotheses with p-values p Holm's step-down
+// procedure rejects at family-wise error rate alpha: the i-th smallest is
+// rejected while every p-value up to it is at most alpha/(k−i), from i = 0.
+// NaN counts as 1.
+func Holm(p []float64, alpha float64) []bool {
+	k := len(p)
+	order := make([]int, k)
+	for i := range order {
+		order[i] = i
+	}
+	pv := func(i int) float64 {
+		if math.IsNaN(p[i]) {
+			return 1
+		}
+		return p[i]
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(pv(a), pv(b)) })
+	out := make([]bool, k)
+	for i, j := range order {
+		if pv(j) > alpha/float64(k-i) {
 			break
 		}
-		c, ok = s, true
+		out[j] = true
 	}
-	return c, ok
+	return out
 }
 
 // normalQuantile is the standard normal quantile (Acklam's rational
@@ -175,6 +234,10 @@ const (
 	Inconclusive Verdict = "inconclusive"
 	// TooFew: too few values for an interval at the level.
 	TooFew Verdict = "too few"
+	// Failed: a summary line holds a cell whose every trial failed on one
+	// side, so nothing could be compared there; the line can then be
+	// neither negligible nor better.
+	Failed Verdict = "failed"
 )
 
 // Judgement is an estimate judged against an equivalence margin.
@@ -254,6 +317,28 @@ func Looks(reps, maxReps int) []int {
 	for n := reps; n < maxReps; {
 		n = min(2*n, maxReps)
 		out = append(out, n)
+	}
+	return out
+}
+
+// Line corrects the judgements of a summary line's cells for multiplicity:
+// a line that says "overhead" when any of its k cells does would say so of
+// identical platforms far more often than 1−level. A cell's overhead or
+// better (its interval excludes zero) stands in the line only when Holm's
+// procedure over the line's cells rejects "no overhead" at 1−level;
+// otherwise it reads inconclusive there. Negligible needs no correction:
+// the line says it only when every cell does.
+func Line(es []Estimate, js []Judgement, level float64) []Judgement {
+	p := make([]float64, len(es))
+	for i, e := range es {
+		p[i] = e.P
+	}
+	keep := Holm(p, 1-level)
+	out := slices.Clone(js)
+	for i, j := range out {
+		if (j.Verdict == Overhead || j.Verdict == Better) && !keep[i] {
+			out[i] = Judgement{Verdict: Inconclusive, Margin: j.Margin, More: moreRounds(es[i], j.Margin)}
+		}
 	}
 	return out
 }

@@ -1,0 +1,72 @@
+package report
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vmbench/vmbench/internal/result"
+)
+
+// TestFailedCellsInTheSummary: a line with a cell whose every trial failed
+// says so and is never negligible; failures uneven between the sides keep
+// a cell from negligible; a variant that failed everywhere still counts in
+// its lines.
+func TestFailedCellsInTheSummary(t *testing.T) {
+	info := result.RunInfo{RunID: "20261205-120000-abcd", Baseline: "native", Scenario: result.ScenarioCopy{Name: "failures"},
+		Platforms: []result.PlatformInfo{{Name: "native", Type: "native"}, {Name: "vm", Type: "vm"}}}
+	var samples []result.Sample
+	add := func(platform, workload, label string, rep int, m result.Metric, errText string) {
+		s := result.Sample{RunID: info.RunID, Workload: workload, Type: workload, Label: label, Platform: platform,
+			Trial: rep, Start: time.Unix(0, 0), Duration: 1, Error: errText}
+		if errText == "" {
+			s.Metrics = []result.Metric{m}
+		}
+		samples = append(samples, s)
+	}
+	jitter := []float64{1, 1.002, 0.998, 1.001, 0.999, 1.0005, 0.9995, 1.0015}
+	for rep, j := range jitter {
+		cpu := result.Metric{Name: "throughput", Unit: "B/s", Value: 2e9 * j}
+		add("native", "cpu", "threads=1", rep, cpu, "")
+		add("vm", "cpu", "threads=1", rep, cpu, "")
+		add("native", "cpu", "threads=2", rep, cpu, "")
+		add("vm", "cpu", "threads=2", rep, result.Metric{}, "guest wedged")
+		mem := result.Metric{Name: "bandwidth", Unit: "B/s", Value: 4e9 * j}
+		add("native", "memory", "op=triad", rep, mem, "")
+		if rep < 2 { // the slowest rounds time out on vm
+			add("vm", "memory", "op=triad", rep, result.Metric{}, "timed out")
+		} else {
+			add("vm", "memory", "op=triad", rep, mem, "")
+		}
+		add("native", "disk", "mode=randread", rep, result.Metric{}, "no O_DIRECT")
+		add("vm", "disk", "mode=randread", rep, result.Metric{}, "no O_DIRECT")
+	}
+	tab := Build(info, samples)
+	line := map[string]Finding{}
+	for _, f := range tab.Summary {
+		line[f.Resource] = f
+	}
+	if f := line["CPU"]; f.Short() != "failed: 1 of 2 cells (cpu threads=2 throughput on vm)" {
+		t.Errorf("CPU line %q, want it to say its failed cell", f.Short())
+	}
+	mem := line["memory bandwidth"]
+	if mem.Verdict == "negligible" || !strings.Contains(mem.Detail(), "failed trials uneven") || !strings.Contains(mem.Detail(), "2 of 8 trials failed on vm, 0 of 8 on native") {
+		t.Errorf("memory line %q (%s): identical values, but 2 of 8 vm trials failed: want inconclusive, saying why", mem.Short(), mem.Detail())
+	}
+	for _, res := range []string{"disk IOPS", "disk latency"} {
+		if f, ok := line[res]; !ok || !strings.HasPrefix(f.Short(), "failed: 1 of 1 cells (disk mode=randread on vm)") {
+			t.Errorf("%s line %q (present %v), want the variant that failed everywhere", res, f.Short(), ok)
+		}
+	}
+	var md strings.Builder
+	if err := Markdown(&md, tab); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "| CPU | failed: 1 of 2 cells (cpu threads=2 throughput on vm) |") {
+		t.Errorf("report.md's summary does not say the failed cell:\n%s", md.String())
+	}
+	var js strings.Builder
+	if err := JSON(&js, tab); err != nil || !strings.Contains(js.String(), `"verdict": "failed"`) {
+		t.Errorf("report.json (%v) does not carry the failed verdict:\n%s", err, js.String())
+	}
+}

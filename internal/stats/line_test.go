@@ -1,0 +1,109 @@
+package stats
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestPValueMatchesInterval: a cell's p-value and its interval are the
+// same test, at every level, paired and unpaired.
+func TestPValueMatchesInterval(t *testing.T) {
+	// R: wilcox.test(1:8)$p.value is 2/2⁸.
+	logs := []float64{1, 2, 3, 4, 5, 6, 7, 8}
+	if e := paired(logs, 0.95); math.Abs(e.P-2.0/256) > 1e-15 {
+		t.Errorf("p of eight positive rounds = %v, want 2/256", e.P)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range 600 {
+		n := 6 + r.IntN(40)
+		shift := 0.02 * r.NormFloat64()
+		var ref, x []float64
+		for range n {
+			d := math.Exp(0.1 * r.NormFloat64())
+			ref = append(ref, d*math.Exp(0.02*r.NormFloat64()))
+			x = append(x, d*math.Exp(shift+0.02*r.NormFloat64()))
+		}
+		rr := rounds(n)
+		if i%3 == 0 {
+			rr = nil // unpaired: the bootstrap's p and interval
+		}
+		for _, level := range []float64{0.95, 0.99, 0.9833} {
+			e := Compare(Values{ref, rr}, Values{x, rr}, false, level)
+			excludes := e.Lo > 0 || e.Hi < 0
+			if !e.Paired && math.Abs(e.P-(1-level)) < 0.002 {
+				continue // the bootstrap's percentiles round either way at the edge
+			}
+			if excludes != (e.P <= 1-level) {
+				t.Fatalf("n=%d level %v paired=%v: interval [%v, %v], p %v: not the same test", n, level, e.Paired, e.Lo, e.Hi, e.P)
+			}
+		}
+	}
+}
+
+func TestHolm(t *testing.T) {
+	got := Holm([]float64{0.01, 0.04, 0.03, 0.005, math.NaN()}, 0.05)
+	// 0.005 ≤ 0.05/5, 0.01 ≤ 0.05/4, then 0.03 > 0.05/3: stop.
+	want := []bool{true, false, false, true, false}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Holm = %v, want %v", got, want)
+	}
+}
+
+// TestLineFalseRate measures, with vmbench's own functions, how often a
+// summary line of k cells calls identical platforms different (overhead or
+// better in any cell) with and without Holm's correction, and how often it
+// detects a real +3% in every cell. Figures: docs/verdicts.md.
+func TestLineFalseRate(t *testing.T) {
+	const lines, n = 2000, 14
+	r := rand.New(rand.NewPCG(7, 8))
+	line := func(k int, truth float64) (raw, holm bool) {
+		es, js := make([]Estimate, k), make([]Judgement, k)
+		for c := range k {
+			var ref, x []float64
+			for range n {
+				d := math.Exp(0.1 * r.NormFloat64())
+				ref = append(ref, d*math.Exp(0.02*r.NormFloat64()))
+				x = append(x, d*(1+truth)*math.Exp(0.02*r.NormFloat64()))
+			}
+			es[c] = Compare(Values{ref, rounds(n)}, Values{x, rounds(n)}, false, Confidence)
+			js[c] = Judge(es[c], DefaultMargin)
+		}
+		claims := func(js []Judgement) bool {
+			for _, j := range js {
+				if j.Verdict == Overhead || j.Verdict == Better {
+					return true
+				}
+			}
+			return false
+		}
+		return claims(js), claims(Line(es, js, Confidence))
+	}
+	for _, k := range []int{4, 6, 10, 15} {
+		var raw, holm, detRaw, detHolm int
+		for range lines {
+			a, b := line(k, 0)
+			raw, holm = raw+b2i(a), holm+b2i(b)
+			a, b = line(k, 0.03)
+			detRaw, detHolm = detRaw+b2i(a), detHolm+b2i(b)
+		}
+		rate := func(c int) float64 { return 100 * float64(c) / lines }
+		t.Logf("%2d cells, %d rounds: A/A line called different %.1f%% uncorrected, %.1f%% with Holm; +3%% detected %.1f%% → %.1f%%",
+			k, n, rate(raw), rate(holm), rate(detRaw), rate(detHolm))
+		// 2000 lines: the rate's standard error at 5% is 0.5 points.
+		if rate(holm) > 5 {
+			t.Errorf("%d cells: per-line false rate %.1f%% with Holm, above 5%%", k, rate(holm))
+		}
+		if rate(detHolm) < 90 {
+			t.Errorf("%d cells: +3%% detected in %.1f%% of lines with Holm, want at least 90%%", k, rate(detHolm))
+		}
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
