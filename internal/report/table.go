@@ -95,13 +95,13 @@ type Row struct {
 	Label    string
 	Metric   string
 	Unit     string
-	Resource string    // the summary line the metric speaks for; "" for none
+	Resource string // the summary line the metric speaks for; "" for none
 	// Failing are the summary lines of a row that stands for a variant
 	// whose every trial failed on every platform (Metric "-"): the lines
 	// its workload's metrics would speak for.
 	Failing []string
-	Cells    []Cell    // one per platform, in Table.Platforms order
-	Versus   []*Judged // one per Table.Pairs; nil where a side has no values
+	Cells   []Cell    // one per platform, in Table.Platforms order
+	Versus  []*Judged // one per Table.Pairs; nil where a side has no values
 }
 
 // Cell is a row's values on one platform.
