@@ -38,6 +38,12 @@ func TestFailedCellsInTheSummary(t *testing.T) {
 		} else {
 			add("vm", "memory", "op=triad", rep, mem, "")
 		}
+		syscalls := result.Metric{Name: "rate", Unit: "ops/s", Value: 1e6 * j}
+		add("native", "syscall", "kind=getppid", rep, syscalls, "")
+		if rep == 5 {
+			syscalls.Value = 0 // stalled
+		}
+		add("vm", "syscall", "kind=getppid", rep, syscalls, "")
 		add("native", "disk", "mode=randread", rep, result.Metric{}, "no O_DIRECT")
 		add("vm", "disk", "mode=randread", rep, result.Metric{}, "no O_DIRECT")
 	}
@@ -52,6 +58,18 @@ func TestFailedCellsInTheSummary(t *testing.T) {
 	mem := line["memory bandwidth"]
 	if mem.Verdict == "negligible" || !strings.Contains(mem.Detail(), "failed trials uneven") || !strings.Contains(mem.Detail(), "2 of 8 trials failed on vm, 0 of 8 on native") {
 		t.Errorf("memory line %q (%s): identical values, but 2 of 8 vm trials failed: want inconclusive, saying why", mem.Short(), mem.Detail())
+	}
+	stalled := false
+	for _, r := range tab.Rows {
+		if r.Workload == "syscall" {
+			stalled = true
+			if v := r.Versus[0]; r.Cells[1].Failed != 1 || v == nil || v.Verdict == "negligible" || !strings.Contains(v.Text(), "1 of 8 trials failed on vm") {
+				t.Errorf("syscall rate: a round measured 0 on vm, want it counted as failed, not negligible: %d failed, %s", r.Cells[1].Failed, v.Text())
+			}
+		}
+	}
+	if !stalled {
+		t.Error("no syscall row")
 	}
 	for _, res := range []string{"disk IOPS", "disk latency"} {
 		if f, ok := line[res]; !ok || !strings.HasPrefix(f.Short(), "failed: 1 of 1 cells (disk mode=randread on vm)") {

@@ -231,6 +231,13 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 		}
 		for _, m := range s.Metrics {
 			r := row(key{s.Workload, s.Type, s.Label, m.Name, m.Unit})
+			if m.Value <= 0 && result.HigherIsBetter(m.Unit) {
+				// A rate of zero is a stalled trial, the worst cost there
+				// is: no ratio can pair it, so it counts as failed.
+				r.Cells[c].Failed++
+				note(s.Workload, s.Label, m.Name, s.Platform, "a trial measured a rate of 0 (it stalled): counted as failed")
+				continue
+			}
 			r.Cells[c].Values = append(r.Cells[c].Values, m.Value)
 			r.Cells[c].Rounds = append(r.Cells[c].Rounds, s.RoundKey())
 		}
