@@ -22,6 +22,9 @@ const (
 	exitUsage       = 2
 	exitGateFailed  = 3
 	exitInterrupted = 4
+	// exitTrialsFailed: the run finished, but every trial of some cell
+	// failed, so its comparisons have nothing to stand on.
+	exitTrialsFailed = 5
 )
 
 // exitError carries the exit code an error should end the program with.

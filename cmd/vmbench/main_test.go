@@ -137,3 +137,28 @@ func TestValidateRefusesAHugePlan(t *testing.T) {
 		t.Errorf("validate --yes: exit %d\n%s", code, out)
 	}
 }
+
+// TestRunFailsWhenACellFailedEverywhere: a run that finishes with a cell
+// whose every trial failed exits 5 and names the cell, its report written.
+func TestRunFailsWhenACellFailedEverywhere(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "failing.yaml")
+	os.WriteFile(path, []byte(`version: 1
+name: failing
+repetitions: 2
+warmup: 0
+timeout: 1s
+platforms:
+  - {name: native, type: native}
+workloads:
+  - {name: slow, type: cpu, params: {duration: 3s}}
+  - {type: syscall, params: {duration: 50ms}}
+`), 0o644)
+	results := t.TempDir()
+	code, _, stderr := runCLI(t, "run", path, "--results", results, "--agent-binary", agentBinary)
+	if code != exitTrialsFailed || !strings.Contains(stderr, "every trial of 1 cell(s) failed") || !strings.Contains(stderr, "slow duration=3s on native: 2 of 2 trials failed, first: timed out after 1s") {
+		t.Fatalf("exit %d, want %d naming the failed cell:\n%s", code, exitTrialsFailed, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(results, "latest", "report.md")); err != nil {
+		t.Errorf("no report: %v", err)
+	}
+}

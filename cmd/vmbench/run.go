@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -169,7 +170,21 @@ func runScenario(ctx context.Context, path string, o runOptions) error {
 	if errors.Is(runErr, runner.ErrInterrupted) {
 		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted: partial results in %s", dir)}
 	}
-	return runErr
+	return cmp.Or(runErr, failedCells(dir))
+}
+
+// failedCells is the error of a run some of whose cells have no measured
+// trial at all: their every trial failed.
+func failedCells(dir string) error {
+	samples, err := result.ReadSamples(dir)
+	if err != nil {
+		return err
+	}
+	cells := result.FailedCells(samples)
+	if len(cells) == 0 {
+		return nil
+	}
+	return &exitError{code: exitTrialsFailed, err: fmt.Errorf("every trial of %d cell(s) failed; the report's summary says which lines they leave undecided:\n  %s", len(cells), strings.Join(cells, "\n  "))}
 }
 
 // resumeRun continues a killed or interrupted run.
@@ -208,7 +223,7 @@ func resumeRun(ctx context.Context, path string, o runOptions) error {
 	if errors.Is(runErr, runner.ErrInterrupted) {
 		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted again: resume once more with --resume %s", o.resume)}
 	}
-	return runErr
+	return cmp.Or(runErr, failedCells(o.resume))
 }
 
 // platformBinary is the static vmbench binary the platforms run: the one

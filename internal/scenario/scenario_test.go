@@ -189,6 +189,11 @@ func TestErrors(t *testing.T) {
 		{"bool", base("  - {name: a, type: vm, container: maybe}\n", cpu), `platforms[0].container: must be true or false, got "maybe"`},
 		{"boot timeout", base("  - {name: a, type: vm, boot_timeout: 0s}\n", cpu), "platforms[0].boot_timeout: must be a positive duration"},
 		{"scratch size", base("  - {name: a, type: vm, scratch_size: 1KiB}\n", cpu), "platforms[0].scratch_size: must be at least 1MiB, got 1KiB"},
+		// Every trial would fail: "the scratch disk holds 64MiB, less than size 256MiB".
+		{"disk beyond the guest's scratch disk", base("  - {name: a, type: vm, scratch_size: 64MiB}\n", "  - {type: disk, params: {size: [8MiB, 256MiB]}}\n"),
+			"x.yaml:6:27: workloads[0].params.size: size=256MiB needs 256MiB of scratch disk, more than platform a's scratch_size 64MiB: raise a.scratch_size, or lower size"},
+		{"fio's default size beyond the guest's scratch disk", base("  - {name: a, type: vm, scratch_size: 64MiB}\n", "  - {type: fio}\n"),
+			"workloads[0].params: the default size needs 256MiB of scratch disk, more than platform a's scratch_size 64MiB"},
 		{"disk cache", base("  - {name: a, type: vm, disk_cache: fast}\n", cpu), `platforms[0].disk_cache: must be one of none, writeback, writethrough, directsync, unsafe (QEMU's cache modes), got "fast"`},
 		{"disk aio", base("  - {name: a, type: vm, disk_aio: posix}\n", cpu), `platforms[0].disk_aio: must be one of native, threads, io_uring, got "posix"`},
 		{"native aio needs direct", base("  - {name: a, type: vm, disk_cache: writeback}\n", cpu), "x.yaml:4:37: platforms[0].disk_cache: writeback needs disk_aio: threads or io_uring"},

@@ -434,10 +434,28 @@ func (v *validator) workload(path string, w Workload) {
 		return
 	}
 	for _, variant := range Variants(w) {
-		if _, errs := workload.Complete(impl, variant.Given); len(errs) > 0 {
-			for _, err := range errs {
-				v.fail(path+".params", "%s: %v", variant.Label, err)
-			}
+		params, errs := workload.Complete(impl, variant.Given)
+		for _, err := range errs {
+			v.fail(path+".params", "%s: %v", variant.Label, err)
 		}
+		if su, ok := impl.(workload.ScratchUser); ok && len(errs) == 0 {
+			v.scratch(path, w, variant.Label, su.Scratch(params))
+		}
+	}
+}
+
+// scratch refuses a workload variant that needs more scratch area than a
+// guest it runs on has: every trial of it would fail.
+func (v *validator) scratch(path string, w Workload, label string, need int64) {
+	for _, p := range v.s.Platforms {
+		if p.Type != VM || !w.RunsOn(p, v.s.Baseline) || need <= p.VM.ScratchSize {
+			continue
+		}
+		at := path + ".params"
+		if _, set := v.s.pos[at+".size"]; set {
+			at += ".size"
+		}
+		v.fail(at, "%s needs %s of scratch disk, more than platform %s's scratch_size %s: raise %s.scratch_size, or lower size",
+			cmp.Or(label, "the default size"), units.FormatSize(need), p.Name, units.FormatSize(p.VM.ScratchSize), p.Name)
 	}
 }

@@ -54,6 +54,12 @@ type ServerStopper interface {
 	StopsServer()
 }
 
+// ScratchUser is implemented by workloads that use the platform's scratch
+// area (a guest's scratch disk): Scratch is how many bytes of it params need.
+type ScratchUser interface {
+	Scratch(p Params) int64
+}
+
 // Tool is implemented by workloads that run an external program (fio,
 // sysbench, …): containers and guests run them in vmbench's tools rootfs,
 // native on the host's own installation.

@@ -44,6 +44,9 @@ func (Workload) Describe() string {
 	return "block I/O on the platform's scratch disk, as fio does it: seq or rand, read, write or mixed, sync or libaio with a queue depth, O_DIRECT"
 }
 
+// Scratch is the scratch area the I/Os fall in: size.
+func (Workload) Scratch(p workload.Params) int64 { return p.Size("size") }
+
 func (Workload) Params() []workload.Param {
 	return []workload.Param{
 		{Name: "pattern", Kind: workload.Enum, Choices: []string{"rand", "seq"}, Default: "rand", Help: "offsets: random (aligned to the block size) or sequential, wrapping at the end"},

@@ -39,6 +39,7 @@ func (Workload) Programs() []string { return []string{"fio"} }
 
 // Params are disk's: the two must mean the same.
 func (Workload) Params() []workload.Param         { return disk.Workload{}.Params() }
+func (Workload) Scratch(p workload.Params) int64  { return disk.Workload{}.Scratch(p) }
 func (Workload) Metrics() []workload.MetricInfo   { return disk.Workload{}.Metrics() }
 func (Workload) Validate(p workload.Params) error { return disk.Workload{}.Validate(p) }
 
