@@ -161,4 +161,12 @@ workloads:
 	if _, err := os.Stat(filepath.Join(results, "latest", "report.md")); err != nil {
 		t.Errorf("no report: %v", err)
 	}
+	// samples.jsonl cut in its last line: the report says what is missing.
+	samples := filepath.Join(results, "latest", result.SamplesFile)
+	b, _ := os.ReadFile(samples)
+	os.WriteFile(samples, b[:len(b)-40], 0o644)
+	code, out, stderr := runCLI(t, "report", filepath.Join(results, "latest"))
+	if code != 0 || !strings.Contains(out, "samples.jsonl holds 3 of the 4 trials run.json planned, 1 missing") {
+		t.Errorf("report of a cut samples.jsonl: exit %d, want a banner saying a trial is missing:\n%s%s", code, out, stderr)
+	}
 }

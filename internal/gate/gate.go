@@ -141,11 +141,17 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 		r.Seconds = info.End.Sub(info.Start).Seconds()
 	}
 	cur := index(samples)
+	if m := result.Missing(info, samples); m != "" {
+		r.Warnings = append(r.Warnings, m)
+	}
 	var prev map[key]*values
 	if base != nil {
 		r.Baseline = base.Info.RunID
 		prev = index(base.Samples)
 		r.Warnings = append(r.Warnings, comparability(base, info)...)
+		if m := result.Missing(base.Info, base.Samples); m != "" {
+			r.Warnings = append(r.Warnings, "the baseline: "+m)
+		}
 	}
 	var capacities map[string]capacity.Result
 	for _, g := range s.Gates {

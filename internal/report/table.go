@@ -173,6 +173,9 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 	if info.Interrupted {
 		t.Banners = append(t.Banners, "the run was interrupted: only the trials that finished are shown")
 	}
+	if m := result.Missing(info, samples); m != "" {
+		t.Banners = append(t.Banners, m)
+	}
 
 	type key struct{ workload, typ, label, metric, unit string }
 	rowOf := map[key]int{}

@@ -41,3 +41,30 @@ func FailedCells(samples []Sample) []string {
 	}
 	return slices.Clip(out)
 }
+
+// Boot is the pseudo-workload of the samples that record a platform's
+// start (workload.Boot): they are not trials of the plan.
+const Boot = "boot"
+
+// Missing says what a run's samples lack against its plan: trials that
+// run.json planned and samples.jsonl does not hold (a cut or edited file,
+// a killed run). "" when nothing is missing, nothing was planned, or the
+// run was interrupted (and says so).
+func Missing(info RunInfo, samples []Sample) string {
+	if info.Planned == 0 {
+		return ""
+	}
+	have := 0
+	for _, s := range samples {
+		if s.Type != Boot && s.Level == 0 {
+			have++
+		}
+	}
+	switch {
+	case have >= info.Planned || info.Interrupted: // an interrupted run says so itself
+		return ""
+	case info.End.IsZero():
+		return fmt.Sprintf("run.json records no end: the run was killed (or still runs); samples.jsonl holds %d of the %d trials planned, and vmbench run --resume runs the rest", have, info.Planned)
+	}
+	return fmt.Sprintf("samples.jsonl holds %d of the %d trials run.json planned, %d missing (the file was cut or edited): every figure rests on what is there", have, info.Planned, info.Planned-have)
+}

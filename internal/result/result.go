@@ -156,11 +156,16 @@ type RunInfo struct {
 	Start       time.Time         `json:"start"`
 	End         time.Time         `json:"end,omitempty"`
 	Interrupted bool              `json:"interrupted,omitempty"`
-	Host        Host              `json:"host"`
-	Tools       map[string]string `json:"tools,omitempty"`
-	Platforms   []PlatformInfo    `json:"platforms"`
-	Baseline    string            `json:"baseline"`
-	Retries     []Retry           `json:"retries,omitempty"`
+	// Planned is how many trials the run set out to run on the platforms
+	// that started, with those adaptive looks and gate retries added:
+	// samples.jsonl should hold as many. 0 in runs made before it was
+	// recorded, and in density sweeps.
+	Planned   int               `json:"planned_trials,omitempty"`
+	Host      Host              `json:"host"`
+	Tools     map[string]string `json:"tools,omitempty"`
+	Platforms []PlatformInfo    `json:"platforms"`
+	Baseline  string            `json:"baseline"`
+	Retries   []Retry           `json:"retries,omitempty"`
 	// Analysis is how the run's comparisons are judged; nil in runs made
 	// before verdicts existed, which are judged by the defaults.
 	Analysis *Analysis `json:"analysis,omitempty"`

@@ -46,6 +46,9 @@ func (ss *session) adapt(ctx context.Context) error {
 			fmt.Fprintf(o.Log, "look at %d rounds: %d cell(s) undecided, adding rounds %d–%d to them (%d trials)\n", reps, len(cells), reps+1, looks[i+1], len(trials))
 		}
 		info.Adaptive = append(info.Adaptive, look)
+		if err := ss.plan(trials); err != nil {
+			return err
+		}
 		if look.Stopped != "" {
 			fmt.Fprintf(o.Log, "look at %d rounds: %s\n", reps, look.Stopped)
 			return nil
@@ -61,6 +64,7 @@ func (ss *session) adapt(ctx context.Context) error {
 				last := &info.Adaptive[len(info.Adaptive)-1]
 				last.Stopped = fmt.Sprintf("time budget %s spent after %d rounds", s.TimeBudget, trials[0].Rep)
 				last.Trials -= len(trials)
+				info.Planned -= ss.runnable(trials)
 				fmt.Fprintf(o.Log, "adaptive: %s\n", last.Stopped)
 				return nil
 			}

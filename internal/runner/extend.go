@@ -85,6 +85,9 @@ func Extend(ctx context.Context, o Options, dir string, cells []result.Cell, rou
 		return err
 	}
 	fmt.Fprintf(o.Log, "retry round %d of run %s: %d trials of %d cells\n", round, info.RunID, len(trials), len(cells))
+	if err := ss.plan(trials); err != nil {
+		return err
+	}
 	if err := ss.run(ctx, trials); err != nil {
 		return err
 	}

@@ -150,11 +150,12 @@ func Run(ctx context.Context, o Options) (dir string, err error) {
 	if err != nil {
 		return dir, err
 	}
-	if err := result.WriteRun(dir, info); err != nil {
+	plan := scenario.Plan(s)
+	if err := ss.plan(plan); err != nil {
 		return dir, err
 	}
 	fmt.Fprintf(o.Log, "run %s: %s\n", runID, scenario.Describe(s))
-	if err := ss.run(ctx, scenario.Plan(s)); err != nil {
+	if err := ss.run(ctx, plan); err != nil {
 		return dir, err
 	}
 	if s.Adaptive(s.Repetitions) {

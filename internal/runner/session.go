@@ -154,18 +154,31 @@ func (ss *session) startOne(ctx context.Context, p scenario.Platform, undo *clea
 	return inst, nil
 }
 
+// plan records in run.json that the trials whose platform has an instance
+// are about to run, so that a report can tell the samples that are missing.
+// A resume runs trials already planned, and does not call it.
+func (ss *session) plan(trials []scenario.Trial) error {
+	ss.info.Planned += ss.runnable(trials)
+	return result.WriteRun(ss.dir, *ss.info)
+}
+
+// runnable counts the trials whose platform has an instance.
+func (ss *session) runnable(trials []scenario.Trial) int {
+	n := 0
+	for _, t := range trials {
+		if ss.instances[t.Platform] != nil {
+			n++
+		}
+	}
+	return n
+}
+
 // run runs the trials whose platform has an instance, writing each sample
 // as soon as it is measured.
 func (ss *session) run(ctx context.Context, trials []scenario.Trial) error {
 	o := ss.o
 	if o.Progress != nil {
-		n := 0
-		for _, t := range trials {
-			if ss.instances[t.Platform] != nil {
-				n++
-			}
-		}
-		o.Progress.Begin(n)
+		o.Progress.Begin(ss.runnable(trials))
 	}
 	for i, t := range trials {
 		inst := ss.instances[t.Platform]

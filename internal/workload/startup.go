@@ -33,7 +33,7 @@ func StartMetrics(wall time.Duration) []result.Metric {
 
 // Boot is the pseudo-workload under which the runner records each guest
 // start of a vm platform: one sample of BootMetrics per guest.
-const Boot = "boot"
+const Boot = result.Boot
 
 // BootMetrics are the metrics of Boot: the whole, then its phases in order.
 var BootMetrics = []MetricInfo{
