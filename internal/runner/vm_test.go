@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -210,8 +211,11 @@ workloads:
 		if m["iops"] <= 0 || m["bandwidth"] != m["iops"]*4096 || m["p50"] <= 0 || m["p99_9"] < m["p50"] {
 			t.Errorf("disk %s on %s: metrics %v", s.Params["op"], s.Platform, m)
 		}
-		if h := s.Histograms["latency"]; h == nil || h.Count() < 10 {
-			t.Errorf("disk %s on %s: histogram %v", s.Params["op"], s.Platform, h)
+		// Every I/O is in the histogram, whose mean is the latency metric.
+		// (How many I/Os fit in 100 ms is the host's business: under TCG on a
+		// loaded CI host one write took 486 ms, and a trial held 4.)
+		if h := s.Histograms["latency"]; h == nil || h.Count() < 1 || math.Abs(h.Mean()/m["latency"]-1) > 1e-9 {
+			t.Errorf("disk %s on %s: histogram %v, want every I/O, its mean the latency %v", s.Params["op"], s.Platform, h, m["latency"])
 		}
 	}
 	for _, p := range []string{"native", "box", "hostnet", "guest", "bare", "nat"} {
