@@ -465,10 +465,10 @@ func relative(c *Check, x, base *values) {
 	if math.IsNaN(d.Lo) {
 		c.Status = Inconclusive
 		c.Reason = fmt.Sprintf("overhead vs %s %s: %d and %d values are too few for a %s interval (at least %d rounds): add repetitions, or --retry",
-			c.Against, pct(d.Overhead), c.N, c.BaseN, levelText(c.Level), stats.MinRounds)
+			c.Against, pct(d.Overhead), c.N, c.BaseN, stats.LevelText(c.Level), stats.MinRounds)
 		return
 	}
-	iv := fmt.Sprintf("overhead vs %s %s, %s interval [%s, %s]", c.Against, pct(d.Overhead), levelText(c.Level), pct(d.Lo), pct(d.Hi))
+	iv := fmt.Sprintf("overhead vs %s %s, %s interval [%s, %s]", c.Against, pct(d.Overhead), stats.LevelText(c.Level), pct(d.Lo), pct(d.Hi))
 	if c.Kind == scenario.Equivalence {
 		switch {
 		case d.Lo >= -c.Bound && d.Hi <= c.Bound:
@@ -520,13 +520,13 @@ func regression(c *Check, x, base *values, higherIsBetter bool) {
 	change := fmt.Sprintf("change vs baseline %s", pct(d.Overhead))
 	switch {
 	case math.IsNaN(d.Lo):
-		c.Status, c.Reason = Inconclusive, fmt.Sprintf("%s: %d and %d values are too few for a %s interval (at least %d each)", change, c.N, c.BaseN, levelText(c.Level), stats.MinRounds)
+		c.Status, c.Reason = Inconclusive, fmt.Sprintf("%s: %d and %d values are too few for a %s interval (at least %d each)", change, c.N, c.BaseN, stats.LevelText(c.Level), stats.MinRounds)
 	case d.Lo > c.Bound:
-		c.Status, c.Reason = Fail, fmt.Sprintf("%s, %s interval [%s, %s]: all of it a regression beyond %s", change, levelText(c.Level), pct(d.Lo), pct(d.Hi), bound)
+		c.Status, c.Reason = Fail, fmt.Sprintf("%s, %s interval [%s, %s]: all of it a regression beyond %s", change, stats.LevelText(c.Level), pct(d.Lo), pct(d.Hi), bound)
 	case d.Hi <= c.Bound:
-		c.Status, c.Reason = Pass, fmt.Sprintf("%s, %s interval [%s, %s]: all of it within %s", change, levelText(c.Level), pct(d.Lo), pct(d.Hi), bound)
+		c.Status, c.Reason = Pass, fmt.Sprintf("%s, %s interval [%s, %s]: all of it within %s", change, stats.LevelText(c.Level), pct(d.Lo), pct(d.Hi), bound)
 	default:
-		c.Status, c.Reason = Inconclusive, fmt.Sprintf("%s, %s interval [%s, %s]: straddles the threshold %s; the evidence decides neither (--retry adds rounds)", change, levelText(c.Level), pct(d.Lo), pct(d.Hi), bound)
+		c.Status, c.Reason = Inconclusive, fmt.Sprintf("%s, %s interval [%s, %s]: straddles the threshold %s; the evidence decides neither (--retry adds rounds)", change, stats.LevelText(c.Level), pct(d.Lo), pct(d.Hi), bound)
 	}
 }
 
@@ -596,9 +596,6 @@ func capacityCheck(g scenario.Gate, platform string, caps map[string]capacity.Re
 }
 
 // levelText is "95%", "98.33%".
-func levelText(l float64) string {
-	return strings.TrimSuffix(strings.TrimSuffix(fmt.Sprintf("%.2f", 100*l), "0"), ".0") + "%"
-}
 
 func pct(f float64) string { return units.Overhead(f) }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/olekukonko/tablewriter"
 
 	"github.com/vmbench/vmbench/internal/scenario"
+	"github.com/vmbench/vmbench/internal/stats"
 	"github.com/vmbench/vmbench/internal/units"
 	"github.com/vmbench/vmbench/internal/untrusted"
 )
@@ -50,7 +51,7 @@ func (c Check) measured() string {
 	} else {
 		s = pct(c.Value)
 		if !math.IsNaN(c.Lo) {
-			s += fmt.Sprintf(" [%s, %s] at %s", pct(c.Lo), pct(c.Hi), levelText(c.Level))
+			s += fmt.Sprintf(" [%s, %s] at %s", pct(c.Lo), pct(c.Hi), stats.LevelText(c.Level))
 		}
 	}
 	return s

@@ -369,15 +369,11 @@ func (t Table) verdictLegend() string {
 		"where rounds are complete, else a bootstrap of the medians. negligible: the whole interval within ±%s (an equivalence test at α=%s per side); "+
 		"overhead/better: the whole interval beyond zero (\"maybe within ±margin\" when it reaches into the margin); inconclusive: neither, with the rounds likely to decide it; "+
 		"too few rounds: fewer than %d for an interval. Overheads from +100%% on read as factors (×2.00 = twice the cost).",
-		levelText(t.Level), pctAbs(t.Analysis.Negligible), pctAbs((1-t.Level)/2), stats.MinRoundsAt(t.Level))
+		stats.LevelText(t.Level), pctAbs(t.Analysis.Negligible), pctAbs((1-t.Level)/2), stats.MinRoundsAt(t.Level))
 	if n := len(t.Analysis.Looks); n > 1 {
-		s += fmt.Sprintf(" Adaptive: cells were judged after %s rounds; the 5%% error rate is split over the %d looks, hence the %s level.", joinInts(t.Analysis.Looks), n, levelText(t.Level))
+		s += fmt.Sprintf(" Adaptive: cells were judged after %s rounds; the 5%% error rate is split over the %d looks, hence the %s level.", joinInts(t.Analysis.Looks), n, stats.LevelText(t.Level))
 	}
 	return s
-}
-
-func levelText(l float64) string {
-	return strings.TrimSuffix(strings.TrimSuffix(fmt.Sprintf("%.2f", 100*l), "0"), ".0") + "%"
 }
 
 func joinInts(v []int) string {

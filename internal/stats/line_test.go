@@ -107,3 +107,16 @@ func b2i(b bool) int {
 	}
 	return 0
 }
+
+// TestOneRuleForTooFew: the unpaired fallback needs as many values as the
+// paired interval needs rounds at the same level.
+func TestOneRuleForTooFew(t *testing.T) {
+	ref, x := []float64{1, 1.01, 0.99, 1.02, 0.98, 1}, []float64{1.1, 1.11, 1.09, 1.12, 1.08, 1.1}
+	for _, level := range []float64{0.95, 0.9833, 0.99} {
+		paired := Compare(Values{ref, rounds(6)}, Values{x, rounds(6)}, false, level)
+		unpaired := Compare(Values{V: ref}, Values{V: x}, false, level)
+		if math.IsNaN(paired.Lo) != math.IsNaN(unpaired.Lo) {
+			t.Errorf("6 values at %s: paired interval [%v, %v], unpaired [%v, %v]: want one rule", LevelText(level), paired.Lo, paired.Hi, unpaired.Lo, unpaired.Hi)
+		}
+	}
+}

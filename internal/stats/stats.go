@@ -126,7 +126,9 @@ const Resamples = 2000
 // bootstrap's two-sided p-value of no overhead: twice the smaller share of
 // resampled overheads on either side of zero.
 func bootstrap(base, x []float64, higherIsBetter bool, level float64) (lo, hi, p float64) {
-	if len(base) < MinRounds || len(x) < MinRounds {
+	// One rule with the paired interval: as many values as a signed-rank
+	// interval at the level needs pairs.
+	if n := MinRoundsAt(level); len(base) < n || len(x) < n {
 		return math.NaN(), math.NaN(), math.NaN()
 	}
 	r := rand.New(rand.NewPCG(uint64(len(base)), uint64(len(x))))

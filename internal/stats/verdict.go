@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // DefaultMargin is the equivalence margin of a scenario that names none:
@@ -114,7 +115,7 @@ func paired(logs []float64, level float64) Estimate {
 	if c, ok := signedRankCritical(n, (1-level)/2); ok {
 		e.Lo, e.Hi = math.Expm1(w.kth(c)), math.Expm1(w.kth(w.size()-1-c))
 	} else {
-		e.Warnings = append(e.Warnings, fmt.Sprintf("%d rounds are too few for a %.0f%% interval", n, 100*level))
+		e.Warnings = append(e.Warnings, fmt.Sprintf("%d rounds are too few for a %s interval", n, LevelText(level)))
 	}
 	return e
 }
@@ -300,6 +301,11 @@ func Undecided(e Estimate, j Judgement, precision float64) bool {
 		return true
 	}
 	return precision > 0 && e.HalfWidth() > precision
+}
+
+// LevelText is a confidence level as people read it: "95%", "98.33%".
+func LevelText(l float64) string {
+	return strings.TrimSuffix(strings.TrimSuffix(fmt.Sprintf("%.2f", 100*l), "0"), ".0") + "%"
 }
 
 // Level is the confidence level of every interval of an analysis with
