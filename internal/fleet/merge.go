@@ -118,7 +118,7 @@ func Merge(dirs []string, out, runID string) (result.RunInfo, error) {
 	info.Fleet = &result.Fleet{}
 	var samples []result.Sample
 	for _, h := range hosts {
-		fh := result.FleetHost{Name: h.name, Status: h.status.Status, Error: h.status.Error, Doctor: firstLine(h.status.Doctor)}
+		fh := result.FleetHost{Name: h.name, Status: h.status.Status, Error: h.status.Error, Doctor: verdictLine(h.status.Doctor)}
 		if h.dir != "" {
 			if h.info.Scenario.Name != first.info.Scenario.Name || h.info.Baseline != first.info.Baseline {
 				return result.RunInfo{}, fmt.Errorf("%s ran scenario %q (baseline %s), %s ran %q (baseline %s): a fleet run merges runs of one scenario",
@@ -227,7 +227,10 @@ func minTime(a, b time.Time) time.Time {
 	return a
 }
 
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return line
+// verdictLine is the last line of vmbench doctor's output, its verdict
+// ("platforms of the scenario: native: can run; container: cannot run
+// (…)"); its first line is only the first check.
+func verdictLine(s string) string {
+	s = strings.TrimSpace(s)
+	return s[strings.LastIndexByte(s, '\n')+1:]
 }

@@ -39,6 +39,9 @@ const (
 	Fail         Status = "FAIL"
 	Inconclusive Status = "inconclusive"
 	Skipped      Status = "skipped"
+	// Error: the check could not be made where it had to be, as on a
+	// fleet host that failed under hosts: all. It fails the gate run.
+	Error Status = "error"
 )
 
 // Check is one gate judged on one variant of its workload on one platform.
@@ -111,8 +114,8 @@ func (r Report) Count(s Status) int {
 	return n
 }
 
-// Failed reports whether any check failed.
-func (r Report) Failed() bool { return r.Count(Fail) > 0 }
+// Failed reports whether any check failed or could not be made.
+func (r Report) Failed() bool { return r.Count(Fail)+r.Count(Error) > 0 }
 
 // RetryCells lists, without repeats, the cells of the inconclusive checks.
 func (r Report) RetryCells() []result.Cell {
@@ -627,8 +630,10 @@ func perHost(s *scenario.Scenario, g scenario.Gate, info result.RunInfo, samples
 	g1.Hosts = ""
 	one.Gates = []scenario.Gate{g1}
 	var out []Check
+	var failed []string // hosts without samples
 	for _, h := range info.Fleet.Hosts {
 		if h.Status != "ok" {
+			failed = append(failed, fmt.Sprintf("%s %s (%s)", h.Name, h.Status, cmp.Or(h.Error, h.Doctor, "no run")))
 			continue
 		}
 		var mine []result.Sample
@@ -650,7 +655,20 @@ func perHost(s *scenario.Scenario, g scenario.Gate, info result.RunInfo, samples
 			o.Status = combine(g.Hosts, o.Status, c.Status)
 		}
 	}
+	if len(out) == 0 && len(failed) > 0 {
+		// No host measured anything: one check stands for the gate.
+		out = append(out, Check{Gate: g.Name, Path: g.Path, Kind: g.Kind, Workload: g.Workload, Metric: g.Metric,
+			Platform: strings.Join(g.Platforms, ", "), Bound: g.Bound, Upper: g.Upper, AtLeast: g.AtLeast, Status: Skipped})
+	}
 	for i := range out {
+		if len(failed) > 0 {
+			// A host that was not measured cannot be said to keep the
+			// bound: hosts: all cannot pass without it.
+			out[i].Reason = strings.TrimPrefix(out[i].Reason+"; ", "; ") + "not measured: " + strings.Join(failed, "; ")
+			if g.Hosts == "all" && out[i].Status != Fail {
+				out[i].Status = Error
+			}
+		}
 		out[i].Reason = fmt.Sprintf("hosts: %s — %s", g.Hosts, out[i].Reason)
 		out[i].Value, out[i].Lo, out[i].Hi = math.NaN(), math.NaN(), math.NaN()
 	}

@@ -440,3 +440,40 @@ func validJUnit(t *testing.T, doc []byte) {
 		t.Errorf("xmllint: %v\n%s\n%s", err, out, doc)
 	}
 }
+
+// TestFailedFleetHostFailsHostsAll: a fleet host whose doctor or run
+// failed has no samples; hosts: all cannot pass without it and says so as
+// an error (gates.xml too), hosts: any names it.
+func TestFailedFleetHostFailsHostsAll(t *testing.T) {
+	info, samples := recorded(t)
+	var fleet []result.Sample
+	for _, x := range samples {
+		x.Host = "alpha"
+		fleet = append(fleet, x)
+	}
+	info.Fleet = &result.Fleet{Hosts: []result.FleetHost{
+		{Name: "alpha", Status: "ok", RunID: info.RunID},
+		{Name: "gamma", Status: "failed", Error: "runc not found in PATH", Doctor: "platforms of the scenario: native: can run; container: cannot run (runc not found in PATH)"},
+	}}
+	for _, hosts := range []string{"all", "any"} {
+		s := withGates(t, info, "  - {metric: cpu.throughput, where: {threads: 1}, platform: container, max_overhead: 50%, hosts: "+hosts+"}\n")
+		r := Evaluate(s, info, fleet, nil, 1)
+		if len(r.Checks) != 1 || !strings.Contains(r.Checks[0].Reason, "not measured: gamma failed (runc not found in PATH)") {
+			t.Fatalf("hosts: %s: %+v, want the failed host named", hosts, r.Checks)
+		}
+		c := r.Checks[0]
+		switch {
+		case hosts == "all" && (c.Status != Error || !r.Failed() || !strings.HasPrefix(r.Summary(), "FAIL: 0 failed, 0 passed, 1 error")):
+			t.Errorf("hosts: all with a failed host: %s, %q; want an error that fails the gates", c.Status, r.Summary())
+		case hosts == "any" && c.Status != Pass:
+			t.Errorf("hosts: any, alpha within the bound: %s", c.Status)
+		}
+		if hosts == "all" {
+			var x bytes.Buffer
+			if err := JUnit(&x, r); err != nil || !strings.Contains(x.String(), `errors="1"`) || !strings.Contains(x.String(), "<error message=") {
+				t.Errorf("gates.xml (%v) does not carry the error:\n%s", err, x.String())
+			}
+			validJUnit(t, x.Bytes())
+		}
+	}
+}

@@ -25,6 +25,9 @@ func (r Report) Summary() string {
 		verdict = "FAIL"
 	}
 	parts := []string{fmt.Sprintf("%d failed", r.Count(Fail)), fmt.Sprintf("%d passed", r.Count(Pass))}
+	if n := r.Count(Error); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d error", n))
+	}
 	if n := r.Count(Inconclusive); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d inconclusive", n))
 	}
@@ -153,8 +156,8 @@ func Markdown(w io.Writer, r Report) error {
 		for i := range rec {
 			rec[i] = untrusted.Markdown(rec[i])
 		}
-		if c.Status == Fail {
-			rec[0] = "**FAIL**"
+		if c.Status == Fail || c.Status == Error {
+			rec[0] = "**" + string(c.Status) + "**"
 		}
 		fmt.Fprintf(w, "| %s |\n", strings.Join(rec, " | "))
 	}
@@ -201,6 +204,7 @@ type junitCase struct {
 	Classname string        `xml:"classname,attr"`
 	Time      string        `xml:"time,attr"`
 	Failure   *junitMessage `xml:"failure,omitempty"`
+	Error     *junitMessage `xml:"error,omitempty"`
 	Skipped   *junitMessage `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
 }
@@ -228,6 +232,9 @@ func JUnit(w io.Writer, r Report) error {
 		case Fail:
 			tc.Failure = &junitMessage{Message: c.Reason, Type: c.Kind, Text: fmt.Sprintf("measured %s, bound %s", c.measured(), c.bound())}
 			suite.Failures++
+		case Error:
+			tc.Error = &junitMessage{Message: c.Reason, Type: c.Kind}
+			suite.Errors++
 		case Inconclusive, Skipped:
 			tc.Skipped = &junitMessage{Message: string(c.Status) + ": " + c.Reason}
 			suite.Skipped++
@@ -237,7 +244,7 @@ func JUnit(w io.Writer, r Report) error {
 		suite.Cases = append(suite.Cases, tc)
 	}
 	suite.Tests = len(suite.Cases)
-	doc := junitSuites{Name: "vmbench", Time: seconds, Tests: suite.Tests, Failures: suite.Failures, Suites: []junitSuite{suite}}
+	doc := junitSuites{Name: "vmbench", Time: seconds, Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors, Suites: []junitSuite{suite}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

@@ -194,7 +194,7 @@ type FleetHost struct {
 	RunID  string `json:"run_id,omitempty"`
 	Status string `json:"status"` // ok, or failed (its samples are not in the fleet run)
 	Error  string `json:"error,omitempty"`
-	// Doctor is the first line of vmbench doctor's verdict on the host.
+	// Doctor is vmbench doctor's verdict on the host: its last line.
 	Doctor string `json:"doctor,omitempty"`
 	Host   Host   `json:"host"`
 	// Accel is each vm platform's accelerator on the host.
