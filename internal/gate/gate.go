@@ -631,6 +631,12 @@ func perHost(s *scenario.Scenario, g scenario.Gate, info result.RunInfo, samples
 	one.Gates = []scenario.Gate{g1}
 	var out []Check
 	var failed []string // hosts without samples
+	k := 0
+	for _, h := range info.Fleet.Hosts {
+		if h.Status == "ok" {
+			k++
+		}
+	}
 	for _, h := range info.Fleet.Hosts {
 		if h.Status != "ok" {
 			failed = append(failed, fmt.Sprintf("%s %s (%s)", h.Name, h.Status, cmp.Or(h.Error, h.Doctor, "no run")))
@@ -642,7 +648,18 @@ func perHost(s *scenario.Scenario, g scenario.Gate, info result.RunInfo, samples
 				mine = append(mine, x)
 			}
 		}
-		for _, c := range Evaluate(&one, result.RunInfo{RunID: info.RunID, Baseline: info.Baseline, Start: info.Start}, mine, base, looks).Checks {
+		// The claim that some host differs is made k times, once per
+		// host: it is judged at the level split over the hosts
+		// (Bonferroni): under hosts: all, a host's FAIL; under hosts:
+		// any, a host's pass. The other claim needs every host, and no
+		// correction.
+		hi := result.RunInfo{RunID: info.RunID, Baseline: info.Baseline, Start: info.Start}
+		each := Evaluate(&one, hi, mine, base, looks).Checks
+		split := Evaluate(&one, hi, mine, base, looks*k).Checks
+		for i := range each {
+			each[i] = perHostStatus(g.Hosts, each[i], split[i])
+		}
+		for _, c := range each {
 			i := slices.IndexFunc(out, func(o Check) bool { return o.Label == c.Label && o.Platform == c.Platform })
 			c.Reason = h.Name + ": " + string(c.Status) + ", " + c.Reason
 			if i < 0 {
@@ -673,6 +690,26 @@ func perHost(s *scenario.Scenario, g scenario.Gate, info result.RunInfo, samples
 		out[i].Value, out[i].Lo, out[i].Hi = math.NaN(), math.NaN(), math.NaN()
 	}
 	return out
+}
+
+// perHostStatus is one host's check under hosts: all or any: the claim
+// made of some host (all: it fails; any: it passes) stands only at the
+// level split over the hosts (split), the other at the check's own (each).
+func perHostStatus(hosts string, each, split Check) Check {
+	claim, other := Fail, Pass
+	if hosts == "any" {
+		claim, other = Pass, Fail
+	}
+	switch {
+	case split.Status == claim:
+		return split
+	case each.Status == other:
+		return each
+	case each.Status == claim: // beyond the bound at its own level only
+		each.Status = Inconclusive
+		each.Reason += fmt.Sprintf("; not at the level split over the fleet's hosts (%s)", stats.LevelText(split.Level))
+	}
+	return each
 }
 
 // combine folds one more host's verdict into the verdict so far.

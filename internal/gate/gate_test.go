@@ -477,3 +477,42 @@ func TestFailedFleetHostFailsHostsAll(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetClaimsSplitTheLevel: under hosts: all, "some host breaks the
+// bound" is claimed once per host, so each host's FAIL must hold at the
+// level split over the hosts; one that holds only at its own level is
+// inconclusive.
+func TestFleetClaimsSplitTheLevel(t *testing.T) {
+	info, recordedSamples := recorded(t)
+	// The container 20% slower, and 12 rounds: the recorded 6 twice.
+	var samples []result.Sample
+	for _, x := range scaled(recordedSamples, "cpu", "container", 1/1.2) {
+		samples = append(samples, x)
+		x.Trial += 6
+		samples = append(samples, x)
+	}
+	gateOf := func(bound string, hosts string) *scenario.Scenario {
+		return withGates(t, info, "  - {metric: cpu.throughput, where: {threads: 1}, platform: container, max_overhead: "+bound+hosts+"}\n")
+	}
+	one := Evaluate(gateOf("1000%", ""), info, samples, nil, 1).Checks[0]
+	split := Evaluate(gateOf("1000%", ""), info, samples, nil, 2).Checks[0]
+	if !(split.Lo < one.Lo) {
+		t.Fatalf("intervals at 95%% [%v, %v] and 97.5%% [%v, %v]", one.Lo, one.Hi, split.Lo, split.Hi)
+	}
+	bound := fmt.Sprintf("%.4f%%", 100*(one.Lo+split.Lo)/2) // beyond it at 95%, not at 97.5%
+	if c := Evaluate(gateOf(bound, ""), info, samples, nil, 1).Checks[0]; c.Status != Fail {
+		t.Fatalf("one host, bound %s: %s, want FAIL", bound, c.Status)
+	}
+	var fleet []result.Sample
+	for _, h := range []string{"alpha", "beta"} {
+		for _, x := range samples {
+			x.Host = h
+			fleet = append(fleet, x)
+		}
+	}
+	info.Fleet = &result.Fleet{Hosts: []result.FleetHost{{Name: "alpha", Status: "ok"}, {Name: "beta", Status: "ok"}}}
+	c := Evaluate(gateOf(bound, ", hosts: all"), info, fleet, nil, 1).Checks[0]
+	if c.Status != Inconclusive || !strings.Contains(c.Reason, "not at the level split over the fleet's hosts (97.5%)") {
+		t.Errorf("two hosts, each beyond %s at 95%% only: %s (%s), want inconclusive", bound, c.Status, c.Reason)
+	}
+}
