@@ -94,10 +94,7 @@ func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
 	// Every look at the data spends some of the error rate: the run's own
 	// (one, or its adaptive looks), the retries already made, and the ones
 	// this call may make.
-	looks := 1 + len(info.Retries) + o.retry
-	if info.Analysis != nil && len(info.Analysis.Looks) > 1 {
-		looks += len(info.Analysis.Looks) - 1
-	}
+	looks := info.Looks() + o.retry
 	// A run gated against itself: its retries grow the baseline too.
 	self := o.baseline != "" && sameDir(o.baseline, dir)
 	evaluate := func() (gate.Report, error) {
@@ -145,6 +142,10 @@ func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
 		}
 	}
 	if retried {
+		// The report judges at the level this call's verdicts used.
+		if err := recordLooks(dir, len(info.Retries), looks); err != nil {
+			return err
+		}
 		// The retries appended trials: the run's reports include them.
 		r, err := loadRun(dir)
 		if err != nil {
@@ -297,4 +298,17 @@ vmbench gate --baseline FILE; a run directory works there too.`,
 		},
 	})
 	return cmd
+}
+
+// recordLooks records in run.json, on the retries after the first done,
+// the looks the gate call that made them counted.
+func recordLooks(dir string, done, looks int) error {
+	info, err := result.ReadRun(dir)
+	if err != nil {
+		return err
+	}
+	for i := done; i < len(info.Retries); i++ {
+		info.Retries[i].Looks = looks
+	}
+	return result.WriteRun(dir, info)
 }

@@ -168,9 +168,14 @@ func TestGateRetryAppendsTrials(t *testing.T) {
 		measured["container/round1/trial6"] != 1 || measured["container/round1/trial11"] != 1 || measured["native/round1/trial6"] != 0 {
 		t.Errorf("retries %+v, measured %v", info.Retries, measured)
 	}
-	// The report of the run now counts 12 trials in the container.
-	if md, _ := os.ReadFile(filepath.Join(dir, "report.md")); !strings.Contains(string(md), "n=12") {
+	// The report of the run now counts 12 trials in the container, and
+	// judges at the level the gate did: its 2 looks at the data.
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	if !strings.Contains(string(md), "n=12") {
 		t.Errorf("report.md was not re-rendered with the retried trials:\n%s", md)
+	}
+	if info.Retries[0].Looks != 2 || !strings.Contains(string(md), "the 5% error rate is split over the 2 looks at the data, hence the 97.5% level") {
+		t.Errorf("retry looks %d; report.md does not judge at the gate's level:\n%s", info.Retries[0].Looks, md)
 	}
 	nothingLeft(t, info.RunID)
 }

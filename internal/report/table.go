@@ -36,6 +36,9 @@ type Table struct {
 	// for runs made before verdicts), and Level the intervals' level.
 	Analysis result.Analysis
 	Level    float64
+	// Looks is how many times the data was judged (result.RunInfo.Looks),
+	// Retries how many of them were vmbench gate --retry rounds.
+	Looks, Retries int
 	// Pairs are the comparisons of the summary, as column indices.
 	Pairs   []Pair
 	Summary []Finding // one per resource and pair that has cells
@@ -123,7 +126,8 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 		Interrupted: info.Interrupted, Host: info.Host, Tools: info.Tools,
 		Analysis: analysisOf(info),
 	}
-	t.Level = stats.Level(len(t.Analysis.Looks))
+	t.Looks, t.Retries = info.Looks(), len(info.Retries)
+	t.Level = stats.Level(t.Looks)
 	col := map[string]int{}
 	for _, p := range info.Platforms {
 		col[p.Name] = len(t.Platforms)

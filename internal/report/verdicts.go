@@ -368,10 +368,19 @@ func (t Table) verdictLegend() string {
 	s := fmt.Sprintf("Verdicts: the overhead's %s interval, paired round by round (Hodges-Lehmann estimate and Wilcoxon signed-rank interval of the per-round cost ratios) "+
 		"where rounds are complete, else a bootstrap of the medians. negligible: the whole interval within ±%s (an equivalence test at α=%s per side); "+
 		"overhead/better: the whole interval beyond zero (\"maybe within ±margin\" when it reaches into the margin); inconclusive: neither, with the rounds likely to decide it; "+
-		"too few rounds: fewer than %d for an interval. Overheads from +100%% on read as factors (×2.00 = twice the cost).",
+		"too few rounds: fewer than %d for an interval. Overheads from +100%% on read as factors (×2.00 = twice the cost). "+
+		"A summary line keeps a cell's overhead/better only where Holm's correction over the line's cells does; it reads failed when a cell's every trial failed on a side, "+
+		"and a comparison whose sides lost different shares of their trials is never negligible.",
 		stats.LevelText(t.Level), pctAbs(t.Analysis.Negligible), pctAbs((1-t.Level)/2), stats.MinRoundsAt(t.Level))
-	if n := len(t.Analysis.Looks); n > 1 {
-		s += fmt.Sprintf(" Adaptive: cells were judged after %s rounds; the 5%% error rate is split over the %d looks, hence the %s level.", joinInts(t.Analysis.Looks), n, stats.LevelText(t.Level))
+	switch {
+	case len(t.Analysis.Looks) > 1:
+		s += fmt.Sprintf(" Adaptive: cells were judged after %s rounds", joinInts(t.Analysis.Looks))
+		if t.Retries > 0 {
+			s += fmt.Sprintf(", and vmbench gate --retry added %d round(s)", t.Retries)
+		}
+		s += fmt.Sprintf("; the 5%% error rate is split over the %d looks, hence the %s level.", t.Looks, stats.LevelText(t.Level))
+	case t.Looks > 1:
+		s += fmt.Sprintf(" vmbench gate --retry added %d round(s): the 5%% error rate is split over the %d looks at the data, hence the %s level.", t.Retries, t.Looks, stats.LevelText(t.Level))
 	}
 	return s
 }

@@ -282,6 +282,26 @@ type Retry struct {
 	Cells  []string  `json:"cells"` // "memory op=copy on container"
 	Trials int       `json:"trials"`
 	Error  string    `json:"error,omitempty"`
+	// Looks is how many looks at the data the vmbench gate call that made
+	// this retry counted, its retries to come included: its verdicts'
+	// level split the error rate over them, and so does the report's.
+	Looks int `json:"looks,omitempty"`
+}
+
+// Looks is how many times the run's data has been judged, which splits
+// the error rate of every interval (stats.Level): its adaptive looks (or
+// the one look of a fixed run), one per gate retry round, or what a gate
+// call recorded it counted, whichever is more.
+func (info RunInfo) Looks() int {
+	n := 1
+	if info.Analysis != nil {
+		n = max(n, len(info.Analysis.Looks))
+	}
+	n += len(info.Retries)
+	for _, r := range info.Retries {
+		n = max(n, r.Looks)
+	}
+	return n
 }
 
 // ScenarioCopy keeps the scenario exactly as it was run.
