@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -130,10 +131,23 @@ func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
 	retried := false
 	for round := len(info.Retries) + 1; round <= len(info.Retries)+o.retry && len(rep.RetryCells()) > 0; round++ {
 		retried = true
-		if errs := scenario.CheckHost(own, platform.CheckSeccomp); len(errs) > 0 {
+		// The baseline's definitions of gated platforms that changed run
+		// beside them, so that the regression is judged paired.
+		retryS, cells := own, rep.RetryCells()
+		if twins := gate.TwinsOf(rep, base, own); len(twins.Platforms) > 0 {
+			s2 := *own
+			s2.Platforms = append(slices.Clone(own.Platforms), twins.Platforms...)
+			s2.Repetitions = max(s2.Repetitions, twins.Rounds)
+			retryS, cells = &s2, append(cells, twins.Cells...)
+			for _, p := range twins.Platforms {
+				of, _ := result.TwinOf(p.Name)
+				fmt.Fprintf(cmd.ErrOrStderr(), "vmbench: %s is defined otherwise in the baseline: its definition runs beside it as %s, %d rounds, paired\n", of, p.Name, s2.Repetitions)
+			}
+		}
+		if errs := scenario.CheckHost(retryS, platform.CheckSeccomp); len(errs) > 0 {
 			return usageError(fmt.Errorf("the run cannot be retried on this host:\n%w", errs))
 		}
-		retryErr = retryRound(cmd, dir, own, rep, round, o)
+		retryErr = retryRound(cmd, dir, retryS, cells, rep, round, o)
 		if rep, err = evaluate(); err != nil {
 			return err
 		}
@@ -237,12 +251,11 @@ func storedScenario(info result.RunInfo) (*scenario.Scenario, error) {
 }
 
 // retryRound runs the trials of the inconclusive cells once more.
-func retryRound(cmd *cobra.Command, dir string, s *scenario.Scenario, rep gate.Report, round int, o gateOptions) error {
+func retryRound(cmd *cobra.Command, dir string, s *scenario.Scenario, cells []result.Cell, rep gate.Report, round int, o gateOptions) error {
 	bin, err := platformBinary(o.binary)
 	if err != nil {
 		return err
 	}
-	cells := rep.RetryCells()
 	fmt.Fprintf(cmd.ErrOrStderr(), "vmbench: %d inconclusive verdict(s): retry round %d re-runs %d cell(s)\n", rep.Count(gate.Inconclusive), round, len(cells))
 	ctx, stop := interruptible(cmd.Context(), cmd.ErrOrStderr())
 	defer stop()

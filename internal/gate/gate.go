@@ -194,6 +194,13 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 						break
 					}
 					c.Against = "baseline run"
+					// The baseline's definition of the platform re-run
+					// beside it: paired. (As overhead vs the run's baseline
+					// platform, the ratio is the same: that platform cancels.)
+					if twin := lookup(cur, key{g.Workload, v.label, g.Metric, result.TwinName(p)}); twin != nil {
+						twinRegression(&c, x, twin, result.HigherIsBetter(v.unit))
+						break
+					}
 					if g.Of == "overhead" {
 						c.Against, c.Reference = "baseline run, as overhead vs "+info.Baseline, info.Baseline
 						x = overheads(samples, key{g.Workload, v.label, g.Metric, p}, info.Baseline, v.unit)
@@ -518,12 +525,18 @@ func regression(c *Check, x, base *values, higherIsBetter bool) {
 	}
 	d := stats.Compare(stats.Values{V: base.v}, stats.Values{V: x.v}, higherIsBetter, c.Level)
 	c.N, c.BaseN = len(x.v), len(base.v)
+	judgeChange(c, d, "change vs baseline")
+}
+
+// judgeChange judges a regression's estimate d against the check's bound;
+// what names the comparison.
+func judgeChange(c *Check, d stats.Estimate, what string) {
 	c.Value, c.Lo, c.Hi = d.Overhead, d.Lo, d.Hi
 	bound := pct(c.Bound)
-	change := fmt.Sprintf("change vs baseline %s", pct(d.Overhead))
+	change := fmt.Sprintf("%s %s", what, pct(d.Overhead))
 	switch {
 	case math.IsNaN(d.Lo):
-		c.Status, c.Reason = Inconclusive, fmt.Sprintf("%s: %d and %d values are too few for a %s interval (at least %d each)", change, c.N, c.BaseN, stats.LevelText(c.Level), stats.MinRounds)
+		c.Status, c.Reason = Inconclusive, fmt.Sprintf("%s: %d and %d values are too few for a %s interval (at least %d each)", change, c.N, c.BaseN, stats.LevelText(c.Level), stats.MinRoundsAt(c.Level))
 	case d.Lo > c.Bound:
 		c.Status, c.Reason = Fail, fmt.Sprintf("%s, %s interval [%s, %s]: all of it a regression beyond %s", change, stats.LevelText(c.Level), pct(d.Lo), pct(d.Hi), bound)
 	case d.Hi <= c.Bound:

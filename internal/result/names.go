@@ -40,3 +40,14 @@ func FileName(name string) string {
 		return '_'
 	}, name)
 }
+
+// twinSuffix marks the twin of a platform: the baseline run's definition
+// of it, re-run by vmbench gate --retry alongside this run's, round by
+// round. A scenario's own platform names cannot hold "@".
+const twinSuffix = "@baseline"
+
+// TwinName is the name of platform's twin.
+func TwinName(platform string) string { return platform + twinSuffix }
+
+// TwinOf returns the platform a twin's name stands beside.
+func TwinOf(name string) (string, bool) { return strings.CutSuffix(name, twinSuffix) }

@@ -32,6 +32,13 @@ func Extend(ctx context.Context, o Options, dir string, cells []result.Cell, rou
 			next[c] = s.Trial + 1
 		}
 	}
+	// A twin (the baseline's definition of a platform) is numbered as its
+	// platform, so that their trials pair round by round.
+	for _, c := range cells {
+		if of, twin := result.TwinOf(c.Platform); twin {
+			next[c] = next[result.Cell{Workload: c.Workload, Label: c.Label, Platform: of}]
+		}
+	}
 	var trials []scenario.Trial
 	for _, t := range scenario.Plan(o.Scenario) {
 		c := t.Cell()

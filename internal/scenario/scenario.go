@@ -5,6 +5,7 @@
 package scenario
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/vmbench/vmbench/workloads/app"
 
 	"github.com/vmbench/vmbench/internal/options"
+	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/workload"
 )
 
@@ -179,7 +181,16 @@ type Workload struct {
 
 // RunsOn reports whether the workload runs on platform p.
 func (w Workload) RunsOn(p Platform, baseline string) bool {
+	if of, twin := result.TwinOf(p.Name); twin { // runs what its platform runs
+		p.Name = of
+	}
 	return len(w.Platforms) == 0 || p.Name == baseline || slices.Contains(w.Platforms, p.Name) || p.Family != "" && slices.Contains(w.Platforms, p.Family)
+}
+
+// SameAs reports whether p and q define the same platform, whatever their
+// names: type and every option.
+func (p Platform) SameAs(q Platform) bool {
+	return p.Type == q.Type && reflect.DeepEqual(p.Container, q.Container) && reflect.DeepEqual(p.VM, q.VM) && reflect.DeepEqual(p.Remote, q.Remote)
 }
 
 // Param is one parameter as written: a single value or a list.
