@@ -130,6 +130,11 @@ func runCapacity(w io.Writer, dir string, o capacityOptions) error {
 		tw.Append([]string{c.Platform.Name, per, string(c.Binding), fitText(c.MemPerInstance, "B"), fitText(c.PSSPerInstance, "B"), vmm, fitText(c.CPUPerInstance, "cores"), hosts})
 	}
 	tw.Render()
+	for _, c := range results {
+		for _, msg := range c.Warnings {
+			fmt.Fprintf(w, "!! %s\n", msg)
+		}
+	}
 	fmt.Fprintf(w, "Per host: the most instances that keep the SLO at every level up to them, fit in memory and CPU, and passed the guards; [95%% bootstrap interval over rounds]. Hosts: ⌈%d / ⌊k·(1−%s)⌋⌉ + %d spare(s).\n", o.instances, o.headroom, o.spares)
 	if emulated {
 		fmt.Fprintln(w, "Hosts-needed refused for platforms that ran under TCG: emulation sizes nothing. --allow-emulated prints them anyway.")
@@ -168,8 +173,11 @@ func hostsText(c capacity.Result, o capacityOptions, headroom float64) (text str
 }
 
 func fitText(f capacity.Fit, unit string) string {
-	if math.IsNaN(f.PerInstance) {
+	switch {
+	case math.IsNaN(f.PerInstance):
 		return "—"
+	case f.PerInstance < 0: // a cost below zero is other load's: see the warnings
+		return "not measured (below zero)"
 	}
 	s := units.Format(f.PerInstance, unit)
 	if !math.IsNaN(f.Lo) {
@@ -228,6 +236,11 @@ func printOverhead(w io.Writer, results []capacity.Result, s *scenario.Scenario)
 	}
 	mem := vm.MemPerInstance.PerInstance - ctr.MemPerInstance.PerInstance
 	cpu := vm.CPUPerInstance.PerInstance - ctr.CPUPerInstance.PerInstance
+	if len(vm.Warnings) > 0 || len(ctr.Warnings) > 0 || !(mem >= 0) || !(cpu >= 0) {
+		fmt.Fprintf(w, "No overhead to declare per %s instance beyond %s: their per-instance costs are not measured well enough (see the warnings above; %s beyond: memory %s, CPU %s).\n",
+			vm.Platform.Name, ctr.Platform.Name, vm.Platform.Name, units.Format(mem, "B"), units.Format(cpu, "cores"))
+		return
+	}
 	var guestMem int64
 	vcpus := 1
 	for _, p := range s.Platforms {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -20,13 +21,13 @@ var agentBinary string
 func TestMain(m *testing.M) { testagent.Main(m.Run, &agentBinary) }
 
 // gateScenario is cpu on the host and in a runc container limited to cpus
-// cores, gated against regressions in the container.
-func writeGateScenario(t *testing.T, cpus string) string {
+// cores, reps rounds, gated against regressions in the container.
+func writeGateScenario(t *testing.T, cpus string, reps int) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "gated.yaml")
 	os.WriteFile(path, []byte(`version: 1
 name: gated
-repetitions: 6
+repetitions: `+strconv.Itoa(reps)+`
 warmup: 1
 platforms:
   - {name: native, type: native}
@@ -76,12 +77,13 @@ func needRunc(t *testing.T) {
 func TestGateCatchesInjectedSlowdown(t *testing.T) {
 	needRunc(t)
 	results := t.TempDir()
-	base := runDir(t, results, writeGateScenario(t, "1"))
-	slow := runDir(t, results, writeGateScenario(t, "0.25"))
-	same := runDir(t, results, writeGateScenario(t, "1"))
+	// 8 rounds: the fewest that carry an interval at alpha 0.01.
+	base := runDir(t, results, writeGateScenario(t, "1", 8))
+	slow := runDir(t, results, writeGateScenario(t, "0.25", 8))
+	same := runDir(t, results, writeGateScenario(t, "1", 8))
 
 	file := filepath.Join(t.TempDir(), "baseline.json")
-	if code, out, stderr := runCLI(t, "baseline", "save", base, file); code != 0 || !strings.Contains(out, "12 trials") {
+	if code, out, stderr := runCLI(t, "baseline", "save", base, file); code != 0 || !strings.Contains(out, "16 trials") {
 		t.Fatalf("baseline save: exit %d %s%s", code, out, stderr)
 	}
 	// As the README's CI recipe: --retry 1. On a loaded host the two runs'
@@ -126,7 +128,7 @@ func TestGateCatchesInjectedSlowdown(t *testing.T) {
 // the run's own platforms.
 func TestGateRetryAppendsTrials(t *testing.T) {
 	needRunc(t)
-	path := writeGateScenario(t, "1")
+	path := writeGateScenario(t, "1", 6)
 	dir := runDir(t, t.TempDir(), path)
 	samples, _ := result.ReadSamples(dir)
 	var values []float64
@@ -240,12 +242,7 @@ func TestGateBadInputExit2(t *testing.T) {
 func TestGateRerunsTheBaselinesPlatformPaired(t *testing.T) {
 	needRunc(t)
 	results := t.TempDir()
-	short := func(cpus string) string {
-		path := writeGateScenario(t, cpus)
-		text, _ := os.ReadFile(path)
-		os.WriteFile(path, []byte(strings.Replace(string(text), "repetitions: 6", "repetitions: 3", 1)), 0o644)
-		return path
-	}
+	short := func(cpus string) string { return writeGateScenario(t, cpus, 3) }
 	base := runDir(t, results, short("1"))
 	slow := runDir(t, results, short("0.25"))
 	same := runDir(t, results, short("1"))

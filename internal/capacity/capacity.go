@@ -16,6 +16,7 @@ import (
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/stats"
+	"github.com/vmbench/vmbench/internal/units"
 	"github.com/vmbench/vmbench/internal/workload"
 )
 
@@ -170,6 +171,10 @@ type Result struct {
 	VMMPerInstance float64 // QEMU beyond its guest, per guest; NaN when none
 	CPUPerInstance Fit     // host cores busy over instances
 	Stop           string
+	// Warnings say what the sweep could not measure: a per-instance cost
+	// that came out negative (other load on the host moved the host's
+	// figures more than the instances did), whose limit is then not judged.
+	Warnings []string
 }
 
 // Fit is a line over the levels: y = Base + PerInstance·n, with the
@@ -211,7 +216,36 @@ func Compute(p Platform, slo []scenario.Gate, host Host) Result {
 	res.MemPerInstance.Lo, res.MemPerInstance.Hi = percentiles(mems)
 	res.PSSPerInstance.Lo, res.PSSPerInstance.Hi = percentiles(psss)
 	res.CPUPerInstance.Lo, res.CPUPerInstance.Hi = percentiles(cpus)
+	res.Warnings = negativeCosts(p.Name, []namedFit{
+		{"memory (MemAvailable drop)", "B", res.MemPerInstance, "the memory limit is not judged"},
+		{"PSS", "B", res.PSSPerInstance, ""},
+		{"CPU", "cores", res.CPUPerInstance, "the CPU limit is not judged"},
+	})
 	return res
+}
+
+type namedFit struct {
+	what, unit  string
+	fit         Fit
+	consequence string
+}
+
+// negativeCosts warns of each per-instance cost that came out below zero:
+// instances cannot free memory or CPU, so other load on the host moved the
+// host's figures during the sweep more than the instances did.
+func negativeCosts(platform string, fits []namedFit) []string {
+	var out []string
+	for _, f := range fits {
+		if !(f.fit.PerInstance < 0) {
+			continue
+		}
+		msg := fmt.Sprintf("%s: %s per instance measured %s, below zero: other load on the host changed it during the sweep more than the instances did; run the sweep on a quiet host", platform, f.what, units.Format(f.fit.PerInstance, f.unit))
+		if f.consequence != "" {
+			msg += "; " + f.consequence
+		}
+		out = append(out, msg)
+	}
+	return out
 }
 
 type point struct {

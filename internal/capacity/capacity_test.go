@@ -2,6 +2,7 @@ package capacity
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/vmbench/vmbench/internal/scenario"
@@ -134,5 +135,17 @@ func TestHosts(t *testing.T) {
 		if got := Hosts(c.n, c.k, 0.25, c.spares); got != c.want {
 			t.Errorf("Hosts(%d, %d, 25%%, %d) = %d, want %d", c.n, c.k, c.spares, got, c.want)
 		}
+	}
+}
+
+// TestNegativeCostIsNotAResult: instances cannot free memory; a sweep
+// during which other load released more than they took measures a
+// negative cost, which is a warning, not a figure, and no limit.
+func TestNegativeCostIsNotAResult(t *testing.T) {
+	p := synthetic([]int{1, 2, 4}, func(int) float64 { return 100 }, 50e6, -10e6, func(n int) float64 { return 0.05 * float64(n) })
+	r := Compute(p, []scenario.Gate{loss(0.10)}, Host{Cores: 2, Memory: 1e9})
+	if r.MemPerInstance.PerInstance >= 0 || r.Binding == LimitMemory || len(r.Warnings) != 2 ||
+		!strings.Contains(r.Warnings[0], "p: memory (MemAvailable drop) per instance measured -10") || !strings.Contains(r.Warnings[0], "the memory limit is not judged") {
+		t.Errorf("memory per instance %+v, binding %s, warnings %q", r.MemPerInstance, r.Binding, r.Warnings)
 	}
 }

@@ -56,7 +56,7 @@ func Missing(info RunInfo, samples []Sample) string {
 	}
 	have := 0
 	for _, s := range samples {
-		if s.Type != Boot && s.Level == 0 {
+		if s.Type != Boot && s.Level == 0 && !s.Warmup {
 			have++
 		}
 	}

@@ -156,10 +156,10 @@ type RunInfo struct {
 	Start       time.Time         `json:"start"`
 	End         time.Time         `json:"end,omitempty"`
 	Interrupted bool              `json:"interrupted,omitempty"`
-	// Planned is how many trials the run set out to run on the platforms
-	// that started, with those adaptive looks and gate retries added:
-	// samples.jsonl should hold as many. 0 in runs made before it was
-	// recorded, and in density sweeps.
+	// Planned is how many measured trials (warmups aside) the run set out
+	// to run on the platforms that started, with those adaptive looks and
+	// gate retries added: samples.jsonl should hold as many. 0 in runs made
+	// before it was recorded, and in density sweeps.
 	Planned   int               `json:"planned_trials,omitempty"`
 	Host      Host              `json:"host"`
 	Tools     map[string]string `json:"tools,omitempty"`

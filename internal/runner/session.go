@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -154,11 +155,12 @@ func (ss *session) startOne(ctx context.Context, p scenario.Platform, undo *clea
 	return inst, nil
 }
 
-// plan records in run.json that the trials whose platform has an instance
-// are about to run, so that a report can tell the samples that are missing.
+// plan records in run.json that the measured trials (warmups aside: a
+// baseline file leaves them out) whose platform has an instance are about
+// to run, so that a report can tell the samples that are missing.
 // A resume runs trials already planned, and does not call it.
 func (ss *session) plan(trials []scenario.Trial) error {
-	ss.info.Planned += ss.runnable(trials)
+	ss.info.Planned += ss.runnable(slices.DeleteFunc(slices.Clone(trials), func(t scenario.Trial) bool { return t.Warmup }))
 	return result.WriteRun(ss.dir, *ss.info)
 }
 
