@@ -21,7 +21,8 @@ import (
 )
 
 // Cell is one workload variant's metric.
-type Cell struct{ Workload, Label, Metric, Unit string }
+// Better is the metric's own say on which way is better (result.Higher).
+type Cell struct{ Workload, Label, Metric, Unit, Better string }
 
 // Round is what one round of one level measured on a platform.
 type Round struct {
@@ -101,7 +102,7 @@ func Sweeps(info result.RunInfo, samples []result.Sample) []Platform {
 				r.Host[m.Name] = math.Max(r.Host[m.Name], m.Value)
 				continue
 			}
-			c := Cell{s.Workload, s.Label, m.Name, m.Unit}
+			c := Cell{s.Workload, s.Label, m.Name, m.Unit, m.Better}
 			r.Inst[c] = append(r.Inst[c], m.Value)
 		}
 	}
@@ -365,11 +366,12 @@ func judge(l, first Level, slo []scenario.Gate) Verdict {
 				worstValue, note := s.Center, fmt.Sprintf(" (%d values, too few for an interval: judged on the median)", s.N)
 				if !math.IsInf(s.Lo, 0) && !math.IsInf(s.Hi, 0) && !math.IsNaN(s.Lo) {
 					worstValue, note = s.Hi, ""
-					if result.HigherIsBetter(c.Unit) {
+					if result.Higher(c.Unit, c.Better) {
 						worstValue = s.Lo
 					}
 				}
-				loss, worst := cost(base, s.Center, c.Unit), cost(base, worstValue, c.Unit)
+				higher := result.Higher(c.Unit, c.Better)
+				loss, worst := cost(base, s.Center, higher), cost(base, worstValue, higher)
 				if worst > g.Bound {
 					return Verdict{N: l.N, Reason: fmt.Sprintf("%s: per instance %+.1f%% cost vs the first level (up to %+.1f%%)%s, beyond %.0f%%", g.Name, 100*loss, 100*worst, note, 100*g.Bound)}
 				}
@@ -380,8 +382,8 @@ func judge(l, first Level, slo []scenario.Gate) Verdict {
 }
 
 // cost is the extra cost per unit of work of x over base.
-func cost(base, x float64, unit string) float64 {
-	if result.HigherIsBetter(unit) {
+func cost(base, x float64, higher bool) float64 {
+	if higher {
 		return base/x - 1
 	}
 	return x/base - 1

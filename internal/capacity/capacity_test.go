@@ -21,7 +21,7 @@ func synthetic(levels []int, perInstance func(n int) float64, base, memPer float
 				"pss_total":          memPer * float64(n) * 0.9,
 				"host_busy":          busy(n),
 			}}
-			c := Cell{"cpu", "threads=1", "throughput", "B/s"}
+			c := Cell{"cpu", "threads=1", "throughput", "B/s", ""}
 			for k := range n {
 				rd.Inst[c] = append(rd.Inst[c], perInstance(n)*(1+0.001*float64(k+r)))
 			}

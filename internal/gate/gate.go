@@ -72,6 +72,7 @@ type Check struct {
 	Alpha         float64 // regression
 	N, BaseN      int     // values behind Value; and behind the comparison's other side
 	Reason        string  // the verdict in words, with its numbers
+	higher        bool    // larger values of the metric are better
 }
 
 // Cells returns the cells of this run the check depends on.
@@ -176,7 +177,7 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 				c := Check{
 					Gate: g.Name, Path: g.Path, Kind: g.Kind, Workload: g.Workload, Label: v.label,
 					Metric: g.Metric, Unit: v.unit, Platform: p, Bound: g.Bound, Upper: g.Upper, AtLeast: g.AtLeast,
-					Lo: math.NaN(), Hi: math.NaN(), Level: stats.Level(r.Looks),
+					Lo: math.NaN(), Hi: math.NaN(), Level: stats.Level(r.Looks), higher: v.higher,
 				}
 				x := lookup(cur, key{g.Workload, v.label, g.Metric, p})
 				switch g.Kind {
@@ -198,16 +199,16 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 					// beside it: paired. (As overhead vs the run's baseline
 					// platform, the ratio is the same: that platform cancels.)
 					if twin := lookup(cur, key{g.Workload, v.label, g.Metric, result.TwinName(p)}); twin != nil {
-						twinRegression(&c, x, twin, result.HigherIsBetter(v.unit))
+						twinRegression(&c, x, twin, v.higher)
 						break
 					}
 					if g.Of == "overhead" {
 						c.Against, c.Reference = "baseline run, as overhead vs "+info.Baseline, info.Baseline
-						x = overheads(samples, key{g.Workload, v.label, g.Metric, p}, info.Baseline, v.unit)
-						regression(&c, x, overheads(base.Samples, key{g.Workload, v.label, g.Metric, p}, base.Info.Baseline, v.unit), false)
+						x = overheads(samples, key{g.Workload, v.label, g.Metric, p}, info.Baseline, v.higher)
+						regression(&c, x, overheads(base.Samples, key{g.Workload, v.label, g.Metric, p}, base.Info.Baseline, v.higher), false)
 						break
 					}
-					regression(&c, x, lookup(prev, key{g.Workload, v.label, g.Metric, p}), result.HigherIsBetter(v.unit))
+					regression(&c, x, lookup(prev, key{g.Workload, v.label, g.Metric, p}), v.higher)
 				}
 				r.Checks = append(r.Checks, c)
 			}
@@ -286,7 +287,7 @@ func lookup(m map[key]*values, k key) *values {
 // costs relative to the baseline, round by round, so that drift of the host
 // between runs, which moves both, cancels out. Failures are counted as in
 // lookup.
-func overheads(samples []result.Sample, k key, basePlatform, unit string) *values {
+func overheads(samples []result.Sample, k key, basePlatform string, higher bool) *values {
 	type slot struct{ round, trial int }
 	own, ref := map[slot]float64{}, map[slot]float64{}
 	out := &values{}
@@ -323,7 +324,7 @@ func overheads(samples []result.Sample, k key, basePlatform, unit string) *value
 		if !ok || b == 0 || x == 0 {
 			continue
 		}
-		if result.HigherIsBetter(unit) {
+		if higher {
 			out.v = append(out.v, b/x)
 		} else {
 			out.v = append(out.v, x/b)
@@ -335,12 +336,16 @@ func overheads(samples []result.Sample, k key, basePlatform, unit string) *value
 	return out
 }
 
-type variant struct{ label, unit string }
+type variant struct {
+	label, unit string
+	higher      bool // larger values are better (result.Higher)
+}
 
 // variants lists the variants of the gate's workload that it selects.
 func variants(s *scenario.Scenario, g scenario.Gate) []variant {
 	if g.Workload == workload.Boot {
-		return []variant{{"", unitOf(workload.BootMetrics, g.Metric)}}
+		m := metricOf(workload.BootMetrics, g.Metric)
+		return []variant{{"", m.Unit, result.Higher(m.Unit, m.Better)}}
 	}
 	var out []variant
 	for _, w := range s.Workloads {
@@ -354,20 +359,21 @@ func variants(s *scenario.Scenario, g scenario.Gate) []variant {
 		for _, v := range scenario.Variants(w) {
 			params, _ := workload.Complete(impl, v.Given)
 			if g.Matches(params) {
-				out = append(out, variant{v.Label, unitOf(w.Metrics(), g.Metric)})
+				m := metricOf(w.Metrics(), g.Metric)
+				out = append(out, variant{v.Label, m.Unit, result.Higher(m.Unit, m.Better)})
 			}
 		}
 	}
 	return out
 }
 
-func unitOf(metrics []workload.MetricInfo, name string) string {
+func metricOf(metrics []workload.MetricInfo, name string) workload.MetricInfo {
 	for _, m := range metrics {
 		if m.Name == name {
-			return m.Unit
+			return m
 		}
 	}
-	return ""
+	return workload.MetricInfo{}
 }
 
 // noData fails a check that has nothing to judge: a run whose trials all
@@ -468,7 +474,7 @@ func relative(c *Check, x, base *values) {
 	if noData(c, x, c.Platform) || noData(c, base, c.Against) {
 		return
 	}
-	d := stats.Compare(base.stats(), x.stats(), result.HigherIsBetter(c.Unit), c.Level)
+	d := stats.Compare(base.stats(), x.stats(), c.higher, c.Level)
 	c.N, c.BaseN = len(x.v), len(base.v)
 	c.Value, c.Lo, c.Hi, c.Paired = d.Overhead, d.Lo, d.Hi, d.Paired
 	bound := pct(c.Bound)

@@ -53,7 +53,7 @@ func Benchfmt(w io.Writer, info result.RunInfo, samples []result.Sample) error {
 	units := map[string]bool{}
 	for _, s := range samples {
 		for _, m := range s.Metrics {
-			units[benchUnit(m)] = result.HigherIsBetter(m.Unit)
+			units[benchUnit(m)] = result.Higher(m.Unit, m.Better)
 		}
 	}
 	for _, u := range slices.Sorted(maps.Keys(units)) {
@@ -235,7 +235,7 @@ func JSON(w io.Writer, t Table) error {
 		out.Summary = append(out.Summary, jf)
 	}
 	for _, r := range t.Rows {
-		jr := row{Workload: r.Workload, Variant: r.Label, Params: labelParams(r.Label), Metric: r.Metric, Unit: r.Unit, Better: better(r.Unit), Resource: r.Resource}
+		jr := row{Workload: r.Workload, Variant: r.Label, Params: labelParams(r.Label), Metric: r.Metric, Unit: r.Unit, Better: r.better(), Resource: r.Resource}
 		for pi, j := range r.Versus {
 			if j != nil {
 				jr.Versus = append(jr.Versus, t.verdictJSON(t.Pairs[pi], j))
@@ -271,8 +271,9 @@ func labelParams(label string) map[string]string {
 	return out
 }
 
-func better(unit string) string {
-	if result.HigherIsBetter(unit) {
+// better is which way the row's metric is better: "higher" or "lower".
+func (r Row) better() string {
+	if r.higher() {
 		return "higher"
 	}
 	return "lower"

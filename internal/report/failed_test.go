@@ -1,6 +1,7 @@
 package report
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +87,31 @@ func TestFailedCellsInTheSummary(t *testing.T) {
 	var js strings.Builder
 	if err := JSON(&js, tab); err != nil || !strings.Contains(js.String(), `"verdict": "failed"`) {
 		t.Errorf("report.json (%v) does not carry the failed verdict:\n%s", err, js.String())
+	}
+}
+
+// TestMetricSaysWhichWayIsBetter: an app's errors/s declared better: lower
+// reads as a cost when it grows, not as a gain, as its unit alone would say.
+func TestMetricSaysWhichWayIsBetter(t *testing.T) {
+	info := result.RunInfo{RunID: "20261205-120000-beef", Baseline: "native", Scenario: result.ScenarioCopy{Name: "errors"},
+		Platforms: []result.PlatformInfo{{Name: "native", Type: "native"}, {Name: "vm", Type: "vm"}}}
+	var samples []result.Sample
+	for rep, j := range []float64{1, 1.01, 0.99, 1.005, 0.995, 1.002, 0.998, 1.001} {
+		for platform, v := range map[string]float64{"native": 100 * j, "vm": 120 * j} {
+			samples = append(samples, result.Sample{RunID: info.RunID, Workload: "svc", Type: "app", Platform: platform, Trial: rep, Start: time.Unix(0, 0),
+				Metrics: []result.Metric{{Name: "errors", Unit: "errors/s", Value: v, Better: "lower"}}})
+		}
+	}
+	tab := Build(info, samples)
+	if len(tab.Rows) != 1 || tab.Rows[0].Versus[0] == nil {
+		t.Fatalf("rows %+v", tab.Rows)
+	}
+	if v := tab.Rows[0].Versus[0]; v.Verdict != "overhead" || math.Abs(v.Overhead-0.2) > 1e-9 {
+		t.Errorf("20%% more errors/s on vm, better lower: %s, want overhead +20%%", v.Text())
+	}
+	var js strings.Builder
+	JSON(&js, tab)
+	if !strings.Contains(js.String(), `"better": "lower"`) {
+		t.Errorf("report.json does not say lower is better:\n%s", js.String())
 	}
 }

@@ -68,7 +68,7 @@ func (t *Table) fleet(info result.RunInfo, samples []result.Sample) {
 	ft.Header = append([]string{"workload", "variant", "metric", "platform"}, hosts...)
 	ft.Header = append(ft.Header, "fleet", "spread")
 	for _, r := range t.Rows {
-		higher := result.HigherIsBetter(r.Unit)
+		higher := r.higher()
 		for _, p := range t.Platforms {
 			if p.Name == t.Baseline {
 				continue

@@ -99,6 +99,9 @@ type Row struct {
 	Metric   string
 	Unit     string
 	Resource string // the summary line the metric speaks for; "" for none
+	// Better is "higher" or "lower" where the metric says which way is
+	// better (result.Metric.Better); "": its unit says.
+	Better string
 	// Failing are the summary lines of a row that stands for a variant
 	// whose every trial failed on every platform (Metric "-"): the lines
 	// its workload's metrics would speak for.
@@ -115,6 +118,9 @@ type Cell struct {
 	Failed  int     // trials of this row that failed on this platform
 	Delta   *Judged // vs the baseline; nil for the baseline and empty cells
 }
+
+// higher is whether larger values of the row's metric are better.
+func (r Row) higher() bool { return result.Higher(r.Unit, r.Better) }
 
 // values are the cell's values with their rounds.
 func (c Cell) values() stats.Values { return stats.Values{V: c.Values, Round: c.Rounds} }
@@ -238,7 +244,10 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 		}
 		for _, m := range s.Metrics {
 			r := row(key{s.Workload, s.Type, s.Label, m.Name, m.Unit})
-			if m.Value <= 0 && result.HigherIsBetter(m.Unit) {
+			if r.Better == "" {
+				r.Better = m.Better
+			}
+			if m.Value <= 0 && result.Higher(m.Unit, m.Better) {
 				// A rate of zero is a stalled trial, the worst cost there
 				// is: no ratio can pair it, so it counts as failed.
 				r.Cells[c].Failed++

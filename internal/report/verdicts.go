@@ -76,7 +76,7 @@ func (t Table) judge(r Row, x, ref int) *Judged {
 	if len(a.Values) == 0 || len(b.Values) == 0 {
 		return nil
 	}
-	e := stats.Compare(b.values(), a.values(), result.HigherIsBetter(r.Unit), t.Level)
+	e := stats.Compare(b.values(), a.values(), r.higher(), t.Level)
 	j := &Judged{Estimate: e, Judgement: stats.Judge(e, t.Analysis.Margin(r.Workload, r.Metric))}
 	if a.Failed > 0 || b.Failed > 0 {
 		j.Failures = fmt.Sprintf("%d of %d trials failed on %s, %d of %d on %s",

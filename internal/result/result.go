@@ -42,11 +42,38 @@ type Metric struct {
 	Name  string  `json:"name"`
 	Unit  string  `json:"unit"`
 	Value float64 `json:"value"`
+	// Better is "higher" or "lower" where the metric says which way is
+	// better (an app's metric in a unit such as fps or errors/s); "": its
+	// unit says (HigherIsBetter).
+	Better string `json:"better,omitempty"`
 }
 
 // HigherIsBetter reports whether larger values of unit mean better
 // performance: rates are better high, times and sizes are better low.
 func HigherIsBetter(unit string) bool { return strings.HasSuffix(unit, "/s") }
+
+// Higher is whether larger values of a metric in unit are better, better
+// ("higher", "lower" or "": the unit's way) saying so where it can.
+func Higher(unit, better string) bool {
+	switch better {
+	case "higher":
+		return true
+	case "lower":
+		return false
+	}
+	return HigherIsBetter(unit)
+}
+
+// UnitSaysBetter reports whether unit alone says which way is better: a
+// rate (…/s), a time (s, ms, µs, ns) or a size in bytes. Other units (fps,
+// %, a count) need to be told.
+func UnitSaysBetter(unit string) bool {
+	switch unit {
+	case "s", "ms", "µs", "us", "ns", "B", "KB", "MB", "GB", "KiB", "MiB", "GiB":
+		return true
+	}
+	return strings.HasSuffix(unit, "/s")
+}
 
 // Sample is what one trial produced.
 type Sample struct {

@@ -63,14 +63,14 @@ workloads:
       command: [hello]
       metrics:
         - {name: throughput, unit: B/s, regex: 'rate=(?P<value>[0-9.e+]+) B/s'}
-        - {name: blocks, unit: blocks, regex: 'hashed (?P<value>\d+) blocks'}
+        - {name: blocks, unit: blocks, better: higher, regex: 'hashed (?P<value>\d+) blocks'}
   - name: hello-json
     type: app
     app:
       command: [/usr/bin/hello, json]
       metrics:
         - {name: throughput, unit: B/s, json: hash.bytes_per_s}
-        - {name: blocks, unit: blocks, json: hash.blocks.0}
+        - {name: blocks, unit: blocks, better: higher, json: hash.blocks.0}
   - name: web
     type: app
     app:

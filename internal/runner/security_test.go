@@ -35,7 +35,7 @@ workloads:
     app:
       command: [hello, plant, %s]
       metrics:
-        - {name: planted, unit: links, regex: 'planted (?P<value>\d+)'}
+        - {name: planted, unit: links, better: lower, regex: 'planted (?P<value>\d+)'}
   - {name: disk, type: disk, params: {op: write, size: 1MiB, duration: 20ms, direct: "false"}}
 `, helloImage(t), victim)))
 	t.Logf("run: %v", err)

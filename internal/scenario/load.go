@@ -555,12 +555,13 @@ func (d *decoder) app(n *yaml.Node, path string) *app.Spec {
 	}
 	for j, item := range mn.Content {
 		mp := fmt.Sprintf("%s.metrics[%d]", path, j)
-		mf := d.fields(item, mp, "app metric", []string{"name", "unit", "regex", "json"}, "name", "unit")
+		mf := d.fields(item, mp, "app metric", []string{"name", "unit", "regex", "json", "better"}, "name", "unit")
 		var m app.Metric
 		d.strField(mf, "name", mp+".name", &m.Name)
 		d.strField(mf, "unit", mp+".unit", &m.Unit)
 		d.strField(mf, "regex", mp+".regex", &m.Regex)
 		d.strField(mf, "json", mp+".json", &m.JSON)
+		d.strField(mf, "better", mp+".better", &m.Better)
 		s.Metrics = append(s.Metrics, m)
 	}
 	return &s

@@ -170,6 +170,10 @@ workloads:
 		{"unit: ops/s", `unit: "ops/s\nBenchmarkForged 1 1 ns/op"`, "workloads[0].app.metrics[0].unit: must name the metric's unit"},
 		{"unit: ops/s", `unit: "=HYPERLINK(1)"`, "workloads[0].app.metrics[0].unit: must name the metric's unit"},
 		{"unit: ops/s", `unit: "<b>x</b>"`, "workloads[0].app.metrics[0].unit: must name the metric's unit"},
+		// Guessed from the unit, fps would read as a time and errors/s as
+		// a rate: the verdicts on them backwards.
+		{"unit: ops/s", "unit: fps", `workloads[0].app.metrics[0].better: the unit "fps" does not say which way is better: add better: higher`},
+		{"unit: ops/s", "unit: ops/s, better: sideways", `workloads[0].app.metrics[0].better: must be higher or lower, got "sideways"`},
 		{"regex: 'rate=(?P<value>[0-9.]+)'", "regex: '(?P<value>[0-9]{1000})'", "workloads[0].app.metrics[0].regex: is too large: 1004 instructions compiled, at most 200"},
 	} {
 		text := strings.Replace(good, tc.from, tc.to, 1)

@@ -277,6 +277,9 @@ type MetricInfo struct {
 	Name string
 	Unit string
 	Help string
+	// Better is "higher" or "lower" when the unit does not say which way
+	// is better (result.Higher); "" for the built-in metrics.
+	Better string
 	// Resource is the line of the report's summary the metric speaks
 	// for (one of Resources); "" for metrics the summary leaves out.
 	Resource string

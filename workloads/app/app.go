@@ -54,6 +54,9 @@ type Metric struct {
 	Unit  string `json:"unit"`
 	Regex string `json:"regex,omitempty"`
 	JSON  string `json:"json,omitempty"`
+	// Better is higher or lower: which way is better, where the unit does
+	// not say (a rate …/s is better high; a time or a size in bytes low).
+	Better string `json:"better,omitempty"`
 }
 
 // Parsers are the parsers of vmbench's own tool workloads an app may use.
@@ -110,6 +113,14 @@ func (s Spec) Check() [][2]string {
 			// A unit goes into bench.txt, CSV and Markdown as it is: a
 			// newline would add benchmark lines, a leading = a formula.
 			fail(at+".unit", "must name the metric's unit (s, B, B/s, ops/s, or a word): up to 31 letters, digits, %%, /, ., _ and -, starting with a letter, a digit or %%; got %q", m.Unit)
+		}
+		switch {
+		case m.Better != "" && m.Better != "higher" && m.Better != "lower":
+			fail(at+".better", "must be higher or lower, got %q", m.Better)
+		case m.Better == "" && unitRE.MatchString(m.Unit) && !result.UnitSaysBetter(m.Unit):
+			// Guessed from the unit, fps would read as a time and
+			// errors/s as a rate, and every verdict on them be backwards.
+			fail(at+".better", "the unit %q does not say which way is better: add better: higher (throughput, fps, a score) or better: lower (a time, errors, a loss)", m.Unit)
 		}
 		switch {
 		case (m.Regex == "") == (m.JSON == ""):
@@ -283,7 +294,7 @@ func MetricsOf(s Spec) []workload.MetricInfo {
 	if s.Parser == "" {
 		var out []workload.MetricInfo
 		for _, m := range s.Metrics {
-			out = append(out, workload.MetricInfo{Name: m.Name, Unit: m.Unit, Help: "read from the output"})
+			out = append(out, workload.MetricInfo{Name: m.Name, Unit: m.Unit, Better: m.Better, Help: "read from the output"})
 		}
 		return out
 	}
@@ -373,7 +384,7 @@ func (s Spec) Read(out []byte) (workload.Result, error) {
 		if err != nil {
 			return res, fmt.Errorf("metric %s: %q is not a number", m.Name, text)
 		}
-		res.Metrics = append(res.Metrics, result.Metric{Name: m.Name, Unit: m.Unit, Value: v})
+		res.Metrics = append(res.Metrics, result.Metric{Name: m.Name, Unit: m.Unit, Value: v, Better: m.Better})
 	}
 	return res, nil
 }
