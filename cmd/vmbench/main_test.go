@@ -161,6 +161,13 @@ workloads:
 	if _, err := os.Stat(filepath.Join(results, "latest", "report.md")); err != nil {
 		t.Errorf("no report: %v", err)
 	}
+	// Every trial says how busy the host was (the kernel has PSI here).
+	measured, _ := result.ReadSamples(filepath.Join(results, "latest"))
+	for _, s := range measured {
+		if s.CPUPressure == nil || *s.CPUPressure < 0 || *s.CPUPressure > 1 {
+			t.Errorf("%s on %s: CPU pressure %v, want a share", s.Workload, s.Platform, s.CPUPressure)
+		}
+	}
 	// samples.jsonl cut in its last line: the report says what is missing.
 	samples := filepath.Join(results, "latest", result.SamplesFile)
 	b, _ := os.ReadFile(samples)

@@ -206,9 +206,11 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 						c.Against, c.Reference = "baseline run, as overhead vs "+info.Baseline, info.Baseline
 						x = overheads(samples, key{g.Workload, v.label, g.Metric, p}, info.Baseline, v.higher)
 						regression(&c, x, overheads(base.Samples, key{g.Workload, v.label, g.Metric, p}, base.Info.Baseline, v.higher), false)
+						acrossBusyRuns(&c, samples, base.Samples)
 						break
 					}
 					regression(&c, x, lookup(prev, key{g.Workload, v.label, g.Metric, p}), v.higher)
+					acrossBusyRuns(&c, samples, base.Samples)
 				}
 				r.Checks = append(r.Checks, c)
 			}
@@ -744,4 +746,28 @@ func combine(hosts string, so, next Status) Status {
 		return next
 	}
 	return so
+}
+
+// acrossBusyRuns keeps a regression judged across runs from a verdict when
+// other load kept the host busy during either run's trials of the cell: the
+// two runs met different loads, which a comparison across runs cannot tell
+// from a regression (on a loaded CI runner an unchanged run once read
+// "+61.0% [+29.0%, ×2.07]" against its baseline). Paired comparisons within
+// a run, and the baseline's platform re-run beside this run's, are not
+// affected: their rounds share the load.
+func acrossBusyRuns(c *Check, samples, base []result.Sample) {
+	if c.Status != Fail && c.Status != Pass {
+		return
+	}
+	cell := func(s result.Sample) bool {
+		return s.Workload == c.Workload && s.Label == c.Label && (s.Platform == c.Platform || s.Platform == c.Reference)
+	}
+	now, _ := result.Pressure(samples, cell)
+	then, _ := result.Pressure(base, cell)
+	if now < result.Busy && then < result.Busy {
+		return
+	}
+	c.Reason = fmt.Sprintf("%s — but the host was busy (some task waited for a CPU %.0f%% of this run's trials of the cell, %.0f%% of the baseline's; vmbench counts %.0f%% as busy): runs that met different loads cannot tell load from a regression, so no verdict; on a quiet host, or with --retry where the baseline defined the platform otherwise (it re-runs that definition beside this one), it decides",
+		c.Reason, 100*now, 100*then, 100*result.Busy)
+	c.Status = Inconclusive
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -514,5 +515,29 @@ func TestFleetClaimsSplitTheLevel(t *testing.T) {
 	c := Evaluate(gateOf(bound, ", hosts: all"), info, fleet, nil, 1).Checks[0]
 	if c.Status != Inconclusive || !strings.Contains(c.Reason, "not at the level split over the fleet's hosts (97.5%)") {
 		t.Errorf("two hosts, each beyond %s at 95%% only: %s (%s), want inconclusive", bound, c.Status, c.Reason)
+	}
+}
+
+// TestBusyHostKeepsRegressionsAcrossRunsUndecided: a regression judged
+// across runs says neither pass nor FAIL when other load kept the host busy
+// during either run's trials of the cell.
+func TestBusyHostKeepsRegressionsAcrossRunsUndecided(t *testing.T) {
+	info, samples := recorded(t)
+	s := withGates(t, info, "  - {metric: cpu.throughput, where: {threads: 1}, platform: container, max_regression: 5%}\n")
+	base := &Baseline{Info: info, Samples: samples}
+	pressure := func(in []result.Sample, p float64) []result.Sample {
+		out := slices.Clone(in)
+		for i := range out {
+			out[i].CPUPressure = &p
+		}
+		return out
+	}
+	slow := scaled(samples, "cpu", "container", 1/1.2)
+	if c := Evaluate(s, info, pressure(slow, 0.05), base, 1).Checks[0]; c.Status != Fail {
+		t.Fatalf("quiet host, 20%% slower: %s (%s), want FAIL", c.Status, c.Reason)
+	}
+	c := Evaluate(s, info, pressure(slow, 0.8), base, 1).Checks[0]
+	if c.Status != Inconclusive || !strings.Contains(c.Reason, "but the host was busy (some task waited for a CPU 80% of this run's trials of the cell, 0% of the baseline's") {
+		t.Errorf("busy host, 20%% slower: %s (%s), want inconclusive saying why", c.Status, c.Reason)
 	}
 }

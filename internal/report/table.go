@@ -186,6 +186,9 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 	if m := result.Missing(info, samples); m != "" {
 		t.Banners = append(t.Banners, m)
 	}
+	if p, n := result.Pressure(samples, func(s result.Sample) bool { return s.Level == 0 }); n > 0 && p >= result.Busy {
+		t.Banners = append(t.Banners, fmt.Sprintf("the host was busy: some task waited for a CPU %.0f%% of the trials' time (the kernel's PSI). The comparisons here pair each round's trials, which met the same load; this run's numbers against another run's are not comparable", 100*p))
+	}
 
 	type key struct{ workload, typ, label, metric, unit string }
 	rowOf := map[key]int{}

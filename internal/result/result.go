@@ -98,6 +98,11 @@ type Sample struct {
 	Stop     string    `json:"stop,omitempty"`
 	Start    time.Time `json:"start"`
 	Duration float64   `json:"duration_s"` // wall time of the whole trial, host side
+	// CPUPressure is the share of the trial's wall time during which some
+	// task on the host waited for a CPU (the kernel's PSI): near 0 on a
+	// host that had CPUs to spare, near 1 on one that other load kept busy.
+	// nil where the kernel has no PSI.
+	CPUPressure *float64 `json:"cpu_pressure,omitempty"`
 	Metrics  []Metric  `json:"metrics,omitempty"`
 	// Conditions are facts about where the trial ran that change how its
 	// numbers read, such as accel=tcg.

@@ -12,6 +12,7 @@ import (
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/cleanup"
 	"github.com/vmbench/vmbench/internal/collect"
+	"github.com/vmbench/vmbench/internal/hostinfo"
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
@@ -226,6 +227,7 @@ func (ss *session) trial(ctx context.Context, inst platform.Instance, t scenario
 		coll = collect.Start(ctx, s.Sample, samplers...)
 	}
 	req := request(t, s.Profile && !t.Warmup)
+	stalled, psi := hostinfo.CPUPressure()
 	res, err := attempt(ctx, s, inst, t.Impl, req)
 	if errors.Is(err, platform.ErrRestarted) && ctx.Err() == nil {
 		// The guest died or wedged under the trial and was booted again
@@ -237,6 +239,10 @@ func (ss *session) trial(ctx context.Context, inst platform.Instance, t scenario
 		res, err = attempt(ctx, s, inst, t.Impl, req)
 	}
 	sample.Duration = time.Since(sample.Start).Seconds()
+	if after, ok := hostinfo.CPUPressure(); psi && ok {
+		p := hostinfo.PressureOver(stalled, after, time.Since(sample.Start))
+		sample.CPUPressure = &p
+	}
 	var trace result.Trace
 	if coll != nil {
 		_, client := t.Impl.(workload.Client)

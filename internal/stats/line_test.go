@@ -120,3 +120,13 @@ func TestOneRuleForTooFew(t *testing.T) {
 		}
 	}
 }
+
+func TestRoundsBeyond(t *testing.T) {
+	// Critical values at 99.5% two-sided: 0 at 9 pairs, 1 at 10, 3 at 11.
+	if n := RoundsBeyond(0.995, 3); n != 11 {
+		t.Errorf("RoundsBeyond(99.5%%, 3) = %d, want 11", n)
+	}
+	if n := RoundsBeyond(0.95, 0); n != MinRoundsAt(0.95) {
+		t.Errorf("RoundsBeyond(95%%, 0) = %d, want MinRoundsAt's %d", n, MinRoundsAt(0.95))
+	}
+}

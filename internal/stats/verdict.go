@@ -27,6 +27,21 @@ func MinRoundsAt(level float64) int {
 	return n
 }
 
+// RoundsBeyond is the fewest pairs whose signed-rank interval at level
+// leaves out the skip most extreme Walsh averages on each side, so that a
+// round or two that went astray (a trial that met a burst of other load)
+// cannot set a bound alone: MinRoundsAt gives an interval from the very
+// extremes.
+func RoundsBeyond(level float64, skip int) int {
+	n := MinRoundsAt(level)
+	for {
+		if c, ok := signedRankCritical(n, (1-level)/2); ok && c >= skip {
+			return n
+		}
+		n++
+	}
+}
+
 // Values are the measured values of a cell, each with the round it was
 // measured in, so that two cells can be paired round by round.
 type Values struct {
