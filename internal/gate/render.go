@@ -297,12 +297,13 @@ func JSON(w io.Writer, r Report) error {
 		Passed       int       `json:"passed"`
 		Inconclusive int       `json:"inconclusive"`
 		Skipped      int       `json:"skipped"`
+		Errors       int       `json:"errors,omitempty"` // checks that could not be made (a fleet host that failed)
 		Warnings     []string  `json:"warnings,omitempty"`
 		Checks       []check   `json:"checks"`
 		Start        time.Time `json:"start"`
 	}{Schema: GatesSchema, RunID: r.RunID, Baseline: r.Baseline, Verdict: "pass",
-		Failed: r.Count(Fail), Passed: r.Count(Pass), Inconclusive: r.Count(Inconclusive), Skipped: r.Count(Skipped), Warnings: r.Warnings, Start: r.Start}
-	if out.Failed > 0 {
+		Failed: r.Count(Fail), Passed: r.Count(Pass), Inconclusive: r.Count(Inconclusive), Skipped: r.Count(Skipped), Errors: r.Count(Error), Warnings: r.Warnings, Start: r.Start}
+	if r.Failed() {
 		out.Verdict = "fail"
 	}
 	for _, c := range r.Checks {
