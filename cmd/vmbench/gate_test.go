@@ -94,7 +94,7 @@ func TestGateCatchesInjectedSlowdown(t *testing.T) {
 	if code != exitGateFailed {
 		t.Errorf("slower run: exit %d, want %d\n%s%s", code, exitGateFailed, out, stderr)
 	}
-	if strings.Contains(stderr, "retry round") && !strings.Contains(stderr, "container is defined otherwise in the baseline: its definition runs beside it as container@baseline, 11 rounds, paired") {
+	if strings.Contains(stderr, "retry round") && !strings.Contains(stderr, "container is defined otherwise in the baseline: its definition runs beside it as container@"+filepath.Base(base)+", 11 rounds, paired") {
 		t.Errorf("the retry did not run the baseline's container beside the run's:\n%s", stderr)
 	}
 	t.Logf("slower run, gated:\n%s%s", out, stderr)
@@ -251,14 +251,14 @@ func TestGateRerunsTheBaselinesPlatformPaired(t *testing.T) {
 
 	code, out, stderr := runCLI(t, "gate", slow, "--baseline", base, "--retry", "1", "--agent-binary", agentBinary)
 	t.Logf("quarter core against one:\n%s%s", out, stderr)
-	if code != exitGateFailed || !strings.Contains(stderr, "container is defined otherwise in the baseline: its definition runs beside it as container@baseline, 11 rounds, paired") ||
+	if code != exitGateFailed || !strings.Contains(stderr, "container is defined otherwise in the baseline: its definition runs beside it as container@"+filepath.Base(base)+", 11 rounds, paired") ||
 		!strings.Contains(out, "FAIL cpu.throughput kernel=hash threads=1 duration=200ms on container") || !strings.Contains(out, "change vs the baseline's container re-run beside it (paired, 11 rounds)") {
 		t.Errorf("exit %d, want %d after a paired re-run of the baseline's container", code, exitGateFailed)
 	}
 	samples, _ := result.ReadSamples(slow)
 	twin := 0
 	for _, s := range samples {
-		if s.Platform == "container@baseline" && !s.Warmup && s.Error == "" && s.Round == 1 {
+		if s.Platform == "container@"+filepath.Base(base) && !s.Warmup && s.Error == "" && s.Round == 1 {
 			twin++
 		}
 	}

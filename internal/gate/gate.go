@@ -198,7 +198,7 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 					// The baseline's definition of the platform re-run
 					// beside it: paired. (As overhead vs the run's baseline
 					// platform, the ratio is the same: that platform cancels.)
-					if twin := lookup(cur, key{g.Workload, v.label, g.Metric, result.TwinName(p)}); twin != nil {
+					if twin := lookup(cur, key{g.Workload, v.label, g.Metric, result.TwinName(p, base.Info.RunID)}); twin != nil {
 						twinRegression(&c, x, twin, v.higher)
 						break
 					}

@@ -49,7 +49,7 @@ func TwinsOf(r Report, base *Baseline, s *scenario.Scenario) Twins {
 			continue
 		}
 		twin := old.Platforms[j]
-		twin.Name, twin.Family, twin.Matrix = result.TwinName(twin.Name), "", nil
+		twin.Name, twin.Family, twin.Matrix = result.TwinName(twin.Name, base.Info.RunID), "", nil
 		if !slices.ContainsFunc(t.Platforms, func(p scenario.Platform) bool { return p.Name == twin.Name }) {
 			t.Platforms = append(t.Platforms, twin)
 		}
@@ -67,7 +67,7 @@ func TwinsOf(r Report, base *Baseline, s *scenario.Scenario) Twins {
 // twinRegression judges a regression on the rounds where the baseline's
 // definition of the platform ran beside this run's: paired.
 func twinRegression(c *Check, x, twin *values, higherIsBetter bool) {
-	if noData(c, x, c.Platform) || noData(c, twin, result.TwinName(c.Platform)) {
+	if noData(c, x, c.Platform) || noData(c, twin, "the baseline's "+c.Platform) {
 		return
 	}
 	d := stats.Compare(twin.stats(), x.stats(), higherIsBetter, c.Level)

@@ -41,13 +41,16 @@ func FileName(name string) string {
 	}, name)
 }
 
-// twinSuffix marks the twin of a platform: the baseline run's definition
-// of it, re-run by vmbench gate --retry alongside this run's, round by
-// round. A scenario's own platform names cannot hold "@".
-const twinSuffix = "@baseline"
-
-// TwinName is the name of platform's twin.
-func TwinName(platform string) string { return platform + twinSuffix }
+// TwinName is the name of platform's twin: the definition of it in the
+// baseline run baselineRun, re-run by vmbench gate --retry beside this
+// run's, round by round. A scenario's own platform names cannot hold "@".
+func TwinName(platform, baselineRun string) string { return platform + "@" + baselineRun }
 
 // TwinOf returns the platform a twin's name stands beside.
-func TwinOf(name string) (string, bool) { return strings.CutSuffix(name, twinSuffix) }
+func TwinOf(name string) (string, bool) {
+	i := strings.LastIndexByte(name, '@')
+	if i < 0 {
+		return "", false
+	}
+	return name[:i], true
+}

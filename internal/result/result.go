@@ -103,7 +103,7 @@ type Sample struct {
 	// host that had CPUs to spare, near 1 on one that other load kept busy.
 	// nil where the kernel has no PSI.
 	CPUPressure *float64 `json:"cpu_pressure,omitempty"`
-	Metrics  []Metric  `json:"metrics,omitempty"`
+	Metrics     []Metric `json:"metrics,omitempty"`
 	// Conditions are facts about where the trial ran that change how its
 	// numbers read, such as accel=tcg.
 	Conditions map[string]string `json:"conditions,omitempty"`
