@@ -227,7 +227,9 @@ func (ss *session) trial(ctx context.Context, inst platform.Instance, t scenario
 		coll = collect.Start(ctx, s.Sample, samplers...)
 	}
 	req := request(t, s.Profile && !t.Warmup)
+	// This host's CPU pressure; a remote machine's trial runs elsewhere.
 	stalled, psi := hostinfo.CPUPressure()
+	psi = psi && !slices.ContainsFunc(s.Platforms, func(p scenario.Platform) bool { return p.Name == t.Platform && p.Type == scenario.Remote })
 	res, err := attempt(ctx, s, inst, t.Impl, req)
 	if errors.Is(err, platform.ErrRestarted) && ctx.Err() == nil {
 		// The guest died or wedged under the trial and was booted again
