@@ -141,7 +141,7 @@ type Finding struct {
 	// across hardware.
 	Warning string
 	// Corrected is how many cells' overhead or better the line did not
-	// keep: with Holm's correction over its Cells they do not exclude zero.
+	// keep: with Hochberg's correction over its Cells they do not exclude zero.
 	Corrected int
 	// Failed is how many of its Cells had every trial failed on one side;
 	// FailedWhere names the first. Worst is nil when the verdict is
@@ -184,7 +184,7 @@ func (t Table) finding(res string, pi int) (Finding, bool) {
 	if f.Cells = f.Failed; f.Failed > 0 {
 		f.Count[stats.Failed] = f.Failed
 	}
-	// The line's claims are corrected for its number of cells (Holm): a
+	// The line's claims are corrected for its number of cells (Hochberg): a
 	// cell's own verdict stands in its row, not always in the line.
 	es, js := make([]stats.Estimate, len(cells)), make([]stats.Judgement, len(cells))
 	for i, c := range cells {
@@ -270,7 +270,7 @@ func (f Finding) Detail() string {
 		}
 	}
 	if f.Corrected > 0 {
-		d += fmt.Sprintf(" (%d read inconclusive in this line: their own interval excludes zero, not with Holm's correction over the line's %d cells)", f.Corrected, f.Cells)
+		d += fmt.Sprintf(" (%d read inconclusive in this line: their own interval excludes zero, not with Hochberg's correction over the line's %d cells)", f.Corrected, f.Cells)
 	}
 	if f.Warning != "" {
 		d += "; warning: " + f.Warning
@@ -369,7 +369,7 @@ func (t Table) verdictLegend() string {
 		"where rounds are complete, else a bootstrap of the medians. negligible: the whole interval within ±%s (an equivalence test at α=%s per side); "+
 		"overhead/better: the whole interval beyond zero (\"maybe within ±margin\" when it reaches into the margin); inconclusive: neither, with the rounds likely to decide it; "+
 		"too few rounds: fewer than %d for an interval. Overheads from +100%% on read as factors (×2.00 = twice the cost). "+
-		"A summary line keeps a cell's overhead/better only where Holm's correction over the line's cells does; it reads failed when a cell's every trial failed on a side, "+
+		"A summary line keeps a cell's overhead/better only where Hochberg's correction over the line's cells does; it reads failed when a cell's every trial failed on a side, "+
 		"and a comparison whose sides lost different shares of their trials is never negligible.",
 		stats.LevelText(t.Level), pctAbs(t.Analysis.Negligible), pctAbs((1-t.Level)/2), stats.MinRoundsAt(t.Level))
 	switch {

@@ -42,23 +42,29 @@ func TestPValueMatchesInterval(t *testing.T) {
 	}
 }
 
-func TestHolm(t *testing.T) {
-	got := Holm([]float64{0.01, 0.04, 0.03, 0.005, math.NaN()}, 0.05)
-	// 0.005 ≤ 0.05/5, 0.01 ≤ 0.05/4, then 0.03 > 0.05/3: stop.
+func TestHochberg(t *testing.T) {
+	got := Hochberg([]float64{0.01, 0.04, 0.03, 0.005, math.NaN()}, 0.05)
+	// From the largest: 1 > 0.05, 0.04 > 0.025, 0.03 > 0.05/3, then
+	// 0.01 ≤ 0.05/4: it and the smaller 0.005 are rejected.
 	want := []bool{true, false, false, true, false}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("Holm = %v, want %v", got, want)
+		t.Errorf("Hochberg = %v, want %v", got, want)
+	}
+	// Every cell at the smallest p-value 7 rounds give (2/2⁷), at a
+	// level of 98.33%: each passes alone, and so does the line.
+	if got := Hochberg([]float64{2.0 / 128, 2.0 / 128}, 0.05/3); !got[0] || !got[1] {
+		t.Errorf("two cells at p = 1.6%%, alpha 1.67%%: %v, want both kept", got)
 	}
 }
 
 // TestLineFalseRate measures, with vmbench's own functions, how often a
 // summary line of k cells calls identical platforms different (overhead or
-// better in any cell) with and without Holm's correction, and how often it
+// better in any cell) with and without Hochberg's correction, and how often it
 // detects a real +3% in every cell. Figures: docs/verdicts.md.
 func TestLineFalseRate(t *testing.T) {
 	const lines, n = 2000, 14
 	r := rand.New(rand.NewPCG(7, 8))
-	line := func(k int, truth float64) (raw, holm bool) {
+	line := func(k int, truth float64) (raw, corr bool) {
 		es, js := make([]Estimate, k), make([]Judgement, k)
 		for c := range k {
 			var ref, x []float64
@@ -81,22 +87,22 @@ func TestLineFalseRate(t *testing.T) {
 		return claims(js), claims(Line(es, js, Confidence))
 	}
 	for _, k := range []int{4, 6, 10, 15} {
-		var raw, holm, detRaw, detHolm int
+		var raw, corr, detRaw, detCorr int
 		for range lines {
 			a, b := line(k, 0)
-			raw, holm = raw+b2i(a), holm+b2i(b)
+			raw, corr = raw+b2i(a), corr+b2i(b)
 			a, b = line(k, 0.03)
-			detRaw, detHolm = detRaw+b2i(a), detHolm+b2i(b)
+			detRaw, detCorr = detRaw+b2i(a), detCorr+b2i(b)
 		}
 		rate := func(c int) float64 { return 100 * float64(c) / lines }
-		t.Logf("%2d cells, %d rounds: A/A line called different %.1f%% uncorrected, %.1f%% with Holm; +3%% detected %.1f%% → %.1f%%",
-			k, n, rate(raw), rate(holm), rate(detRaw), rate(detHolm))
+		t.Logf("%2d cells, %d rounds: A/A line called different %.1f%% uncorrected, %.1f%% with Hochberg; +3%% detected %.1f%% → %.1f%%",
+			k, n, rate(raw), rate(corr), rate(detRaw), rate(detCorr))
 		// 2000 lines: the rate's standard error at 5% is 0.5 points.
-		if rate(holm) > 5 {
-			t.Errorf("%d cells: per-line false rate %.1f%% with Holm, above 5%%", k, rate(holm))
+		if rate(corr) > 5 {
+			t.Errorf("%d cells: per-line false rate %.1f%% with Hochberg, above 5%%", k, rate(corr))
 		}
-		if rate(detHolm) < 90 {
-			t.Errorf("%d cells: +3%% detected in %.1f%% of lines with Holm, want at least 90%%", k, rate(detHolm))
+		if rate(detCorr) < 90 {
+			t.Errorf("%d cells: +3%% detected in %.1f%% of lines with Hochberg, want at least 90%%", k, rate(detCorr))
 		}
 	}
 }
@@ -128,5 +134,27 @@ func TestRoundsBeyond(t *testing.T) {
 	}
 	if n := RoundsBeyond(0.95, 0); n != MinRoundsAt(0.95) {
 		t.Errorf("RoundsBeyond(95%%, 0) = %d, want MinRoundsAt's %d", n, MinRoundsAt(0.95))
+	}
+}
+
+// TestLineKeepsAnOverheadSeenInEveryCell: two cells of 7 rounds, each
+// 30-fold, at an adaptive run's 98.33%: the line says overhead.
+func TestLineKeepsAnOverheadSeenInEveryCell(t *testing.T) {
+	level := Level(3)
+	var es []Estimate
+	var js []Judgement
+	for range 2 {
+		var ref, x []float64
+		for i := range 7 {
+			ref = append(ref, 1+0.01*float64(i))
+			x = append(x, 30*(1+0.013*float64(i)))
+		}
+		e := Compare(Values{ref, rounds(7)}, Values{x, rounds(7)}, false, level)
+		es, js = append(es, e), append(js, Judge(e, DefaultMargin))
+	}
+	for i, j := range Line(es, js, level) {
+		if j.Verdict != Overhead {
+			t.Errorf("cell %d: %s in the line (alone %s, p %v)", i, j.Verdict, js[i].Verdict, es[i].P)
+		}
 	}
 }
