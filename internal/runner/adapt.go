@@ -64,7 +64,7 @@ func (ss *session) adapt(ctx context.Context) error {
 				last := &info.Adaptive[len(info.Adaptive)-1]
 				last.Stopped = fmt.Sprintf("time budget %s spent after %d rounds", s.TimeBudget, trials[0].Rep)
 				last.Trials -= len(trials)
-				info.Planned -= ss.runnable(slices.DeleteFunc(slices.Clone(trials), func(t scenario.Trial) bool { return t.Warmup }))
+				info.Planned -= ss.measured(trials)
 				fmt.Fprintf(o.Log, "adaptive: %s\n", last.Stopped)
 				return nil
 			}

@@ -161,8 +161,14 @@ func (ss *session) startOne(ctx context.Context, p scenario.Platform, undo *clea
 // to run, so that a report can tell the samples that are missing.
 // A resume runs trials already planned, and does not call it.
 func (ss *session) plan(trials []scenario.Trial) error {
-	ss.info.Planned += ss.runnable(slices.DeleteFunc(slices.Clone(trials), func(t scenario.Trial) bool { return t.Warmup }))
+	ss.info.Planned += ss.measured(trials)
 	return result.WriteRun(ss.dir, *ss.info)
+}
+
+// measured counts the measured trials (warmups aside) whose platform has
+// an instance: what run.json's planned trials count.
+func (ss *session) measured(trials []scenario.Trial) int {
+	return ss.runnable(slices.DeleteFunc(slices.Clone(trials), func(t scenario.Trial) bool { return t.Warmup }))
 }
 
 // runnable counts the trials whose platform has an instance.
