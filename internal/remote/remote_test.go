@@ -296,11 +296,13 @@ workloads:
 	var placement string
 	go func() {
 		defer close(done)
-		// Once the agent has run a trial — its container came and went —
-		// take its machine away: the sessions first, then the server.
-		// (Ordered by what happened, not by time: on a loaded host the
-		// agent's hello alone can take seconds.)
-		ran := false
+		// Once the agent has run a trial and the runner has taken its
+		// result — the next trial's container has come — take the machine
+		// away: the sessions first, then the server. (Ordered by what
+		// happened, not by time: on a loaded host the agent's hello alone
+		// can take seconds, and the first result may still be on its way
+		// when its container has gone.)
+		ran, gone := false, false
 		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			ps, _ := exec.Command("pgrep", "-af", "vmbench-remote-").Output()
 			running := strings.Contains(string(ps), "runc")
@@ -310,9 +312,10 @@ workloads:
 					placement = f[len(f)-1]
 				}
 			}
-			if ran && !running {
+			if gone && running {
 				break
 			}
+			gone = gone || ran && !running
 			ran = ran || running
 		}
 		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", sshds[0], sshds[0]))
