@@ -76,12 +76,13 @@ func Remote(self string, o RemoteOptions, in io.Reader, out io.Writer) error {
 	case err = <-served:
 	case s := <-sigs:
 		err = fmt.Errorf("signal %v", s)
-		cancel()
-		// Serve cancels its runs when it returns; stdin may never end,
-		// so wait for the runs themselves, as long as runc's kill takes.
-		waitRuns(h, 15*time.Second)
 	}
 	cancel()
+	// Whether the link ended or a signal came, wait for the runs in flight
+	// to see their cancellation, as long as runc's kill takes: a run still
+	// writing its bundle would put it back after the placement is removed
+	// (under load, a lost session left bundle/rootfs behind).
+	waitRuns(h, 15*time.Second)
 	logf("link ended (%v); removing %s", err, o.Dir)
 	return h.tidy(o.Dir)
 }
