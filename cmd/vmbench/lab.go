@@ -49,7 +49,7 @@ checks that the KVM path works, and every report of a lab run says so.`,
 			if o.Memory, err = units.ParseSize(memory); err != nil {
 				return usageError(fmt.Errorf("--memory: %w", err))
 			}
-			if o.Binary, err = platformBinary(o.Binary); err != nil {
+			if o.Binary, err = platformBinary(o.Binary, nil); err != nil {
 				return err
 			}
 			o.ScenarioText, o.Log = text, cmd.ErrOrStderr()

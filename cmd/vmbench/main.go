@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/vmbench/vmbench/internal/kvm/initproc"
 )
@@ -25,6 +26,9 @@ const (
 	// exitTrialsFailed: the run finished, but every trial of some cell
 	// failed, so its comparisons have nothing to stand on.
 	exitTrialsFailed = 5
+	// exitNothingChecked: vmbench gate judged nothing (every check
+	// skipped), which passes only by checking nothing.
+	exitNothingChecked = 6
 )
 
 // exitError carries the exit code an error should end the program with.
@@ -57,8 +61,10 @@ boots itself, and reports the overhead of each platform with confidence
 intervals.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionLine(),
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError(suggestFlag(cmd, err)) })
 	root.AddCommand(newRunCmd(), newValidateCmd(), newReportCmd(), newCompareCmd(), newGateCmd(), newCapacityCmd(), newBaselineCmd(), newListCmd(), newVersionCmd(), newCleanupCmd(), newDoctorCmd(), newLabCmd(), newRunsCmd(), newMergeCmd(), newAgentCmd())
 	// An unknown command reaches the root with its arguments.
 	root.Args, root.SuggestionsMinimumDistance = cobra.ArbitraryArgs, 2
@@ -74,6 +80,51 @@ intervals.`,
 	}
 	usageArgs(root)
 	return root
+}
+
+// suggestFlag adds to an unknown flag's error the flags of cmd spelled
+// nearly so (one edit, two in a longer name, or a prefix of one), as cobra does for
+// commands.
+func suggestFlag(cmd *cobra.Command, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return err
+	}
+	edits := 1 // short names are one edit from too many others
+	if len(name) >= 6 {
+		edits = 2
+	}
+	var near []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden && (editDistance(name, f.Name) <= edits || len(name) >= 3 && strings.HasPrefix(f.Name, name)) {
+			near = append(near, "--"+f.Name)
+		}
+	})
+	if len(near) == 0 {
+		return fmt.Errorf("%w (%s --help lists the flags)", err, cmd.CommandPath())
+	}
+	return fmt.Errorf("%w: did you mean %s?", err, strings.Join(near, " or "))
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // usageArgs makes the complaints of the argument checks of cmd's

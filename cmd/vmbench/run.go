@@ -138,11 +138,11 @@ func runScenario(ctx context.Context, path string, o runOptions) error {
 		}
 		labels[k] = v
 	}
-	fmt.Fprintf(o.errs, "vmbench: the plan should take about %s\n", scenario.Estimate(s).Round(time.Second))
-	bin, err := platformBinary(o.binary)
+	bin, err := platformBinary(o.binary, s)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(o.errs, "vmbench: the plan should take about %s\n", scenario.Estimate(s).Round(time.Second))
 	ctx, stop := interruptible(ctx, o.errs)
 	defer stop()
 
@@ -209,7 +209,7 @@ func resumeRun(ctx context.Context, path string, o runOptions) error {
 	if errs := scenario.CheckHost(s, platform.CheckSeccomp); len(errs) > 0 {
 		return usageError(fmt.Errorf("the run cannot be resumed on this host:\n%w", errs))
 	}
-	bin, err := platformBinary(o.binary)
+	bin, err := platformBinary(o.binary, s)
 	if err != nil {
 		return err
 	}
@@ -226,13 +226,25 @@ func resumeRun(ctx context.Context, path string, o runOptions) error {
 	return cmp.Or(runErr, failedCells(o.resume))
 }
 
-// platformBinary is the static vmbench binary the platforms run: the one
-// --agent-binary names, else this one.
-func platformBinary(flag string) (string, error) {
-	if flag != "" {
-		return flag, nil
+// platformBinary is the vmbench binary the platforms run: the one
+// --agent-binary names, else this one. It must be static when s (nil: any
+// use) has a platform other than native; a plain go build is not, and
+// fails here before anything starts, with the command that builds one.
+func platformBinary(flag string, s *scenario.Scenario) (string, error) {
+	bin := flag
+	if bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return "", err
+		}
+		bin = exe
 	}
-	return os.Executable()
+	if s == nil || s.NeedsStaticAgent() {
+		if err := platform.CheckStatic(bin); err != nil {
+			return "", usageError(err)
+		}
+	}
+	return bin, nil
 }
 
 // interruptible returns a context that the first SIGINT or SIGTERM cancels,

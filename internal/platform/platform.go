@@ -109,6 +109,10 @@ type AddrWaiter interface {
 	WaitAddr(ctx context.Context) (string, error)
 }
 
+// StaticBuildHint is how to build vmbench statically, for the errors that
+// need it.
+const StaticBuildHint = "build it with CGO_ENABLED=0: CGO_ENABLED=0 go install github.com/vmbench/vmbench/cmd/vmbench@latest, or bash scripts/build.sh in a clone"
+
 // CheckStatic fails unless the binary at path is statically linked: the
 // same binary runs in a bare container rootfs and as a guest's /init, where
 // no dynamic loader exists.
@@ -120,7 +124,7 @@ func CheckStatic(path string) error {
 	defer f.Close()
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("agent binary %s is dynamically linked; build it with CGO_ENABLED=0 (the README's build command does)", path)
+			return fmt.Errorf("agent binary %s is dynamically linked, and only native platforms can run it; %s", path, StaticBuildHint)
 		}
 	}
 	return nil

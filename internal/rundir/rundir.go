@@ -25,7 +25,24 @@ import (
 // LockDir holds a lock file per live run: <run-id>.lock, held with flock
 // for as long as the run (or a retry of it) lives and holding its PID. A
 // variable so that tests can point it elsewhere.
-var LockDir = "/run/vmbench"
+var LockDir = defaultLockDir()
+
+// defaultLockDir is /run/vmbench for root. A user who is not root runs
+// native platforms only, which leave nothing on the host that root's
+// cleanup removes: their locks are the user's own, in $XDG_RUNTIME_DIR
+// (or the user's cache directory).
+func defaultLockDir() string {
+	if os.Geteuid() == 0 {
+		return "/run/vmbench"
+	}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); filepath.IsAbs(d) {
+		return filepath.Join(d, "vmbench")
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "vmbench", "locks")
+	}
+	return "/run/vmbench"
+}
 
 // LockRun marks a run as alive until release is called: `vmbench cleanup`
 // leaves alone whatever belongs to a run whose lock is held. The kernel

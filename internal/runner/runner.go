@@ -79,7 +79,8 @@ type Env struct {
 	Tools, ToolsImage string
 }
 
-// complete fills in the defaults of the options and checks the binary.
+// complete fills in the defaults of the options and checks the binary:
+// static, unless every platform is native.
 func (o *Options) complete() error {
 	if o.Log == nil {
 		o.Log = io.Discard
@@ -89,6 +90,9 @@ func (o *Options) complete() error {
 	}
 	if o.TeardownTimeout == 0 {
 		o.TeardownTimeout = 2 * time.Minute
+	}
+	if o.Scenario != nil && !o.Scenario.NeedsStaticAgent() {
+		return nil // native trials run the agent as a host process
 	}
 	return platform.CheckStatic(o.Binary)
 }

@@ -149,6 +149,26 @@ func RemoteRole(kind string, container bool) string {
 	return Native
 }
 
+// NeedsStaticAgent reports whether the agent leaves this host's userspace:
+// into a container's bare root, a guest's /init or a remote machine, where
+// no dynamic loader of this host is. Native platforms run it as it is.
+func (s *Scenario) NeedsStaticAgent() bool {
+	return slices.ContainsFunc(s.Platforms, func(p Platform) bool { return p.Type != Native })
+}
+
+// NeedsRoot lists the platforms that need root on this host: containers
+// (runtimes, engines, cgroups) and guests (taps, QEMU, libvirt). Native
+// processes and remote machines (root is the far side's) do not.
+func (s *Scenario) NeedsRoot() []string {
+	var names []string
+	for _, p := range s.Platforms {
+		if p.Type == Container || p.Type == VM {
+			names = append(names, p.Name)
+		}
+	}
+	return names
+}
+
 // Memory is the platform's memory: a container's limit or a guest's size;
 // 0: no limit.
 func (p Platform) Memory() int64 {

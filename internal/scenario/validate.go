@@ -115,6 +115,20 @@ func CheckHost(s *Scenario, seccomp func(path string) error) Errors {
 			v.fail("tools_image", "%q is not a file: name an OCI image archive (podman save --format oci-archive, docker save) holding the tools, or remove the key to have vmbench build the tools rootfs", s.ToolsImage)
 		}
 	}
+	if names := s.NeedsRoot(); len(names) > 0 && os.Geteuid() != 0 {
+		fix := "run it as root (sudo)"
+		var others []string
+		for _, p := range s.Platforms {
+			if !slices.Contains(names, p.Name) {
+				others = append(others, p.Name)
+			}
+		}
+		if len(others) > 0 {
+			fix += ", or leave them out: --only " + strings.Join(others, ",")
+		}
+		first := slices.IndexFunc(s.Platforms, func(p Platform) bool { return p.Name == names[0] })
+		v.fail(s.Platforms[first].path, "%s need root on this host (containers and their cgroups, guests and their taps), and vmbench runs as uid %d: %s", strings.Join(names, ", "), os.Geteuid(), fix)
+	}
 	for _, p := range s.Platforms {
 		profile := p.Container.Seccomp
 		switch p.Type {
