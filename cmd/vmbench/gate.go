@@ -26,6 +26,7 @@ type gateOptions struct {
 	json             string
 	retry            int
 	failInconclusive bool
+	allowEmpty       bool
 	binary           string
 }
 
@@ -49,8 +50,10 @@ each retry), so that retrying until a verdict comes keeps its error rate.
 Inconclusive verdicts do not fail the gate unless --fail-inconclusive is
 given.
 
-Exit codes: 0 every gate passed, 3 a gate failed, 2 bad input (run,
-scenario, baseline or flags), 1 internal error.`,
+Exit codes: 0 every gate passed, 3 a gate failed, 6 the gates checked
+nothing (every check skipped: no baseline, or none that covers the gated
+cells; --allow-empty makes that 0), 2 bad input (run, scenario, baseline or
+flags), 1 internal error.`,
 		Example: `  vmbench gate results/20261125-093000-77c1
   vmbench gate results/20261125-093000-77c1 --baseline baseline.json --retry 2
   vmbench baseline save results/20261124-221500-3fa2 baseline.json`,
@@ -67,6 +70,7 @@ scenario, baseline or flags), 1 internal error.`,
 	f.StringVar(&o.json, "json", "", "where to write the verdicts as JSON (default RUN_DIR/gates.json)")
 	f.IntVar(&o.retry, "retry", 0, "re-run the trials of inconclusive gates, up to this many rounds")
 	f.BoolVar(&o.failInconclusive, "fail-inconclusive", false, "count inconclusive verdicts as failures")
+	f.BoolVar(&o.allowEmpty, "allow-empty", false, "exit 0 when every check was skipped (without it: exit 6)")
 	f.StringVar(&o.binary, "agent-binary", "", "static vmbench binary the platforms run on --retry (default: this binary)")
 	return cmd
 }
@@ -186,6 +190,9 @@ func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
 		fmt.Fprintln(cmd.ErrOrStderr(), "vmbench: inconclusive verdicts count as failures (--fail-inconclusive)")
 		return silentExit(exitGateFailed)
 	}
+	if rep.Empty() && !o.allowEmpty {
+		return &exitError{code: exitNothingChecked, err: errors.New("the gates checked nothing (every check was skipped; the reasons are above): give a baseline that covers the gated cells, or --allow-empty where that is expected")}
+	}
 	return nil
 }
 
@@ -252,7 +259,7 @@ func storedScenario(info result.RunInfo) (*scenario.Scenario, error) {
 
 // retryRound runs the trials of the inconclusive cells once more.
 func retryRound(cmd *cobra.Command, dir string, s *scenario.Scenario, cells []result.Cell, rep gate.Report, round int, o gateOptions) error {
-	bin, err := platformBinary(o.binary)
+	bin, err := platformBinary(o.binary, s)
 	if err != nil {
 		return err
 	}

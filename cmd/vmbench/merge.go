@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
@@ -31,7 +32,9 @@ others merge.`,
 			id := rundir.NewRunID(time.Now())
 			out := filepath.Join(results, id)
 			info, err := fleet.Merge(dirs, out, id)
-			if err != nil {
+			if ie := (*fleet.InputError)(nil); errors.As(err, &ie) {
+				return usageError(err)
+			} else if err != nil {
 				return err
 			}
 			for _, h := range info.Fleet.Hosts {

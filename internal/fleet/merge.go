@@ -82,19 +82,54 @@ func read(dir string) (host, error) {
 // Merge reads the hosts' directories and writes the fleet run into out,
 // which must not exist. A host that failed (its status says so, or it has
 // no run) is recorded and left out; the others merge. It fails when no
-// host has a run, or when the runs are of different scenarios.
+// host has a run, or when the runs are of different scenarios: errors in
+// what was given are InputErrors.
 func Merge(dirs []string, out, runID string) (result.RunInfo, error) {
+	info, samples, err := gather(dirs, runID)
+	if err != nil {
+		return info, &InputError{err}
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return info, err
+	}
+	if err := os.Mkdir(out, result.DirMode); err != nil {
+		return info, fmt.Errorf("the fleet run's directory: %w", err)
+	}
+	if err := result.WriteRun(out, info); err != nil {
+		return info, err
+	}
+	w, err := result.CreateSamples(out)
+	if err != nil {
+		return info, err
+	}
+	for _, s := range samples {
+		if err := w.Write(s); err != nil {
+			w.Close()
+			return info, err
+		}
+	}
+	return info, w.Close()
+}
+
+// InputError is an error in what Merge was given, not in writing.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// gather reads the hosts' runs and makes the fleet run's info and samples.
+func gather(dirs []string, runID string) (result.RunInfo, []result.Sample, error) {
 	if len(dirs) == 0 {
-		return result.RunInfo{}, errors.New("no run to merge: give the hosts' directories")
+		return result.RunInfo{}, nil, errors.New("no run to merge: give the hosts' directories")
 	}
 	var hosts []host
 	for _, d := range dirs {
 		h, err := read(d)
 		if err != nil {
-			return result.RunInfo{}, err
+			return result.RunInfo{}, nil, err
 		}
 		if slices.ContainsFunc(hosts, func(o host) bool { return o.name == h.name }) {
-			return result.RunInfo{}, fmt.Errorf("%s: host %s is given twice (a host is named by its run's label host=, else its hostname: vmbench run --label host=NAME tells runs of one machine apart)", d, h.name)
+			return result.RunInfo{}, nil, fmt.Errorf("%s: host %s is given twice (a host is named by its run's label host=, else its hostname: vmbench run --label host=NAME tells runs of one machine apart)", d, h.name)
 		}
 		hosts = append(hosts, h)
 	}
@@ -110,7 +145,7 @@ func Merge(dirs []string, out, runID string) (result.RunInfo, error) {
 		for _, h := range hosts {
 			why = append(why, h.name+": "+cmp.Or(h.status.Error, "no run"))
 		}
-		return result.RunInfo{}, fmt.Errorf("no host has a run to merge (%s)", strings.Join(why, "; "))
+		return result.RunInfo{}, nil, fmt.Errorf("no host has a run to merge (%s)", strings.Join(why, "; "))
 	}
 	info := first.info
 	info.RunID, info.Labels, info.Retries, info.Adaptive, info.Resumes, info.Lab = runID, map[string]string{"fleet": fmt.Sprint(len(hosts)) + " hosts"}, nil, nil, nil, nil
@@ -121,13 +156,13 @@ func Merge(dirs []string, out, runID string) (result.RunInfo, error) {
 		fh := result.FleetHost{Name: h.name, Status: h.status.Status, Error: h.status.Error, Doctor: verdictLine(h.status.Doctor)}
 		if h.dir != "" {
 			if h.info.Scenario.Name != first.info.Scenario.Name || h.info.Baseline != first.info.Baseline {
-				return result.RunInfo{}, fmt.Errorf("%s ran scenario %q (baseline %s), %s ran %q (baseline %s): a fleet run merges runs of one scenario",
+				return result.RunInfo{}, nil, fmt.Errorf("%s ran scenario %q (baseline %s), %s ran %q (baseline %s): a fleet run merges runs of one scenario",
 					h.name, h.info.Scenario.Name, h.info.Baseline, first.name, first.info.Scenario.Name, first.info.Baseline)
 			}
 			// The fleet run keeps one scenario text, which a retry may run:
 			// every host must have run the very same one.
 			if h.info.Scenario.SHA256 != first.info.Scenario.SHA256 {
-				return result.RunInfo{}, fmt.Errorf("%s ran scenario %q with sha256 %.12s, %s with %.12s: a fleet run merges runs of one scenario file (run the same file on every host)",
+				return result.RunInfo{}, nil, fmt.Errorf("%s ran scenario %q with sha256 %.12s, %s with %.12s: a fleet run merges runs of one scenario file (run the same file on every host)",
 					h.name, h.info.Scenario.Name, h.info.Scenario.SHA256, first.name, first.info.Scenario.SHA256)
 			}
 			fh.RunID, fh.Host, fh.QEMU = h.info.RunID, h.info.Host, h.info.Tools["qemu-system-x86_64"]
@@ -152,26 +187,7 @@ func Merge(dirs []string, out, runID string) (result.RunInfo, error) {
 		info.Fleet.Hosts = append(info.Fleet.Hosts, fh)
 	}
 	info.Fleet.Warnings = differences(info.Fleet.Hosts)
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return info, err
-	}
-	if err := os.Mkdir(out, result.DirMode); err != nil {
-		return info, fmt.Errorf("the fleet run's directory: %w", err)
-	}
-	if err := result.WriteRun(out, info); err != nil {
-		return info, err
-	}
-	w, err := result.CreateSamples(out)
-	if err != nil {
-		return info, err
-	}
-	for _, s := range samples {
-		if err := w.Write(s); err != nil {
-			w.Close()
-			return info, err
-		}
-	}
-	return info, w.Close()
+	return info, samples, nil
 }
 
 // differences says where the hosts with a run differ.

@@ -118,6 +118,11 @@ func (r Report) Count(s Status) int {
 // Failed reports whether any check failed or could not be made.
 func (r Report) Failed() bool { return r.Count(Fail)+r.Count(Error) > 0 }
 
+// Empty reports whether the gates judged nothing: every check skipped (no
+// baseline, a baseline that covers none of the cells, emulated platforms),
+// or none at all. Such a gate call passes only by checking nothing.
+func (r Report) Empty() bool { return len(r.Checks) == r.Count(Skipped) }
+
 // RetryCells lists, without repeats, the cells of the inconclusive checks.
 func (r Report) RetryCells() []result.Cell {
 	var out []result.Cell

@@ -21,8 +21,11 @@ import (
 // Summary is the outcome in one line: "FAIL: 1 failed, 5 passed, 1 inconclusive".
 func (r Report) Summary() string {
 	verdict := "PASS"
-	if r.Failed() {
+	switch {
+	case r.Failed():
 		verdict = "FAIL"
+	case r.Empty():
+		verdict = "NOTHING CHECKED"
 	}
 	parts := []string{fmt.Sprintf("%d failed", r.Count(Fail)), fmt.Sprintf("%d passed", r.Count(Pass))}
 	if n := r.Count(Error); n > 0 {
