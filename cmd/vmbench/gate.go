@@ -217,7 +217,7 @@ func gateScenario(info result.RunInfo, path string, here bool) (*scenario.Scenar
 		return nil, err
 	}
 	if len(s.Gates) == 0 {
-		return nil, usageError(fmt.Errorf("scenario %q has no gates: add a gates: list to it (see the README's Gates section), or name another file with --scenario", s.Name))
+		return nil, usageError(fmt.Errorf("scenario %q has no gates: add a gates: list to it (see docs/gates.md), or name another file with --scenario", s.Name))
 	}
 	return s, nil
 }

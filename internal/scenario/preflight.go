@@ -165,7 +165,7 @@ func freeSpace(dir string) int64 {
 const DefaultMaxDuration = 2 * time.Hour
 
 // Per-trial costs beyond the workload's own duration, by platform type,
-// measured on the build machine (docs: README's figures): a host process
+// measured on the build machine (docs/measurements.md): a host process
 // starts in 5 ms, runc in 30–40 ms, runc in a TCG guest in about 1 s; a
 // TCG guest boots in about 3 s and accel: auto first probes KVM for 10 s.
 var (
