@@ -40,7 +40,11 @@ const (
 	DefaultPSIMemoryFull      = 0.10
 )
 
-var densityKeys = []string{"levels", "repetitions", "slo", "guards"}
+var (
+	densityKeys = []string{"levels", "repetitions", "slo", "guards"}
+	guardKeys   = []string{"mem_available", "psi_memory_full", "start_timeout", "oom"}
+	levelKeys   = []string{"from", "to", "step"}
+)
 
 func (d *decoder) density(n *yaml.Node) *Density {
 	if n == nil {
@@ -61,7 +65,7 @@ func (d *decoder) density(n *yaml.Node) *Density {
 	}
 	if gn := f["guards"]; gn != nil {
 		gp := path + ".guards"
-		g := d.fields(gn, gp, "guards", []string{"mem_available", "psi_memory_full", "start_timeout", "oom"})
+		g := d.fields(gn, gp, "guards", guardKeys)
 		d.sizeField(g, "mem_available", gp+".mem_available", &out.Guards.MemAvailable)
 		if pn := g["psi_memory_full"]; pn != nil && d.scalar(pn, gp+".psi_memory_full") {
 			p, err := parsePercent(pn.Value)
@@ -90,7 +94,7 @@ func (d *decoder) levels(n *yaml.Node, path string) []int {
 		}
 		return out
 	}
-	f := d.fields(n, path, "levels", []string{"from", "to", "step"}, "from", "to")
+	f := d.fields(n, path, "levels", levelKeys, "from", "to")
 	from, to, step := 1, 0, "log2"
 	d.intField(f, "from", path+".from", &from)
 	d.intField(f, "to", path+".to", &to)

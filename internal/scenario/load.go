@@ -81,9 +81,7 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 		MaxDuration: DefaultMaxDuration,
 	}
 	doc := root.Content[0]
-	f := d.fields(doc, "", "scenario", []string{"version", "name", "description", "repetitions", "warmup", "baseline", "timeout", "sample_interval", "profile", "scratch_dir", "tools_image", "platforms", "workloads", "gates",
-		"negligible", "compare", "max_repetitions", "precision", "time_budget", "density", "max_duration"},
-		"version", "name", "platforms", "workloads")
+	f := d.fields(doc, "", "scenario", scenarioKeys, "version", "name", "platforms", "workloads")
 	d.intField(f, "version", "version", &s.Version)
 	d.strField(f, "name", "name", &s.Name)
 	d.strField(f, "description", "description", &s.Description)
@@ -116,6 +114,16 @@ func Decode(name string, data []byte) (*Scenario, Errors) {
 	s.pos = d.pos
 	return s, d.errs.unique()
 }
+
+// The keys of a scenario's mappings, for the decoder and the JSON Schema
+// (schema.go) alike. Platform options come from their structs' opt tags.
+var (
+	scenarioKeys = []string{"version", "name", "description", "repetitions", "warmup", "baseline", "timeout", "sample_interval", "profile", "scratch_dir", "tools_image", "platforms", "workloads", "gates",
+		"negligible", "compare", "max_repetitions", "precision", "time_budget", "density", "max_duration"}
+	workloadKeys  = []string{"name", "type", "params", "negligible", "platforms", "app"}
+	appKeys       = []string{"command", "metrics", "parser", "port", "client"}
+	appMetricKeys = []string{"name", "unit", "regex", "json", "better"}
+)
 
 // Options of each platform type, beside name and type.
 var platformOptions = map[string][]string{
@@ -315,7 +323,7 @@ func (d *decoder) options(f map[string]*yaml.Node, path string, opts any) {
 
 func (d *decoder) workload(n *yaml.Node, path string) Workload {
 	var w Workload
-	f := d.fields(n, path, "workload", []string{"name", "type", "params", "negligible", "platforms", "app"}, "type")
+	f := d.fields(n, path, "workload", workloadKeys, "type")
 	if an := f["app"]; an != nil {
 		w.App = d.app(an, path+".app")
 	}
@@ -540,7 +548,7 @@ func kindName(n *yaml.Node) string {
 // app decodes an app workload's block.
 func (d *decoder) app(n *yaml.Node, path string) *app.Spec {
 	var s app.Spec
-	f := d.fields(n, path, "app", []string{"command", "metrics", "parser", "port", "client"}, "command")
+	f := d.fields(n, path, "app", appKeys, "command")
 	s.Command = d.strList(f["command"], path+".command")
 	s.Client = d.strList(f["client"], path+".client")
 	d.strField(f, "parser", path+".parser", &s.Parser)
@@ -555,7 +563,7 @@ func (d *decoder) app(n *yaml.Node, path string) *app.Spec {
 	}
 	for j, item := range mn.Content {
 		mp := fmt.Sprintf("%s.metrics[%d]", path, j)
-		mf := d.fields(item, mp, "app metric", []string{"name", "unit", "regex", "json", "better"}, "name", "unit")
+		mf := d.fields(item, mp, "app metric", appMetricKeys, "name", "unit")
 		var m app.Metric
 		d.strField(mf, "name", mp+".name", &m.Name)
 		d.strField(mf, "unit", mp+".unit", &m.Unit)
