@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"os"
@@ -41,10 +42,28 @@ func TestListShowsWorkloadsAndPlatforms(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"cpu —", "memory —", "param  threads", "metric bandwidth", "container —", "options: engine, runtime, cpus, memory", "metric host_cpu_per_GB s/GB"} {
+	for _, want := range []string{"cpu —", "memory —", "param   threads", "metric  bandwidth", "container —", "option  engine", "remote — ", "option  domain_xml    string    default —", "metric  host_cpu_per_GB"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("list lacks %q", want)
 		}
+	}
+	code, stdout, _ = runCLI(t, "list", "--json")
+	var l listing
+	if err := json.Unmarshal([]byte(stdout), &l); code != 0 || err != nil || l.Schema != ListSchema {
+		t.Fatalf("list --json: exit %d, %v", code, err)
+	}
+	for _, p := range l.Platforms {
+		if p.Description == "" {
+			t.Errorf("platform type %s has no description", p.Type)
+		}
+		for _, o := range p.Options {
+			if o.Help == "" || o.Kind == "" {
+				t.Errorf("option %s of %s has no help or kind: %+v", o.Key, p.Type, o)
+			}
+		}
+	}
+	if len(l.Workloads) < 10 || len(l.Platforms) != 4 || l.Platforms[2].Options[1].Key != "vcpus" || l.Platforms[2].Options[1].Default != "2" {
+		t.Errorf("list --json: %d workloads, platforms %+v", len(l.Workloads), l.Platforms)
 	}
 }
 

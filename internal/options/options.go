@@ -5,9 +5,12 @@
 package options
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/vmbench/vmbench/internal/units"
 )
 
 // The options of the container and vm platforms, as a scenario writes them
@@ -17,12 +20,12 @@ import (
 
 // ContainerOptions are a container platform's options.
 type ContainerOptions struct {
-	Engine  string  `opt:"engine"`  // docker or podman; "": the runtime directly, on vmbench's bundle
-	Runtime string  `opt:"runtime"` // runc, crun or runsc
-	CPUs    float64 `opt:"cpus"`    // CPU limit in cores; 0: none
-	Memory  int64   `opt:"memory"`  // memory limit in bytes; 0: none
-	Network string  `opt:"network"` // none, bridge, nat or host
-	Seccomp string  `opt:"seccomp"` // default (the engines' profile), unconfined, or a profile's path
+	Engine  string  `opt:"engine" help:"docker or podman: run through the engine's command line; none: the runtime on vmbench's own bundle"`
+	Runtime string  `opt:"runtime" help:"runc, crun or runsc (gVisor)"`
+	CPUs    float64 `opt:"cpus" help:"CPU limit in cores (CFS quota); 0: none"`
+	Memory  int64   `opt:"memory" help:"memory limit (512MiB); 0: none"`
+	Network string  `opt:"network" help:"bridge, nat (through DNAT, as Docker's -p), host or none"`
+	Seccomp string  `opt:"seccomp" help:"default (the engines' profile), unconfined, or a profile's path"`
 }
 
 // DefaultContainerOptions are the options of a container platform that
@@ -33,39 +36,39 @@ func DefaultContainerOptions() ContainerOptions {
 
 // VMOptions are a vm platform's options.
 type VMOptions struct {
-	Container   bool          `opt:"container"`    // run the workload in runc inside the guest, else as a guest process
-	VCPUs       int           `opt:"vcpus"`        // the guest's vCPUs
-	Memory      int64         `opt:"memory"`       // the guest's memory in bytes
-	Machine     string        `opt:"machine"`      // q35 or microvm
-	Accel       string        `opt:"accel"`        // auto, kvm or tcg
-	Kernel      string        `opt:"kernel"`       // path; "": Debian's cloud kernel, extracted into vmbench's cache
-	Pin         []int         `opt:"pin"`          // host CPU for each vCPU; empty: not pinned
-	Hugepages   bool          `opt:"hugepages"`    // back guest memory with /dev/hugepages
-	BootTimeout time.Duration `opt:"boot_timeout"` // QEMU's launch to the agent's hello
-	ScratchSize int64         `opt:"scratch_size"` // the guest's scratch disk (a sparse file)
-	DiskCache   string        `opt:"disk_cache"`   // QEMU cache mode of the scratch disk
-	DiskAIO     string        `opt:"disk_aio"`     // QEMU aio mode of the scratch disk
+	Container   bool          `opt:"container" help:"run the workload in runc inside the guest, else as a guest process"`
+	VCPUs       int           `opt:"vcpus" help:"the guest's vCPUs"`
+	Memory      int64         `opt:"memory" help:"the guest's memory (at least 128MiB)"`
+	Machine     string        `opt:"machine" help:"q35 or microvm"`
+	Accel       string        `opt:"accel" help:"auto, kvm or tcg"`
+	Kernel      string        `opt:"kernel" help:"a kernel's path; none: Debian's cloud kernel, extracted into vmbench's cache"`
+	Pin         []int         `opt:"pin" help:"host CPU for each vCPU; none: not pinned"`
+	Hugepages   bool          `opt:"hugepages" help:"back guest memory with /dev/hugepages"`
+	BootTimeout time.Duration `opt:"boot_timeout" help:"QEMU's launch to the agent's hello"`
+	ScratchSize int64         `opt:"scratch_size" help:"the guest's scratch disk (a sparse file in scratch_dir)"`
+	DiskCache   string        `opt:"disk_cache" help:"QEMU cache mode of the scratch disk: none, writeback, writethrough, directsync, unsafe"`
+	DiskAIO     string        `opt:"disk_aio" help:"QEMU aio mode of the scratch disk: native, threads, io_uring"`
 	// PerGuest, in a density sweep, packs this many instances into each
 	// guest (worker VMs whose cost k instances share); 1: a guest each.
-	PerGuest int `opt:"per_guest"`
+	PerGuest int `opt:"per_guest" help:"density sweeps: instances per guest (1: a guest each)"`
 	// Seccomp is the profile of the containers in the guest (container:
 	// true), as for a container platform.
-	Seccomp string `opt:"seccomp"`
+	Seccomp string `opt:"seccomp" help:"the guest's containers' profile, as for a container platform"`
 	// Manager is who defines and boots the guest: qemu (vmbench's own
 	// QEMU command line and initramfs guest) or libvirt (a transient
 	// libvirt domain booted from Image, the agent brought in by
 	// cloud-init).
-	Manager string `opt:"manager"`
+	Manager string `opt:"manager" help:"qemu (vmbench's own guest) or libvirt (a transient domain booted from image:)"`
 	// Image is the disk image a libvirt guest boots from (qcow2 or raw);
 	// it is never written: each guest boots from an overlay of its own.
-	Image string `opt:"image"`
+	Image string `opt:"image" help:"libvirt: the qcow2 or raw image the guest boots from, never written"`
 	// Initrd and KernelArgs boot a libvirt guest directly from a kernel
 	// (kernel:) instead of the image's own bootloader.
-	Initrd     string `opt:"initrd"`
-	KernelArgs string `opt:"kernel_args"`
+	Initrd     string `opt:"initrd" help:"libvirt: the initramfs that goes with kernel:"`
+	KernelArgs string `opt:"kernel_args" help:"libvirt: the kernel command line with kernel: (root=/dev/vda1)"`
 	// DomainXML is a team's own libvirt domain XML (virsh dumpxml) that a
 	// libvirt guest starts from; "": vmbench's own, as virt-install's.
-	DomainXML string `opt:"domain_xml"`
+	DomainXML string `opt:"domain_xml" help:"libvirt: your own domain XML (virsh dumpxml) to start from"`
 }
 
 // RemoteOptions are a remote platform's options: an existing machine,
@@ -74,23 +77,23 @@ type RemoteOptions struct {
 	// Host is the SSH destination, [user@]host, or a Host alias of the
 	// user's SSH configuration (ProxyJump, port, key and known_hosts
 	// come from there).
-	Host string `opt:"host"`
+	Host string `opt:"host" help:"[user@]host or a Host alias of your SSH configuration"`
 	// Kind is what the machine is: vm (a guest of a hypervisor vmbench
 	// cannot see) or metal (bare metal: its own CPU is the host's).
-	Kind string `opt:"kind"`
+	Kind string `opt:"kind" help:"vm (a guest of a hypervisor vmbench cannot see) or metal"`
 	// Container runs the workload in the machine's OCI runtime, else as a
 	// plain process there.
-	Container bool   `opt:"container"`
-	Runtime   string `opt:"runtime"` // the machine's OCI runtime: runc or crun
+	Container bool   `opt:"container" help:"run the workload in the machine's OCI runtime, else as a plain process"`
+	Runtime   string `opt:"runtime" help:"the machine's OCI runtime: runc or crun"`
 	// Client is where the client of a network workload runs: remote (on
 	// the machine, against the server in its container) or controller
 	// (here, across the physical network).
-	Client string `opt:"client"`
+	Client string `opt:"client" help:"where a network workload's client runs: remote (on the machine) or controller (here)"`
 	// SSHConfig is an ssh_config file used instead of ~/.ssh/config
 	// (ssh -F); "": OpenSSH's own.
-	SSHConfig      string        `opt:"ssh_config"`
-	ConnectTimeout time.Duration `opt:"connect_timeout"` // the SSH connection and the placement
-	Seccomp        string        `opt:"seccomp"`         // the containers' profile, as for a container platform
+	SSHConfig      string        `opt:"ssh_config" help:"an ssh_config file instead of ~/.ssh/config (ssh -F)"`
+	ConnectTimeout time.Duration `opt:"connect_timeout" help:"the SSH connection and the agent's placement"`
+	Seccomp        string        `opt:"seccomp" help:"the containers' profile, as for a container platform"`
 }
 
 // Remote machine kinds.
@@ -147,6 +150,53 @@ func Fields(opts any, fn func(key string, field any)) {
 	for i := range v.NumField() {
 		fn(optionKey(v.Type().Field(i)), v.Field(i).Addr().Interface())
 	}
+}
+
+// Option is one option as vmbench list and the JSON Schema describe it.
+type Option struct {
+	Key     string `json:"key"`
+	Kind    string `json:"kind"`
+	Default string `json:"default"` // as a scenario would write it; "" when none
+	Help    string `json:"help"`
+}
+
+// Describe lists the options of an options struct holding its defaults
+// (DefaultVMOptions(), …), in declaration order. Kind is string, bool,
+// int, size, number, duration or list.
+func Describe(defaults any) []Option {
+	v := reflect.ValueOf(defaults)
+	var out []Option
+	for i := range v.NumField() {
+		f, val := v.Type().Field(i), v.Field(i)
+		o := Option{Key: optionKey(f), Help: f.Tag.Get("help")}
+		switch x := val.Interface().(type) {
+		case string:
+			o.Kind, o.Default = "string", x
+		case bool:
+			o.Kind, o.Default = "bool", fmt.Sprint(x)
+		case int:
+			o.Kind, o.Default = "int", fmt.Sprint(x)
+		case int64:
+			o.Kind = "size"
+			if x != 0 {
+				o.Default = units.FormatSize(x)
+			}
+		case float64:
+			o.Kind = "number"
+			if x != 0 {
+				o.Default = fmt.Sprint(x)
+			}
+		case time.Duration:
+			o.Kind = "duration"
+			if x != 0 {
+				o.Default = x.String()
+			}
+		case []int:
+			o.Kind = "list"
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 func optionKey(f reflect.StructField) string {

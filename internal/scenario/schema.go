@@ -39,8 +39,15 @@ func JSONSchema() []byte {
 		return o
 	}
 	// Platforms: one object whose type selects the options it takes.
-	optionTypes := func(opts any) obj {
+	optionTypes := func(opts, defaults any) obj {
 		props := obj{"name": obj{"type": "string"}, "type": obj{}}
+		help := map[string]string{}
+		for _, o := range options.Describe(defaults) {
+			help[o.Key] = o.Help
+			if o.Default != "" {
+				help[o.Key] += " (default " + o.Default + ")"
+			}
+		}
 		options.Fields(opts, func(key string, field any) {
 			var t obj
 			switch field.(type) {
@@ -58,18 +65,18 @@ func JSONSchema() []byte {
 				t = obj{"type": "array", "items": obj{"type": []string{"integer", "array", "string"}}}
 			}
 			if _, list := field.(*[]int); list {
-				props[key] = t // pin: a list already; a list of lists or none is its matrix
+				props[key] = obj{"description": help[key], "type": t["type"], "items": t["items"]} // pin: a list already; a list of lists or none is its matrix
 			} else {
-				props[key] = obj{"anyOf": []any{t, obj{"type": "array", "items": t}}} // a list makes a matrix
+				props[key] = obj{"description": help[key], "anyOf": []any{t, obj{"type": "array", "items": t}}} // a list makes a matrix
 			}
 		})
 		return props
 	}
 	byType := map[string]obj{
 		Native:    {"name": obj{"type": "string"}, "type": obj{}},
-		Container: optionTypes(&options.ContainerOptions{}),
-		VM:        optionTypes(&options.VMOptions{}),
-		Remote:    optionTypes(&options.RemoteOptions{}),
+		Container: optionTypes(&options.ContainerOptions{}, options.DefaultContainerOptions()),
+		VM:        optionTypes(&options.VMOptions{}, options.DefaultVMOptions()),
+		Remote:    optionTypes(&options.RemoteOptions{}, options.DefaultRemoteOptions()),
 	}
 	allPlatformProps := obj{}
 	var platformIfs []any
