@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"os/exec"
@@ -27,6 +28,8 @@ func TestGolden(t *testing.T) {
 	}{
 		{"validate", []string{"validate", "testdata/golden.yaml"}, exitOK},
 		{"validate-broken", []string{"validate", "testdata/broken.yaml"}, exitUsage},
+		{"validate-json", []string{"validate", "testdata/golden.yaml", "--json", "--set", "repetitions=8"}, exitOK},
+		{"validate-broken-json", []string{"validate", "testdata/broken.yaml", "--json"}, exitUsage},
 		{"report", []string{"report", a}, exitOK},
 		{"report-markdown", []string{"report", "--format", "markdown", a}, exitOK},
 		{"compare", []string{"compare", a, b}, exitOK},
@@ -155,5 +158,16 @@ func TestRunsListsStoredRuns(t *testing.T) {
 	first, second := strings.Index(out, "20261129-180827-8d35"), strings.Index(out, "20261129-180822-625e")
 	if first < 0 || second < first || !strings.Contains(out, "| golden ") || !strings.Contains(out, "| pass ") || !strings.Contains(out, "| 28 ") {
 		t.Errorf("runs:\n%s", out)
+	}
+	code, out, _ = runCLI(t, "runs", "--results", results, "--json")
+	var doc struct {
+		Schema string
+		Runs   []storedRun
+	}
+	if err := json.Unmarshal([]byte(out), &doc); code != 0 || err != nil || doc.Schema != RunsSchema || len(doc.Runs) != 2 {
+		t.Fatalf("runs --json: exit %d, %v\n%s", code, err, out)
+	}
+	if r := doc.Runs[1]; r.RunID != "20261129-180822-625e" || r.Gates != "pass" || r.Measured != 28 || r.Scenario != "golden" {
+		t.Errorf("runs --json: %+v", r)
 	}
 }

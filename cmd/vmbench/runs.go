@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/spf13/cobra"
@@ -19,8 +20,12 @@ import (
 	"github.com/vmbench/vmbench/internal/workload"
 )
 
+// RunsSchema names the layout of vmbench runs --json.
+const RunsSchema = "vmbench.runs/v1"
+
 func newRunsCmd() *cobra.Command {
 	var results string
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "runs",
 		Short: "List the stored runs: id, date, scenario, host, accelerators, trials, gate verdict",
@@ -28,16 +33,17 @@ func newRunsCmd() *cobra.Command {
 started, its scenario, the host it ran on, the accelerators of its vm
 platforms, its measured trials (and failed ones), its labels, and the
 verdict of vmbench gate when it was gated (gates.json). A directory that is
-not a run is skipped.`,
+not a run is skipped. --json prints the same as one JSON document (schema
+vmbench.runs/v1).`,
 		Example: `  vmbench runs
-  vmbench runs --results /srv/vmbench/results`,
+  vmbench runs --results /srv/vmbench/results --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			entries, err := os.ReadDir(results)
 			if err != nil {
 				return usageError(fmt.Errorf("--results: %w", err))
 			}
-			var rows [][]string
+			runs := []storedRun{}
 			for _, e := range entries {
 				if !e.IsDir() {
 					continue
@@ -47,10 +53,16 @@ not a run is skipped.`,
 				if err != nil {
 					continue
 				}
-				rows = append(rows, runRow(dir, info))
+				runs = append(runs, describeRun(dir, info))
 			}
-			slices.Reverse(rows) // run ids sort by time: newest first
-			if len(rows) == 0 {
+			slices.Reverse(runs) // run ids sort by time: newest first
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), struct {
+					Schema string      `json:"schema"`
+					Runs   []storedRun `json:"runs"`
+				}{RunsSchema, runs})
+			}
+			if len(runs) == 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "no runs in %s\n", results)
 				return nil
 			}
@@ -59,39 +71,49 @@ not a run is skipped.`,
 			tw.SetAutoFormatHeaders(false)
 			tw.SetAutoWrapText(false)
 			tw.SetAlignment(tablewriter.ALIGN_LEFT)
-			tw.AppendBulk(rows)
+			for _, r := range runs {
+				tw.Append(r.row())
+			}
 			tw.Render()
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&results, "results", "results", "directory holding the run directories")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (schema vmbench.runs/v1) instead of a table")
 	return cmd
 }
 
-// runRow describes a stored run in one row.
-func runRow(dir string, info result.RunInfo) []string {
-	var accels []string
+// storedRun is a stored run as vmbench runs describes it.
+type storedRun struct {
+	RunID       string            `json:"run_id"`
+	Dir         string            `json:"dir"`
+	Start       time.Time         `json:"start"`
+	Scenario    string            `json:"scenario"`
+	Host        string            `json:"host"`
+	Accel       []string          `json:"accel"` // the vm platforms' accelerators, and "lab"
+	Measured    int               `json:"measured_trials"`
+	Failed      int               `json:"failed_trials"`
+	Interrupted bool              `json:"interrupted"`
+	Labels      map[string]string `json:"labels"`
+	Gates       string            `json:"gates,omitempty"` // vmbench gate's verdict, when gated
+	GatesFailed int               `json:"gates_failed,omitempty"`
+}
+
+func describeRun(dir string, info result.RunInfo) storedRun {
+	r := storedRun{RunID: info.RunID, Dir: dir, Start: info.Start, Scenario: info.Scenario.Name, Host: info.Host.Hostname,
+		Accel: []string{}, Interrupted: info.Interrupted, Labels: info.Labels}
 	for _, p := range info.Platforms {
-		if a := p.Info["accel"]; a != "" && !slices.Contains(accels, a) {
-			accels = append(accels, a)
+		if a := p.Info["accel"]; a != "" && !slices.Contains(r.Accel, a) {
+			r.Accel = append(r.Accel, a)
 		}
 	}
 	if info.Lab != nil {
-		accels = append(accels, "lab")
+		r.Accel = append(r.Accel, "lab")
 	}
-	measured, failed := countTrials(dir)
-	trials := strconv.Itoa(measured)
-	if failed > 0 {
-		trials += fmt.Sprintf(" (%d failed)", failed)
+	if r.Labels == nil {
+		r.Labels = map[string]string{}
 	}
-	if info.Interrupted {
-		trials += " interrupted"
-	}
-	var labels []string
-	for _, k := range slices.Sorted(maps.Keys(info.Labels)) {
-		labels = append(labels, k+"="+info.Labels[k])
-	}
-	gates := ""
+	r.Measured, r.Failed = countTrials(dir)
 	if b, err := os.ReadFile(filepath.Join(dir, "gates.json")); err == nil {
 		var g struct {
 			Schema  string
@@ -99,14 +121,31 @@ func runRow(dir string, info result.RunInfo) []string {
 			Failed  int
 		}
 		if json.Unmarshal(b, &g) == nil && g.Schema == gate.GatesSchema {
-			gates = g.Verdict
-			if g.Failed > 0 {
-				gates += fmt.Sprintf(" (%d failed)", g.Failed)
-			}
+			r.Gates, r.GatesFailed = g.Verdict, g.Failed
 		}
 	}
-	return []string{info.RunID, info.Start.Local().Format("2006-01-02 15:04"), info.Scenario.Name, info.Host.Hostname,
-		strings.Join(accels, ","), trials, strings.Join(labels, " "), gates}
+	return r
+}
+
+// row is the run in the table's columns.
+func (r storedRun) row() []string {
+	trials := strconv.Itoa(r.Measured)
+	if r.Failed > 0 {
+		trials += fmt.Sprintf(" (%d failed)", r.Failed)
+	}
+	if r.Interrupted {
+		trials += " interrupted"
+	}
+	var labels []string
+	for _, k := range slices.Sorted(maps.Keys(r.Labels)) {
+		labels = append(labels, k+"="+r.Labels[k])
+	}
+	gates := r.Gates
+	if r.GatesFailed > 0 {
+		gates += fmt.Sprintf(" (%d failed)", r.GatesFailed)
+	}
+	return []string{r.RunID, r.Start.Local().Format("2006-01-02 15:04"), r.Scenario, r.Host,
+		strings.Join(r.Accel, ","), trials, strings.Join(labels, " "), gates}
 }
 
 // countTrials counts the measured trials of a run and the failed ones,
