@@ -22,6 +22,7 @@ type capacityOptions struct {
 	allowEmulated bool
 	hostCores     int
 	hostMemory    string
+	asJSON        bool
 }
 
 func newCapacityCmd() *cobra.Command {
@@ -41,9 +42,12 @@ Every figure carries a 95% bootstrap interval over the sweep's rounds.
 Emulated (TCG) guests size nothing: their hosts-needed lines are refused
 unless --allow-emulated. --host-cores and --host-memory re-project the
 memory and CPU limits onto another host size (the SLO levels stay this
-host's measurements, and the output says so).`,
+host's measurements, and the output says so). --json prints the same as one
+JSON document (schema vmbench.capacity/v1), for a spreadsheet or a
+planner; a figure that was not measured is null.`,
 		Example: `  vmbench run scenarios/capacity.yaml
-  vmbench capacity results/latest --instances 500 --headroom 25% --spares 1`,
+  vmbench capacity results/latest --instances 500 --headroom 25% --spares 1
+  vmbench capacity results/latest --instances 500 --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCapacity(cmd.OutOrStdout(), args[0], o)
@@ -55,6 +59,7 @@ host's measurements, and the output says so).`,
 	f.IntVar(&o.spares, "spares", 1, "spare hosts added to the fleet")
 	f.BoolVar(&o.allowEmulated, "allow-emulated", false, "print hosts-needed for platforms that ran under TCG (emulation) too")
 	f.IntVar(&o.hostCores, "host-cores", 0, "re-project onto a host with this many logical CPUs (default: the run's host)")
+	f.BoolVar(&o.asJSON, "json", false, "print JSON (schema vmbench.capacity/v1) instead of text")
 	f.StringVar(&o.hostMemory, "host-memory", "", "re-project onto a host with this much memory for instances, such as 256GiB (default: the run's MemAvailable minus the guard)")
 	return cmd
 }
@@ -79,6 +84,9 @@ func runCapacity(w io.Writer, dir string, o capacityOptions) error {
 		return usageError(fmt.Errorf("run %s is not a density sweep: run a scenario with a density: block (scenarios/capacity.yaml)", r.info.RunID))
 	}
 	if r.info.Fleet != nil {
+		if o.asJSON {
+			return usageError(fmt.Errorf("run %s is a fleet run: --json sizes one host's sweep for now; give one host's run directory, or read the fleet's text", r.info.RunID))
+		}
 		return fleetCapacity(w, r, s, o, headroom)
 	}
 	sweeps := capacity.Sweeps(r.info, r.samples)
@@ -97,6 +105,13 @@ func runCapacity(w io.Writer, dir string, o capacityOptions) error {
 		}
 		host.Memory = float64(m)
 	}
+	var results []capacity.Result
+	for _, p := range sweeps {
+		results = append(results, capacity.Compute(p, s.Density.SLO, host))
+	}
+	if o.asJSON {
+		return writeJSON(w, capacityJSON(r, s, host, reprojected, results, o, headroom))
+	}
 	fmt.Fprintf(w, "vmbench capacity of run %s — levels %v, %d round(s) each, on %d CPUs and %s for instances\n",
 		r.info.RunID, s.Density.Levels, s.Density.Repetitions, host.Cores, units.Format(host.Memory, "B"))
 	for _, b := range r.table.Banners {
@@ -105,10 +120,6 @@ func runCapacity(w io.Writer, dir string, o capacityOptions) error {
 	if reprojected {
 		fmt.Fprintf(w, "!! re-projected onto %d CPUs and %s: the memory and CPU limits come from the per-instance models; the SLO levels are this host's (%d CPUs)\n",
 			host.Cores, units.Format(host.Memory, "B"), r.info.Host.Cores)
-	}
-	var results []capacity.Result
-	for _, p := range sweeps {
-		results = append(results, capacity.Compute(p, s.Density.SLO, host))
 	}
 	tw := tablewriter.NewWriter(w)
 	tw.SetHeader([]string{"platform", "per host", "binding", "memory/instance", "PSS/instance", "QEMU beyond guest", "CPU/instance", fmt.Sprintf("hosts for %d", o.instances)})
@@ -252,4 +263,97 @@ func printOverhead(w io.Writer, results []capacity.Result, s *scenario.Scenario)
 	fmt.Fprintf(w, "Declare per %s instance (RuntimeClass overhead.podFixed), beyond %s: memory %s, CPU %s", vm.Platform.Name, ctr.Platform.Name, units.Format(mem, "B"), units.Format(cpu, "cores"))
 	fmt.Fprintf(w, ". For comparison: Kata (kata-qemu) declares 160Mi and 250m; KubeVirt's formula for this guest (%s, %d vCPU) gives %s.\n",
 		units.FormatSize(guestMem), vcpus, units.Format(kubevirt, "B"))
+}
+
+// CapacitySchema names the layout of vmbench capacity --json.
+const CapacitySchema = "vmbench.capacity/v1"
+
+// estimate is a figure with its 95% bootstrap interval; nil where it was
+// not measured (JSON null).
+type estimate struct {
+	Value *float64 `json:"value"`
+	Lo    *float64 `json:"lo"`
+	Hi    *float64 `json:"hi"`
+}
+
+func number(f float64) *float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil
+	}
+	return &f
+}
+
+func fitEstimate(f capacity.Fit) estimate {
+	if !(f.PerInstance >= 0) { // not measured, or below zero (other load's; see warnings)
+		return estimate{}
+	}
+	return estimate{number(f.PerInstance), number(f.Lo), number(f.Hi)}
+}
+
+type capacityPlatform struct {
+	Name         string   `json:"name"`
+	Type         string   `json:"type"`
+	Accel        string   `json:"accel,omitempty"`
+	PerHost      estimate `json:"per_host"`
+	Extrapolated bool     `json:"extrapolated"`
+	Binding      string   `json:"binding"`
+	// Memory and PSS in bytes, CPU in cores, per instance.
+	MemoryPerInstance estimate `json:"memory_per_instance_bytes"`
+	PSSPerInstance    estimate `json:"pss_per_instance_bytes"`
+	QEMUBeyondGuest   *float64 `json:"qemu_beyond_guest_bytes"`
+	CPUPerInstance    estimate `json:"cpu_per_instance_cores"`
+	// Hosts is what --instances needs; nil with HostsRefused (TCG) or when
+	// none fit after the headroom.
+	Hosts        *estimate  `json:"hosts"`
+	HostsRefused string     `json:"hosts_refused,omitempty"`
+	SLO          []sloLevel `json:"slo"`
+	Stop         string     `json:"stop,omitempty"`
+	Warnings     []string   `json:"warnings"`
+}
+
+// sloLevel is the SLO's verdict at a level of n instances.
+type sloLevel struct {
+	Instances int    `json:"instances"`
+	Pass      bool   `json:"pass"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+func capacityJSON(r *loadedRun, s *scenario.Scenario, host capacity.Host, reprojected bool, results []capacity.Result, o capacityOptions, headroom float64) any {
+	doc := struct {
+		Schema      string             `json:"schema"`
+		RunID       string             `json:"run_id"`
+		Levels      []int              `json:"levels"`
+		Rounds      int                `json:"rounds"`
+		HostCores   int                `json:"host_cores"`
+		HostMemory  float64            `json:"host_memory_bytes"` // for instances
+		Reprojected bool               `json:"reprojected"`
+		Instances   int                `json:"instances"`
+		Headroom    float64            `json:"headroom"`
+		Spares      int                `json:"spares"`
+		Banners     []string           `json:"banners"`
+		Platforms   []capacityPlatform `json:"platforms"`
+	}{Schema: CapacitySchema, RunID: r.info.RunID, Levels: s.Density.Levels, Rounds: s.Density.Repetitions, HostCores: host.Cores,
+		HostMemory: host.Memory, Reprojected: reprojected, Instances: o.instances, Headroom: headroom / 100, Spares: o.spares,
+		Banners: append([]string{}, r.table.Banners...), Platforms: []capacityPlatform{}}
+	for _, c := range results {
+		p := capacityPlatform{Name: c.Platform.Name, Type: c.Platform.Type, Accel: c.Platform.Accel,
+			PerHost:      estimate{number(float64(c.PerHost)), number(float64(c.PerHostLo)), number(float64(c.PerHostHi))},
+			Extrapolated: c.Extrapolated, Binding: string(c.Binding),
+			MemoryPerInstance: fitEstimate(c.MemPerInstance), PSSPerInstance: fitEstimate(c.PSSPerInstance),
+			QEMUBeyondGuest: number(c.VMMPerInstance), CPUPerInstance: fitEstimate(c.CPUPerInstance),
+			Stop: c.Stop, Warnings: append([]string{}, c.Warnings...)}
+		switch f := c.Plan(o.instances, headroom/100, o.spares); {
+		case c.Platform.Accel == "tcg" && !o.allowEmulated:
+			p.HostsRefused = "the platform ran under TCG, and emulation sizes nothing (--allow-emulated gives the figure)"
+		case f.Hosts < 0:
+			p.HostsRefused = fmt.Sprintf("none fit after %s headroom", o.headroom)
+		default:
+			p.Hosts = &estimate{number(float64(f.Hosts)), number(float64(f.Lo)), number(float64(f.Hi))}
+		}
+		for _, v := range c.SLO {
+			p.SLO = append(p.SLO, sloLevel{v.N, v.Pass, v.Reason})
+		}
+		doc.Platforms = append(doc.Platforms, p)
+	}
+	return doc
 }

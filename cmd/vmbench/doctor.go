@@ -14,6 +14,7 @@ import (
 
 func newDoctorCmd() *cobra.Command {
 	var file string
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check what this host can run and say what to fix",
@@ -24,7 +25,8 @@ Exits 1 when a platform of the default scenario (or of --scenario's) cannot
 run; with --scenario, only its platform types are checked (no guest boots
 for a scenario without vm platforms). A scenario's remote machines are each
 checked over SSH: reachable, authenticated, root or passwordless sudo,
-x86-64, the runtime installed, room for the agent's placement.`,
+x86-64, the runtime installed, room for the agent's placement. --json prints
+the checks and the verdicts as one JSON document (schema vmbench.doctor/v1).`,
 		Example: `  vmbench doctor
   vmbench doctor --scenario my.yaml`,
 		Args: cobra.NoArgs,
@@ -60,12 +62,21 @@ x86-64, the runtime installed, room for the agent's placement.`,
 				defer release()
 			}
 			r := doctor.Run(cmd.Context(), doctor.Options{Binary: self, Log: cmd.ErrOrStderr(), Types: types, Remotes: remotes})
-			if !doctor.Print(cmd.OutOrStdout(), r, types) {
+			ok := true
+			if asJSON {
+				if ok, err = doctor.JSON(cmd.OutOrStdout(), r, types); err != nil {
+					return err
+				}
+			} else {
+				ok = doctor.Print(cmd.OutOrStdout(), r, types)
+			}
+			if !ok {
 				return silentExit(exitInternal)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&file, "scenario", "", "check only what this scenario's platforms need")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (schema vmbench.doctor/v1) instead of text")
 	return cmd
 }

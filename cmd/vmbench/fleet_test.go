@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,7 +45,22 @@ workloads:
 		}
 		hosts = append(hosts, run)
 	}
-	code, out, stderr := runCLI(t, append([]string{"merge", "--results", filepath.Join(dir, "fleet")}, hosts...)...)
+	// One host's sweep, as a planner's program reads it.
+	code, out, stderr := runCLI(t, "capacity", hosts[0], "--instances", "100", "--headroom", "0%", "--spares", "0", "--json")
+	var plan struct {
+		Schema    string
+		Instances int
+		Platforms []capacityPlatform
+	}
+	if err := json.Unmarshal([]byte(out), &plan); code != 0 || err != nil || plan.Schema != CapacitySchema || plan.Instances != 100 || len(plan.Platforms) != 2 {
+		t.Fatalf("capacity --json: exit %d, %v\n%s\n%s", code, err, out, stderr)
+	}
+	for _, p := range plan.Platforms {
+		if p.PerHost.Value == nil || *p.PerHost.Value < 1 || p.Hosts == nil || *p.Hosts.Value < 1 || len(p.SLO) != 2 || p.Binding == "" {
+			t.Errorf("capacity --json, %s: %s", p.Name, out)
+		}
+	}
+	code, out, stderr = runCLI(t, append([]string{"merge", "--results", filepath.Join(dir, "fleet")}, hosts...)...)
 	if code != 0 || !strings.Contains(out, "fleet run: ") {
 		t.Fatalf("merge: exit %d\n%s\n%s", code, out, stderr)
 	}
@@ -52,6 +68,9 @@ workloads:
 	md, _ := os.ReadFile(filepath.Join(fleetDir, "report.md"))
 	if !strings.Contains(string(md), "## Fleet: 2 hosts") || !strings.Contains(string(md), "hosts differ in CPU model: Model A on host-a; Model B on host-b") {
 		t.Errorf("report.md lacks the fleet section:\n%s", md)
+	}
+	if code, _, stderr := runCLI(t, "capacity", fleetDir, "--json"); code != exitUsage || !strings.Contains(stderr, "fleet run") {
+		t.Errorf("capacity --json of a fleet run: exit %d, %s", code, stderr)
 	}
 	code, out, stderr = runCLI(t, "capacity", fleetDir, "--instances", "100", "--headroom", "0%", "--spares", "0")
 	if code != 0 {

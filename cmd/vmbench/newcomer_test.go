@@ -2,6 +2,7 @@ package main
 
 import (
 	"debug/elf"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -140,5 +141,33 @@ func TestPlainBuildAsAUser(t *testing.T) {
 	code, out = vmbench(false, "run", container, "--results", results)
 	if code != exitUsage || !strings.Contains(out, "CGO_ENABLED=0 go install github.com/vmbench/vmbench/cmd/vmbench@latest") || strings.Contains(out, "plan should take") {
 		t.Errorf("a container platform with a dynamic binary: exit %d\n%s", code, out)
+	}
+}
+
+// vmbench doctor --json, for a scenario of native platforms (no probe
+// guest boots): the checks and the verdict as a program reads them.
+func TestDoctorJSON(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "native.yaml")
+	os.WriteFile(path, []byte("version: 1\nname: n\nplatforms:\n  - {name: native, type: native}\nworkloads:\n  - {type: cpu}\n"), 0o644)
+	code, out, stderr := runCLI(t, "doctor", "--scenario", path, "--json")
+	var doc struct {
+		Schema    string
+		OK        bool
+		Checks    []struct{ Name, Status, Detail string }
+		Platforms []struct {
+			Type   string
+			CanRun bool `json:"can_run"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.Schema != "vmbench.doctor/v1" || len(doc.Checks) == 0 {
+		t.Fatalf("doctor --json: exit %d, %v\n%s\n%s", code, err, out, stderr)
+	}
+	if len(doc.Platforms) != 1 || doc.Platforms[0].Type != "native" || doc.Platforms[0].CanRun != doc.OK || (code == 0) != doc.OK {
+		t.Errorf("doctor --json: exit %d, %+v", code, doc)
+	}
+	for _, c := range doc.Checks {
+		if c.Status != "ok" && c.Status != "warn" && c.Status != "fail" {
+			t.Errorf("check %s: status %q", c.Name, c.Status)
+		}
 	}
 }

@@ -5,7 +5,9 @@
 package doctor
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -63,24 +65,37 @@ type Options struct {
 }
 
 // Run performs every check. It takes as long as a KVM probe and a TCG boot.
-func Run(ctx context.Context, o Options) Report {
-	r := Report{Platforms: map[string]error{}}
+//
+// Native platforms need neither root nor a static binary: without them the
+// checks warn, and the other platform types cannot run.
+func Run(ctx context.Context, o Options) (r Report) {
+	r = Report{Platforms: map[string]error{}}
 	add := func(name string, st Status, format string, args ...any) {
 		r.Checks = append(r.Checks, Check{name, st, fmt.Sprintf(format, args...)})
 	}
-	if err := platform.CheckStatic(o.Binary); err != nil {
-		add("vmbench binary", Fail, "%v", err)
-		r.Platforms["native"] = err
+	staticErr := platform.CheckStatic(o.Binary)
+	if staticErr != nil {
+		add("vmbench binary", Warn, "%v", staticErr)
 	} else {
 		add("vmbench binary", OK, "%s is static", o.Binary)
 	}
-
-	root := os.Geteuid() == 0
-	if root {
+	var rootErr error
+	if os.Geteuid() == 0 {
 		add("root", OK, "running as root")
 	} else {
-		add("root", Fail, "not root: container and vm platforms need root (run vmbench with sudo)")
+		rootErr = errors.New("not root: container and vm platforms need root (run vmbench with sudo)")
+		add("root", Warn, "%v", rootErr)
 	}
+	defer func() {
+		for _, t := range []string{"container", "vm", "remote"} {
+			if rootErr != nil && t != "remote" {
+				r.Platforms[t] = cmp.Or(r.Platforms[t], rootErr)
+			}
+			if staticErr != nil {
+				r.Platforms[t] = cmp.Or(r.Platforms[t], staticErr)
+			}
+		}
+	}()
 	mode := hostinfo.CgroupMode("/")
 	add("cgroups", OK, "%s", mode)
 	for _, name := range []string{"runc", "crun"} {
@@ -115,8 +130,8 @@ func Run(ctx context.Context, o Options) Report {
 	if len(o.Remotes) > 0 {
 		r.Platforms["remote"] = errors.Join(remoteErrs...)
 	}
-	if o.Types != nil && !slices.Contains(o.Types, "vm") {
-		return r
+	if o.Types != nil && !slices.Contains(o.Types, "vm") || staticErr != nil {
+		return r // no guest boots: none is asked for, or its /init would not run
 	}
 	checkLibvirt(add)
 	vmErr := checkVMTools(ctx, o.CacheDir, add)
@@ -240,8 +255,6 @@ func Print(w io.Writer, r Report, types []string) bool {
 	what := "the default scenario"
 	if types != nil {
 		what = "the scenario"
-	} else {
-		types = []string{"native", "container", "vm"}
 	}
 	for _, c := range r.Checks {
 		fmt.Fprintf(w, "%-5s %-15s %s\n", c.Status, c.Name, c.Detail)
@@ -249,16 +262,68 @@ func Print(w io.Writer, r Report, types []string) bool {
 	fmt.Fprintln(w)
 	ok := true
 	var parts []string
-	for _, p := range types {
-		if err := r.Platforms[p]; err != nil {
-			ok = false
-			parts = append(parts, p+": cannot run ("+firstLine(err.Error())+")")
+	for _, p := range r.verdicts(types) {
+		ok = ok && p.CanRun
+		if p.CanRun {
+			parts = append(parts, p.Type+": can run")
 		} else {
-			parts = append(parts, p+": can run")
+			parts = append(parts, p.Type+": cannot run ("+p.Reason+")")
 		}
 	}
 	fmt.Fprintf(w, "platforms of %s: %s\n", what, strings.Join(parts, "; "))
 	return ok
+}
+
+// Schema names the layout of vmbench doctor --json.
+const Schema = "vmbench.doctor/v1"
+
+// PlatformVerdict says whether a platform type can run here, and why not.
+type PlatformVerdict struct {
+	Type   string `json:"type"`
+	CanRun bool   `json:"can_run"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// verdicts is whether each platform type of types (nil: the default
+// scenario's) can run.
+func (r Report) verdicts(types []string) []PlatformVerdict {
+	if types == nil {
+		types = []string{"native", "container", "vm"}
+	}
+	var out []PlatformVerdict
+	for _, p := range types {
+		v := PlatformVerdict{Type: p, CanRun: true}
+		if err := r.Platforms[p]; err != nil {
+			v.CanRun, v.Reason = false, firstLine(err.Error())
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// JSON writes the report as vmbench doctor --json prints it, and reports
+// whether every platform can run, as Print does.
+func JSON(w io.Writer, r Report, types []string) (bool, error) {
+	type check struct {
+		Name   string `json:"name"`
+		Status string `json:"status"` // ok, warn or fail
+		Detail string `json:"detail"`
+	}
+	doc := struct {
+		Schema    string            `json:"schema"`
+		OK        bool              `json:"ok"`
+		Checks    []check           `json:"checks"`
+		Platforms []PlatformVerdict `json:"platforms"`
+	}{Schema: Schema, OK: true, Checks: []check{}, Platforms: r.verdicts(types)}
+	for _, c := range r.Checks {
+		doc.Checks = append(doc.Checks, check{c.Name, strings.ToLower(string(c.Status)), c.Detail})
+	}
+	for _, p := range doc.Platforms {
+		doc.OK = doc.OK && p.CanRun
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return doc.OK, enc.Encode(doc)
 }
 
 func mib(bytes string) string {
