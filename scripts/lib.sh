@@ -7,12 +7,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # What vmbench needs from Debian, one list for this script and the fleet
 # playbook: scripts/packages.txt.
 mapfile -t PACKAGES < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' scripts/packages.txt)
-# What only the tests need: xmllint for the JUnit schema, chromium to load
-# the report, the container engines the engine platforms drive, and
+# What only the tests need: gcc for a plain (dynamic) go build, xmllint
+# for the JUnit schema, promtool and node_exporter for the metrics export,
+# chromium to load the report, the container engines the engine platforms drive, and
 # Ansible with sshd for the fleet test.
 # libvirtd for the libvirt guests' tests (which boot the test cloud image
 # scripts/cloud-image.sh builds).
-TEST_PACKAGES=(gcc libxml2-utils chromium docker.io podman ansible-core openssh-server openssh-client libvirt-daemon-system)
+TEST_PACKAGES=(gcc libxml2-utils prometheus prometheus-node-exporter chromium docker.io podman ansible-core openssh-server openssh-client libvirt-daemon-system)
 
 die() { echo "vmbench: $*" >&2; exit 2; }
 

@@ -2,15 +2,17 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vmbench/vmbench/internal/gate"
 	"github.com/vmbench/vmbench/internal/report"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/safefs"
@@ -32,7 +34,7 @@ var formats = []format{
 	{"json", "report.json", func(w io.Writer, r *loadedRun) error { return report.JSON(w, r.table) }},
 	{"csv", "samples.csv", func(w io.Writer, r *loadedRun) error { return report.CSV(w, r.samples) }},
 	{"benchstat", "bench.txt", func(w io.Writer, r *loadedRun) error { return report.Benchfmt(w, r.info, r.samples) }},
-	{"openmetrics", "", func(w io.Writer, r *loadedRun) error { return report.OpenMetrics(w, r.table) }},
+	{"openmetrics", "", func(w io.Writer, r *loadedRun) error { return report.OpenMetrics(w, r.table, r.export()) }},
 }
 
 func formatNames() []string {
@@ -44,7 +46,7 @@ func formatNames() []string {
 }
 
 func newReportCmd() *cobra.Command {
-	var name string
+	var name, textfile string
 	cmd := &cobra.Command{
 		Use:   "report RUN_DIR",
 		Short: "Render the report of a stored run again, without re-running it",
@@ -52,10 +54,17 @@ func newReportCmd() *cobra.Command {
 samples.csv and bench.txt (Go benchmark format: benchstat -col /platform
 bench.txt) in RUN_DIR, and print the report in the chosen format. Works on
 runs that were interrupted or crashed: every trial that finished is in
-samples.jsonl.`,
+samples.jsonl.
+
+--format openmetrics prints the run for Prometheus (OpenMetrics 1.0), and
+--textfile DIR writes it into node_exporter's textfile collector directory
+(Prometheus text format, replaced atomically): one unit per family, the run
+id only on vmbench_run_info, the summary's verdicts and the gates' as
+series.`,
 		Example: `  vmbench report results/20261124-221500-3fa2
   vmbench report --format csv results/20261124-221500-3fa2 > samples.csv
-  benchstat -col /platform results/20261124-221500-3fa2/bench.txt`,
+  benchstat -col /platform results/20261124-221500-3fa2/bench.txt
+  vmbench report results/latest --textfile /var/lib/prometheus/node-exporter`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			i := slices.IndexFunc(formats, func(f format) bool { return f.name == name })
@@ -69,15 +78,24 @@ samples.jsonl.`,
 			if err := writeFiles(args[0], r, cmd.ErrOrStderr()); err != nil {
 				return err
 			}
+			if textfile != "" {
+				path, err := writeTextfile(textfile, r)
+				if err != nil {
+					return usageError(err)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "vmbench: wrote %s for node_exporter's textfile collector\n", path)
+			}
 			return formats[i].render(cmd.OutOrStdout(), r)
 		},
 	}
 	cmd.Flags().StringVar(&name, "format", "text", "what to print: "+strings.Join(formatNames(), ", "))
+	cmd.Flags().StringVar(&textfile, "textfile", "", "also write the run's metrics into this node_exporter textfile directory, atomically")
 	return cmd
 }
 
 // loadedRun is a run read back from its directory.
 type loadedRun struct {
+	dir     string
 	info    result.RunInfo
 	samples []result.Sample
 	table   report.Table
@@ -101,7 +119,64 @@ func loadRun(dir string) (*loadedRun, error) {
 	if err := t.AddProfiles(dir, samples); err != nil {
 		t.Notes = append(t.Notes, fmt.Sprintf("CPU profiles not shown: %v", err))
 	}
-	return &loadedRun{info: info, samples: samples, table: t}, nil
+	return &loadedRun{dir: dir, info: info, samples: samples, table: t}, nil
+}
+
+// export is what the Prometheus exposition carries beside the table: the
+// run's end, its vmbench version and, when it was gated, gates.json's
+// verdicts (read as a stored run's file: bounded, beneath the run).
+func (r *loadedRun) export() report.Export {
+	x := report.Export{End: r.info.End, Version: r.info.Version}
+	b, err := safefs.ReadFile(r.dir, "gates.json", 16<<20)
+	if err != nil {
+		return x
+	}
+	var g struct {
+		Schema string
+		Checks []struct{ Gate, Platform, Variant, Status string }
+	}
+	if json.Unmarshal(b, &g) != nil || g.Schema != gate.GatesSchema {
+		return x
+	}
+	for _, c := range g.Checks {
+		x.Gates = append(x.Gates, report.GateStatus{Gate: c.Gate, Platform: c.Platform, Variant: c.Variant, Status: c.Status})
+	}
+	return x
+}
+
+// writeTextfile writes the run's metrics for node_exporter's textfile
+// collector into dir as vmbench_<scenario>.prom, atomically: a temporary
+// file in dir, synced, then renamed over the old one, so that the
+// collector never reads half a file. It returns the file's path.
+func writeTextfile(dir string, r *loadedRun) (string, error) {
+	name := "vmbench_" + strings.Map(func(c rune) rune {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' {
+			return c
+		}
+		return '_'
+	}, r.info.Scenario.Name) + ".prom"
+	tmp, err := os.CreateTemp(dir, ".vmbench-*.prom.tmp") // the collector reads *.prom only
+	if err != nil {
+		return "", fmt.Errorf("--textfile: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // gone once renamed
+	err = report.PrometheusText(tmp, r.table, r.export())
+	if err == nil {
+		err = tmp.Chmod(0o644) // node_exporter need not run as root
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(dir, name))
+	}
+	if err != nil {
+		return "", fmt.Errorf("--textfile: %w", err)
+	}
+	return filepath.Join(dir, name), nil
 }
 
 // writeFiles writes every file format of a run into its directory. A file

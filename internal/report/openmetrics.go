@@ -1,78 +1,157 @@
 package report
 
 import (
-	"fmt"
 	"io"
 	"math"
-	"strconv"
+	"slices"
 	"strings"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/proto"
 )
 
-// OpenMetrics writes the table as OpenMetrics text (Prometheus's text format
-// reads it too), for node_exporter's textfile collector: per cell its
-// median, interval and trials, and per comparison with the baseline the
-// overhead, its interval and the verdict. Labels name the run, scenario,
-// workload, variant, platform, metric and unit.
-func OpenMetrics(w io.Writer, t Table) error {
-	type family struct {
-		name, help string
-		lines      []string
-	}
-	fams := []*family{
-		{name: "vmbench_median", help: "Median of a metric over a cell's measured trials, in the unit label's base unit."},
-		{name: "vmbench_ci_low", help: "Low end of the median's confidence interval."},
-		{name: "vmbench_ci_high", help: "High end of the median's confidence interval."},
-		{name: "vmbench_trials", help: "Measured trials behind the cell."},
-		{name: "vmbench_overhead", help: "Overhead of the platform versus the baseline: the extra cost per unit of work, as a fraction (0.1 = 10% more)."},
-		{name: "vmbench_overhead_low", help: "Low end of the overhead's interval."},
-		{name: "vmbench_overhead_high", help: "High end of the overhead's interval."},
-		{name: "vmbench_verdict", help: "1 for the verdict on the overhead (negligible, overhead, better, inconclusive, too_few)."},
-	}
-	add := func(f int, labels string, v float64) {
+// Export is what the Prometheus exposition carries beside the table: when
+// the run ended, the vmbench that made it, and the gates' verdicts when the
+// run was gated (gates.json).
+type Export struct {
+	End     time.Time
+	Version string
+	Gates   []GateStatus
+}
+
+// GateStatus is one check of vmbench gate.
+type GateStatus struct {
+	Gate, Platform, Variant, Status string
+}
+
+// Families is the run as Prometheus metric families, by Prometheus's own
+// rules: one unit per family, named with its unit's suffix
+// (vmbench_cell_median_seconds, …_bytes_per_second); the run id only on
+// vmbench_run_info, so that series stay the same from run to run; labels
+// bounded by the scenario (workload, variant, platform, metric); the
+// summary's verdict per resource and comparison; the gates' verdicts; and
+// the run's end as vmbench_run_end_timestamp_seconds (node_exporter's
+// textfile collector refuses sample timestamps).
+func Families(t Table, x Export) []*dto.MetricFamily {
+	fams := map[string]*dto.MetricFamily{}
+	var order []string
+	// add adds a sample to the family name, whose unit (the name's
+	// suffix; "" for none) OpenMetrics states on its # UNIT line.
+	add := func(name, unit, help string, v float64, labels ...string) {
 		if math.IsNaN(v) || math.IsInf(v, 0) { // no such value: too few trials for an interval
 			return
 		}
-		fams[f].lines = append(fams[f].lines, fmt.Sprintf("%s{%s} %s", fams[f].name, labels, strconv.FormatFloat(v, 'g', -1, 64)))
+		f, ok := fams[name]
+		if !ok {
+			f = &dto.MetricFamily{Name: proto.String(name), Help: proto.String(help), Type: dto.MetricType_GAUGE.Enum()}
+			if unit != "" {
+				f.Unit = proto.String(unit) // OpenMetrics' # UNIT, which the name ends with
+			}
+			fams[name] = f
+			order = append(order, name)
+		}
+		m := &dto.Metric{Gauge: &dto.Gauge{Value: proto.Float64(v)}}
+		for i := 0; i+1 < len(labels); i += 2 {
+			m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(labels[i]), Value: proto.String(labels[i+1])})
+		}
+		f.Metric = append(f.Metric, m)
+	}
+	add("vmbench_run_info", "", "The run these series come from: 1, with its id, scenario, baseline and vmbench version as labels.", 1,
+		"run_id", t.RunID, "scenario", t.Scenario, "baseline", t.Baseline, "version", x.Version)
+	if !x.End.IsZero() {
+		add("vmbench_run_end_timestamp_seconds", "seconds", "When the run ended, in seconds since the Unix epoch.", float64(x.End.UnixNano())/1e9)
 	}
 	for _, r := range t.Rows {
+		suffix := unitSuffix(r.Unit)
 		for i, c := range r.Cells {
 			if c.Summary.N == 0 {
 				continue
 			}
-			l := labelSet("run", t.RunID, "scenario", t.Scenario, "workload", r.Workload, "variant", r.Label,
-				"platform", t.Platforms[i].Name, "metric", r.Metric, "unit", r.Unit)
-			add(0, l, c.Summary.Center)
-			add(1, l, c.Summary.Lo)
-			add(2, l, c.Summary.Hi)
-			add(3, l, float64(c.Summary.N))
+			l := []string{"workload", r.Workload, "variant", r.Label, "platform", t.Platforms[i].Name, "metric", r.Metric}
+			add("vmbench_cell_median_"+suffix, suffix, "Median of a metric over a cell's measured trials.", c.Summary.Center, l...)
+			add("vmbench_cell_ci_low_"+suffix, suffix, "Low end of the median's confidence interval.", c.Summary.Lo, l...)
+			add("vmbench_cell_ci_high_"+suffix, suffix, "High end of the median's confidence interval.", c.Summary.Hi, l...)
+			add("vmbench_cell_trials", "", "Measured trials behind the cell.", float64(c.Summary.N), l...)
 			if d := c.Delta; d != nil {
-				lv := l + "," + labelSet("versus", t.Baseline)
-				add(4, lv, d.Overhead)
-				add(5, lv, d.Lo)
-				add(6, lv, d.Hi)
-				add(7, lv+","+labelSet("verdict", string(d.Verdict)), 1)
+				lv := append(slices.Clone(l), "versus", t.Baseline)
+				add("vmbench_overhead_ratio", "ratio", "Overhead versus the baseline: the extra cost per unit of work as a fraction (0.1 = 10% more).", d.Overhead, lv...)
+				add("vmbench_overhead_low_ratio", "ratio", "Low end of the overhead's interval.", d.Lo, lv...)
+				add("vmbench_overhead_high_ratio", "ratio", "High end of the overhead's interval.", d.Hi, lv...)
+				add("vmbench_overhead_verdict", "", "1 for the verdict on the overhead versus the baseline (negligible, overhead, better, inconclusive, too few).", 1,
+					append(lv, "verdict", string(d.Verdict))...)
 			}
 		}
 	}
-	for _, f := range fams {
-		if len(f.lines) == 0 {
-			continue
-		}
-		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n", f.name, f.help, f.name)
-		for _, l := range f.lines {
-			fmt.Fprintln(w, l)
+	for _, f := range t.Summary {
+		l := []string{"resource", f.Resource, "platform", t.Platforms[f.Pair.X].Name, "versus", t.Platforms[f.Pair.Ref].Name}
+		add("vmbench_resource_verdict", "", "1 for the summary's verdict on a resource for a comparison (the report's first table).", 1, append(slices.Clone(l), "verdict", string(f.Verdict))...)
+		if f.Worst != nil {
+			add("vmbench_resource_overhead_ratio", "ratio", "The overhead of the cell that decides the summary's verdict, as a fraction.", f.Worst.Overhead, l...)
+			add("vmbench_resource_overhead_low_ratio", "ratio", "Low end of its interval.", f.Worst.Lo, l...)
+			add("vmbench_resource_overhead_high_ratio", "ratio", "High end of its interval.", f.Worst.Hi, l...)
 		}
 	}
-	_, err := fmt.Fprintln(w, "# EOF")
+	for _, g := range x.Gates {
+		add("vmbench_gate_status", "", "1 for each check of vmbench gate, with its status (pass, fail, inconclusive, skipped, error).", 1,
+			"gate", g.Gate, "platform", g.Platform, "variant", g.Variant, "status", g.Status)
+	}
+	out := make([]*dto.MetricFamily, 0, len(order))
+	for _, name := range order {
+		out = append(out, fams[name])
+	}
+	return out
+}
+
+// unitSuffix is the Prometheus name suffix of one of vmbench's units:
+// base units spelled out (seconds, bytes), rates as _per_second.
+func unitSuffix(unit string) string {
+	words := map[string]string{"s": "seconds", "B": "bytes", "GB": "gigabytes", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds", "": "value"}
+	per := map[string]string{"s": "second", "B": "byte", "GB": "gigabyte"} // a denominator is singular
+	var parts []string
+	for i, u := range strings.Split(unit, "/") {
+		w, ok := words[u]
+		if d, ok2 := per[u]; i > 0 && ok2 {
+			w, ok = d, true
+		}
+		if !ok {
+			w = strings.Map(func(r rune) rune {
+				if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
+					return r
+				}
+				if r >= 'A' && r <= 'Z' {
+					return r + 'a' - 'A'
+				}
+				return '_'
+			}, u)
+		}
+		if i > 0 {
+			parts = append(parts, "per")
+		}
+		parts = append(parts, w)
+	}
+	return strings.Join(parts, "_")
+}
+
+// OpenMetrics writes the families as OpenMetrics 1.0 text, # EOF last.
+func OpenMetrics(w io.Writer, t Table, x Export) error {
+	for _, f := range Families(t, x) {
+		if _, err := expfmt.MetricFamilyToOpenMetrics(w, f); err != nil {
+			return err
+		}
+	}
+	_, err := expfmt.FinalizeOpenMetrics(w)
 	return err
 }
 
-// labelSet renders name="value" pairs, the values escaped.
-func labelSet(kv ...string) string {
-	var parts []string
-	esc := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-	for i := 0; i+1 < len(kv); i += 2 {
-		parts = append(parts, kv[i]+`="`+esc.Replace(kv[i+1])+`"`)
+// PrometheusText writes the families in Prometheus's text format (0.0.4),
+// which node_exporter's textfile collector reads.
+func PrometheusText(w io.Writer, t Table, x Export) error {
+	for _, f := range Families(t, x) {
+		if _, err := expfmt.MetricFamilyToText(w, f); err != nil {
+			return err
+		}
 	}
-	return strings.Join(parts, ",")
+	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"html"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -275,38 +274,51 @@ func TestOutlierNote(t *testing.T) {
 	}
 }
 
-// OpenMetrics text as Prometheus's text parser and node_exporter's textfile
-// collector read it: each family's HELP and TYPE before its samples, every
-// sample `name{labels} value`, label values quoted and escaped, # EOF last.
-func TestOpenMetrics(t *testing.T) {
+// The Prometheus families by Prometheus's rules: one unit per family,
+// named with its suffix; the run id on vmbench_run_info alone; the
+// summary's verdicts and the gates' as series; and OpenMetrics text that
+// ends with # EOF. (promtool and node_exporter read the output in
+// cmd/vmbench's TestPrometheusTextfile.)
+func TestPrometheusFamilies(t *testing.T) {
+	end := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	x := Export{End: end, Version: "v1.2.3", Gates: []GateStatus{{Gate: "vm cpu overhead", Platform: "vm", Status: "pass"}}}
+	names := map[string]bool{}
+	for _, f := range Families(recorded(t), x) {
+		name := f.GetName()
+		if names[name] {
+			t.Errorf("family %s twice", name)
+		}
+		names[name] = true
+		for _, m := range f.Metric {
+			for _, l := range m.Label {
+				if l.GetName() == "unit" || l.GetName() == "run_id" && name != "vmbench_run_info" || l.GetName() == "run" {
+					t.Errorf("%s has label %s=%q", name, l.GetName(), l.GetValue())
+				}
+			}
+		}
+	}
+	for _, want := range []string{"vmbench_run_info", "vmbench_run_end_timestamp_seconds", "vmbench_cell_median_bytes_per_second",
+		"vmbench_cell_median_seconds", "vmbench_cell_median_bytes", "vmbench_overhead_ratio", "vmbench_resource_verdict",
+		"vmbench_resource_overhead_ratio", "vmbench_gate_status"} {
+		if !names[want] {
+			t.Errorf("no family %s: %v", want, names)
+		}
+	}
 	var b bytes.Buffer
-	if err := OpenMetrics(&b, recorded(t)); err != nil {
+	if err := OpenMetrics(&b, recorded(t), x); err != nil {
 		t.Fatal(err)
 	}
-	sample := regexp.MustCompile(`^(vmbench_[a-z_]+)\{([a-z_]+="(?:[^"\\]|\\.)*")(,[a-z_]+="(?:[^"\\]|\\.)*")*\} -?[0-9.e+-]+$`)
-	typed := map[string]bool{}
-	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
-	if lines[len(lines)-1] != "# EOF" {
-		t.Errorf("last line %q", lines[len(lines)-1])
+	out := b.String()
+	for _, want := range []string{"# UNIT vmbench_cell_median_seconds seconds", `vmbench_run_info{run_id="`, "vmbench_run_end_timestamp_seconds 1.7964648e+09", "# EOF\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("OpenMetrics lacks %q:\n%.2000s", want, out)
+		}
 	}
-	n := 0
-	for _, l := range lines[:len(lines)-1] {
-		if f, ok := strings.CutPrefix(l, "# TYPE "); ok {
-			typed[strings.Fields(f)[0]] = true
-			continue
-		}
-		if strings.HasPrefix(l, "# HELP ") {
-			continue
-		}
-		m := sample.FindStringSubmatch(l)
-		if m == nil || !typed[m[1]] {
-			t.Errorf("not a sample of a typed family: %q", l)
-			continue
-		}
-		n++
+	if got := unitSuffix("ops/s"); got != "ops_per_second" {
+		t.Errorf("unitSuffix(ops/s) = %q", got)
 	}
-	if n < 100 || !strings.Contains(b.String(), `vmbench_verdict{run="`) || !strings.Contains(b.String(), `platform="vm",metric="throughput",unit="B/s",versus="native"`) {
-		t.Errorf("%d samples:\n%.1500s", n, b.String())
+	if got := unitSuffix("s/GB"); got != "seconds_per_gigabyte" {
+		t.Errorf("unitSuffix(s/GB) = %q", got)
 	}
 }
 
