@@ -16,7 +16,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // An imported tools rootfs: the root filesystem of a container image a
@@ -66,7 +69,11 @@ func ImportTools(ctx context.Context, cacheDir, archive string, log io.Writer) (
 		if err != nil {
 			return "", fmt.Errorf("tools_image %s: layer %d: %w", archive, i, err)
 		}
-		if err := applyLayer(root, layer); err != nil {
+		err = applyLayer(root, layer)
+		if c, ok := layer.(io.Closer); ok {
+			c.Close()
+		}
+		if err != nil {
 			return "", fmt.Errorf("tools_image %s: layer %d (%s): %w", archive, i, name, err)
 		}
 	}
@@ -166,10 +173,22 @@ func (a *archive) open(name string) (io.Reader, error) {
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
 		return gzip.NewReader(r)
 	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		return nil, errors.New("zstd-compressed layers are not supported: save the image with gzip or uncompressed layers")
+		// A zstd layer (podman push --compression-format zstd, BuildKit's
+		// compression=zstd). The window is bounded, as a layer from
+		// someone else's image is untrusted input.
+		d, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(128<<20), zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return zstdLayer{d}, nil
 	}
 	return r, nil
 }
+
+// zstdLayer is a zstd layer's tar stream; Close releases the decoder.
+type zstdLayer struct{ *zstd.Decoder }
+
+func (z zstdLayer) Close() error { z.Decoder.Close(); return nil }
 
 type descriptor struct {
 	MediaType string `json:"mediaType"`
@@ -215,16 +234,20 @@ func (a *archive) ociImage() ([]byte, []string, error) {
 			}
 			return data, layers, nil
 		}
-		// An index: the linux/amd64 image, or the only one.
+		// An index: this host's image (linux/GOARCH), or the only one.
 		var pick *descriptor
+		var listed []string
 		for i, m := range doc.Manifests {
-			if len(doc.Manifests) == 1 || m.Platform != nil && m.Platform.OS == "linux" && m.Platform.Architecture == "amd64" {
+			if m.Platform != nil {
+				listed = append(listed, m.Platform.OS+"/"+m.Platform.Architecture)
+			}
+			if len(doc.Manifests) == 1 || m.Platform != nil && m.Platform.OS == "linux" && m.Platform.Architecture == runtime.GOARCH {
 				pick = &doc.Manifests[i]
 				break
 			}
 		}
 		if pick == nil {
-			return nil, nil, fmt.Errorf("the index lists %d images and none is linux/amd64", len(doc.Manifests))
+			return nil, nil, fmt.Errorf("the index lists %d images (%s) and none is linux/%s, this host's", len(doc.Manifests), strings.Join(listed, ", "), runtime.GOARCH)
 		}
 		data, err = a.read(blob(pick.Digest))
 	}

@@ -9,10 +9,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // entry is one member of a test layer.
@@ -189,11 +194,13 @@ func TestImportToolsRejects(t *testing.T) {
 	os.WriteFile(notTar, []byte("not a tar file at all, but long enough to have a header block?"), 0o644)
 	noIndex := filepath.Join(t.TempDir(), "y.tar")
 	os.WriteFile(noIndex, tarball(t, []tarEntry{{name: "hello", body: "x", typ: tar.TypeReg}}), 0o644)
-	zstd := ociArchive(t, []byte{0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0})
+	brokenZstd := ociArchive(t, []byte{0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0})
+	armOnly := ociPlatforms(t, map[string][]byte{"arm64": tarball(t, nil)})
 	for archive, want := range map[string]string{
-		notTar:  "not an image archive",
-		noIndex: "neither index.json (an OCI image archive) nor manifest.json",
-		zstd:    "zstd-compressed layers are not supported",
+		notTar:     "not an image archive",
+		noIndex:    "neither index.json (an OCI image archive) nor manifest.json",
+		brokenZstd: "layer 0",
+		armOnly:    "the index lists 2 images (linux/arm64, unknown/unknown) and none is linux/amd64",
 	} {
 		_, err := ImportTools(context.Background(), t.TempDir(), archive, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), archive) {
@@ -220,5 +227,67 @@ func TestImportDockerArchive(t *testing.T) {
 	}
 	if missing := MissingPrograms(rootfs, []string{"iperf3"}); len(missing) > 0 {
 		t.Errorf("iperf3 missing from the imported rootfs")
+	}
+}
+
+// ociPlatforms lays out a multi-platform OCI image archive: an index with
+// one image per architecture (one layer each), and an attestation
+// manifest as BuildKit adds (platform unknown/unknown).
+func ociPlatforms(t *testing.T, layers map[string][]byte) string {
+	t.Helper()
+	var members []tarEntry
+	digest := func(data []byte) string {
+		sum := sha256.Sum256(data)
+		d := "sha256:" + hex.EncodeToString(sum[:])
+		members = append(members, tarEntry{name: blob(d), body: string(data), typ: tar.TypeReg})
+		return d
+	}
+	var manifests []map[string]any
+	for _, arch := range slices.Sorted(maps.Keys(layers)) {
+		l := layers[arch]
+		mt := "application/vnd.oci.image.layer.v1.tar+zstd"
+		config := []byte(`{"architecture":"` + arch + `","os":"linux"}`)
+		m, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+			"config": map[string]any{"digest": digest(config), "size": len(config)},
+			"layers": []map[string]any{{"mediaType": mt, "digest": digest(l), "size": len(l)}}})
+		manifests = append(manifests, map[string]any{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest(m), "size": len(m),
+			"platform": map[string]string{"os": "linux", "architecture": arch}})
+	}
+	att := []byte(`{"schemaVersion":2,"layers":[]}`)
+	manifests = append(manifests, map[string]any{"digest": digest(att), "platform": map[string]string{"os": "unknown", "architecture": "unknown"}})
+	index, _ := json.Marshal(map[string]any{"schemaVersion": 2, "manifests": manifests})
+	members = append(members, tarEntry{name: "index.json", body: string(index), typ: tar.TypeReg})
+	path := filepath.Join(t.TempDir(), "multi.tar")
+	if err := os.WriteFile(path, tarball(t, members), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func zstdCompressed(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w, err := zstd.NewWriter(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(data)
+	w.Close()
+	return b.Bytes()
+}
+
+// A multi-platform image (as docker buildx and podman manifest push make
+// them) with zstd layers: this host's architecture is the one unpacked.
+func TestImportMultiPlatformZstd(t *testing.T) {
+	layer := func(arch string) []byte {
+		return zstdCompressed(t, tarball(t, []tarEntry{{name: "etc/arch", body: arch, typ: tar.TypeReg, mode: 0o644}}))
+	}
+	archive := ociPlatforms(t, map[string][]byte{"arm64": layer("arm64"), runtime.GOARCH: layer(runtime.GOARCH), "s390x": layer("s390x")})
+	rootfs, err := ImportTools(context.Background(), t.TempDir(), archive, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(rootfs, "etc/arch")); err != nil || string(b) != runtime.GOARCH {
+		t.Errorf("etc/arch = %q, %v; want this host's %s", b, err, runtime.GOARCH)
 	}
 }
