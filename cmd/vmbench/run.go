@@ -142,7 +142,7 @@ func runScenario(ctx context.Context, path string, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.errs, "vmbench: the plan should take about %s\n", scenario.Estimate(s).Round(time.Second))
+	fmt.Fprintf(o.errs, "vmbench: the plan should take %s\n", estimateText(s))
 	ctx, stop := interruptible(ctx, o.errs)
 	defer stop()
 
@@ -224,6 +224,21 @@ func resumeRun(ctx context.Context, path string, o runOptions) error {
 		return &exitError{code: exitInterrupted, err: fmt.Errorf("interrupted again: resume once more with --resume %s", o.resume)}
 	}
 	return cmp.Or(runErr, failedCells(o.resume))
+}
+
+// estimateText is how long a scenario should take: "about 2m20s", and
+// for an adaptive run "about 2m20s, up to 4m45s if the looks add every
+// round they may (time_budget 2m)".
+func estimateText(s *scenario.Scenario) string {
+	least, most := scenario.Estimate(s).Round(time.Second), scenario.EstimateMost(s).Round(time.Second)
+	text := "about " + least.String()
+	if most > least {
+		text += ", up to " + most.String() + " if the adaptive looks add every round they may"
+		if s.TimeBudget > 0 {
+			text += " (time_budget " + s.TimeBudget.String() + ")"
+		}
+	}
+	return text
 }
 
 // platformBinary is the vmbench binary the platforms run: the one

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,16 +19,19 @@ type validateOptions struct {
 
 // validation is vmbench validate's answer, for text and JSON alike.
 type validation struct {
-	Schema   string    `json:"schema"`
-	File     string    `json:"file"`
-	OK       bool      `json:"ok"`
-	Scenario string    `json:"scenario,omitempty"`
-	Plan     string    `json:"plan,omitempty"`
-	Trials   int       `json:"trials,omitempty"`
-	Looks    []int     `json:"looks,omitempty"` // adaptive: the rounds at which cells are judged
-	Gates    int       `json:"gates"`
-	Estimate float64   `json:"estimate_seconds,omitempty"`
-	Problems []problem `json:"problems"`
+	Schema   string  `json:"schema"`
+	File     string  `json:"file"`
+	OK       bool    `json:"ok"`
+	Scenario string  `json:"scenario,omitempty"`
+	Plan     string  `json:"plan,omitempty"`
+	Trials   int     `json:"trials,omitempty"`
+	Looks    []int   `json:"looks,omitempty"` // adaptive: the rounds at which cells are judged
+	Gates    int     `json:"gates"`
+	Estimate float64 `json:"estimate_seconds,omitempty"`
+	// EstimateMost: the most an adaptive run should take, its looks
+	// adding every round they may within time_budget.
+	EstimateMost float64   `json:"estimate_most_seconds,omitempty"`
+	Problems     []problem `json:"problems"`
 }
 
 // problem is one of the scenario's problems, where it is written.
@@ -78,8 +80,7 @@ vmbench.validate/v1), the problems included.`,
 			if s.Adaptive(s.Repetitions) {
 				v.Looks = s.Looks()
 			}
-			est := scenario.Estimate(s)
-			v.Estimate = est.Seconds()
+			v.Estimate, v.EstimateMost = scenario.Estimate(s).Seconds(), scenario.EstimateMost(s).Seconds()
 			if o.asJSON {
 				v.Problems = []problem{}
 				return writeJSON(cmd.OutOrStdout(), v)
@@ -91,7 +92,7 @@ vmbench.validate/v1), the problems included.`,
 			if v.Gates > 0 {
 				gates = fmt.Sprintf("; %d gate(s)", v.Gates)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: scenario %q, %s%s; about %s\n", args[0], s.Name, plan, gates, est.Round(time.Second))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: scenario %q, %s%s; %s\n", args[0], s.Name, plan, gates, estimateText(s))
 			return nil
 		},
 	}

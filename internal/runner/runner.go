@@ -51,7 +51,8 @@ type Options struct {
 	Progress Progress
 }
 
-// Progress follows a run's trials, on a terminal.
+// Progress follows a run's trials, on a terminal. Begin is called again
+// with a larger total when an adaptive look plans more trials.
 type Progress interface {
 	Begin(total int)
 	Done(s result.Sample)

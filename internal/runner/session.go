@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/vmbench/vmbench/internal/collect"
 	"github.com/vmbench/vmbench/internal/hostinfo"
 	"github.com/vmbench/vmbench/internal/kvm"
+	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/rundir"
@@ -36,6 +38,11 @@ type session struct {
 	undo      cleanup.Stack
 	instances map[string]platform.Instance
 	release   func()
+	// The trials of the whole session, across the adaptive looks: how
+	// many were planned and done, and when the first began, for one
+	// progress count and its time left.
+	planned, done int
+	began         time.Time
 }
 
 // openSession locks the run and opens its sinks.
@@ -112,6 +119,8 @@ func (ss *session) start(ctx context.Context, platforms []scenario.Platform) (in
 			return infos, failed, ErrInterrupted
 		}
 		pi := result.PlatformInfo{Name: p.Name, Type: p.Type}
+		fmt.Fprintf(ss.o.Log, "platform %s (%s) starting%s\n", p.Name, p.Type, startingWhat(p))
+		t0 := time.Now()
 		inst, serr := ss.startOne(ctx, p, &ss.undo)
 		if inst != nil {
 			pi.Info = maps.Clone(inst.Info())
@@ -125,7 +134,7 @@ func (ss *session) start(ctx context.Context, platforms []scenario.Platform) (in
 			fmt.Fprintf(ss.o.Log, "platform %s did not start, its trials are skipped: %v\n", p.Name, serr)
 		} else {
 			ss.instances[p.Name] = inst
-			fmt.Fprintf(ss.o.Log, "platform %s (%s) ready%s\n", p.Name, p.Type, describeInfo(pi.Info))
+			fmt.Fprintf(ss.o.Log, "platform %s (%s) ready in %s%s\n", p.Name, p.Type, time.Since(t0).Round(100*time.Millisecond), describeInfo(pi.Info))
 			if sr, ok := inst.(platform.StartupReporter); ok {
 				boot := startupSample(ss.info.RunID, p.Name, inst, sr)
 				boot.Round = ss.round
@@ -186,10 +195,14 @@ func (ss *session) runnable(trials []scenario.Trial) int {
 // as soon as it is measured.
 func (ss *session) run(ctx context.Context, trials []scenario.Trial) error {
 	o := ss.o
-	if o.Progress != nil {
-		o.Progress.Begin(ss.runnable(trials))
+	if ss.began.IsZero() {
+		ss.began = time.Now()
 	}
-	for i, t := range trials {
+	ss.planned += ss.runnable(trials)
+	if o.Progress != nil {
+		o.Progress.Begin(ss.planned)
+	}
+	for _, t := range trials {
 		inst := ss.instances[t.Platform]
 		if inst == nil {
 			continue
@@ -204,13 +217,40 @@ func (ss *session) run(ctx context.Context, trials []scenario.Trial) error {
 		if err := ss.w.samples.Write(sample); err != nil {
 			return err
 		}
+		ss.done++
 		if o.Progress != nil {
 			o.Progress.Done(sample)
 		} else {
-			fmt.Fprintf(o.Log, "[%d/%d] %s\n", i+1, len(trials), describeSample(sample))
+			fmt.Fprintf(o.Log, "[%d/%d%s] %s\n", ss.done, ss.planned, ss.timeLeft(), describeSample(sample))
 		}
 	}
 	return nil
+}
+
+// timeLeft is the time the session's planned trials should still take at
+// the pace so far: ", 1m20s left". The adaptive looks may plan more.
+func (ss *session) timeLeft() string {
+	if ss.done == 0 || ss.done >= ss.planned {
+		return ""
+	}
+	left := time.Since(ss.began) / time.Duration(ss.done) * time.Duration(ss.planned-ss.done)
+	return ", " + left.Round(time.Second).String() + " left"
+}
+
+// startingWhat says what starting a platform does, for the log line
+// before it: a guest boots, an engine pulls nothing but checks its image.
+func startingWhat(p scenario.Platform) string {
+	switch {
+	case p.Type == scenario.VM && p.VM.Manager == options.ManagerLibvirt:
+		return ": defining and booting a libvirt guest from " + filepath.Base(p.VM.Image)
+	case p.Type == scenario.VM:
+		return ": booting the guest (accel " + p.VM.Accel + ")"
+	case p.Type == scenario.Remote:
+		return ": connecting to " + p.Remote.Host + " and placing the agent"
+	case p.Type == scenario.Container && p.Container.Engine != "":
+		return ": preparing its " + p.Container.Engine + " image"
+	}
+	return ""
 }
 
 // trial runs t on inst and returns its sample, with the series sampled

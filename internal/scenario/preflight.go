@@ -231,6 +231,30 @@ func Estimate(s *Scenario) time.Duration {
 	return total
 }
 
+// EstimateMost is the longest the scenario should take: Estimate, plus,
+// for an adaptive run, rounds added to every cell up to max_repetitions,
+// each look's guests booted again, all within time_budget (which is
+// checked between rounds, so one round more may start before it).
+func EstimateMost(s *Scenario) time.Duration {
+	least := Estimate(s)
+	looks := s.Looks()
+	if s.Density != nil || !s.Adaptive(s.Repetitions) || len(looks) < 2 {
+		return least
+	}
+	at := func(reps int) time.Duration {
+		t := *s
+		t.Warmup, t.Repetitions = 0, reps
+		return Estimate(&t)
+	}
+	boots := at(0)
+	round := at(1) - boots
+	added := round * time.Duration(s.MaxRepetitions-s.Repetitions)
+	if s.TimeBudget > 0 {
+		added = min(added, s.TimeBudget+round)
+	}
+	return least + added + boots*time.Duration(len(looks)-1)
+}
+
 // Trials is how many trials the plan has (Plan's length, counted without
 // building it).
 func Trials(s *Scenario) int {
