@@ -62,17 +62,23 @@ func gzipped(t *testing.T, data []byte) []byte {
 	return b.Bytes()
 }
 
+// blobs returns a function that adds data to members as a blob and
+// returns its digest.
+func blobs(members *[]tarEntry) func([]byte) string {
+	return func(data []byte) string {
+		sum := sha256.Sum256(data)
+		d := "sha256:" + hex.EncodeToString(sum[:])
+		*members = append(*members, tarEntry{name: blob(d), body: string(data), typ: tar.TypeReg})
+		return d
+	}
+}
+
 // ociArchive lays out an OCI image archive: index.json, an image manifest
 // and the layers as blobs, as podman save --format oci-archive writes it.
 func ociArchive(t *testing.T, layers ...[]byte) string {
 	t.Helper()
 	var members []tarEntry
-	digest := func(data []byte) string {
-		sum := sha256.Sum256(data)
-		d := "sha256:" + hex.EncodeToString(sum[:])
-		members = append(members, tarEntry{name: blob(d), body: string(data), typ: tar.TypeReg})
-		return d
-	}
+	digest := blobs(&members)
 	type desc struct {
 		MediaType string `json:"mediaType"`
 		Digest    string `json:"digest"`
@@ -236,12 +242,7 @@ func TestImportDockerArchive(t *testing.T) {
 func ociPlatforms(t *testing.T, layers map[string][]byte) string {
 	t.Helper()
 	var members []tarEntry
-	digest := func(data []byte) string {
-		sum := sha256.Sum256(data)
-		d := "sha256:" + hex.EncodeToString(sum[:])
-		members = append(members, tarEntry{name: blob(d), body: string(data), typ: tar.TypeReg})
-		return d
-	}
+	digest := blobs(&members)
 	var manifests []map[string]any
 	for _, arch := range slices.Sorted(maps.Keys(layers)) {
 		l := layers[arch]
