@@ -148,7 +148,7 @@ func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
 				fmt.Fprintf(cmd.ErrOrStderr(), "vmbench: %s is defined otherwise in the baseline: its definition runs beside it as %s, %d rounds, paired\n", of, p.Name, s2.Repetitions)
 			}
 		}
-		if errs := scenario.CheckHost(retryS, platform.CheckSeccomp); len(errs) > 0 {
+		if errs := append(scenario.CheckRoot(retryS), scenario.CheckHost(retryS, platform.CheckSeccomp)...); len(errs) > 0 {
 			return usageError(fmt.Errorf("the run cannot be retried on this host:\n%w", errs))
 		}
 		retryErr = retryRound(cmd, dir, retryS, cells, rep, round, o)

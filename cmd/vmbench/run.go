@@ -127,6 +127,9 @@ func runScenario(ctx context.Context, path string, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	if errs := scenario.CheckRoot(s); len(errs) > 0 {
+		return usageError(fmt.Errorf("%d problem(s) in the scenario:\n%w", len(errs), errs))
+	}
 	labels := map[string]string{}
 	for _, kv := range o.labels {
 		k, v, ok := strings.Cut(kv, "=")
@@ -206,7 +209,7 @@ func resumeRun(ctx context.Context, path string, o runOptions) error {
 	if err != nil {
 		return err
 	}
-	if errs := scenario.CheckHost(s, platform.CheckSeccomp); len(errs) > 0 {
+	if errs := append(scenario.CheckRoot(s), scenario.CheckHost(s, platform.CheckSeccomp)...); len(errs) > 0 {
 		return usageError(fmt.Errorf("the run cannot be resumed on this host:\n%w", errs))
 	}
 	bin, err := platformBinary(o.binary, s)

@@ -134,7 +134,11 @@ func (ss *session) start(ctx context.Context, platforms []scenario.Platform) (in
 			fmt.Fprintf(ss.o.Log, "platform %s did not start, its trials are skipped: %v\n", p.Name, serr)
 		} else {
 			ss.instances[p.Name] = inst
-			fmt.Fprintf(ss.o.Log, "platform %s (%s) ready in %s%s\n", p.Name, p.Type, time.Since(t0).Round(100*time.Millisecond), describeInfo(pi.Info))
+			took := time.Since(t0).Round(time.Millisecond)
+			if took > time.Second {
+				took = took.Round(100 * time.Millisecond)
+			}
+			fmt.Fprintf(ss.o.Log, "platform %s (%s) ready in %s%s\n", p.Name, p.Type, took, describeInfo(pi.Info))
 			if sr, ok := inst.(platform.StartupReporter); ok {
 				boot := startupSample(ss.info.RunID, p.Name, inst, sr)
 				boot.Round = ss.round

@@ -97,6 +97,28 @@ func Validate(s *Scenario) Errors {
 	return v.errs
 }
 
+// CheckRoot refuses, before a run starts, platforms that need root when
+// vmbench does not run as root (validate, which starts nothing, does not
+// ask): the fix names the --only that leaves them out.
+func CheckRoot(s *Scenario) Errors {
+	v := &validator{s: s}
+	if names := s.NeedsRoot(); len(names) > 0 && os.Geteuid() != 0 {
+		fix := "run it as root (sudo)"
+		var others []string
+		for _, p := range s.Platforms {
+			if !slices.Contains(names, p.Name) {
+				others = append(others, p.Name)
+			}
+		}
+		if len(others) > 0 {
+			fix += ", or leave them out: --only " + strings.Join(others, ",")
+		}
+		first := slices.IndexFunc(s.Platforms, func(p Platform) bool { return p.Name == names[0] })
+		v.fail(s.Platforms[first].path, "%s need root on this host (containers and their cgroups, guests and their taps), and vmbench runs as uid %d: %s", strings.Join(names, ", "), os.Geteuid(), fix)
+	}
+	return v.errs
+}
+
 // CheckHost checks what a scenario names on this host — the scratch
 // directory, a tools image, a seccomp profile (with the probe seccomp;
 // nil: not checked), a guest kernel — before a run (or a retry) starts
@@ -114,20 +136,6 @@ func CheckHost(s *Scenario, seccomp func(path string) error) Errors {
 		if st, err := os.Stat(s.ToolsImage); err != nil || !st.Mode().IsRegular() {
 			v.fail("tools_image", "%q is not a file: name an OCI image archive (podman save --format oci-archive, docker save) holding the tools, or remove the key to have vmbench build the tools rootfs", s.ToolsImage)
 		}
-	}
-	if names := s.NeedsRoot(); len(names) > 0 && os.Geteuid() != 0 {
-		fix := "run it as root (sudo)"
-		var others []string
-		for _, p := range s.Platforms {
-			if !slices.Contains(names, p.Name) {
-				others = append(others, p.Name)
-			}
-		}
-		if len(others) > 0 {
-			fix += ", or leave them out: --only " + strings.Join(others, ",")
-		}
-		first := slices.IndexFunc(s.Platforms, func(p Platform) bool { return p.Name == names[0] })
-		v.fail(s.Platforms[first].path, "%s need root on this host (containers and their cgroups, guests and their taps), and vmbench runs as uid %d: %s", strings.Join(names, ", "), os.Geteuid(), fix)
 	}
 	for _, p := range s.Platforms {
 		profile := p.Container.Seccomp
