@@ -34,7 +34,7 @@ workloads:
 	defer cancel()
 	var first strings.Builder
 	dir, err := Run(ctx, Options{Scenario: s, ScenarioText: []byte("x"), ResultsDir: t.TempDir(), Binary: agentBinary,
-		Log: cancelAt{&first, "[6/20]", cancel}})
+		Log: cancelAt{&first, "[6/20,", cancel}})
 	t.Logf("first part:\n%s", first.String())
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("first part: %v, want interrupted", err)
