@@ -276,18 +276,11 @@ type estimate struct {
 	Hi    *float64 `json:"hi"`
 }
 
-func number(f float64) *float64 {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil
-	}
-	return &f
-}
-
 func fitEstimate(f capacity.Fit) estimate {
 	if !(f.PerInstance >= 0) { // not measured, or below zero (other load's; see warnings)
 		return estimate{}
 	}
-	return estimate{number(f.PerInstance), number(f.Lo), number(f.Hi)}
+	return estimate{units.Finite(f.PerInstance), units.Finite(f.Lo), units.Finite(f.Hi)}
 }
 
 type capacityPlatform struct {
@@ -337,10 +330,10 @@ func capacityJSON(r *loadedRun, s *scenario.Scenario, host capacity.Host, reproj
 		Banners: append([]string{}, r.table.Banners...), Platforms: []capacityPlatform{}}
 	for _, c := range results {
 		p := capacityPlatform{Name: c.Platform.Name, Type: c.Platform.Type, Accel: c.Platform.Accel,
-			PerHost:      estimate{number(float64(c.PerHost)), number(float64(c.PerHostLo)), number(float64(c.PerHostHi))},
+			PerHost:      estimate{units.Finite(float64(c.PerHost)), units.Finite(float64(c.PerHostLo)), units.Finite(float64(c.PerHostHi))},
 			Extrapolated: c.Extrapolated, Binding: string(c.Binding),
 			MemoryPerInstance: fitEstimate(c.MemPerInstance), PSSPerInstance: fitEstimate(c.PSSPerInstance),
-			QEMUBeyondGuest: number(c.VMMPerInstance), CPUPerInstance: fitEstimate(c.CPUPerInstance),
+			QEMUBeyondGuest: units.Finite(c.VMMPerInstance), CPUPerInstance: fitEstimate(c.CPUPerInstance),
 			Stop: c.Stop, Warnings: append([]string{}, c.Warnings...)}
 		switch f := c.Plan(o.instances, headroom/100, o.spares); {
 		case c.Platform.Accel == "tcg" && !o.allowEmulated:
@@ -348,7 +341,7 @@ func capacityJSON(r *loadedRun, s *scenario.Scenario, host capacity.Host, reproj
 		case f.Hosts < 0:
 			p.HostsRefused = fmt.Sprintf("none fit after %s headroom", o.headroom)
 		default:
-			p.Hosts = &estimate{number(float64(f.Hosts)), number(float64(f.Lo)), number(float64(f.Hi))}
+			p.Hosts = &estimate{units.Finite(float64(f.Hosts)), units.Finite(float64(f.Lo)), units.Finite(float64(f.Hi))}
 		}
 		for _, v := range c.SLO {
 			p.SLO = append(p.SLO, sloLevel{v.N, v.Pass, v.Reason})

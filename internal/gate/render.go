@@ -312,17 +312,10 @@ func JSON(w io.Writer, r Report) error {
 	for _, c := range r.Checks {
 		out.Checks = append(out.Checks, check{Gate: c.Gate, Path: c.Path, Kind: c.Kind, Workload: c.Workload, Variant: c.Label,
 			Metric: c.Metric, Unit: c.Unit, Platform: c.Platform, Against: c.Against, Status: c.Status,
-			Value: finite(c.Value), Lo: finite(c.Lo), Hi: finite(c.Hi), Bound: c.Bound, Upper: c.Upper, AtLeast: c.AtLeast, Level: c.Level,
+			Value: units.Finite(c.Value), Lo: units.Finite(c.Lo), Hi: units.Finite(c.Hi), Bound: c.Bound, Upper: c.Upper, AtLeast: c.AtLeast, Level: c.Level,
 			Paired: c.Paired, Alpha: c.Alpha, N: c.N, BaseN: c.BaseN, Reason: c.Reason})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
-}
-
-func finite(v float64) *float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return &v
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"maps"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/stats"
+	"github.com/vmbench/vmbench/internal/units"
 	"github.com/vmbench/vmbench/internal/untrusted"
 )
 
@@ -158,19 +158,12 @@ type verdict struct {
 }
 
 func (t Table) verdictJSON(p Pair, j *Judged) verdict {
-	v := verdict{Platform: t.Platforms[p.X].Name, Verdict: j.Verdict, Text: j.Text(), Overhead: num(j.Overhead), Lo: num(j.Lo), Hi: num(j.Hi),
+	v := verdict{Platform: t.Platforms[p.X].Name, Verdict: j.Verdict, Text: j.Text(), Overhead: units.Finite(j.Overhead), Lo: units.Finite(j.Lo), Hi: units.Finite(j.Hi),
 		Paired: j.Paired, N: j.N, Margin: j.Margin, BeyondMargin: j.BeyondMargin, MoreRounds: j.More}
 	if p.Ref >= 0 {
 		v.Versus = t.Platforms[p.Ref].Name
 	}
 	return v
-}
-
-func num(v float64) *float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return &v
 }
 
 // ReportSchema names the shape of report.json (results/README.md documents
@@ -244,7 +237,7 @@ func JSON(w io.Writer, t Table) error {
 		for i, c := range r.Cells {
 			jc := cell{Platform: t.Platforms[i].Name, N: c.Summary.N, Failed: c.Failed}
 			if c.Summary.N > 0 {
-				jc.Median, jc.Lo, jc.Hi, jc.CV = num(c.Summary.Center), num(c.Summary.Lo), num(c.Summary.Hi), num(c.Summary.CV)
+				jc.Median, jc.Lo, jc.Hi, jc.CV = units.Finite(c.Summary.Center), units.Finite(c.Summary.Lo), units.Finite(c.Summary.Hi), units.Finite(c.Summary.CV)
 			}
 			if d := c.Delta; d != nil {
 				v := t.verdictJSON(Pair{i, slices.IndexFunc(t.Platforms, func(p Column) bool { return p.Name == t.Baseline })}, d)

@@ -135,3 +135,12 @@ func Overhead(f float64) string {
 	}
 	return fmt.Sprintf("%+.1f%%", 100*f)
 }
+
+// Finite is v for a JSON document, or nil (null) when v is NaN or
+// infinite, which JSON cannot hold: a value that was not measured.
+func Finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
