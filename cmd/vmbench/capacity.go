@@ -105,10 +105,7 @@ func runCapacity(w io.Writer, dir string, o capacityOptions) error {
 		}
 		host.Memory = float64(m)
 	}
-	var results []capacity.Result
-	for _, p := range sweeps {
-		results = append(results, capacity.Compute(p, s.Density.SLO, host))
-	}
+	results := capacity.PlanOn(s, sweeps, host).Results
 	if o.asJSON {
 		return writeJSON(w, capacityJSON(r, s, host, reprojected, results, o, headroom))
 	}
@@ -270,45 +267,14 @@ const CapacitySchema = "vmbench.capacity/v1"
 
 // estimate is a figure with its 95% bootstrap interval; nil where it was
 // not measured (JSON null).
-type estimate struct {
-	Value *float64 `json:"value"`
-	Lo    *float64 `json:"lo"`
-	Hi    *float64 `json:"hi"`
-}
-
-func fitEstimate(f capacity.Fit) estimate {
-	if !(f.PerInstance >= 0) { // not measured, or below zero (other load's; see warnings)
-		return estimate{}
-	}
-	return estimate{units.Finite(f.PerInstance), units.Finite(f.Lo), units.Finite(f.Hi)}
-}
-
+// capacityPlatform is a platform's capacity and the hosts --instances
+// needs.
 type capacityPlatform struct {
-	Name         string   `json:"name"`
-	Type         string   `json:"type"`
-	Accel        string   `json:"accel,omitempty"`
-	PerHost      estimate `json:"per_host"`
-	Extrapolated bool     `json:"extrapolated"`
-	Binding      string   `json:"binding"`
-	// Memory and PSS in bytes, CPU in cores, per instance.
-	MemoryPerInstance estimate `json:"memory_per_instance_bytes"`
-	PSSPerInstance    estimate `json:"pss_per_instance_bytes"`
-	QEMUBeyondGuest   *float64 `json:"qemu_beyond_guest_bytes"`
-	CPUPerInstance    estimate `json:"cpu_per_instance_cores"`
+	capacity.ResultDoc
 	// Hosts is what --instances needs; nil with HostsRefused (TCG) or when
 	// none fit after the headroom.
-	Hosts        *estimate  `json:"hosts"`
-	HostsRefused string     `json:"hosts_refused,omitempty"`
-	SLO          []sloLevel `json:"slo"`
-	Stop         string     `json:"stop,omitempty"`
-	Warnings     []string   `json:"warnings"`
-}
-
-// sloLevel is the SLO's verdict at a level of n instances.
-type sloLevel struct {
-	Instances int    `json:"instances"`
-	Pass      bool   `json:"pass"`
-	Reason    string `json:"reason,omitempty"`
+	Hosts        *capacity.Estimate `json:"hosts"`
+	HostsRefused string             `json:"hosts_refused,omitempty"`
 }
 
 func capacityJSON(r *loadedRun, s *scenario.Scenario, host capacity.Host, reprojected bool, results []capacity.Result, o capacityOptions, headroom float64) any {
@@ -329,22 +295,14 @@ func capacityJSON(r *loadedRun, s *scenario.Scenario, host capacity.Host, reproj
 		HostMemory: host.Memory, Reprojected: reprojected, Instances: o.instances, Headroom: headroom / 100, Spares: o.spares,
 		Banners: append([]string{}, r.table.Banners...), Platforms: []capacityPlatform{}}
 	for _, c := range results {
-		p := capacityPlatform{Name: c.Platform.Name, Type: c.Platform.Type, Accel: c.Platform.Accel,
-			PerHost:      estimate{units.Finite(float64(c.PerHost)), units.Finite(float64(c.PerHostLo)), units.Finite(float64(c.PerHostHi))},
-			Extrapolated: c.Extrapolated, Binding: string(c.Binding),
-			MemoryPerInstance: fitEstimate(c.MemPerInstance), PSSPerInstance: fitEstimate(c.PSSPerInstance),
-			QEMUBeyondGuest: units.Finite(c.VMMPerInstance), CPUPerInstance: fitEstimate(c.CPUPerInstance),
-			Stop: c.Stop, Warnings: append([]string{}, c.Warnings...)}
+		p := capacityPlatform{ResultDoc: c.Doc()}
 		switch f := c.Plan(o.instances, headroom/100, o.spares); {
 		case c.Platform.Accel == "tcg" && !o.allowEmulated:
 			p.HostsRefused = "the platform ran under TCG, and emulation sizes nothing (--allow-emulated gives the figure)"
 		case f.Hosts < 0:
 			p.HostsRefused = fmt.Sprintf("none fit after %s headroom", o.headroom)
 		default:
-			p.Hosts = &estimate{units.Finite(float64(f.Hosts)), units.Finite(float64(f.Lo)), units.Finite(float64(f.Hi))}
-		}
-		for _, v := range c.SLO {
-			p.SLO = append(p.SLO, sloLevel{v.N, v.Pass, v.Reason})
+			p.Hosts = &capacity.Estimate{Value: units.Finite(float64(f.Hosts)), Lo: units.Finite(float64(f.Lo)), Hi: units.Finite(float64(f.Hi))}
 		}
 		doc.Platforms = append(doc.Platforms, p)
 	}

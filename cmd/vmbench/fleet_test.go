@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -60,6 +62,61 @@ workloads:
 			t.Errorf("capacity --json, %s: %s", p.Name, out)
 		}
 	}
+	// The same sweep in report.json and in the Prometheus exposition:
+	// the levels, and the capacity vmbench capacity computed.
+	reportJSON, err := os.ReadFile(filepath.Join(hosts[0], "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Density struct {
+			HostCores int `json:"host_cores"`
+			Platforms []struct {
+				Name   string
+				Levels []struct {
+					Instances, Rounds int
+					Cells             []struct {
+						Metric string
+						N      int
+						Median *float64
+					}
+					Host map[string]*float64
+				}
+				Capacity *struct {
+					PerHost struct{ Value *float64 } `json:"per_host"`
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(reportJSON, &rep); err != nil || len(rep.Density.Platforms) != 2 || rep.Density.HostCores < 1 {
+		t.Fatalf("report.json's density: %v\n%s", err, reportJSON)
+	}
+	for i, p := range rep.Density.Platforms {
+		if len(p.Levels) != 2 || p.Levels[1].Instances != 2 || p.Levels[1].Rounds != 2 || p.Levels[1].Host["mem_available_drop"] == nil || p.Capacity == nil ||
+			p.Capacity.PerHost.Value == nil || *p.Capacity.PerHost.Value != *plan.Platforms[i].PerHost.Value {
+			t.Errorf("report.json's density, %s: %+v; capacity --json says %v per host", p.Name, p, *plan.Platforms[i].PerHost.Value)
+		}
+		for _, c := range p.Levels[1].Cells {
+			if c.Metric == "throughput" && (c.N != 4 || c.Median == nil || *c.Median <= 0) { // 2 instances × 2 rounds
+				t.Errorf("report.json's density, %s at 2: %+v", p.Name, c)
+			}
+		}
+	}
+	code, out, stderr = runCLI(t, "report", hosts[0], "--format", "openmetrics")
+	for _, want := range []string{`vmbench_density_instance_median_bytes_per_second{platform="box",instances="2",workload="cpu"`,
+		`vmbench_density_host_bytes{platform="native",instances="1",metric="mem_available_drop"}`,
+		fmt.Sprintf(`vmbench_capacity_instances_per_host{platform="box"} %v`, *plan.Platforms[1].PerHost.Value),
+		`vmbench_capacity_slo_pass{platform="native",instances="2"}`} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("report --format openmetrics of a sweep: exit %d, no %s\n%s\n%s", code, want, out, stderr)
+		}
+	}
+	check := exec.Command("promtool", "check", "metrics")
+	check.Stdin = strings.NewReader(out)
+	if b, err := check.CombinedOutput(); err != nil || len(strings.TrimSpace(string(b))) > 0 {
+		t.Errorf("promtool check metrics of a sweep: %v\n%s", err, b)
+	}
+
 	code, out, stderr = runCLI(t, append([]string{"merge", "--results", filepath.Join(dir, "fleet")}, hosts...)...)
 	if code != 0 || !strings.Contains(out, "fleet run: ") {
 		t.Fatalf("merge: exit %d\n%s\n%s", code, out, stderr)

@@ -61,8 +61,8 @@ func fleetCapacity(w io.Writer, r *loadedRun, s *scenario.Scenario, o capacityOp
 		}
 		t := types[i]
 		t.hosts = append(t.hosts, fh.Name)
-		for _, p := range sweeps {
-			c := capacity.Compute(p, s.Density.SLO, host)
+		for _, c := range capacity.PlanOn(s, sweeps, host).Results {
+			p := c.Platform
 			if b, ok := t.best[p.Name]; !ok || c.PerHost < b.PerHost {
 				t.best[p.Name] = c
 			}

@@ -59,6 +59,8 @@ func (l Level) HostValues(metric string) []float64 {
 type Platform struct {
 	Name, Type, Accel string
 	Levels            []Level // rising
+	// HostUnits are the units of the levels' host metrics, by name.
+	HostUnits map[string]string
 }
 
 // Sweeps groups a run's density samples by platform and level.
@@ -67,7 +69,7 @@ func Sweeps(info result.RunInfo, samples []result.Sample) []Platform {
 	at := map[string]int{}
 	for _, p := range info.Platforms {
 		at[p.Name] = len(out)
-		out = append(out, Platform{Name: p.Name, Type: p.Type, Accel: p.Info["accel"]})
+		out = append(out, Platform{Name: p.Name, Type: p.Type, Accel: p.Info["accel"], HostUnits: map[string]string{}})
 	}
 	level := func(p *Platform, n int) *Level {
 		for i := range p.Levels {
@@ -100,6 +102,7 @@ func Sweeps(info result.RunInfo, samples []result.Sample) []Platform {
 		for _, m := range s.Metrics {
 			if s.Instance == 0 {
 				r.Host[m.Name] = math.Max(r.Host[m.Name], m.Value)
+				out[i].HostUnits[m.Name] = m.Unit
 				continue
 			}
 			c := Cell{s.Workload, s.Label, m.Name, m.Unit, m.Better}
@@ -135,6 +138,39 @@ func HostOf(info result.RunInfo, sweeps []Platform, floor int64) Host {
 		h.Memory = m - float64(floor)
 	}
 	return h
+}
+
+// Plan is a density sweep's whole answer: the host it ran on, and each
+// platform's capacity there at the scenario's SLO.
+type Plan struct {
+	Host    Host
+	Results []Result
+}
+
+// PlanRun is the one way from a stored density sweep to its capacity, as
+// vmbench capacity, the gates and the report read it: the sweeps, the host
+// (MemAvailable less the scenario's guard) and each platform's result. A
+// run with no density samples, or a scenario with no density block, plans
+// nothing (no results).
+func PlanRun(s *scenario.Scenario, info result.RunInfo, samples []result.Sample) Plan {
+	if s == nil || s.Density == nil {
+		return Plan{}
+	}
+	sweeps := Sweeps(info, samples)
+	if len(sweeps) == 0 {
+		return Plan{}
+	}
+	return PlanOn(s, sweeps, HostOf(info, sweeps, s.Density.Guards.MemAvailable))
+}
+
+// PlanOn is the capacity of the sweeps on a given host (vmbench capacity
+// re-projects onto another host size this way).
+func PlanOn(s *scenario.Scenario, sweeps []Platform, host Host) Plan {
+	out := Plan{Host: host}
+	for _, p := range sweeps {
+		out.Results = append(out.Results, Compute(p, s.Density.SLO, host))
+	}
+	return out
 }
 
 // Limit names what binds a platform's density.

@@ -559,17 +559,12 @@ func judgeChange(c *Check, d stats.Estimate, what string) {
 	}
 }
 
-// capacitiesOf computes every platform's capacity from a density sweep, as
-// vmbench capacity does.
+// capacitiesOf is every platform's capacity from a density sweep, as
+// vmbench capacity computes it, by platform name.
 func capacitiesOf(s *scenario.Scenario, info result.RunInfo, samples []result.Sample) map[string]capacity.Result {
 	out := map[string]capacity.Result{}
-	sweeps := capacity.Sweeps(info, samples)
-	if len(sweeps) == 0 {
-		return out
-	}
-	host := capacity.HostOf(info, sweeps, s.Density.Guards.MemAvailable)
-	for _, p := range sweeps {
-		out[p.Name] = capacity.Compute(p, s.Density.SLO, host)
+	for _, c := range capacity.PlanRun(s, info, samples).Results {
+		out[c.Platform.Name] = c
 	}
 	return out
 }

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 
+	"github.com/vmbench/vmbench/internal/capacity"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/stats"
 	"github.com/vmbench/vmbench/internal/units"
@@ -216,6 +217,7 @@ func JSON(w io.Writer, t Table) error {
 		Margin    float64   `json:"negligible"`
 		Summary   []finding `json:"summary,omitempty"`
 		Rows      []row     `json:"rows"`
+		Density   *density  `json:"density,omitempty"`
 	}{Schema: ReportSchema, Kind: t.kind(), RunID: t.RunID, Scenario: t.Scenario, Baseline: t.Baseline, Platforms: t.Platforms, Banners: t.Banners, Notes: t.Notes, Level: t.Level, Margin: t.Analysis.Negligible}
 	for _, f := range t.Summary {
 		jf := finding{Resource: f.Resource, Cells: f.Count, Where: f.Where, Warning: f.Warning}
@@ -247,9 +249,50 @@ func JSON(w io.Writer, t Table) error {
 		}
 		out.Rows = append(out.Rows, jr)
 	}
+	out.Density = t.densityJSON()
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
+}
+
+// density is a density sweep in report.json: each platform's levels and
+// its capacity on the run's host, as vmbench capacity computes it (which
+// adds the hosts a fleet needs).
+type density struct {
+	HostCores  int               `json:"host_cores"`
+	HostMemory *float64          `json:"host_memory_bytes"` // for instances: MemAvailable less the guard
+	Platforms  []densityPlatform `json:"platforms"`
+}
+
+type densityPlatform struct {
+	Name   string              `json:"name"`
+	Type   string              `json:"type"`
+	Accel  string              `json:"accel,omitempty"`
+	Levels []capacity.LevelDoc `json:"levels"`
+	// HostUnits are the units of the levels' host metrics.
+	HostUnits map[string]string   `json:"host_units"`
+	Capacity  *capacity.ResultDoc `json:"capacity"` // null when the scenario could not be loaded to judge the SLO
+}
+
+func (t Table) densityJSON() *density {
+	if len(t.Density) == 0 {
+		return nil
+	}
+	d := &density{HostCores: t.Capacity.Host.Cores, HostMemory: units.Finite(t.Capacity.Host.Memory), Platforms: []densityPlatform{}}
+	for _, p := range t.Density {
+		dp := densityPlatform{Name: p.Name, Type: p.Type, Accel: p.Accel, Levels: []capacity.LevelDoc{}, HostUnits: p.HostUnits}
+		for _, l := range p.Levels {
+			dp.Levels = append(dp.Levels, l.Doc())
+		}
+		for _, c := range t.Capacity.Results {
+			if c.Platform.Name == p.Name {
+				doc := c.Doc()
+				dp.Capacity = &doc
+			}
+		}
+		d.Platforms = append(d.Platforms, dp)
+	}
+	return d
 }
 
 // labelParams reads a variant's label ("threads=2 duration=1s") back into

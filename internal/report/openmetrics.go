@@ -2,8 +2,10 @@ package report
 
 import (
 	"io"
+	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,9 +33,11 @@ type GateStatus struct {
 // (vmbench_cell_median_seconds, …_bytes_per_second); the run id only on
 // vmbench_run_info, so that series stay the same from run to run; labels
 // bounded by the scenario (workload, variant, platform, metric); the
-// summary's verdict per resource and comparison; the gates' verdicts; and
-// the run's end as vmbench_run_end_timestamp_seconds (node_exporter's
-// textfile collector refuses sample timestamps).
+// summary's verdict per resource and comparison; the gates' verdicts; a
+// density sweep's levels and its capacity (vmbench_density_…,
+// vmbench_capacity_…, the level as an instances label); and the run's
+// end as vmbench_run_end_timestamp_seconds (node_exporter's textfile
+// collector refuses sample timestamps).
 func Families(t Table, x Export) []*dto.MetricFamily {
 	fams := map[string]*dto.MetricFamily{}
 	var order []string
@@ -91,6 +95,47 @@ func Families(t Table, x Export) []*dto.MetricFamily {
 			add("vmbench_resource_overhead_ratio", "ratio", "The overhead of the cell that decides the summary's verdict, as a fraction.", f.Worst.Overhead, l...)
 			add("vmbench_resource_overhead_low_ratio", "ratio", "Low end of its interval.", f.Worst.Lo, l...)
 			add("vmbench_resource_overhead_high_ratio", "ratio", "High end of its interval.", f.Worst.Hi, l...)
+		}
+	}
+	for _, p := range t.Density {
+		for _, l := range p.Levels {
+			n := strconv.Itoa(l.N)
+			for _, c := range l.Doc().Cells {
+				if c.Median == nil {
+					continue
+				}
+				suffix := unitSuffix(c.Unit)
+				add("vmbench_density_instance_median_"+suffix, suffix, "A density level's median per instance of a metric, over every instance of every round.", *c.Median,
+					"platform", p.Name, "instances", n, "workload", c.Workload, "variant", c.Variant, "metric", c.Metric)
+			}
+			for _, name := range slices.Sorted(maps.Keys(p.HostUnits)) {
+				unit := p.HostUnits[name]
+				if v, ok := l.HostMedian(name); ok && unit != "n" {
+					suffix := unitSuffix(unit)
+					add("vmbench_density_host_"+suffix, suffix, "What the host paid for a density level (MemAvailable's drop, PSS, CPU busy, PSI, …), median over its rounds.", v,
+						"platform", p.Name, "instances", n, "metric", name)
+				}
+			}
+		}
+	}
+	for _, c := range t.Capacity.Results {
+		l := []string{"platform", c.Platform.Name}
+		add("vmbench_capacity_instances_per_host", "", "Instances that fit on the run's host at the scenario's SLO (vmbench capacity).", float64(c.PerHost), l...)
+		add("vmbench_capacity_instances_per_host_low", "", "Low end of its bootstrap interval.", float64(c.PerHostLo), l...)
+		add("vmbench_capacity_instances_per_host_high", "", "High end of its bootstrap interval.", float64(c.PerHostHi), l...)
+		add("vmbench_capacity_binding", "", "1 for the limit that binds the platform's density (SLO, memory, CPU, guard, none reached).", 1, append(slices.Clone(l), "limit", string(c.Binding))...)
+		if c.MemPerInstance.PerInstance >= 0 {
+			add("vmbench_capacity_memory_per_instance_bytes", "bytes", "Host memory each instance costs: the slope of MemAvailable's drop over the levels.", c.MemPerInstance.PerInstance, l...)
+		}
+		if c.CPUPerInstance.PerInstance >= 0 {
+			add("vmbench_capacity_cpu_per_instance_cores", "cores", "Host CPU each instance costs: the slope of the host's busy cores over the levels.", c.CPUPerInstance.PerInstance, l...)
+		}
+		for _, v := range c.SLO {
+			pass := 0.0
+			if v.Pass {
+				pass = 1
+			}
+			add("vmbench_capacity_slo_pass", "", "1 where a density level kept the scenario's SLO, 0 where it did not.", pass, "platform", c.Platform.Name, "instances", strconv.Itoa(v.N))
 		}
 	}
 	for _, g := range x.Gates {

@@ -45,8 +45,12 @@ type Table struct {
 	// Density is a density sweep's levels per platform; nil for a run of
 	// ordinary trials.
 	Density []capacity.Platform
-	Banners []string // shown before the table: what changes how every number reads
-	Notes   []string // shown after it: warnings about single cells or trials
+	// Capacity is the sweep's answer, as vmbench capacity computes it at
+	// the scenario's SLO on the run's host; empty when the run has no
+	// sweep or its stored scenario no longer loads.
+	Capacity capacity.Plan
+	Banners  []string // shown before the table: what changes how every number reads
+	Notes    []string // shown after it: warnings about single cells or trials
 	// CellNotes are the Notes about cells, with the cells they are about:
 	// report.html marks each cell with its notes' numbers.
 	CellNotes []CellNote
@@ -221,6 +225,13 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 		}
 	}
 	t.Density = capacity.Sweeps(info, samples)
+	if len(t.Density) > 0 {
+		if s, err := scenario.Load(info.Scenario.Path, []byte(info.Scenario.Text)); err == nil {
+			t.Capacity = capacity.PlanRun(s, info, samples)
+		} else {
+			t.Banners = append(t.Banners, "the stored scenario does not load with this vmbench, so the sweep is not sized: "+strings.ReplaceAll(err.Error(), "\n", "; "))
+		}
+	}
 	for _, s := range samples {
 		c, ok := col[s.Platform]
 		if !ok || s.Warmup || s.Level > 0 {
