@@ -18,6 +18,11 @@ type measure struct {
 	ScrollW, ClientW float64
 	SVGs             [][3]float64 // width, height, right edge
 	Keys             []float64    // right edge of each colour key
+	// Overlaps are the texts in a chart drawn over a line, a mark or
+	// another text of it, or past its edge: "chart 3: \"label\" over path 12".
+	Overlaps []string
+	Texts    int // the charts' texts checked
+	Headline string
 }
 
 // measureScript runs in a copy of report.html (the report has no scripts)
@@ -25,7 +30,27 @@ type measure struct {
 const measureScript = `<script>
 const r = {ScrollW: document.documentElement.scrollWidth, ClientW: document.documentElement.clientWidth,
   SVGs: [...document.querySelectorAll('svg')].map(s => { const b = s.getBoundingClientRect(); return [b.width, b.height, b.right]; }),
-  Keys: [...document.querySelectorAll('.key')].map(k => k.getBoundingClientRect().right)};
+  Keys: [...document.querySelectorAll('.key')].map(k => k.getBoundingClientRect().right), Overlaps: [], Texts: 0,
+  Headline: [...document.querySelectorAll('h2')].map(h => h.textContent).find(t => t.startsWith('Headline')) || ''};
+// Two boxes overlap when they share more than a pixel each way; the
+// chart's first path is its white background.
+const over = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1;
+const dims = (a) => ' [' + [a.left, a.top, a.right, a.bottom].map(Math.round).join(',') + ']';
+document.querySelectorAll('svg').forEach((svg, i) => {
+  const box = svg.getBoundingClientRect();
+  // A text's box is its font's em box, taller than its glyphs: its short
+  // side (a rotated label's width) is taken at 80%.
+  const glyphs = (b) => { const h = b.height < b.width, d = 0.1 * Math.min(b.width, b.height);
+    return h ? {left: b.left, right: b.right, top: b.top + d, bottom: b.bottom - d} : {left: b.left + d, right: b.right - d, top: b.top, bottom: b.bottom}; };
+  const texts = [...svg.querySelectorAll('text')].map(t => [t.textContent, glyphs(t.getBoundingClientRect())]);
+  const marks = [...svg.querySelectorAll('path')].slice(1).map(p => p.getBoundingClientRect());
+  r.Texts += texts.length;
+  texts.forEach(([s, a], j) => {
+    if (a.left < box.left - 1 || a.right > box.right + 1 || a.top < box.top - 1 || a.bottom > box.bottom + 1) r.Overlaps.push('chart ' + i + ': "' + s + '" past the edge' + dims(a) + dims(box));
+    marks.forEach((b, k) => { if (over(a, b)) r.Overlaps.push('chart ' + i + ': "' + s + '" over path ' + k); });
+    texts.slice(j + 1).forEach(([s2, b]) => { if (over(a, b)) r.Overlaps.push('chart ' + i + ': "' + s + '" over "' + s2 + '"' + dims(a) + dims(b)); });
+  });
+});
 document.body.setAttribute('data-measure', JSON.stringify(r));
 </script>`
 
@@ -74,6 +99,17 @@ func TestReportInChromium(t *testing.T) {
 			if s[0] <= 0 || s[1] <= 0 || s[2] > got.ClientW {
 				t.Errorf("at %s px chart %d is %.0f×%.0f px, its right edge at %.0f", width, i, s[0], s[1], s[2])
 			}
+		}
+		// No label runs into a plot, no legend over a line, no tick label
+		// cut off at the edge: every text of every chart stands clear.
+		if got.Texts < 100 {
+			t.Errorf("at %s px the charts have %d texts", width, got.Texts)
+		}
+		for _, o := range got.Overlaps {
+			t.Errorf("at %s px %s", width, o)
+		}
+		if got.Headline != "Headline: vm vs container" {
+			t.Errorf("at %s px the headline chart is %q", width, got.Headline)
 		}
 		for i, k := range got.Keys {
 			if k <= 0 || k > got.ClientW {

@@ -103,8 +103,7 @@ func densityChart(t Table, metric func(capacity.Platform) ([]float64, []float64)
 	p.Y.Label.Text = ylabel
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
-	p.Legend.Top = true
-	any := false
+	any := false // no legend inside: the colour key above names the lines
 	for i, sw := range t.Density {
 		xs, ys := metric(sw)
 		if len(xs) == 0 {
@@ -120,7 +119,6 @@ func densityChart(t Table, metric func(capacity.Platform) ([]float64, []float64)
 		}
 		l.Color, pts.Color, pts.Shape = t.platformColor(sw.Name), t.platformColor(sw.Name), plotutil.Shape(i)
 		p.Add(l, pts)
-		p.Legend.Add(sw.Name, l, pts)
 		any = true
 	}
 	if !any {

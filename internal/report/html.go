@@ -7,13 +7,17 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/vmbench/vmbench/internal/capacity"
 	"github.com/vmbench/vmbench/internal/stats"
@@ -25,6 +29,11 @@ import (
 func HTML(w io.Writer, t Table) error {
 	plot.DefaultFont = chartFont // before any plot is made; nothing else draws
 	var overview, charts []chart
+	if title, caption, svg, err := headlineChart(t); err != nil {
+		return fmt.Errorf("headline chart: %w", err)
+	} else if svg != "" {
+		overview = append(overview, chart{Title: title, Caption: caption, SVG: template.HTML(svg)})
+	}
 	for _, g := range panels(t) {
 		svg, err := dotChart(t, g)
 		if err != nil {
@@ -63,7 +72,7 @@ func HTML(w io.Writer, t Table) error {
 		}
 		if svg != "" {
 			charts = append(charts, chart{Title: "Latency percentiles: " + strings.TrimSpace(l.Workload+" "+l.Label),
-				Caption: "Every " + l.Name + " the measured trials recorded (HDR histograms, merged per platform), by percentile: the x axis stretches the tail (90, 99, 99.9), the y axis is logarithmic.",
+				Caption: "Every " + l.Name + " the measured trials recorded (HDR histograms, merged per platform" + l.counts(t) + "), by percentile: the x axis stretches the tail (90, 99, 99.9), the y axis is logarithmic.",
 				SVG:     template.HTML(svg), Keyed: true})
 		}
 	}
@@ -74,7 +83,7 @@ func HTML(w io.Writer, t Table) error {
 		}
 		if svg != "" {
 			charts = append(charts, chart{Title: "Resources over one trial: " + strings.TrimSpace(tl.Workload+" "+tl.Label),
-				Caption: "The first measured trial on each platform, from the samplers (series.jsonl). Left: CPU of the platform's host processes (the agent; runc and the container; all QEMU threads) in cores, and, dashed, the whole host busy. Right: their proportional set size (PSS).",
+				Caption: "The first measured trial on each platform, from the samplers (series.jsonl). Above: CPU of the platform's host processes (the agent; runc and the container; all QEMU threads) in cores, and, dashed, the whole host busy. Below: their proportional set size (PSS).",
 				SVG:     template.HTML(svg), Keyed: true})
 		}
 	}
@@ -292,6 +301,7 @@ func bootChart(t Table) (string, error) {
 	p.NominalX(names...)
 	p.Legend.Top = true
 	p.Legend.XOffs = vg.Points(-10)
+	p.Legend.Padding = vg.Points(2) // between its rows
 	// Phases in greys, dark at the bottom: colours are the platforms'.
 	greys := []color.Gray{{Y: 0x44}, {Y: 0x88}, {Y: 0xbb}, {Y: 0xdd}}
 	var below *plotter.BarChart
@@ -351,26 +361,58 @@ func (stepTicks) Ticks(lo, hi float64) []plot.Tick {
 	return out
 }
 
-// svg renders p as an SVG element for inlining (no XML prolog).
+// svg draws a plot as an SVG element for the page, w wide and h high plus
+// a margin on the right, so that the last tick's label is not cut off at
+// the edge. Its text asks for Liberation Sans or a font of its metrics
+// (Arial, Helvetica), and each string is held by textLength to the width
+// the plot laid it out at with those metrics: a browser that has none of
+// them draws its own font squeezed or stretched, and no label into the
+// plot beside it.
 func svg(p *plot.Plot, w, h vg.Length) (string, error) {
-	wt, err := p.WriterTo(w, h, "svg")
-	if err != nil {
-		return "", err
-	}
+	const margin = vg.Length(14)
+	c := &measuredCanvas{Canvas: vgsvg.New(w+margin, h)}
+	p.Draw(draw.Crop(draw.New(c), 0, -margin, 0, 0))
 	var b bytes.Buffer
-	if _, err := wt.WriteTo(&b); err != nil {
+	if _, err := c.WriteTo(&b); err != nil {
 		return "", err
 	}
-	s := b.String()
-	if i := strings.Index(s, "<svg"); i > 0 {
-		s = s[i:]
+	out := b.String()
+	if i := strings.Index(out, "<svg"); i > 0 {
+		out = out[i:]
 	}
-	// Text in the page's font: the family goes, the SVG text inherits it.
-	return strings.ReplaceAll(s, "font-family:"+p.Title.TextStyle.Font.Name()+";", ""), nil
+	var sb strings.Builder
+	for i := 0; ; i++ {
+		j := strings.Index(out, "<text ")
+		if j < 0 || i >= len(c.widths) {
+			sb.WriteString(out)
+			break
+		}
+		sb.WriteString(out[:j])
+		fmt.Fprintf(&sb, `<text textLength="%.4g" lengthAdjust="spacingAndGlyphs" `, c.widths[i].Points())
+		out = out[j+len("<text "):]
+	}
+	return fontFamily.ReplaceAllString(sb.String(), "font-family:'Liberation Sans',Arimo,Arial,Helvetica,sans-serif;"), nil
 }
 
-// timelineChart draws a Timeline as two plots side by side: the platforms'
-// CPU (and the host's, dashed) in cores, and their PSS in MiB.
+// fontFamily is the family the plot's font names; the page asks for it
+// and the fonts of the same metrics (Arimo, Arial, Helvetica) by name.
+var fontFamily = regexp.MustCompile(`font-family:[^;"]*;`)
+
+// measuredCanvas is an SVG canvas that keeps the width of each string it
+// draws, as the plot's font measures it, in the order of the <text>
+// elements it writes.
+type measuredCanvas struct {
+	*vgsvg.Canvas
+	widths []vg.Length
+}
+
+func (c *measuredCanvas) FillString(f font.Face, pt vg.Point, s string) {
+	c.widths = append(c.widths, f.Width(s))
+	c.Canvas.FillString(f, pt, s)
+}
+
+// timelineChart draws a Timeline as two plots, one above the other: the
+// platforms' CPU (and the host's, dashed) in cores, and their PSS in MiB.
 func timelineChart(t Table, tl Timeline) (string, error) {
 	if len(tl.Lines) == 0 {
 		return "", nil
@@ -378,7 +420,6 @@ func timelineChart(t Table, tl Timeline) (string, error) {
 	cpu, mem := plot.New(), plot.New()
 	cpu.X.Label.Text, cpu.Y.Label.Text = "seconds into the trial", "cores"
 	mem.X.Label.Text, mem.Y.Label.Text = "seconds into the trial", "PSS (MiB)"
-	cpu.Legend.Top, mem.Legend.Top = true, true
 	cpu.Y.Min, mem.Y.Min = 0, 0
 	var maxCPU, maxMem float64
 	for _, l := range tl.Lines {
@@ -406,15 +447,14 @@ func timelineChart(t Table, tl Timeline) (string, error) {
 		own.Width, pss.Width = vg.Points(1.5), vg.Points(1.5)
 		host.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
 		cpu.Add(own, host)
-		cpu.Legend.Add(l.Platform, own)
 		mem.Add(pss)
-		mem.Legend.Add(l.Platform, pss)
 		for i := range l.T {
 			maxCPU = max(maxCPU, l.CPU[i], l.HostCPU[i])
 			maxMem = max(maxMem, l.PSS[i]/(1<<20))
 		}
 	}
-	cpu.Y.Max, mem.Y.Max = math.Max(1, maxCPU)*1.35, math.Max(1, maxMem)*1.35 // room for the legend
+	// No legend inside: the colour key above the charts names the lines.
+	cpu.Y.Max, mem.Y.Max = math.Max(1, maxCPU)*1.05, math.Max(1, maxMem)*1.05
 	a, err := svg(cpu, 5*vg.Inch, 3*vg.Inch)
 	if err != nil {
 		return "", err
@@ -445,6 +485,30 @@ func (n ninesTicks) Ticks(min, max float64) []plot.Tick {
 	return out
 }
 
+// counts are the events behind each platform's curve, for the caption:
+// "; native 387,953 events, vm 16,303".
+func (l Latency) counts(t Table) string {
+	var parts []string
+	for i, h := range l.Hists {
+		if h != nil && h.Count() >= 2 {
+			parts = append(parts, t.Platforms[i].Name+" "+thousands(h.Count()))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "; events: " + strings.Join(parts, ", ")
+}
+
+// thousands writes n with thousands separators: 387,953.
+func thousands(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
 // latencyChart draws the percentile curve of a Latency on each platform,
 // HdrHistogram's way: the x axis stretches the tail, so that p99 and p99.9
 // get as much room as the median.
@@ -454,8 +518,6 @@ func latencyChart(t Table, l Latency) (string, error) {
 	p.Y.Label.Text = "latency (µs)"
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-	p.Legend.Top = true
-	p.Legend.Left = true
 	var xmax float64
 	drawn := 0
 	for i, h := range l.Hists {
@@ -475,8 +537,7 @@ func latencyChart(t Table, l Latency) (string, error) {
 		}
 		ln.Color = t.platformColor(t.Platforms[i].Name)
 		ln.Width = vg.Points(1.5)
-		p.Add(ln)
-		p.Legend.Add(fmt.Sprintf("%s (%d events)", t.Platforms[i].Name, h.Count()), ln)
+		p.Add(ln) // the colour key names it, the caption counts its events
 		drawn++
 	}
 	if drawn == 0 {

@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/vmbench/vmbench/internal/stats"
 	"github.com/vmbench/vmbench/internal/units"
 )
 
@@ -24,8 +25,8 @@ import (
 // page's own font, a table per workload with its parameters as columns, and
 // notes folded under the cells they are about.
 
-// chartFont is the face of the charts' text metrics: the SVG's text takes
-// the page's font (svg strips the family), which is a sans one.
+// chartFont is the face of the charts' text metrics; svg names it and the
+// fonts of its metrics to the browser.
 var chartFont = font.Font{Typeface: "Liberation", Variant: "Sans"}
 
 // palette is Okabe and Ito's, which colour-blind readers tell apart.
@@ -331,4 +332,98 @@ func (logTicks125) Ticks(lo, hi float64) []plot.Tick {
 		}
 	}
 	return out
+}
+
+// headlineChart is the summary's first comparison (vm vs container in the
+// default scenario) drawn: a row per resource, its deciding cell's cost
+// relative to the reference with the interval, on a grey band of ±the
+// cell's equivalence margin: a whole interval inside the band is
+// negligible, one wholly outside it is an overhead (or better) beyond the
+// margin. "" when the run has no comparison with a decided cell.
+func headlineChart(t Table) (title, caption, out string, err error) {
+	if len(t.Pairs) == 0 {
+		return "", "", "", nil
+	}
+	pair := t.Pairs[0]
+	type row struct {
+		name         string
+		x, lo, hi, m float64
+	}
+	var rows []row
+	for _, f := range t.Summary {
+		if f.Pair != pair || f.Worst == nil || math.IsNaN(f.Worst.Overhead) {
+			continue
+		}
+		w := f.Worst
+		r := row{name: f.Resource, x: 1 + w.Overhead, lo: 1 + w.Overhead, hi: 1 + w.Overhead, m: w.Margin}
+		if !math.IsNaN(w.Lo) && !math.IsNaN(w.Hi) {
+			r.lo, r.hi = 1+w.Lo, 1+w.Hi
+		}
+		if r.lo <= 0 { // a log axis: a cost ratio is above zero
+			continue
+		}
+		rows = append(rows, r)
+	}
+	if len(rows) == 0 {
+		return "", "", "", nil
+	}
+	x, ref := t.Platforms[pair.X].Name, t.Platforms[pair.Ref].Name
+	names := make([]string, len(rows))
+	for i, r := range rows { // the summary's first line at the top
+		names[len(rows)-1-i] = r.name
+	}
+	p := plot.New()
+	p.X.Label.Text = "cost on " + x + " relative to " + ref + " (log scale)"
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = logTicks125{}
+	p.NominalY(names...)
+	p.Y.Tick.Label.Font.Size = vg.Points(10)
+	p.X.Tick.Label.Font.Size = vg.Points(9)
+	minX, maxX := 1.0, 1.0
+	xy := make(plotter.XYs, len(rows))
+	errs := make(plotter.XErrors, len(rows))
+	for i, r := range rows {
+		y := float64(len(rows) - 1 - i)
+		band, err := plotter.NewPolygon(plotter.XYs{{X: 1 - r.m, Y: y - 0.4}, {X: 1 + r.m, Y: y - 0.4}, {X: 1 + r.m, Y: y + 0.4}, {X: 1 - r.m, Y: y + 0.4}})
+		if err != nil {
+			return "", "", "", err
+		}
+		band.Color, band.LineStyle.Width = color.Gray{Y: 0xdd}, 0
+		p.Add(band)
+		xy[i].X, xy[i].Y = r.x, y
+		errs[i].Low, errs[i].High = r.x-r.lo, r.hi-r.x
+		minX, maxX = math.Min(minX, math.Min(r.lo, 1-r.m)), math.Max(maxX, math.Max(r.hi, 1+r.m))
+	}
+	eb, err := plotter.NewXErrorBars(struct {
+		plotter.XYs
+		plotter.XErrors
+	}{xy, errs})
+	if err != nil {
+		return "", "", "", err
+	}
+	sc, err := plotter.NewScatter(xy)
+	if err != nil {
+		return "", "", "", err
+	}
+	sc.Color, sc.Shape, sc.Radius = t.platformColor(x), draw.CircleGlyph{}, vg.Points(4)
+	eb.Color, eb.CapWidth, eb.LineStyle.Width = sc.Color, vg.Points(6), vg.Points(1.5)
+	one, err := plotter.NewLine(plotter.XYs{{X: 1, Y: -0.5}, {X: 1, Y: float64(len(rows)) - 0.5}})
+	if err != nil {
+		return "", "", "", err
+	}
+	one.Dashes, one.Color = []vg.Length{vg.Points(4), vg.Points(2)}, t.platformColor(ref)
+	p.Add(one, eb, sc)
+	p.X.Min, p.X.Max = minX/1.15, maxX*1.15
+	p.Y.Min, p.Y.Max = -0.5, float64(len(rows))-0.5
+	out, err = svg(p, 9*vg.Inch, vg.Length(0.9+0.4*float64(len(rows)))*vg.Inch)
+	margin := "±" + pctAbs(rows[0].m)
+	for _, r := range rows {
+		if r.m != rows[0].m {
+			margin = "each cell's own"
+		}
+	}
+	caption = fmt.Sprintf("The summary's first column: for each resource, the cell that decides its verdict, as the cost of the same work on %s relative to %s (1 = the same, 2 = twice the cost), with its %s interval. "+
+		"The grey band is the equivalence margin (%s): an interval wholly inside it is negligible, one wholly outside it an overhead beyond the margin; the dashed line is %s.",
+		x, ref, stats.LevelText(t.Level), margin, ref)
+	return "Headline: " + x + " vs " + ref, caption, out, err
 }

@@ -240,8 +240,8 @@ func TestHTMLSelfContained(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := b.String()
-	if n := strings.Count(page, "<svg"); n != 2 {
-		t.Errorf("%d charts, want 2 (performance and boot)", n)
+	if n := strings.Count(page, "<svg"); n != 3 {
+		t.Errorf("%d charts, want 3 (the headline, performance and boot)", n)
 	}
 	for _, bad := range []string{"<script", "<link", " src=", "<?xml"} {
 		if strings.Contains(page, bad) {

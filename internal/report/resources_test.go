@@ -140,10 +140,11 @@ func TestGoldenRecordedRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := h.String()
-	// Performance and three cost panels, boot, syscall latency, and
-	// three timelines of two plots each.
-	if n := strings.Count(page, "<svg"); n != 12 {
-		t.Errorf("%d svg elements, want 12", n)
+	// The headline (vm vs container), performance and three cost
+	// panels, boot, syscall latency, and three timelines of two plots
+	// each.
+	if n := strings.Count(page, "<svg"); n != 13 {
+		t.Errorf("%d svg elements, want 13", n)
 	}
 	for _, want := range []string{"Resources over one trial: cpu", "footprint relative to native", "Where the CPU time goes", "sha256.block",
 		"Latency percentiles: syscall kind=pipe", "99.9"} {
