@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/runner"
@@ -233,7 +234,8 @@ func resumeRun(ctx context.Context, path string, o runOptions) error {
 // for an adaptive run "about 2m20s, up to 4m45s if the looks add every
 // round they may (time_budget 2m)".
 func estimateText(s *scenario.Scenario) string {
-	least, most := scenario.Estimate(s).Round(time.Second), scenario.EstimateMost(s).Round(time.Second)
+	h := estimateHost()
+	least, most := scenario.Estimate(s, h).Round(time.Second), scenario.EstimateMost(s, h).Round(time.Second)
 	text := "about " + least.String()
 	if most > least {
 		text += ", up to " + most.String() + " if the adaptive looks add every round they may"
@@ -243,6 +245,10 @@ func estimateText(s *scenario.Scenario) string {
 	}
 	return text
 }
+
+// estimateHost is what an estimate knows of this host: whether /dev/kvm
+// opens.
+func estimateHost() scenario.Host { return scenario.Host{KVM: kvm.KVMUsable() == nil} }
 
 // platformBinary is the vmbench binary the platforms run: the one
 // --agent-binary names, else this one. It must be static when s (nil: any

@@ -80,7 +80,8 @@ vmbench.validate/v1), the problems included.`,
 			if s.Adaptive(s.Repetitions) {
 				v.Looks = s.Looks()
 			}
-			v.Estimate, v.EstimateMost = scenario.Estimate(s).Seconds(), scenario.EstimateMost(s).Seconds()
+			h := estimateHost()
+			v.Estimate, v.EstimateMost = scenario.Estimate(s, h).Seconds(), scenario.EstimateMost(s, h).Seconds()
 			if o.asJSON {
 				v.Problems = []problem{}
 				return writeJSON(cmd.OutOrStdout(), v)

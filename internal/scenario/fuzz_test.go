@@ -53,7 +53,7 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		Estimate(s)
+		Estimate(s, Host{})
 		CheckPlan(s, false)
 		if Trials(s) <= 10000 {
 			if n := len(Plan(s)); n != Trials(s) {

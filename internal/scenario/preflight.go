@@ -165,24 +165,62 @@ func freeSpace(dir string) int64 {
 const DefaultMaxDuration = 2 * time.Hour
 
 // Per-trial costs beyond the workload's own duration, by platform type,
-// measured on the build machine (docs/measurements.md): a host process
-// starts in 5 ms, runc in 30–40 ms, runc in a TCG guest in about 1 s; a
-// TCG guest boots in about 3 s and accel: auto first probes KVM for 10 s.
+// and the guests' boots, measured on a 2-core TCG host (the default
+// scenario's runs in docs/measurements.md): a host process starts and
+// sets up in about 0.1 s, runc in 0.2–0.3 s, runc in an emulated (TCG)
+// guest in 2–3 s, in a KVM guest in about 0.3 s; a TCG guest boots in
+// 4–8 s, a KVM guest in about 1 s; accel: auto first probes KVM for up to
+// 10 s where /dev/kvm opens.
 var (
-	trialOverhead = map[string]time.Duration{Native: 50 * time.Millisecond, Container: 100 * time.Millisecond, VM: time.Second}
-	bootTime      = 3 * time.Second
+	trialOverhead = map[string]time.Duration{Native: 100 * time.Millisecond, Container: 250 * time.Millisecond}
+	vmOverhead    = map[string]time.Duration{"kvm": 300 * time.Millisecond, "tcg": 2500 * time.Millisecond}
+	bootTime      = map[string]time.Duration{"kvm": time.Second, "tcg": 6 * time.Second}
 	probeTime     = 10 * time.Second
 )
 
-// Estimate is how long the scenario's plan should take: every trial's
-// duration parameter (1 s when it has none) plus its platform's overhead,
-// the guests' boots, and for a density sweep every instance's start.
-func Estimate(s *Scenario) time.Duration {
+// Host is what the estimate knows of the host before anything starts:
+// whether /dev/kvm opens (accel: auto then probes it, and may use it).
+type Host struct{ KVM bool }
+
+// accelOf is the accelerator a vm platform is expected to run under:
+// accel: auto is KVM where /dev/kvm opens (at best: a guest may yet hang
+// on it and fall back to TCG after the probe).
+func accelOf(p Platform, h Host) string {
+	if p.VM.Accel == "tcg" || p.VM.Accel == "auto" && !h.KVM {
+		return "tcg"
+	}
+	return "kvm"
+}
+
+// Estimate is how long the scenario's plan should take on the host: every
+// trial's duration parameter (1 s when it has none) plus its platform's
+// overhead, the guests' boots, and for a density sweep every instance's
+// start. EstimateMost is the most.
+func Estimate(s *Scenario, h Host) time.Duration {
+	return estimate(s, h, false)
+}
+
+func estimate(s *Scenario, h Host, worst bool) time.Duration {
 	var total time.Duration
+	overhead := func(p Platform) time.Duration {
+		if p.Type != VM {
+			return trialOverhead[p.Type]
+		}
+		if worst && p.VM.Accel == "auto" {
+			return vmOverhead["tcg"]
+		}
+		return vmOverhead[accelOf(p, h)]
+	}
+	boot := func(p Platform) time.Duration {
+		if worst && p.VM.Accel == "auto" {
+			return bootTime["tcg"]
+		}
+		return bootTime[accelOf(p, h)]
+	}
 	for _, p := range s.Platforms {
 		if p.Type == VM {
-			total += bootTime
-			if p.VM.Accel == "auto" {
+			total += boot(p)
+			if p.VM.Accel == "auto" && h.KVM && worst {
 				total += probeTime
 			}
 		}
@@ -211,7 +249,7 @@ func Estimate(s *Scenario) time.Duration {
 		var round time.Duration // every variant once on p
 		for _, vr := range variants {
 			if vr.w.RunsOn(p, s.Baseline) {
-				round += vr.d + trialOverhead[p.Type]
+				round += vr.d + overhead(p)
 			}
 		}
 		if s.Density == nil {
@@ -223,7 +261,7 @@ func Estimate(s *Scenario) time.Duration {
 			// instance's time; each guest it starts adds a boot.
 			per := round
 			if p.Type == VM {
-				per += time.Duration((l+p.VM.PerGuest-1)/p.VM.PerGuest) * bootTime
+				per += time.Duration((l+p.VM.PerGuest-1)/p.VM.PerGuest) * boot(p)
 			}
 			total += per * time.Duration(s.Density.Repetitions)
 		}
@@ -231,20 +269,21 @@ func Estimate(s *Scenario) time.Duration {
 	return total
 }
 
-// EstimateMost is the longest the scenario should take: Estimate, plus,
-// for an adaptive run, rounds added to every cell up to max_repetitions,
-// each look's guests booted again, all within time_budget (which is
-// checked between rounds, so one round more may start before it).
-func EstimateMost(s *Scenario) time.Duration {
-	least := Estimate(s)
+// EstimateMost is the longest the scenario should take on the host: a
+// guest of accel: auto in TCG after a probe that timed out; for an
+// adaptive run, rounds added to every cell up to max_repetitions, each
+// look's guests booted again, all within time_budget (which is checked
+// between rounds, so one round more may start before it).
+func EstimateMost(s *Scenario, h Host) time.Duration {
+	most := estimate(s, h, true)
 	looks := s.Looks()
 	if s.Density != nil || !s.Adaptive(s.Repetitions) || len(looks) < 2 {
-		return least
+		return most
 	}
 	at := func(reps int) time.Duration {
 		t := *s
 		t.Warmup, t.Repetitions = 0, reps
-		return Estimate(&t)
+		return estimate(&t, h, true)
 	}
 	boots := at(0)
 	round := at(1) - boots
@@ -252,7 +291,7 @@ func EstimateMost(s *Scenario) time.Duration {
 	if s.TimeBudget > 0 {
 		added = min(added, s.TimeBudget+round)
 	}
-	return least + added + boots*time.Duration(len(looks)-1)
+	return most + added + boots*time.Duration(len(looks)-1)
 }
 
 // Trials is how many trials the plan has (Plan's length, counted without
@@ -273,7 +312,7 @@ func Trials(s *Scenario) int {
 // unless accept (vmbench run --yes): a parameter matrix can multiply into
 // weeks of trials without anyone meaning it.
 func CheckPlan(s *Scenario, accept bool) Errors {
-	est := Estimate(s)
+	est := Estimate(s, Host{KVM: true}) // the least it can take anywhere
 	if accept || est <= s.MaxDuration {
 		return nil
 	}

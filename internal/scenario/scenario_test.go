@@ -366,7 +366,7 @@ func TestCheckPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	errs := CheckPlan(s, false)
-	if len(errs) != 1 || !strings.Contains(errs.Error(), "x.yaml:4:15: max_duration: the plan would take about 2h20m0s (8008 trials), above max_duration 1h0m0s: shrink it (fewer repetitions (1000)") {
+	if len(errs) != 1 || !strings.Contains(errs.Error(), "x.yaml:4:15: max_duration: the plan would take about 2h27m0s (8008 trials), above max_duration 1h0m0s: shrink it (fewer repetitions (1000)") {
 		t.Errorf("check: %v", errs)
 	}
 	if errs := CheckPlan(s, true); errs != nil {
