@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"testing"
+	"unsafe"
 
 	"github.com/vmbench/vmbench/internal/workload"
 )
@@ -39,6 +40,30 @@ func TestEveryOpMeasures(t *testing.T) {
 		}
 		if len(res.Warnings) != 1 {
 			t.Errorf("%s: 4MiB arrays against a 32MiB cache must warn, got %v", op, res.Warnings)
+		}
+	}
+}
+
+// The arrays each start on a 2 MiB boundary (where a huge page can back
+// them), do not overlap, and hold what is written to them.
+func TestHugeArrays(t *testing.T) {
+	const n = 3<<20/8 + 5 // not a whole number of huge pages
+	arrays, free := hugeArrays(n)
+	defer free()
+	for i, a := range arrays {
+		if len(a) != n {
+			t.Fatalf("array %d has %d elements, want %d", i, len(a), n)
+		}
+		if addr := uintptr(unsafe.Pointer(&a[0])); addr%(2<<20) != 0 {
+			t.Errorf("array %d starts at %#x, not on a 2 MiB boundary", i, addr)
+		}
+		for j := range a {
+			a[j] = float64(i)
+		}
+	}
+	for i, a := range arrays {
+		if a[0] != float64(i) || a[n-1] != float64(i) {
+			t.Errorf("array %d holds %v … %v: the arrays overlap", i, a[0], a[n-1])
 		}
 	}
 }
