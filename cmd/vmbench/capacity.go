@@ -44,7 +44,10 @@ unless --allow-emulated. --host-cores and --host-memory re-project the
 memory and CPU limits onto another host size (the SLO levels stay this
 host's measurements, and the output says so). --json prints the same as one
 JSON document (schema vmbench.capacity/v1), for a spreadsheet or a
-planner; a figure that was not measured is null.`,
+planner; a figure that was not measured is null. Of a fleet run (vmbench
+merge), each host is sized from its own sweep, a host type by its weakest
+host, and the hosts --instances needs are given per type and in the
+fleet's own mix of types.`,
 		Example: `  vmbench run scenarios/capacity.yaml
   vmbench capacity results/latest --instances 500 --headroom 25% --spares 1
   vmbench capacity results/latest --instances 500 --json`,
@@ -84,9 +87,6 @@ func runCapacity(w io.Writer, dir string, o capacityOptions) error {
 		return usageError(fmt.Errorf("run %s is not a density sweep: run a scenario with a density: block (scenarios/capacity.yaml)", r.info.RunID))
 	}
 	if r.info.Fleet != nil {
-		if o.asJSON {
-			return usageError(fmt.Errorf("run %s is a fleet run: --json sizes one host's sweep for now; give one host's run directory, or read the fleet's text", r.info.RunID))
-		}
 		return fleetCapacity(w, r, s, o, headroom)
 	}
 	sweeps := capacity.Sweeps(r.info, r.samples)
@@ -277,6 +277,21 @@ type capacityPlatform struct {
 	HostsRefused string             `json:"hosts_refused,omitempty"`
 }
 
+// capacityPlatformOf is a platform's capacity with the hosts --instances
+// needs, or why they are not given.
+func capacityPlatformOf(c capacity.Result, o capacityOptions, headroom float64) capacityPlatform {
+	p := capacityPlatform{ResultDoc: c.Doc()}
+	switch f := c.Plan(o.instances, headroom/100, o.spares); {
+	case c.Platform.Accel == "tcg" && !o.allowEmulated:
+		p.HostsRefused = "the platform ran under TCG, and emulation sizes nothing (--allow-emulated gives the figure)"
+	case f.Hosts < 0:
+		p.HostsRefused = fmt.Sprintf("none fit after %s headroom", o.headroom)
+	default:
+		p.Hosts = &capacity.Estimate{Value: units.Finite(float64(f.Hosts)), Lo: units.Finite(float64(f.Lo)), Hi: units.Finite(float64(f.Hi))}
+	}
+	return p
+}
+
 func capacityJSON(r *loadedRun, s *scenario.Scenario, host capacity.Host, reprojected bool, results []capacity.Result, o capacityOptions, headroom float64) any {
 	doc := struct {
 		Schema      string             `json:"schema"`
@@ -295,15 +310,7 @@ func capacityJSON(r *loadedRun, s *scenario.Scenario, host capacity.Host, reproj
 		HostMemory: host.Memory, Reprojected: reprojected, Instances: o.instances, Headroom: headroom / 100, Spares: o.spares,
 		Banners: append([]string{}, r.table.Banners...), Platforms: []capacityPlatform{}}
 	for _, c := range results {
-		p := capacityPlatform{ResultDoc: c.Doc()}
-		switch f := c.Plan(o.instances, headroom/100, o.spares); {
-		case c.Platform.Accel == "tcg" && !o.allowEmulated:
-			p.HostsRefused = "the platform ran under TCG, and emulation sizes nothing (--allow-emulated gives the figure)"
-		case f.Hosts < 0:
-			p.HostsRefused = fmt.Sprintf("none fit after %s headroom", o.headroom)
-		default:
-			p.Hosts = &capacity.Estimate{Value: units.Finite(float64(f.Hosts)), Lo: units.Finite(float64(f.Lo)), Hi: units.Finite(float64(f.Hi))}
-		}
+		p := capacityPlatformOf(c, o, headroom)
 		doc.Platforms = append(doc.Platforms, p)
 	}
 	return doc

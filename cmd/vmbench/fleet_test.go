@@ -126,8 +126,36 @@ workloads:
 	if !strings.Contains(string(md), "## Fleet: 2 hosts") || !strings.Contains(string(md), "hosts differ in CPU model: Model A on host-a; Model B on host-b") {
 		t.Errorf("report.md lacks the fleet section:\n%s", md)
 	}
-	if code, _, stderr := runCLI(t, "capacity", fleetDir, "--json"); code != exitUsage || !strings.Contains(stderr, "fleet run") {
-		t.Errorf("capacity --json of a fleet run: exit %d, %s", code, stderr)
+	// The fleet's capacity as a planner's program reads it: per host
+	// type, and in the fleet's mix of types.
+	code, out, stderr = runCLI(t, "capacity", fleetDir, "--instances", "100", "--headroom", "0%", "--spares", "0", "--json")
+	var fleetPlan struct {
+		Schema    string
+		Fleet     bool
+		HostTypes []struct {
+			Name      string
+			Hosts     []string
+			Platforms []struct {
+				capacityPlatform
+				EachHost []hostCount `json:"each_host"`
+			}
+		} `json:"host_types"`
+		Mix []fleetMix
+	}
+	if err := json.Unmarshal([]byte(out), &fleetPlan); code != 0 || err != nil || fleetPlan.Schema != CapacitySchema || !fleetPlan.Fleet || len(fleetPlan.HostTypes) != 2 || len(fleetPlan.Mix) != 2 {
+		t.Fatalf("capacity --json of a fleet run: exit %d, %v\n%s\n%s", code, err, out, stderr)
+	}
+	for _, ht := range fleetPlan.HostTypes {
+		for _, p := range ht.Platforms {
+			if len(ht.Hosts) != 1 || len(p.EachHost) != 1 || p.EachHost[0].PerHost != int(*p.PerHost.Value) || p.Hosts == nil {
+				t.Errorf("capacity --json of a fleet run, %s on %s: %+v", p.Name, ht.Name, p)
+			}
+		}
+	}
+	for _, m := range fleetPlan.Mix {
+		if m.Refused != "" || m.Hosts < 1 || len(m.ByType) != 2 || m.ByType[fleetPlan.HostTypes[0].Name]+m.ByType[fleetPlan.HostTypes[1].Name] != m.Hosts {
+			t.Errorf("capacity --json of a fleet run, the mix of %s: %+v", m.Platform, m)
+		}
 	}
 	code, out, stderr = runCLI(t, "capacity", fleetDir, "--instances", "100", "--headroom", "0%", "--spares", "0")
 	if code != 0 {
