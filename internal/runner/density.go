@@ -52,6 +52,13 @@ func (ss *session) sweep(ctx context.Context) error {
 	stopped := map[string]string{}
 	total := len(dn.Levels) * dn.Repetitions * len(s.Platforms)
 	step := 0
+	// The time left weighs a step by its instances, each started and
+	// run, plus one for the level's fixed work.
+	var left sweepClock
+	for _, n := range dn.Levels {
+		left.planned += (n + 1) * dn.Repetitions * len(s.Platforms)
+	}
+	left.began = time.Now()
 	for li, n := range dn.Levels {
 		for rep := range dn.Repetitions {
 			for i := range s.Platforms {
@@ -61,10 +68,12 @@ func (ss *session) sweep(ctx context.Context) error {
 					return ErrInterrupted
 				}
 				if stopped[p.Name] != "" {
+					left.planned -= n + 1
 					continue
 				}
-				fmt.Fprintf(o.Log, "[%d/%d] level %d, round %d: %d × %s\n", step, total, n, rep+1, n, p.Name)
+				fmt.Fprintf(o.Log, "[%d/%d%s] level %d, round %d: %d × %s\n", step, total, left.text(time.Now()), n, rep+1, n, p.Name)
 				stop, err := ss.level(ctx, p, n, rep, variants)
+				left.done += n + 1
 				if err != nil {
 					return err
 				}
@@ -76,6 +85,23 @@ func (ss *session) sweep(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// sweepClock is a sweep's time left at its pace so far, its steps
+// weighed by their instances.
+type sweepClock struct {
+	planned, done int
+	began         time.Time
+}
+
+// text is ", about 2m10s left" at now, or "" before the first step is
+// done.
+func (c sweepClock) text(now time.Time) string {
+	if c.done == 0 || c.done >= c.planned {
+		return ""
+	}
+	left := now.Sub(c.began) / time.Duration(c.done) * time.Duration(c.planned-c.done)
+	return ", about " + left.Round(time.Second).String() + " left"
 }
 
 // level starts n instances of p, runs every variant in all of them at

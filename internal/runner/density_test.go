@@ -155,3 +155,26 @@ func TestMergedPercentiles(t *testing.T) {
 		t.Errorf("merged percentiles %v", m)
 	}
 }
+
+// A sweep's time left weighs its steps by their instances: after level 1
+// (weight 2 of 2+3+5 = 10) took 20 s, levels 2 and 4 should take 80 s
+// more; a platform a guard stopped takes its steps off the plan.
+func TestSweepClock(t *testing.T) {
+	began := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	c := sweepClock{planned: 10, began: began}
+	if got := c.text(began.Add(time.Minute)); got != "" {
+		t.Errorf("before any step: %q", got)
+	}
+	c.done = 2
+	if got := c.text(began.Add(20 * time.Second)); got != ", about 1m20s left" {
+		t.Errorf("after level 1: %q", got)
+	}
+	c.planned -= 5 // level 4 stopped by a guard
+	if got := c.text(began.Add(20 * time.Second)); got != ", about 30s left" {
+		t.Errorf("after level 1, level 4 stopped: %q", got)
+	}
+	c.done = 5
+	if got := c.text(began.Add(time.Minute)); got != "" {
+		t.Errorf("when done: %q", got)
+	}
+}
