@@ -92,7 +92,7 @@ workloads:
 		t.Fatalf("report.json's density: %v\n%s", err, reportJSON)
 	}
 	for i, p := range rep.Density.Platforms {
-		if len(p.Levels) != 2 || p.Levels[1].Instances != 2 || p.Levels[1].Rounds != 2 || p.Levels[1].Host["mem_available_drop"] == nil || p.Capacity == nil ||
+		if len(p.Levels) != 2 || p.Levels[1].Instances != 2 || p.Levels[1].Rounds != 2 || p.Levels[1].Host["mem_available_drop"] == nil || p.Levels[1].Host["instances_cpu"] == nil || p.Levels[1].Host["foreign_cpu"] == nil || p.Capacity == nil ||
 			p.Capacity.PerHost.Value == nil || *p.Capacity.PerHost.Value != *plan.Platforms[i].PerHost.Value {
 			t.Errorf("report.json's density, %s: %+v; capacity --json says %v per host", p.Name, p, *plan.Platforms[i].PerHost.Value)
 		}

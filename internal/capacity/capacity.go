@@ -258,7 +258,32 @@ func Compute(p Platform, slo []scenario.Gate, host Host) Result {
 		{"PSS", "B", res.PSSPerInstance, ""},
 		{"CPU", "cores", res.CPUPerInstance, "the CPU limit is not judged"},
 	})
+	if w := foreignLoad(p, host); w != "" {
+		res.Warnings = append(res.Warnings, w)
+	}
 	return res
+}
+
+// ForeignLoad is the other load on the host, in cores, above which a
+// sweep's level is said to have shared its host: vmbench's own process
+// and the kernel's work come to a few hundredths of a core.
+const ForeignLoad = 0.25
+
+// foreignLoad warns when other load on the host, beyond the instances'
+// own CPU, went above ForeignLoad cores (or a tenth of the host's) at some
+// level: MemAvailable's drop and the SLO's figures then carry it.
+func foreignLoad(p Platform, host Host) string {
+	limit := max(ForeignLoad, 0.1*float64(cmp.Or(host.Measured, host.Cores)))
+	worst, at := 0.0, 0
+	for _, l := range p.Levels {
+		if v, ok := l.HostMedian(workload.LevelForeignCPU); ok && v > worst {
+			worst, at = v, l.N
+		}
+	}
+	if worst <= limit {
+		return ""
+	}
+	return fmt.Sprintf("%s: other load on the host used %.2f cores beside the instances at level %d (median over its rounds; more than %.2f): the memory drop and the SLO's figures carry it, the CPU per instance does not (it is the instances' own); run the sweep on a quiet host", p.Name, worst, at, limit)
 }
 
 type namedFit struct {
@@ -497,8 +522,15 @@ func fit(p Platform, metric string) Fit {
 // evidence); through the origin when only the first level is unsaturated.
 func cpuFit(p Platform, cores int) Fit {
 	var xs, ys []float64
+	// The instances' own CPU where the sweep measured it, so that other
+	// load on the host is not counted as theirs; the whole host's in runs
+	// from before it did.
+	metric := workload.LevelHostBusy
+	if _, ok := p.Levels[0].HostMedian(workload.LevelInstancesCPU); ok {
+		metric = workload.LevelInstancesCPU
+	}
 	for _, l := range p.Levels {
-		median, ok := l.HostMedian(workload.LevelHostBusy)
+		median, ok := l.HostMedian(workload.LevelHostBusy) // saturation is the whole host's
 		if !ok {
 			continue
 		}
@@ -506,7 +538,7 @@ func cpuFit(p Platform, cores int) Fit {
 		if saturated && len(xs) > 0 {
 			break
 		}
-		for _, v := range l.HostValues(workload.LevelHostBusy) {
+		for _, v := range l.HostValues(metric) {
 			xs, ys = append(xs, float64(l.N)), append(ys, v)
 		}
 		if saturated {

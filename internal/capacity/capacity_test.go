@@ -149,3 +149,32 @@ func TestNegativeCostIsNotAResult(t *testing.T) {
 		t.Errorf("memory per instance %+v, binding %s, warnings %q", r.MemPerInstance, r.Binding, r.Warnings)
 	}
 }
+
+// On a host with other load (0.6 cores of another tenant), CPU per
+// instance is the instances' own CPU, not the whole host's, and the
+// result warns that the host was shared; on a quiet host it does not.
+func TestForeignLoad(t *testing.T) {
+	own := func(n int) float64 { return 0.1 * float64(n) }
+	p := synthetic([]int{1, 2, 4}, func(int) float64 { return 100 }, 0, 1e6, func(n int) float64 { return 0.6 + own(n) })
+	for i, l := range p.Levels {
+		for j := range l.Rounds {
+			p.Levels[i].Rounds[j].Host["instances_cpu"] = own(l.N)
+			p.Levels[i].Rounds[j].Host["foreign_cpu"] = 0.6
+		}
+	}
+	r := Compute(p, nil, Host{Cores: 2, Memory: 1e12})
+	if math.Abs(r.CPUPerInstance.PerInstance-0.1) > 1e-9 {
+		t.Errorf("cpu per instance %+v, want the instances' own 0.1 cores", r.CPUPerInstance)
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "other load on the host used 0.60 cores beside the instances") {
+		t.Errorf("warnings %q, want one of other load", r.Warnings)
+	}
+	for i, l := range p.Levels {
+		for j := range l.Rounds {
+			p.Levels[i].Rounds[j].Host["foreign_cpu"] = 0.05
+		}
+	}
+	if r := Compute(p, nil, Host{Cores: 2, Memory: 1e12}); len(r.Warnings) != 0 {
+		t.Errorf("a quiet host: warnings %q", r.Warnings)
+	}
+}

@@ -57,7 +57,7 @@ func densityRows(p capacity.Platform) (header []string, rows [][]string) {
 	for _, c := range cells {
 		header = append(header, strings.Join(strings.Fields(c.Workload+" "+c.Label+" "+c.Metric), " ")+" per instance")
 	}
-	header = append(header, "MemAvailable drop", "PSS total", "QEMU beyond guests", "host busy", "CPU pressure", "start of the last", "stopped")
+	header = append(header, "MemAvailable drop", "PSS total", "QEMU beyond guests", "host busy", "other load", "CPU pressure", "start of the last", "stopped")
 	host := func(l capacity.Level, name, unit string) string {
 		m, ok := l.HostMedian(name)
 		switch {
@@ -83,7 +83,7 @@ func densityRows(p capacity.Platform) (header []string, rows [][]string) {
 			row = append(row, units.Format(s.Center, c.Unit)+fmt.Sprintf(" n=%d", s.N))
 		}
 		row = append(row, host(l, workload.LevelMemDrop, "B"), host(l, workload.LevelPSSTotal, "B"), host(l, workload.LevelVMMOverhead, "B"),
-			host(l, workload.LevelHostBusy, "cores"), host(l, workload.LevelPSICPUSome, "ratio"), host(l, workload.LevelStartLast, "s"), l.Stop)
+			host(l, workload.LevelHostBusy, "cores"), host(l, workload.LevelForeignCPU, "cores"), host(l, workload.LevelPSICPUSome, "ratio"), host(l, workload.LevelStartLast, "s"), l.Stop)
 		rows = append(rows, row)
 	}
 	return header, rows
@@ -92,7 +92,7 @@ func densityRows(p capacity.Platform) (header []string, rows [][]string) {
 // densityLegend explains the density tables.
 const densityLegend = "Each level ran its instances at once, one round after another; per-instance columns are the median over every instance of every round. " +
 	"Host columns are the median over rounds of the largest over the variants: MemAvailable's drop from before the instances started (gVisor's method), " +
-	"the sum of the instances' peak PSS (Kata's), QEMU's PSS beyond the guest RAM mapping (Firecracker's), host CPU busy, and PSI. " +
+	"the sum of the instances' peak PSS (Kata's), QEMU's PSS beyond the guest RAM mapping (Firecracker's), host CPU busy, other load (host busy less the instances' own CPU), and PSI. " +
 	"`vmbench capacity RUN_DIR --instances N` turns them into instances per host at the SLO and hosts for a fleet."
 
 // densityChart plots, per platform, a metric per instance relative to its

@@ -30,6 +30,8 @@ var DensityMetrics = []workload.MetricInfo{
 	{Name: workload.LevelGuestRAM, Unit: "B", Help: "vm: sum over the guests of the guest RAM mapping's proportional set size"},
 	{Name: "host_cpu", Unit: "s", Help: "host CPU time of all instances' processes during the variant"},
 	{Name: workload.LevelHostBusy, Unit: "cores", Help: "the whole host's CPU time (user plus system) during the variant over its wall time"},
+	{Name: workload.LevelInstancesCPU, Unit: "cores", Help: "the instances' own host CPU time (their processes: the agent, runc and the container, QEMU) over the variant's wall time: what capacity's CPU per instance is fitted to"},
+	{Name: workload.LevelForeignCPU, Unit: "cores", Help: "host_busy minus instances_cpu: other load on the host during the variant (vmbench itself, other tenants)"},
 	{Name: workload.LevelPSICPUSome, Unit: "ratio", Help: "share of the variant's wall time some task waited for a CPU (PSI)"},
 	{Name: workload.LevelPSIMemoryFull, Unit: "ratio", Help: "share of the variant's wall time all tasks stalled on memory (PSI)"},
 	{Name: workload.LevelPSIIOSome, Unit: "ratio", Help: "share of the variant's wall time some task waited for I/O (PSI)"},
@@ -302,6 +304,11 @@ func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, counts
 	}
 	if vmm > 0 {
 		metrics = append(metrics, result.Metric{Name: workload.LevelVMMOverhead, Unit: "B", Value: vmm}, result.Metric{Name: workload.LevelGuestRAM, Unit: "B", Value: touched})
+	}
+	if wall > 0 && busy > 0 {
+		own := hostCPU / wall
+		metrics = append(metrics, result.Metric{Name: workload.LevelInstancesCPU, Unit: "cores", Value: own},
+			result.Metric{Name: workload.LevelForeignCPU, Unit: "cores", Value: max(0, busy-own)})
 	}
 	metrics = append(metrics, mergedPercentiles(samples)...)
 	d := psi1.Sub(psi0)

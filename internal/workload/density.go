@@ -11,6 +11,8 @@ const (
 	LevelVMMOverhead   = "vmm_overhead"
 	LevelGuestRAM      = "guest_ram_touched"
 	LevelHostBusy      = "host_busy"
+	LevelInstancesCPU  = "instances_cpu"
+	LevelForeignCPU    = "foreign_cpu"
 	LevelPSICPUSome    = "psi_cpu_some"
 	LevelPSIMemoryFull = "psi_memory_full"
 	LevelPSIIOSome     = "psi_io_some"
