@@ -265,8 +265,6 @@ func printOverhead(w io.Writer, results []capacity.Result, s *scenario.Scenario)
 // CapacitySchema names the layout of vmbench capacity --json.
 const CapacitySchema = "vmbench.capacity/v1"
 
-// estimate is a figure with its 95% bootstrap interval; nil where it was
-// not measured (JSON null).
 // capacityPlatform is a platform's capacity and the hosts --instances
 // needs.
 type capacityPlatform struct {
@@ -292,26 +290,34 @@ func capacityPlatformOf(c capacity.Result, o capacityOptions, headroom float64) 
 	return p
 }
 
+// capacityHead is what every vmbench capacity --json document begins
+// with: the run, the sweep and the question asked.
+type capacityHead struct {
+	Schema    string   `json:"schema"`
+	RunID     string   `json:"run_id"`
+	Levels    []int    `json:"levels"`
+	Rounds    int      `json:"rounds"`
+	Instances int      `json:"instances"`
+	Headroom  float64  `json:"headroom"`
+	Spares    int      `json:"spares"`
+	Banners   []string `json:"banners"`
+}
+
+func headOf(r *loadedRun, s *scenario.Scenario, o capacityOptions, headroom float64) capacityHead {
+	return capacityHead{Schema: CapacitySchema, RunID: r.info.RunID, Levels: s.Density.Levels, Rounds: s.Density.Repetitions,
+		Instances: o.instances, Headroom: headroom / 100, Spares: o.spares, Banners: append([]string{}, r.table.Banners...)}
+}
+
 func capacityJSON(r *loadedRun, s *scenario.Scenario, host capacity.Host, reprojected bool, results []capacity.Result, o capacityOptions, headroom float64) any {
 	doc := struct {
-		Schema      string             `json:"schema"`
-		RunID       string             `json:"run_id"`
-		Levels      []int              `json:"levels"`
-		Rounds      int                `json:"rounds"`
+		capacityHead
 		HostCores   int                `json:"host_cores"`
 		HostMemory  float64            `json:"host_memory_bytes"` // for instances
 		Reprojected bool               `json:"reprojected"`
-		Instances   int                `json:"instances"`
-		Headroom    float64            `json:"headroom"`
-		Spares      int                `json:"spares"`
-		Banners     []string           `json:"banners"`
 		Platforms   []capacityPlatform `json:"platforms"`
-	}{Schema: CapacitySchema, RunID: r.info.RunID, Levels: s.Density.Levels, Rounds: s.Density.Repetitions, HostCores: host.Cores,
-		HostMemory: host.Memory, Reprojected: reprojected, Instances: o.instances, Headroom: headroom / 100, Spares: o.spares,
-		Banners: append([]string{}, r.table.Banners...), Platforms: []capacityPlatform{}}
+	}{capacityHead: headOf(r, s, o, headroom), HostCores: host.Cores, HostMemory: host.Memory, Reprojected: reprojected, Platforms: []capacityPlatform{}}
 	for _, c := range results {
-		p := capacityPlatformOf(c, o, headroom)
-		doc.Platforms = append(doc.Platforms, p)
+		doc.Platforms = append(doc.Platforms, capacityPlatformOf(c, o, headroom))
 	}
 	return doc
 }

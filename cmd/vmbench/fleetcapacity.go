@@ -221,21 +221,12 @@ func fleetCapacityJSON(r *loadedRun, s *scenario.Scenario, types []*fleetType, s
 		Platforms []typePlatform `json:"platforms"`
 	}
 	doc := struct {
-		Schema    string        `json:"schema"`
-		RunID     string        `json:"run_id"`
+		capacityHead
 		Fleet     bool          `json:"fleet"`
-		Levels    []int         `json:"levels"`
-		Rounds    int           `json:"rounds"`
-		Instances int           `json:"instances"`
-		Headroom  float64       `json:"headroom"`
-		Spares    int           `json:"spares"`
-		Banners   []string      `json:"banners"`
 		Unsized   []unsized     `json:"unsized"`
 		HostTypes []hostTypeDoc `json:"host_types"`
 		Mix       []fleetMix    `json:"mix"`
-	}{Schema: CapacitySchema, RunID: r.info.RunID, Fleet: true, Levels: s.Density.Levels, Rounds: s.Density.Repetitions, Instances: o.instances,
-		Headroom: headroom / 100, Spares: o.spares, Banners: append([]string{}, r.table.Banners...), Unsized: append([]unsized{}, skipped...),
-		HostTypes: []hostTypeDoc{}, Mix: []fleetMix{}}
+	}{capacityHead: headOf(r, s, o, headroom), Fleet: true, Unsized: append([]unsized{}, skipped...), HostTypes: []hostTypeDoc{}, Mix: []fleetMix{}}
 	for _, t := range types {
 		ht := hostTypeDoc{Name: t.name, Hosts: t.hosts, Platforms: []typePlatform{}}
 		for _, p := range platforms {

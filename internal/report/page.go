@@ -108,16 +108,11 @@ func dotChart(t Table, g panel) (string, error) {
 	// Top to bottom in table order: the first row at the top.
 	slices.Reverse(names)
 	flip := func(y float64) float64 { return float64(len(names)-1) - y }
-	p := plot.New()
-	p.X.Label.Text = "performance relative to " + t.Baseline + " (log scale)"
+	xlabel := "performance relative to " + t.Baseline + " (log scale)"
 	if g.cost {
-		p.X.Label.Text = "cost relative to " + t.Baseline + " (log scale)"
+		xlabel = "cost relative to " + t.Baseline + " (log scale)"
 	}
-	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = logTicks125{}
-	p.NominalY(names...)
-	p.Y.Tick.Label.Font.Size = vg.Points(9)
-	p.X.Tick.Label.Font.Size = vg.Points(9)
+	p := rowsPlot(xlabel, names, 9)
 	minX, maxX := 1.0, 1.0
 	k := 0
 	for _, col := range t.Platforms {
@@ -334,6 +329,19 @@ func (logTicks125) Ticks(lo, hi float64) []plot.Tick {
 	return out
 }
 
+// rowsPlot is a plot of named rows (the first name at the bottom) against
+// a log axis of ratios, its row labels in points of size labelPt.
+func rowsPlot(xlabel string, names []string, labelPt float64) *plot.Plot {
+	p := plot.New()
+	p.X.Label.Text = xlabel
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = logTicks125{}
+	p.NominalY(names...)
+	p.Y.Tick.Label.Font.Size = vg.Points(labelPt)
+	p.X.Tick.Label.Font.Size = vg.Points(9)
+	return p
+}
+
 // headlineChart is the summary's first comparison (vm vs container in the
 // default scenario) drawn: a row per resource, its deciding cell's cost
 // relative to the reference with the interval, on a grey band of ±the
@@ -372,13 +380,7 @@ func headlineChart(t Table) (title, caption, out string, err error) {
 	for i, r := range rows { // the summary's first line at the top
 		names[len(rows)-1-i] = r.name
 	}
-	p := plot.New()
-	p.X.Label.Text = "cost on " + x + " relative to " + ref + " (log scale)"
-	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = logTicks125{}
-	p.NominalY(names...)
-	p.Y.Tick.Label.Font.Size = vg.Points(10)
-	p.X.Tick.Label.Font.Size = vg.Points(9)
+	p := rowsPlot("cost on "+x+" relative to "+ref+" (log scale)", names, 10)
 	minX, maxX := 1.0, 1.0
 	xy := make(plotter.XYs, len(rows))
 	errs := make(plotter.XErrors, len(rows))
