@@ -16,7 +16,13 @@ start_dockerd
 # libvirtd for the libvirt guests, and the Debian 12 cloud image they boot
 # (built from this host's APT sources the first time, then cached).
 start_libvirtd
-trap 'stop_dockerd; stop_libvirtd' EXIT
+# sshd's privilege separation directory, which every test sshd needs for
+# each connection: made here, for all the test packages at once, and
+# removed afterwards when made here (no test removes it: another
+# package's sshd may be serving).
+made_run_sshd=""
+if [ ! -d /run/sshd ]; then mkdir -p /run/sshd; made_run_sshd=1; fi
+trap 'stop_dockerd; stop_libvirtd; [ -z "$made_run_sshd" ] || rmdir /run/sshd 2>/dev/null || true' EXIT
 VMBENCH_TEST_CLOUD_IMAGE=$(bash scripts/cloud-image.sh)
 export VMBENCH_TEST_ENGINES=1 VMBENCH_TEST_LIBVIRT=1 VMBENCH_TEST_CLOUD_IMAGE
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

@@ -15,6 +15,13 @@ import (
 // SSHKeys makes in dir a client key (key, key.pub), a host key (hostkey,
 // hostkey.pub) and authorized_keys holding the client key, and makes
 // sshd's privilege separation directory if the host has none.
+//
+// It never removes that directory: every sshd on the host needs it for
+// each connection it accepts, and the test packages run at once (remote's
+// and fleet's sshds overlapped in CI), so a test that removed it when it
+// ended reset the other package's connections ("kex_exchange_identification:
+// Connection reset by peer"). scripts/test.sh makes it before the tests
+// and removes it after them when it made it.
 func SSHKeys(t *testing.T, dir string) {
 	t.Helper()
 	for _, k := range []string{"key", "hostkey"} {
@@ -26,7 +33,6 @@ func SSHKeys(t *testing.T, dir string) {
 	os.WriteFile(filepath.Join(dir, "authorized_keys"), pub, 0o600)
 	if _, err := os.Stat("/run/sshd"); err != nil {
 		os.MkdirAll("/run/sshd", 0o755)
-		t.Cleanup(func() { os.Remove("/run/sshd") })
 	}
 }
 
@@ -62,6 +68,9 @@ Subsystem sftp /usr/lib/openssh/sftp-server
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
+		if t.Failed() { // what sshd said of the connections it refused
+			t.Logf("sshd on %s:%d said:\n%s", addr, port, log.String())
+		}
 	})
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		if c, err := net.Dial("tcp", net.JoinHostPort(addr, fmt.Sprint(port))); err == nil {
