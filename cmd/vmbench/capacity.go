@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -79,9 +80,9 @@ func runCapacity(w io.Writer, dir string, o capacityOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := scenario.Load(r.info.Scenario.Path+" (as stored in run.json)", []byte(r.info.Scenario.Text))
+	s, err := storedScenario(r.info)
 	if err != nil {
-		return usageError(fmt.Errorf("the run's scenario does not load:\n%w", err))
+		return err
 	}
 	if s.Density == nil {
 		return usageError(fmt.Errorf("run %s is not a density sweep: run a scenario with a density: block (scenarios/capacity.yaml)", r.info.RunID))
@@ -119,23 +120,15 @@ func runCapacity(w io.Writer, dir string, o capacityOptions) error {
 			host.Cores, units.Format(host.Memory, "B"), r.info.Host.Cores)
 	}
 	tw := tablewriter.NewWriter(w)
-	tw.SetHeader([]string{"platform", "per host", "binding", "memory/instance", "PSS/instance", "QEMU beyond guest", "CPU/instance", fmt.Sprintf("hosts for %d", o.instances)})
+	tw.SetHeader(append(slices.Clone(capacity.Header), fmt.Sprintf("hosts for %d", o.instances)))
 	tw.SetAutoFormatHeaders(false)
 	tw.SetAutoWrapText(false)
 	tw.SetAlignment(tablewriter.ALIGN_LEFT)
 	emulated := false
 	for _, c := range results {
-		per := fmt.Sprintf("%d [%d, %d]", c.PerHost, c.PerHostLo, c.PerHostHi)
-		if c.Extrapolated {
-			per += " (extrapolated)"
-		}
 		hosts, refused := hostsText(c, o, headroom)
 		emulated = emulated || refused
-		vmm := "—"
-		if !math.IsNaN(c.VMMPerInstance) {
-			vmm = units.Format(c.VMMPerInstance, "B")
-		}
-		tw.Append([]string{c.Platform.Name, per, string(c.Binding), fitText(c.MemPerInstance, "B"), fitText(c.PSSPerInstance, "B"), vmm, fitText(c.CPUPerInstance, "cores"), hosts})
+		tw.Append(append(c.Row(), hosts))
 	}
 	tw.Render()
 	for _, c := range results {
@@ -143,24 +136,12 @@ func runCapacity(w io.Writer, dir string, o capacityOptions) error {
 			fmt.Fprintf(w, "!! %s\n", msg)
 		}
 	}
-	fmt.Fprintf(w, "Per host: the most instances that keep the SLO at every level up to them, fit in memory and CPU, and passed the guards; [95%% bootstrap interval over rounds]. Hosts: ⌈%d / ⌊k·(1−%s)⌋⌉ + %d spare(s).\n", o.instances, o.headroom, o.spares)
+	fmt.Fprintf(w, "%s Hosts: ⌈%d / ⌊k·(1−%s)⌋⌉ + %d spare(s).\n", capacity.Legend, o.instances, o.headroom, o.spares)
 	if emulated {
 		fmt.Fprintln(w, "Hosts-needed refused for platforms that ran under TCG: emulation sizes nothing. --allow-emulated prints them anyway.")
 	}
 	for _, c := range results {
-		var levels []string
-		for _, v := range c.SLO {
-			mark := "ok"
-			if !v.Pass {
-				mark = "FAIL (" + v.Reason + ")"
-			}
-			levels = append(levels, fmt.Sprintf("%d: %s", v.N, mark))
-		}
-		fmt.Fprintf(w, "SLO on %s: %s", c.Platform.Name, strings.Join(levels, "; "))
-		if c.Stop != "" {
-			fmt.Fprintf(w, "; stopped: %s", c.Stop)
-		}
-		fmt.Fprintln(w)
+		fmt.Fprintln(w, c.SLOText())
 	}
 	printRatios(w, results)
 	printOverhead(w, results, s)
@@ -178,20 +159,6 @@ func hostsText(c capacity.Result, o capacityOptions, headroom float64) (text str
 	default:
 		return fmt.Sprintf("%d [%d, %d]", f.Hosts, f.Lo, f.Hi), false
 	}
-}
-
-func fitText(f capacity.Fit, unit string) string {
-	switch {
-	case math.IsNaN(f.PerInstance):
-		return "—"
-	case f.PerInstance < 0: // a cost below zero is other load's: see the warnings
-		return "not measured (below zero)"
-	}
-	s := units.Format(f.PerInstance, unit)
-	if !math.IsNaN(f.Lo) {
-		s += fmt.Sprintf(" [%s, %s]", units.Format(f.Lo, unit), units.Format(f.Hi, unit))
-	}
-	return s
 }
 
 // printRatios compares densities: vm against container, container against

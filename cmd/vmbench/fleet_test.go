@@ -102,6 +102,13 @@ workloads:
 			}
 		}
 	}
+	// report.md shows the capacity as vmbench capacity prints it.
+	md0, _ := os.ReadFile(filepath.Join(hosts[0], "report.md"))
+	for _, want := range []string{"## Capacity on this host (", "| platform | per host | binding |", fmt.Sprintf("| box | %v [", *plan.Platforms[1].PerHost.Value), "- SLO on native: 1: ok"} {
+		if !strings.Contains(string(md0), want) {
+			t.Errorf("report.md of a sweep lacks %q:\n%s", want, md0)
+		}
+	}
 	code, out, stderr = runCLI(t, "report", hosts[0], "--format", "openmetrics")
 	for _, want := range []string{`vmbench_density_instance_median_bytes_per_second{platform="box",instances="2",workload="cpu"`,
 		`vmbench_density_host_bytes{platform="native",instances="1",metric="mem_available_drop"}`,

@@ -246,11 +246,7 @@ func retryScenario(info result.RunInfo, s *scenario.Scenario, path string) (*sce
 
 // storedScenario is the scenario the run was made of, as run.json keeps it.
 func storedScenario(info result.RunInfo) (*scenario.Scenario, error) {
-	name := info.Scenario.Path
-	if name == "" {
-		name = info.Scenario.Name
-	}
-	s, err := scenario.Load(name+" (as stored in run.json)", []byte(info.Scenario.Text))
+	s, err := scenario.Stored(info)
 	if err != nil {
 		return nil, usageError(fmt.Errorf("the run's scenario does not load:\n%w", err))
 	}

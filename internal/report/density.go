@@ -164,3 +164,24 @@ func memoryCurve(p capacity.Platform) ([]float64, []float64) {
 	}
 	return xs, ys
 }
+
+// capacityTable is the sweep's capacity on the run's host, as vmbench
+// capacity prints it without the fleet's hosts: a title, the rows, and
+// the lines under them (each platform's SLO by level, the warnings, the
+// legend). No rows when the sweep was not sized.
+func (t Table) capacityTable() (title string, header []string, rows [][]string, lines []string) {
+	if len(t.Capacity.Results) == 0 {
+		return "", nil, nil, nil
+	}
+	h := t.Capacity.Host
+	title = fmt.Sprintf("Capacity on this host (%d CPUs, %s for instances)", h.Cores, units.Format(h.Memory, "B"))
+	for _, c := range t.Capacity.Results {
+		rows = append(rows, c.Row())
+		lines = append(lines, c.SLOText())
+	}
+	for _, c := range t.Capacity.Results {
+		lines = append(lines, c.Warnings...)
+	}
+	lines = append(lines, capacity.Legend+" vmbench capacity RUN_DIR --instances N gives the hosts a fleet of N needs.")
+	return title, capacity.Header, rows, lines
+}

@@ -136,11 +136,12 @@ func HTML(w io.Writer, t Table) error {
 		SummaryRows   [][]string
 		Findings      []string
 		Density       []profileTable
+		Capacity      capacitySection
 		DensityLegend string
 		ExitHeader    []string
 		ExitRows      [][]string
 		ExitLegend    string
-	}{t, t.colorKey(), t.sections(), t.families(), familyLegend, fleetHosts, fleetCells, fleetLegend, t.Fleet.spreadChart(), runNotes, t.legend(), overview, charts, profiles, profileLegend(t.Baseline), t.environment(), t.summaryTitle(), sh, sr, findings, density, densityLegend, eh, er, exitLegend})
+	}{t, t.colorKey(), t.sections(), t.families(), familyLegend, fleetHosts, fleetCells, fleetLegend, t.Fleet.spreadChart(), runNotes, t.legend(), overview, charts, profiles, profileLegend(t.Baseline), t.environment(), t.summaryTitle(), sh, sr, findings, density, t.capacitySection(), densityLegend, eh, er, exitLegend})
 }
 
 type profileTable struct {
@@ -223,6 +224,11 @@ details li{font-size:13px}
 {{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table></div>
 {{end}}{{if .Density}}<p class="small">{{.DensityLegend}}</p>{{end}}
+{{with .Capacity}}{{if .Rows}}<h2>{{.Title}}</h2>
+<div class="scroll"><table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</table></div>
+<ul class="small">{{range .Lines}}<li>{{.}}</li>{{end}}</ul>{{end}}{{end}}
 {{range .Overview}}<figure><h2>{{.Title}}</h2>{{$.Key}}{{.SVG}}<figcaption>{{.Caption}}</figcaption></figure>
 {{end}}
 {{range .Sections}}<h2>Workload {{.Title}}</h2>
@@ -359,6 +365,18 @@ func (stepTicks) Ticks(lo, hi float64) []plot.Tick {
 		out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', 4, 64)})
 	}
 	return out
+}
+
+// capacitySection is the sweep's capacity for report.html.
+type capacitySection struct {
+	Title         string
+	Header, Lines []string
+	Rows          [][]string
+}
+
+func (t Table) capacitySection() capacitySection {
+	title, h, rows, lines := t.capacityTable()
+	return capacitySection{Title: title, Header: h, Rows: rows, Lines: lines}
 }
 
 // svg draws a plot as an SVG element for the page, w wide and h high plus

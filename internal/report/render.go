@@ -121,6 +121,13 @@ func Text(w io.Writer, t Table) error {
 	}
 	if len(t.Density) > 0 {
 		fmt.Fprintln(w, densityLegend)
+		if title, h, rows, lines := t.capacityTable(); len(rows) > 0 {
+			fmt.Fprintf(w, "%s:\n", title)
+			textTable(w)(h, rows)
+			for _, l := range lines {
+				fmt.Fprintln(w, wrap(l, 158, "   "))
+			}
+		}
 		if len(t.Rows) == 0 {
 			return nil
 		}
@@ -197,6 +204,15 @@ func Markdown(w io.Writer, t Table) error {
 	}
 	if len(t.Density) > 0 {
 		fmt.Fprintf(w, "%s\n\n", densityLegend)
+		if title, h, rows, lines := t.capacityTable(); len(rows) > 0 {
+			fmt.Fprintf(w, "## %s\n\n", title)
+			mdTable(w, h, rows)
+			fmt.Fprintln(w)
+			for _, l := range lines {
+				fmt.Fprintf(w, "- %s\n", mdEscape(l))
+			}
+			fmt.Fprintln(w)
+		}
 	}
 	if len(t.Rows) > 0 || len(t.Density) == 0 {
 		h := t.header()

@@ -226,7 +226,7 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 	}
 	t.Density = capacity.Sweeps(info, samples)
 	if len(t.Density) > 0 {
-		if s, err := scenario.Load(info.Scenario.Path, []byte(info.Scenario.Text)); err == nil {
+		if s, err := scenario.Stored(info); err == nil {
 			t.Capacity = capacity.PlanRun(s, info, samples)
 		} else {
 			t.Banners = append(t.Banners, "the stored scenario does not load with this vmbench, so the sweep is not sized: "+strings.ReplaceAll(err.Error(), "\n", "; "))

@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vmbench/vmbench/internal/options"
+	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/stats"
 	"github.com/vmbench/vmbench/internal/units"
 )
@@ -36,6 +37,16 @@ func LoadEdited(path string, sets, only []string) (*Scenario, []byte, error) {
 	}
 	s, err := Load(path, data)
 	return s, data, err
+}
+
+// Stored is the scenario a run was made of, as its run.json keeps it; its
+// errors name it "PATH (as stored in run.json)".
+func Stored(info result.RunInfo) (*Scenario, error) {
+	name := info.Scenario.Path
+	if name == "" {
+		name = info.Scenario.Name
+	}
+	return Load(name+" (as stored in run.json)", []byte(info.Scenario.Text))
 }
 
 // Load decodes and validates a scenario; name is used in error messages.
