@@ -128,7 +128,7 @@ func Families(t Table, x Export) []*dto.MetricFamily {
 			add("vmbench_capacity_memory_per_instance_bytes", "bytes", "Host memory each instance costs: the slope of MemAvailable's drop over the levels.", c.MemPerInstance.PerInstance, l...)
 		}
 		if c.CPUPerInstance.PerInstance >= 0 {
-			add("vmbench_capacity_cpu_per_instance_cores", "cores", "Host CPU each instance costs: the slope of the host's busy cores over the levels.", c.CPUPerInstance.PerInstance, l...)
+			add("vmbench_capacity_cpu_per_instance_cores", "cores", "Host CPU each instance costs: the slope of the instances' own CPU over the levels.", c.CPUPerInstance.PerInstance, l...)
 		}
 		for _, v := range c.SLO {
 			pass := 0.0

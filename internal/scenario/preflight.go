@@ -202,21 +202,19 @@ func Estimate(s *Scenario, h Host) time.Duration {
 
 func estimate(s *Scenario, h Host, worst bool) time.Duration {
 	var total time.Duration
+	accel := func(p Platform) string { // at worst, auto falls back to TCG
+		if worst && p.VM.Accel == "auto" {
+			return "tcg"
+		}
+		return accelOf(p, h)
+	}
 	overhead := func(p Platform) time.Duration {
 		if p.Type != VM {
 			return trialOverhead[p.Type]
 		}
-		if worst && p.VM.Accel == "auto" {
-			return vmOverhead["tcg"]
-		}
-		return vmOverhead[accelOf(p, h)]
+		return vmOverhead[accel(p)]
 	}
-	boot := func(p Platform) time.Duration {
-		if worst && p.VM.Accel == "auto" {
-			return bootTime["tcg"]
-		}
-		return bootTime[accelOf(p, h)]
-	}
+	boot := func(p Platform) time.Duration { return bootTime[accel(p)] }
 	for _, p := range s.Platforms {
 		if p.Type == VM {
 			total += boot(p)
