@@ -1,12 +1,14 @@
 package remote_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -181,14 +183,16 @@ workloads:
 			t.Errorf("report.md lacks %q", want)
 		}
 	}
-	nothingLeft(t, []string{byName["twin"].Info["placement"], byName["esx-vm"].Info["placement"]}, sshds)
+	nothingLeft(t, info.RunID, []string{byName["twin"].Info["placement"], byName["esx-vm"].Info["placement"]}, sshds)
 }
 
 // nothingLeft checks the machines: no placement directory, no agent, no
 // container of a remote agent; and here no SSH control directory, and no
 // session on the sshds.
-func nothingLeft(t *testing.T, placements []string, sshds []int) {
+func nothingLeft(t *testing.T, runID string, placements []string, sshds []int) {
 	t.Helper()
+	// Only what this run made: the fleet package's tests run at the same
+	// time, with their own agents, placements and containers.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		var left []string
 		for _, p := range placements {
@@ -201,11 +205,11 @@ func nothingLeft(t *testing.T, placements []string, sshds []int) {
 			if out, _ := exec.Command("pgrep", "-af", p).Output(); len(out) > 0 {
 				left = append(left, "processes: "+string(out))
 			}
+			if out, _ := exec.Command("runc", "list", "-q").Output(); strings.Contains(string(out), containerPrefix(p)) {
+				left = append(left, "containers: "+string(out))
+			}
 		}
-		if out, _ := exec.Command("runc", "list", "-q").Output(); strings.Contains(string(out), "vmbench-remote-") {
-			left = append(left, "containers: "+string(out))
-		}
-		if dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "vmbench-*-ssh-*")); len(dirs) > 0 {
+		if dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), result.Name(runID, "*-ssh-*"))); len(dirs) > 0 {
 			left = append(left, fmt.Sprint("SSH control directories: ", dirs))
 		}
 		for _, pid := range sshds {
@@ -221,6 +225,52 @@ func nothingLeft(t *testing.T, placements []string, sshds []int) {
 			return
 		}
 	}
+}
+
+// containerPrefix starts the names of the containers the agent placed in
+// placement runs (initproc.Remote's idPrefix).
+func containerPrefix(placement string) string {
+	return "vmbench-remote-" + strings.TrimPrefix(filepath.Base(placement), "tmp.")
+}
+
+// placedUnder is the placements of the agents serving sessions of the
+// given sshds: the processes "…/vmbench agent remote … DIR" descended
+// from one of them.
+func placedUnder(sshds []int) []string {
+	parent := func(pid int) int {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		// pid (comm) state ppid …: comm may hold spaces and parentheses.
+		_, rest, _ := strings.Cut(string(b[bytes.LastIndexByte(b, ')')+1:]), " ")
+		f := strings.Fields(rest)
+		if len(f) < 2 {
+			return 0
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		return ppid
+	}
+	var placements []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, c := range procs {
+		b, _ := os.ReadFile(c)
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(args) < 4 || !strings.HasSuffix(args[0], "/vmbench") || args[1] != "agent" || args[2] != "remote" {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(c)))
+		for p := parent(pid); p > 1; p = parent(p) {
+			if slices.Contains(sshds, p) {
+				placements = append(placements, args[len(args)-1])
+				break
+			}
+		}
+	}
+	return placements
+}
+
+// runsIn says whether a container of the agent placed in placement runs.
+func runsIn(placement string) bool {
+	ps, _ := exec.Command("pgrep", "-af", containerPrefix(placement)).Output()
+	return strings.Contains(string(ps), "runc")
 }
 
 // A controller killed outright (kill -9) mid-trial leaves nothing on the
@@ -254,15 +304,8 @@ workloads:
 		if time.Now().After(deadline) {
 			t.Fatalf("no trial ran on the machine within 2 min: %s", out.String())
 		}
-		ps, _ := exec.Command("pgrep", "-af", "vmbench-remote-").Output()
-		if !strings.Contains(string(ps), "runc") {
-			continue
-		}
-		agents, _ := exec.Command("pgrep", "-af", " agent remote ").Output()
-		for _, line := range strings.Split(strings.TrimSpace(string(agents)), "\n") {
-			if f := strings.Fields(line); len(f) > 2 && strings.HasSuffix(f[1], "/vmbench") {
-				placements = append(placements, f[len(f)-1])
-			}
+		if p := placedUnder(sshds); len(p) > 0 && slices.ContainsFunc(p, runsIn) {
+			placements = p
 		}
 	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -273,7 +316,11 @@ workloads:
 	if out, err := exec.Command(agentBinary, "cleanup").CombinedOutput(); err != nil {
 		t.Errorf("vmbench cleanup: %v: %s", err, out)
 	}
-	nothingLeft(t, placements, sshds)
+	runs, _ := filepath.Glob(filepath.Join(results, "2*"))
+	if len(runs) != 1 {
+		t.Fatalf("run directories in %s: %v, want one", results, runs)
+	}
+	nothingLeft(t, filepath.Base(runs[0]), placements, sshds)
 }
 
 // A machine whose SSH server goes away mid-run (sessions killed, the
@@ -304,14 +351,12 @@ workloads:
 		// when its container has gone.)
 		ran, gone := false, false
 		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			ps, _ := exec.Command("pgrep", "-af", "vmbench-remote-").Output()
-			running := strings.Contains(string(ps), "runc")
-			if running && placement == "" {
-				agents, _ := exec.Command("pgrep", "-af", " agent remote ").Output()
-				if f := strings.Fields(string(agents)); len(f) > 2 {
-					placement = f[len(f)-1]
+			if placement == "" {
+				if p := placedUnder(sshds[:1]); len(p) > 0 {
+					placement = p[0]
 				}
 			}
+			running := placement != "" && runsIn(placement)
 			if gone && running {
 				break
 			}
@@ -326,7 +371,7 @@ workloads:
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}()
-	_, _, samples := run(t, text)
+	_, info, samples := run(t, text)
 	<-done
 	var ok, lost int
 	for _, s := range samples {
@@ -349,5 +394,5 @@ workloads:
 	}) {
 		t.Errorf("no trial says the session was lost and the machine is unreachable")
 	}
-	nothingLeft(t, []string{placement}, sshds[1:])
+	nothingLeft(t, info.RunID, []string{placement}, sshds[1:])
 }
