@@ -13,7 +13,7 @@ mapfile -t PACKAGES < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' scripts/packages
 # Ansible with sshd for the fleet test.
 # libvirtd for the libvirt guests' tests (which boot the test cloud image
 # scripts/cloud-image.sh builds).
-TEST_PACKAGES=(gcc libxml2-utils prometheus prometheus-node-exporter chromium docker.io podman ansible-core openssh-server openssh-client libvirt-daemon-system)
+TEST_PACKAGES=(gcc libxml2-utils prometheus prometheus-node-exporter chromium docker.io podman ansible-core openssh-server openssh-client libvirt-daemon-system postgresql)
 
 die() { echo "vmbench: $*" >&2; exit 2; }
 

@@ -28,6 +28,9 @@ type gateOptions struct {
 	failInconclusive bool
 	allowEmpty       bool
 	binary           string
+	history          int
+	historyThreshold string
+	historyResults   []string
 }
 
 func newGateCmd() *cobra.Command {
@@ -50,12 +53,19 @@ each retry), so that retrying until a verdict comes keeps its error rate.
 Inconclusive verdicts do not fail the gate unless --fail-inconclusive is
 given.
 
+--history N also reads the stored runs of the same scenario up to this one
+(RUN_DIR's results directory, or --history-results) as vmbench history does,
+and fails when an overhead's level moved for the worse at a change point
+within the last N runs, by more than --history-threshold with its whole
+interval, and still holds: the slow creep of steps that each passed.
+
 Exit codes: 0 every gate passed, 3 a gate failed, 6 the gates checked
 nothing (every check skipped: no baseline, or none that covers the gated
 cells; --allow-empty makes that 0), 2 bad input (run, scenario, baseline or
 flags), 1 internal error.`,
 		Example: `  vmbench gate results/20261125-093000-77c1
   vmbench gate results/20261125-093000-77c1 --baseline baseline.json --retry 2
+  vmbench gate results/20261125-093000-77c1 --history 6
   vmbench baseline save results/20261124-221500-3fa2 baseline.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -72,6 +82,9 @@ flags), 1 internal error.`,
 	f.BoolVar(&o.failInconclusive, "fail-inconclusive", false, "count inconclusive verdicts as failures")
 	f.BoolVar(&o.allowEmpty, "allow-empty", false, "exit 0 when every check was skipped (without it: exit 6)")
 	f.StringVar(&o.binary, "agent-binary", "", "static vmbench binary the platforms run on --retry (default: this binary)")
+	f.IntVar(&o.history, "history", 0, "also fail on a persistent change point in the stored runs' history of a cell within the last N runs (vmbench history), even where every step passed")
+	f.StringVar(&o.historyThreshold, "history-threshold", "2%", "with --history: the largest persistent worsening of an overhead that passes")
+	f.StringArrayVar(&o.historyResults, "history-results", nil, "with --history: the results directories that hold the history; repeatable (default: RUN_DIR's own)")
 	return cmd
 }
 
@@ -86,9 +99,15 @@ func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
 	if info.Fleet != nil && o.retry > 0 && o.scenario == "" {
 		return usageError(errors.New("gate --retry on a fleet run runs its trials here, as root: name the scenario file the hosts ran with --scenario FILE (the run's stored copy came from a host and is not run)"))
 	}
-	s, err := gateScenario(info, o.scenario, o.retry > 0)
+	s, err := gateScenario(info, o.scenario, o.retry > 0, o.history > 0)
 	if err != nil {
 		return err
+	}
+	var past []gate.Check
+	if o.history > 0 {
+		if past, err = historyChecks(dir, info, o); err != nil {
+			return err
+		}
 	}
 	var base *gate.Baseline
 	if o.baseline != "" {
@@ -116,7 +135,9 @@ func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
 		if err != nil {
 			return gate.Report{}, usageError(err)
 		}
-		return gate.Evaluate(s, info, samples, base, looks), nil
+		rep := gate.Evaluate(s, info, samples, base, looks)
+		rep.Checks = append(rep.Checks, past...)
+		return rep, nil
 	}
 	rep, err := evaluate()
 	if err != nil {
@@ -205,7 +226,7 @@ func sameDir(a, b string) bool {
 
 // gateScenario is the scenario whose gates are evaluated: the run's own
 // copy, or another file.
-func gateScenario(info result.RunInfo, path string, here bool) (*scenario.Scenario, error) {
+func gateScenario(info result.RunInfo, path string, here, history bool) (*scenario.Scenario, error) {
 	var s *scenario.Scenario
 	var err error
 	if path != "" {
@@ -216,7 +237,7 @@ func gateScenario(info result.RunInfo, path string, here bool) (*scenario.Scenar
 	if err != nil {
 		return nil, err
 	}
-	if len(s.Gates) == 0 {
+	if len(s.Gates) == 0 && !history {
 		return nil, usageError(fmt.Errorf("scenario %q has no gates: add a gates: list to it (see docs/gates.md), or name another file with --scenario", s.Name))
 	}
 	return s, nil

@@ -65,7 +65,7 @@ intervals.`,
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError(suggestFlag(cmd, err)) })
-	root.AddCommand(newRunCmd(), newValidateCmd(), newReportCmd(), newCompareCmd(), newGateCmd(), newCapacityCmd(), newBaselineCmd(), newListCmd(), newVersionCmd(), newSchemaCmd(), newCleanupCmd(), newDoctorCmd(), newLabCmd(), newRunsCmd(), newMergeCmd(), newAgentCmd())
+	root.AddCommand(newRunCmd(), newValidateCmd(), newReportCmd(), newCompareCmd(), newGateCmd(), newCapacityCmd(), newBaselineCmd(), newListCmd(), newVersionCmd(), newSchemaCmd(), newCleanupCmd(), newDoctorCmd(), newLabCmd(), newRunsCmd(), newHistoryCmd(), newPublishCmd(), newMergeCmd(), newAgentCmd())
 	// An unknown command reaches the root with its arguments.
 	root.Args, root.SuggestionsMinimumDistance = cobra.ArbitraryArgs, 2
 	root.RunE = func(cmd *cobra.Command, args []string) error {

@@ -44,6 +44,10 @@ const (
 	Error Status = "error"
 )
 
+// History is the kind of a check vmbench gate --history makes: a
+// persistent change point in the stored runs' history of a cell.
+const History = "history"
+
 // Check is one gate judged on one variant of its workload on one platform.
 type Check struct {
 	Gate     string // the gate's name
@@ -71,6 +75,7 @@ type Check struct {
 	Paired        bool    // relative and negligible: paired round by round
 	Alpha         float64 // regression
 	N, BaseN      int     // values behind Value; and behind the comparison's other side
+	Window        int     // a history check: the last runs it looks in
 	Reason        string  // the verdict in words, with its numbers
 	higher        bool    // larger values of the metric are better
 }
@@ -127,8 +132,8 @@ func (r Report) Empty() bool { return len(r.Checks) == r.Count(Skipped) }
 func (r Report) RetryCells() []result.Cell {
 	var out []result.Cell
 	for _, c := range r.Checks {
-		if c.Status != Inconclusive {
-			continue
+		if c.Status != Inconclusive || c.Kind == History {
+			continue // a history is not decided by more trials of this run
 		}
 		for _, cell := range c.Cells() {
 			if !slices.Contains(out, cell) {

@@ -83,6 +83,8 @@ func (c Check) bound() string {
 		return fmt.Sprintf("≥ %g per host", c.Bound)
 	case scenario.DensityLoss:
 		return fmt.Sprintf("density loss ≤ %s vs %s", pct(c.Bound), c.Against)
+	case History:
+		return fmt.Sprintf("persistent change ≤ %s vs %s over the last %d runs", pct(c.Bound), c.Against, c.Window)
 	}
 	return fmt.Sprintf("≤ %s vs baseline", pct(c.Bound))
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"html"
 	"os"
 	"os/exec"
@@ -62,10 +63,6 @@ var measured = regexp.MustCompile(`data-measure="([^"]*)"`)
 // a non-zero size inside the window, and so must the colour keys that
 // stand for the charts' legends.
 func TestReportInChromium(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatal("chromium not found: the test command installs it (apt-get install -y chromium)")
-	}
 	var page bytes.Buffer
 	if err := HTML(&page, recorded(t)); err != nil {
 		t.Fatal(err)
@@ -73,22 +70,8 @@ func TestReportInChromium(t *testing.T) {
 	if strings.Contains(page.String(), "<script") {
 		t.Fatal("report.html has a script")
 	}
-	path := filepath.Join(t.TempDir(), "report.html")
-	os.WriteFile(path, []byte(strings.Replace(page.String(), "</body>", measureScript+"</body>", 1)), 0o644)
 	for _, width := range []string{"1280", "1400", "1920"} {
-		out, err := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-			"--window-size="+width+",1000", "--user-data-dir="+t.TempDir(), "--dump-dom", "file://"+path).Output()
-		if err != nil {
-			t.Fatalf("chromium: %v", err)
-		}
-		m := measured.FindSubmatch(out)
-		if m == nil {
-			t.Fatalf("at %s px the page did not measure itself:\n%.2000s", width, out)
-		}
-		var got measure
-		if err := json.Unmarshal([]byte(html.UnescapeString(string(m[1]))), &got); err != nil {
-			t.Fatal(err)
-		}
+		got := inChromium(t, page.String(), width)
 		if got.ScrollW > got.ClientW {
 			t.Errorf("at %s px the page is %.0f px wide: it scrolls sideways", width, got.ScrollW)
 		}
@@ -115,6 +98,82 @@ func TestReportInChromium(t *testing.T) {
 			if k <= 0 || k > got.ClientW {
 				t.Errorf("at %s px colour key %d ends at %.0f px", width, i, k)
 			}
+		}
+	}
+}
+
+// inChromium loads the page in Debian's chromium, headless (the test
+// command installs it), in a window width px wide, and measures it.
+func inChromium(t *testing.T, page, width string) measure {
+	t.Helper()
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("chromium not found: the test command installs it (apt-get install -y chromium)")
+	}
+	path := filepath.Join(t.TempDir(), "page.html")
+	os.WriteFile(path, []byte(strings.Replace(page, "</body>", measureScript+"</body>", 1)), 0o644)
+	out, err := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+		"--window-size="+width+",1000", "--user-data-dir="+t.TempDir(), "--dump-dom", "file://"+path).Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	m := measured.FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("at %s px the page did not measure itself:\n%.2000s", width, out)
+	}
+	var got measure
+	if err := json.Unmarshal([]byte(html.UnescapeString(string(m[1]))), &got); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// history.html in Chromium: twelve runs and a step at the eighth, each
+// series a chart inside the window, no text over a mark or another text.
+func TestHistoryInChromium(t *testing.T) {
+	p := TrendPage{Title: "vmbench history: creep", Platforms: []string{"native", "box"}, Header: []string{"series", "from run"}, Rows: [][]string{{"cpu.throughput: box vs native", "#8 commit=c08"}}}
+	for k, unit := range []string{"", "GB/s"} {
+		tr := Trend{Title: "series " + unit, Platform: "box", Overhead: unit == "", Unit: unit, Changes: []int{7}}
+		for i := range 12 {
+			v := 0.01 * float64(i%3)
+			if i >= 7 {
+				v += 1.05
+			}
+			if k == 1 {
+				v = 1.7e9 - 0.8e9*float64(min(1, i/7))
+			}
+			tr.Runs = append(tr.Runs, fmt.Sprintf("commit=c%02d", i+1))
+			tr.X, tr.Values = append(tr.X, i), append(tr.Values, v)
+			tr.Lo, tr.Hi = append(tr.Lo, v*0.97), append(tr.Hi, v*1.05)
+		}
+		tr.Levels = []TrendLevel{{From: 0, To: 7, Level: tr.Values[0]}, {From: 7, To: 12, Level: tr.Values[11]}}
+		p.Trends = append(p.Trends, tr)
+	}
+	var page bytes.Buffer
+	if err := TrendHTML(&page, p); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(page.String(), "<script") {
+		t.Fatal("history.html has a script")
+	}
+	for _, width := range []string{"1280", "1920"} {
+		got := inChromium(t, page.String(), width)
+		if got.ScrollW > got.ClientW {
+			t.Errorf("at %s px the page is %.0f px wide: it scrolls sideways", width, got.ScrollW)
+		}
+		if len(got.SVGs) != 2 || len(got.Keys) != 1 {
+			t.Errorf("at %s px: %d charts and %d colour keys, want 2 and 1", width, len(got.SVGs), len(got.Keys))
+		}
+		for i, s := range got.SVGs {
+			if s[0] <= 0 || s[1] <= 0 || s[2] > got.ClientW {
+				t.Errorf("at %s px chart %d is %.0f×%.0f px, its right edge at %.0f", width, i, s[0], s[1], s[2])
+			}
+		}
+		if got.Texts < 20 {
+			t.Errorf("at %s px the charts have %d texts", width, got.Texts)
+		}
+		for _, o := range got.Overlaps {
+			t.Errorf("at %s px %s", width, o)
 		}
 	}
 }

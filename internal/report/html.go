@@ -187,11 +187,9 @@ type chart struct {
 	Keyed          bool // its colours are the platforms'
 }
 
-var htmlPage = template.Must(template.New("report").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>vmbench report: {{.T.Scenario}}</title>
-<style>
-:root{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans",sans-serif;color:#222;font-size:15px;line-height:1.4}
+// pageStyle is the style of vmbench's HTML pages: report.html and
+// history.html read alike.
+const pageStyle = `:root{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Liberation Sans",sans-serif;color:#222;font-size:15px;line-height:1.4}
 body{margin:0 auto;padding:1.5em 2em;max-width:1200px}
 h2{margin-top:2em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:13px;margin:.6em 0}
@@ -208,7 +206,13 @@ sup a{text-decoration:none;font-size:10px;margin-left:1px}
 details{margin:.4em 0}summary{cursor:pointer;color:#555;font-size:13px}
 details li{font-size:13px}
 @media print{:root{font-size:11px}body{max-width:none;padding:0}figure,table,tr{break-inside:avoid}h2{break-after:avoid}a{color:inherit}}
-</style></head><body>
+`
+
+var htmlPage = template.Must(template.New("report").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>vmbench report: {{.T.Scenario}}</title>
+<style>
+`+pageStyle+`</style></head><body>
 <h1>vmbench report: {{.T.Scenario}}</h1>
 <p>Run <code>{{.T.RunID}}</code>, baseline platform <code>{{.T.Baseline}}</code>. Each platform has one colour on this page:</p>
 {{.Key}}
