@@ -18,8 +18,10 @@ import (
 
 // historyDoc is what the test reads of vmbench history --json.
 type historyDoc struct {
-	Schema  string `json:"schema"`
-	Runs    []struct{ RunID string `json:"run_id"` }
+	Schema string `json:"schema"`
+	Runs   []struct {
+		RunID string `json:"run_id"`
+	}
 	Changed []int `json:"scenario_changed_at"`
 	Series  []struct {
 		Key struct {

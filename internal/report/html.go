@@ -212,7 +212,7 @@ var htmlPage = template.Must(template.New("report").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>vmbench report: {{.T.Scenario}}</title>
 <style>
-`+pageStyle+`</style></head><body>
+` + pageStyle + `</style></head><body>
 <h1>vmbench report: {{.T.Scenario}}</h1>
 <p>Run <code>{{.T.RunID}}</code>, baseline platform <code>{{.T.Baseline}}</code>. Each platform has one colour on this page:</p>
 {{.Key}}
