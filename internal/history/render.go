@@ -13,6 +13,7 @@ import (
 	"github.com/vmbench/vmbench/internal/report"
 	"github.com/vmbench/vmbench/internal/stats"
 	"github.com/vmbench/vmbench/internal/units"
+	"github.com/vmbench/vmbench/internal/untrusted"
 )
 
 // Schema names the layout of vmbench history --json.
@@ -102,10 +103,12 @@ var changeHeader = []string{"series", "from run", "change [95%]", "level", "", "
 // Text renders the history for a terminal.
 func Text(w io.Writer, h History, order string) error {
 	first, last := h.Runs[0], h.Runs[len(h.Runs)-1]
-	fmt.Fprintf(w, "History of scenario %s: %d runs, %s (%s) to %s (%s)\n", h.Scenario, len(h.Runs),
+	// Names, labels and units come from stored runs: on one line each,
+	// without a terminal's control characters.
+	fmt.Fprintf(w, "History of scenario %s: %d runs, %s (%s) to %s (%s)\n", untrusted.Line(h.Scenario), len(h.Runs),
 		first.ID, first.Start.UTC().Format("2006-01-02 15:04"), last.ID, last.Start.UTC().Format("2006-01-02 15:04"))
 	for _, s := range h.warnings() {
-		fmt.Fprintf(w, "warning: %s\n", s)
+		fmt.Fprintf(w, "warning: %s\n", untrusted.Line(s))
 	}
 	rows := h.changeRows(order)
 	with := 0
@@ -122,6 +125,9 @@ func Text(w io.Writer, h History, order string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(changeHeader, "\t"))
 	for _, r := range rows {
+		for i := range r {
+			r[i] = untrusted.Line(r[i])
+		}
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
 	return tw.Flush()
