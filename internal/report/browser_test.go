@@ -72,32 +72,39 @@ func TestReportInChromium(t *testing.T) {
 	}
 	for _, width := range []string{"1280", "1400", "1920"} {
 		got := inChromium(t, page.String(), width)
-		if got.ScrollW > got.ClientW {
-			t.Errorf("at %s px the page is %.0f px wide: it scrolls sideways", width, got.ScrollW)
-		}
-		if len(got.SVGs) < 10 || len(got.Keys) < 5 {
-			t.Errorf("at %s px: %d charts and %d colour keys", width, len(got.SVGs), len(got.Keys))
-		}
-		for i, s := range got.SVGs {
-			if s[0] <= 0 || s[1] <= 0 || s[2] > got.ClientW {
-				t.Errorf("at %s px chart %d is %.0f×%.0f px, its right edge at %.0f", width, i, s[0], s[1], s[2])
-			}
-		}
-		// No label runs into a plot, no legend over a line, no tick label
-		// cut off at the edge: every text of every chart stands clear.
-		if got.Texts < 100 {
-			t.Errorf("at %s px the charts have %d texts", width, got.Texts)
-		}
-		for _, o := range got.Overlaps {
-			t.Errorf("at %s px %s", width, o)
-		}
+		got.laidOut(t, width, 10, 5, 100)
 		if got.Headline != "Headline: vm vs container" {
 			t.Errorf("at %s px the headline chart is %q", width, got.Headline)
 		}
-		for i, k := range got.Keys {
-			if k <= 0 || k > got.ClientW {
-				t.Errorf("at %s px colour key %d ends at %.0f px", width, i, k)
-			}
+	}
+}
+
+// laidOut checks a measured page: it does not scroll sideways, it has at
+// least svgs charts, keys colour keys and texts texts in its charts, each
+// chart and key drawn at a non-zero size inside the window, and no text of
+// a chart runs into a plot, over a mark or another text, or past its edge.
+func (got measure) laidOut(t *testing.T, width string, svgs, keys, texts int) {
+	t.Helper()
+	if got.ScrollW > got.ClientW {
+		t.Errorf("at %s px the page is %.0f px wide: it scrolls sideways", width, got.ScrollW)
+	}
+	if len(got.SVGs) < svgs || len(got.Keys) < keys {
+		t.Errorf("at %s px: %d charts and %d colour keys, want %d and %d", width, len(got.SVGs), len(got.Keys), svgs, keys)
+	}
+	for i, s := range got.SVGs {
+		if s[0] <= 0 || s[1] <= 0 || s[2] > got.ClientW {
+			t.Errorf("at %s px chart %d is %.0f×%.0f px, its right edge at %.0f", width, i, s[0], s[1], s[2])
+		}
+	}
+	if got.Texts < texts {
+		t.Errorf("at %s px the charts have %d texts", width, got.Texts)
+	}
+	for _, o := range got.Overlaps {
+		t.Errorf("at %s px %s", width, o)
+	}
+	for i, k := range got.Keys {
+		if k <= 0 || k > got.ClientW {
+			t.Errorf("at %s px colour key %d ends at %.0f px", width, i, k)
 		}
 	}
 }
@@ -157,23 +164,6 @@ func TestHistoryInChromium(t *testing.T) {
 		t.Fatal("history.html has a script")
 	}
 	for _, width := range []string{"1280", "1920"} {
-		got := inChromium(t, page.String(), width)
-		if got.ScrollW > got.ClientW {
-			t.Errorf("at %s px the page is %.0f px wide: it scrolls sideways", width, got.ScrollW)
-		}
-		if len(got.SVGs) != 2 || len(got.Keys) != 1 {
-			t.Errorf("at %s px: %d charts and %d colour keys, want 2 and 1", width, len(got.SVGs), len(got.Keys))
-		}
-		for i, s := range got.SVGs {
-			if s[0] <= 0 || s[1] <= 0 || s[2] > got.ClientW {
-				t.Errorf("at %s px chart %d is %.0f×%.0f px, its right edge at %.0f", width, i, s[0], s[1], s[2])
-			}
-		}
-		if got.Texts < 20 {
-			t.Errorf("at %s px the charts have %d texts", width, got.Texts)
-		}
-		for _, o := range got.Overlaps {
-			t.Errorf("at %s px %s", width, o)
-		}
+		inChromium(t, page.String(), width).laidOut(t, width, 2, 1, 20)
 	}
 }
