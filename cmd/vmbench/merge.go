@@ -21,8 +21,8 @@ func newMergeCmd() *cobra.Command {
 Ansible playbook in deploy/ansible fetches back, or plain run directories)
 into one fleet run under --results, written like any run: report, gate and
 compare work on it. Its report has each host's overheads and the fleet's,
-whose interval holds both the trial noise and the spread between hosts (a
-hierarchical bootstrap: hosts, then rounds), and says where the hosts
+whose interval holds both the trial noise and the spread between hosts
+(Student's t over the hosts' overheads), and says where the hosts
 differ. A host whose doctor or run failed is listed with the reason; the
 others merge.`,
 		Example: `  vmbench merge results/fleet/*

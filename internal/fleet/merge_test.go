@@ -98,7 +98,7 @@ func TestMergeAFleet(t *testing.T) {
 	// The merged run's pooled cells pair rounds within each host.
 	var md strings.Builder
 	report.Markdown(&md, tab)
-	for _, want := range []string{"## Fleet: 4 hosts", "| host-dddd | failed |", "vmbench run exited 2", "hierarchical bootstrap"} {
+	for _, want := range []string{"## Fleet: 4 hosts", "| host-dddd | failed |", "vmbench run exited 2", "Student's t over the hosts'"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("report.md lacks %q", want)
 		}
@@ -116,7 +116,9 @@ func TestMergeAFleet(t *testing.T) {
 }
 
 // A gate with hosts: all needs every host to pass, with hosts: any one;
-// without, it judges the fleet's pooled trials.
+// without, it judges the fleet's overhead, whose interval over two hosts
+// at +1% and +30% cannot say the fleet's is under 50%: two hosts say
+// little of a fleet (the hosts' rounds pooled said it could).
 func TestFleetGates(t *testing.T) {
 	tmp := t.TempDir()
 	hostRun(t, filepath.Join(tmp, "a"), "host-aaaa", "EPYC", 0.01)
@@ -138,7 +140,7 @@ workloads:
 gates:
   - {name: every host, metric: cpu.throughput, platform: container, max_overhead: 10%, hosts: all}
   - {name: some host, metric: cpu.throughput, platform: container, max_overhead: 10%, hosts: any}
-  - {name: pooled, metric: cpu.throughput, platform: container, max_overhead: 50%}
+  - {name: fleet, metric: cpu.throughput, platform: container, max_overhead: 50%}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -147,12 +149,15 @@ gates:
 	got := map[string]gate.Status{}
 	for _, c := range r.Checks {
 		got[c.Gate] = c.Status
+		if c.Gate == "fleet" && !strings.Contains(c.Reason, "the fleet's 2 hosts") {
+			t.Errorf("reason %q: want the fleet's interval over its hosts", c.Reason)
+		}
 		if c.Gate == "every host" && (!strings.Contains(c.Reason, "host-aaaa: pass") || !strings.Contains(c.Reason, "host-bbbb: FAIL")) {
 			t.Errorf("reason %q: want each host's verdict", c.Reason)
 		}
 	}
-	if got["every host"] != gate.Fail || got["some host"] != gate.Pass || got["pooled"] != gate.Pass {
-		t.Errorf("verdicts %v: want all → fail (host-bbbb costs 30%%), any → pass, pooled → pass", got)
+	if got["every host"] != gate.Fail || got["some host"] != gate.Pass || got["fleet"] != gate.Inconclusive {
+		t.Errorf("verdicts %v: want all → fail (host-bbbb costs 30%%), any → pass, fleet → inconclusive", got)
 	}
 	if _, err := scenario.Load("f.yaml", []byte("version: 1\nname: f\nplatforms: [{name: n, type: native}]\nworkloads: [{type: cpu}]\ngates: [{metric: cpu.throughput, max: 1s, hosts: most}]\n")); err == nil || !strings.Contains(err.Error(), "hosts: must be all") {
 		t.Errorf("hosts: most: %v", err)

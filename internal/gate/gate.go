@@ -195,6 +195,10 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 					absolute(&c, g, x)
 				case scenario.Relative, scenario.Equivalence:
 					c.Against, c.Reference = g.Versus, g.Versus
+					if info.Fleet != nil {
+						fleetRelative(&c, info, samples)
+						break
+					}
 					relative(&c, x, lookup(cur, key{g.Workload, v.label, g.Metric, g.Versus}))
 				case scenario.Regression:
 					c.Alpha = g.Alpha
@@ -488,15 +492,63 @@ func relative(c *Check, x, base *values) {
 	}
 	d := stats.Compare(base.stats(), x.stats(), c.higher, c.Level)
 	c.N, c.BaseN = len(x.v), len(base.v)
-	c.Value, c.Lo, c.Hi, c.Paired = d.Overhead, d.Lo, d.Hi, d.Paired
-	bound := pct(c.Bound)
 	if math.IsNaN(d.Lo) {
+		c.Value, c.Lo, c.Hi, c.Paired = d.Overhead, d.Lo, d.Hi, d.Paired
 		c.Status = Inconclusive
 		c.Reason = fmt.Sprintf("overhead vs %s %s: %d and %d values are too few for a %s interval (at least %d rounds): add repetitions, or --retry",
 			c.Against, pct(d.Overhead), c.N, c.BaseN, stats.LevelText(c.Level), stats.MinRounds)
 		return
 	}
-	iv := fmt.Sprintf("overhead vs %s %s, %s interval [%s, %s]", c.Against, pct(d.Overhead), stats.LevelText(c.Level), pct(d.Lo), pct(d.Hi))
+	judgeOverhead(c, d, "")
+}
+
+// fleetRelative judges a relative or negligible gate without hosts: on a
+// fleet run: on the fleet's overhead (stats.Fleet, the mean of the hosts'
+// with Student's t over them), not on the hosts' rounds pooled, which
+// would count rounds of one host as evidence about the others.
+func fleetRelative(c *Check, info result.RunInfo, samples []result.Sample) {
+	var logs [][]float64
+	var hosts int
+	for _, h := range info.Fleet.Hosts {
+		if h.Status != "ok" {
+			continue
+		}
+		var mine []result.Sample
+		for _, s := range samples {
+			if s.Host == h.Name {
+				mine = append(mine, s)
+			}
+		}
+		m := index(mine)
+		x, base := lookup(m, key{c.Workload, c.Label, c.Metric, c.Platform}), lookup(m, key{c.Workload, c.Label, c.Metric, c.Against})
+		if x == nil || base == nil || len(x.v) == 0 || len(base.v) == 0 {
+			continue
+		}
+		hosts++
+		c.N, c.BaseN = c.N+len(x.v), c.BaseN+len(base.v)
+		logs = append(logs, stats.PairLogs(base.stats(), x.stats(), c.higher))
+	}
+	if hosts == 0 {
+		c.Status, c.Value = Skipped, math.NaN()
+		c.Reason = "no host of the fleet measured both " + c.Platform + " and " + c.Against
+		return
+	}
+	d := stats.Fleet(logs, c.Level)
+	judgeOverhead(c, d, fmt.Sprintf(" (the fleet's %d hosts: Student's t over their overheads)", hosts))
+}
+
+// judgeOverhead judges an overhead's estimate d against the check's bound
+// (max_overhead, min_overhead or a negligible margin); how says how d was
+// made, when not the usual way.
+func judgeOverhead(c *Check, d stats.Estimate, how string) {
+	c.Value, c.Lo, c.Hi, c.Paired = d.Overhead, d.Lo, d.Hi, d.Paired
+	bound := pct(c.Bound)
+	if math.IsNaN(d.Lo) {
+		c.Status = Inconclusive
+		c.Reason = fmt.Sprintf("overhead vs %s %s%s: no interval", c.Against, pct(d.Overhead), how)
+		return
+	}
+	iv := fmt.Sprintf("overhead vs %s %s%s, %s interval [%s, %s]", c.Against, pct(d.Overhead), how, stats.LevelText(c.Level), pct(d.Lo), pct(d.Hi))
 	if c.Kind == scenario.Equivalence {
 		switch {
 		case d.Lo >= -c.Bound && d.Hi <= c.Bound:

@@ -541,3 +541,29 @@ func TestBusyHostKeepsRegressionsAcrossRunsUndecided(t *testing.T) {
 		t.Errorf("busy host, 20%% slower: %s (%s), want inconclusive saying why", c.Status, c.Reason)
 	}
 }
+
+// TestFleetGateWithoutHostsJudgesTheFleet: on a fleet run, a relative gate
+// without hosts: judges the fleet's overhead — the hosts' mean, with
+// Student's t over them — not every host's rounds pooled as if from one
+// host: two hosts 10% and 40% slower make a fleet whose overhead no two
+// hosts can pin down, which the pooled rounds would have passed under 30%
+// with a narrow interval.
+func TestFleetGateWithoutHostsJudgesTheFleet(t *testing.T) {
+	info, samples := recorded(t)
+	var fleet []result.Sample
+	for h, slow := range map[string]float64{"alpha": 1.1, "beta": 1.4} {
+		for _, x := range scaled(samples, "cpu", "container", 1/slow) {
+			x.Host = h
+			fleet = append(fleet, x)
+		}
+	}
+	info.Fleet = &result.Fleet{Hosts: []result.FleetHost{{Name: "alpha", Status: "ok"}, {Name: "beta", Status: "ok"}}}
+	s := withGates(t, info, "  - {metric: cpu.throughput, where: {threads: 1}, platform: container, max_overhead: 50%}\n")
+	c := Evaluate(s, info, fleet, nil, 1).Checks[0]
+	if !strings.Contains(c.Reason, "the fleet's 2 hosts") || c.Status != Inconclusive {
+		t.Errorf("two hosts at +10%% and +40%% under a 50%% bound: %s (%s), want inconclusive on the fleet's interval", c.Status, c.Reason)
+	}
+	if !(c.Lo < 0.10 && c.Hi > 0.50) {
+		t.Errorf("the fleet's interval [%+.1f%%, %+.1f%%] does not hold both hosts' and more: two hosts say little of a fleet", 100*c.Lo, 100*c.Hi)
+	}
+}

@@ -18,10 +18,9 @@ import (
 	"strings"
 	"time"
 
-	mstats "github.com/aclements/go-moremath/stats"
-
 	"github.com/vmbench/vmbench/internal/report"
 	"github.com/vmbench/vmbench/internal/result"
+	"github.com/vmbench/vmbench/internal/stats"
 )
 
 // Key names a series: a workload variant's metric, on a platform, as an
@@ -380,7 +379,7 @@ func Shift(before, after []float64) Change {
 		return c
 	}
 	df := (vb + va) * (vb + va) / (vb*vb/(nb-1) + va*va/(na-1))
-	t := tQuantile(0.975, df)
+	t := stats.TQuantile(0.975, df)
 	c.Lo, c.Hi = math.Expm1(ma-mb-t*se), math.Expm1(ma-mb+t*se)
 	return c
 }
@@ -399,21 +398,6 @@ func variance(x []float64, m float64) float64 {
 		s += (v - m) * (v - m)
 	}
 	return s / float64(len(x)-1)
-}
-
-// tQuantile is Student's t quantile at p with df degrees of freedom.
-func tQuantile(p, df float64) float64 {
-	d := mstats.TDist{V: df}
-	lo, hi := 0.0, 1e3
-	for range 200 {
-		mid := (lo + hi) / 2
-		if d.CDF(mid) < p {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return (lo + hi) / 2
 }
 
 // Persistent is the step in the series that began within the last n

@@ -34,7 +34,7 @@ type FleetPoint struct {
 }
 
 // fleetLegend says how the fleet's column is computed.
-const fleetLegend = "Each host's overhead is judged from its own rounds, as in a run of one host. fleet: the mean over the hosts of each host's median per-round cost ratio, so that every host weighs the same, with a 95% interval from a hierarchical bootstrap (hosts resampled, then each host's rounds): it holds the spread between hosts as well as the trial noise. spread: the highest host's overhead minus the lowest's."
+const fleetLegend = "Each host's overhead is judged from its own rounds, as in a run of one host. fleet: the mean over the hosts of each host's median per-round cost ratio, so that every host weighs the same, with an interval at the run's level from Student's t over the hosts' overheads (the hosts a sample of those the fleet stands for): it holds the spread between hosts as well as the trial noise, and is wide with few hosts, which say little of a fleet; with one host it is that host's own. spread: the highest host's overhead minus the lowest's."
 
 // fleet builds the fleet section from the samples, which carry their host.
 func (t *Table) fleet(info result.RunInfo, samples []result.Sample) {
@@ -99,7 +99,12 @@ func (t *Table) fleet(info result.RunInfo, samples []result.Sample) {
 			if !any {
 				continue
 			}
-			f := stats.Fleet(logs, 0.95)
+			f := stats.Fleet(logs, t.Level)
+			for _, w := range f.Warnings {
+				if !slices.Contains(ft.Warnings, w) {
+					ft.Warnings = append(ft.Warnings, w)
+				}
+			}
 			text := pct(f.Overhead)
 			if !math.IsNaN(f.Lo) {
 				text += " " + interval(f)

@@ -246,7 +246,7 @@ var htmlPage = template.Must(template.New("report").Parse(`<!doctype html>
 {{range .FleetHosts.Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>
 {{end}}</table></div>
 {{range .T.Fleet.Warnings}}<div class="warn"><b>Warning:</b> {{.}}</div>{{end}}
-<figure><h3>Overhead per host and for the fleet</h3>{{.FleetChart}}<figcaption>A dot per host at its overhead over {{.T.Baseline}}; the black tick is the fleet's overhead, the grey bar its 95% interval (hierarchical bootstrap).</figcaption></figure>
+<figure><h3>Overhead per host and for the fleet</h3>{{.FleetChart}}<figcaption>A dot per host at its overhead over {{.T.Baseline}}; the black tick is the fleet's overhead, the grey bar its interval (Student's t over the hosts).</figcaption></figure>
 <p class="small">{{.FleetLegend}}</p>
 <div class="scroll"><table><tr>{{range .FleetCells.Header}}<th>{{.}}</th>{{end}}</tr>
 {{range .FleetCells.Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -50,5 +51,62 @@ func TestFleetIntervalHoldsTheHostSpread(t *testing.T) {
 	}
 	if e := Fleet(nil, 0.95); !math.IsNaN(e.Overhead) {
 		t.Errorf("no hosts: %+v", e)
+	}
+}
+
+// The fleet's interval covers the mean overhead of the hosts the fleet
+// stands for at its level, with 2 to 8 hosts that differ by 0–3% (their
+// spread's standard deviation), 7 or 14 rounds each and normal or
+// heavy-tailed round noise. The coverage table is docs/fleet.md's.
+func TestFleetIntervalCovers(t *testing.T) {
+	const fleets = 2000
+	r := rand.New(rand.NewPCG(30, 4))
+	noises := map[string]func() float64{
+		"normal": func() float64 { return 0.02 * r.NormFloat64() },
+		"t3": func() float64 {
+			c := 0.0
+			for range 3 {
+				x := r.NormFloat64()
+				c += x * x
+			}
+			return 0.02 / math.Sqrt(3) * r.NormFloat64() / math.Sqrt(c/3)
+		},
+	}
+	for _, noise := range []string{"normal", "t3"} {
+		for _, rounds := range []int{7, 14} {
+			for _, hosts := range []int{2, 3, 4, 8} {
+				line := fmt.Sprintf("%s noise, %2d rounds, %d hosts:", noise, rounds, hosts)
+				for _, spread := range []float64{0, 0.01, 0.03} {
+					covered := 0
+					for range fleets {
+						logs := make([][]float64, hosts)
+						for h := range logs {
+							effect := spread * r.NormFloat64()
+							for range rounds {
+								logs[h] = append(logs[h], math.Log(1.10)+effect+noises[noise]())
+							}
+						}
+						e := Fleet(logs, 0.95)
+						if e.Lo <= 0.10 && 0.10 <= e.Hi {
+							covered++
+						}
+					}
+					c := float64(covered) / fleets
+					line += fmt.Sprintf("  spread %.0f%%: %.1f%%", 100*spread, 100*c)
+					if c < 0.93 || c > 0.97 {
+						t.Errorf("%s spread %.0f%%: the 95%% interval covers the fleet's overhead in %.1f%% of fleets", line, 100*spread, 100*c)
+					}
+				}
+				t.Log(line)
+			}
+		}
+	}
+}
+
+func TestTQuantile(t *testing.T) {
+	for _, c := range []struct{ p, df, want float64 }{{0.975, 1, 12.7062}, {0.975, 3, 3.1824}, {0.975, 1000, 1.9623}, {0.995, 7, 3.4995}} {
+		if got := TQuantile(c.p, c.df); math.Abs(got-c.want) > 1e-3 {
+			t.Errorf("t(%g, %g) = %.4f, want %.4f", c.p, c.df, got, c.want)
+		}
 	}
 }
