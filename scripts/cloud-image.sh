@@ -44,7 +44,9 @@ mmdebstrap --quiet --variant=minbase --include="$(IFS=,; echo "${packages[*]}")"
   bookworm "$work/root" >&2
 cp "$(ls "$work"/root/boot/vmlinuz-* | sort -V | tail -1)" "$work/vmlinuz"
 cp "$(ls "$work"/root/boot/initrd.img-* | sort -V | tail -1)" "$work/initrd.img"
-mkfs.ext4 -q -L root -d "$work/root" "$work/disk.raw" 2G
+# The image's path is this script's only output: mke2fs says "Creating
+# regular file" on stdout even with -q, so its stdout goes to stderr.
+mkfs.ext4 -q -L root -d "$work/root" "$work/disk.raw" 2G >&2
 qemu-img convert -f raw -O qcow2 "$work/disk.raw" "$work/disk.qcow2"
 rm -rf "$work/root" "$work/disk.raw"
 chmod 0644 "$work/disk.qcow2" "$work/vmlinuz" "$work/initrd.img"

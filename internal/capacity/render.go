@@ -62,4 +62,5 @@ func (c Result) SLOText() string {
 
 // Legend says what a capacity row's figures are.
 const Legend = "Per host: the most instances that keep the SLO at every level up to them, fit in memory and CPU, and passed the guards; [95% bootstrap interval over rounds]. " +
-	"Memory per instance: the slope of MemAvailable's drop over the levels; PSS: of the instances' processes; CPU: of the instances' own CPU."
+	"Memory per instance: the slope of MemAvailable's drop over the levels; PSS: of the instances' processes; CPU: of the instances' own CPU. " +
+	"An instance is the workload in vmbench's agent: a native one the agent process; a container one the container (the runtime's foreground runc run and the agent in it, whose binary all containers share read-only, as an image's layers are); a guest one the QEMU process and its guest."

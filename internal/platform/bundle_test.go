@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -52,5 +53,32 @@ func TestCheckStatic(t *testing.T) {
 	}
 	if err := CheckStatic("/nonexistent"); err == nil {
 		t.Error("missing file accepted")
+	}
+}
+
+// Bundles of one run share the agent: each rootfs's agent is a link to the
+// one binary (one file, its pages shared between instances as an image's
+// layers are), where the two share a file system; the rootfs is mounted
+// read-only, so no container writes through it.
+func TestBundlesShareTheAgent(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "vmbench")
+	os.WriteFile(bin, []byte("#!/bin/true\n"), 0o755)
+	var inodes []uint64
+	for _, b := range []string{"a", "b"} {
+		if err := WriteRootfs(filepath.Join(dir, b), bin); err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(filepath.Join(dir, b, "rootfs", "vmbench"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inodes = append(inodes, st.Sys().(*syscall.Stat_t).Ino)
+	}
+	if self, _ := os.Stat(bin); inodes[0] != inodes[1] || inodes[0] != self.Sys().(*syscall.Stat_t).Ino {
+		t.Errorf("the bundles' agents are inodes %v, not the binary's: each instance maps its own copy", inodes)
+	}
+	if s := Spec(SpecOptions{ID: "x", Args: []string{"/vmbench"}}); !s.Root.Readonly {
+		t.Error("the rootfs is writable: a container could write the shared agent")
 	}
 }
