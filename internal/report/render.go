@@ -55,7 +55,7 @@ func (t Table) records() [][]string {
 // legend explains the cells; it is the same in every format.
 func (t Table) legend() string {
 	return fmt.Sprintf("Cells: median ±95%% confidence interval, n trials. \"X vs %s\": the verdict on X's overhead, the extra cost per unit of work on X "+
-		"(+10%% = 10%% more time or machines for the same work), with its interval in percent. ", t.Baseline) + t.verdictLegend()
+		"in a typical round (+10%% = 10%% more time or machines for the same work), with its interval in percent; where rounds far off the others make the mean cost per round differ by more than a point, a note gives that too. ", t.Baseline) + t.verdictLegend()
 }
 
 // summaryTitle heads the summary in every format.

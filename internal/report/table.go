@@ -324,6 +324,11 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 			}
 			if hasBase && c != base && len(r.Cells[base].Values) > 0 {
 				cell.Delta = t.judge(*r, c, base)
+				for _, w := range cell.Delta.Warnings {
+					if strings.Contains(w, "were far off the others") {
+						note(r.Workload, r.Label, r.Metric, t.Platforms[c].Name, "vs "+t.Baseline+": "+w)
+					}
+				}
 			}
 		}
 	}

@@ -132,8 +132,39 @@ func paired(logs []float64, level float64) Estimate {
 	} else {
 		e.Warnings = append(e.Warnings, fmt.Sprintf("%d rounds are too few for a %s interval", n, LevelText(level)))
 	}
+	if odd := outliers(w.x); len(odd) > 0 && n >= 2 {
+		// The estimate is the typical round's cost; rounds far off it move
+		// the mean cost per round, which the reader may want instead:
+		// said where the two differ by more than a point.
+		m, lo, hi := MeanCost(logs, level)
+		if math.Abs(m-e.Overhead) > 0.01 {
+			e.Warnings = append(e.Warnings, fmt.Sprintf("%d of %d rounds were far off the others (beyond 1.5× the interquartile range of the rounds' cost ratios): the verdict is the typical round's cost, %s; the mean cost per round is %s [%s, %s] (Student's t at %s)",
+				len(odd), n, signedPct(e.Overhead), signedPct(m), signedPct(lo), signedPct(hi), LevelText(level)))
+		}
+	}
 	return e
 }
+
+// MeanCost is the mean of the per-round cost ratios, less one, with
+// Student's t interval at level: the mean cost per round, where the
+// paired estimate is the typical round's. Its interval covers the mean
+// only with enough rounds to have seen the rare slow ones (docs/verdicts.md).
+func MeanCost(logs []float64, level float64) (m, lo, hi float64) {
+	x := make([]float64, len(logs))
+	for i, d := range logs {
+		x[i] = math.Exp(d)
+	}
+	m = mean(x)
+	ss := 0.0
+	for _, v := range x {
+		ss += (v - m) * (v - m)
+	}
+	se := math.Sqrt(ss/float64(len(x)-1)) / math.Sqrt(float64(len(x)))
+	t := TQuantile(1-(1-level)/2, float64(len(x)-1))
+	return m - 1, m - t*se - 1, m + t*se - 1
+}
+
+func signedPct(f float64) string { return fmt.Sprintf("%+.1f%%", 100*f) }
 
 // signedRankCritical returns the largest c with P(T ≤ c) ≤ tail, where T
 // is the Wilcoxon signed-rank statistic of n pairs under no difference: the
