@@ -404,7 +404,7 @@ func prevLevel(p Platform, n int) int {
 // (on a log scale), a loss paired round by round with the first level's.
 // Treating the instances as independent claimed levels that broke the SLO
 // in 8.5–13.5% of simulated sweeps with 2–3% round effects (intended:
-// 2.5%). A level needs MinSLORounds rounds for an SLO to be claimed.
+// 2.5%). A level of one round is judged on its figure alone, without an interval.
 func judge(l, first Level, slo []scenario.Gate) Verdict {
 	v := Verdict{N: l.N, Pass: true}
 	for _, g := range slo {
@@ -413,10 +413,23 @@ func judge(l, first Level, slo []scenario.Gate) Verdict {
 			if len(rounds) == 0 {
 				continue
 			}
-			if len(rounds) < MinSLORounds {
-				return Verdict{N: l.N, Reason: fmt.Sprintf("%s: %d round(s) at this level, too few for an interval: an SLO is claimed over at least %d rounds (density.repetitions)", g.Name, len(rounds), MinSLORounds)}
-			}
 			higher := result.Higher(c.Unit, c.Better)
+			if len(rounds) < MinSLORounds {
+				// One round: no interval; judged on its figure, as a
+				// quick sweep asks (density.repetitions: 1).
+				x := rounds[0]
+				switch {
+				case g.Kind == scenario.Absolute && (g.Upper && x > g.Bound || !g.Upper && x < g.Bound):
+					return Verdict{N: l.N, Reason: fmt.Sprintf("%s: median %.4g in its one round (no interval) breaks %s", g.Name, x, boundText(g))}
+				case g.Kind == scenario.Loss:
+					if base := roundFigures(first, c); len(base) > 0 {
+						if loss := cost(base[0], x, higher); loss > g.Bound {
+							return Verdict{N: l.N, Reason: fmt.Sprintf("%s: per instance %+.1f%% cost vs the first level in one round (no interval), beyond %.0f%%", g.Name, 100*loss, 100*g.Bound)}
+						}
+					}
+				}
+				continue
+			}
 			switch g.Kind {
 			case scenario.Absolute:
 				logs := make([]float64, 0, len(rounds))
@@ -463,8 +476,9 @@ func judge(l, first Level, slo []scenario.Gate) Verdict {
 	return v
 }
 
-// MinSLORounds is the fewest rounds of a level over which an SLO can be
-// claimed: Student's t needs two.
+// MinSLORounds is the fewest rounds of a level that give an SLO an
+// interval (Student's t needs two); a level of one round is judged on its
+// figure alone.
 const MinSLORounds = 2
 
 // roundFigures are a cell's figure in each round of a level: the median of
