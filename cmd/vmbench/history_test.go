@@ -79,7 +79,8 @@ func TestHistoryFindsTheLoweredLimit(t *testing.T) {
 	needRunc(t)
 	dir := t.TempDir()
 	results := filepath.Join(dir, "results")
-	// The limit lowered from none to a fifth of a core, against a twin
+	// The limit lowered from none to a tenth of a core (half-second trials:
+	// five of CFS's 100 ms periods), against a twin
 	// container without one: two containers share a loaded host alike,
 	// where a host process and a container do not (under load the
 	// container's cgroup got 2–5 times the host process's CPU, and the
@@ -96,11 +97,11 @@ platforms:
   - {name: free, type: container, runtime: runc}
   - {name: box, type: container, runtime: runc, cpus: `+cpus+`}
 workloads:
-  - {type: cpu, params: {kernel: hash, threads: 1, duration: 200ms}}
+  - {type: cpu, params: {kernel: hash, threads: 1, duration: 500ms}}
 `), 0o644)
 		return path
 	}
-	before, after := scenario("0"), scenario("0.2")
+	before, after := scenario("0"), scenario("0.1")
 	var runs []string
 	for i := 1; i <= 12; i++ {
 		path := before
