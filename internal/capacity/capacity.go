@@ -439,7 +439,7 @@ func judge(l, first Level, slo []scenario.Gate) Verdict {
 					}
 					logs = append(logs, math.Log(r))
 				}
-				m, lo, hi := tInterval(logs)
+				m, lo, hi := stats.TInterval(logs, 0.95)
 				worst := math.Exp(lo)
 				if g.Upper {
 					worst = math.Exp(hi)
@@ -466,7 +466,7 @@ func judge(l, first Level, slo []scenario.Gate) Verdict {
 				if len(logs) < MinSLORounds {
 					return Verdict{N: l.N, Reason: fmt.Sprintf("%s: %d round(s) with a cost against the first level: too few", g.Name, len(logs))}
 				}
-				m, _, hi := tInterval(logs)
+				m, _, hi := stats.TInterval(logs, 0.95)
 				if worst := math.Expm1(hi); worst > g.Bound {
 					return Verdict{N: l.N, Reason: fmt.Sprintf("%s: per instance %+.1f%% cost vs the first level over %d rounds (up to %+.1f%%), beyond %.0f%%", g.Name, 100*math.Expm1(m), len(logs), 100*worst, 100*g.Bound)}
 				}
@@ -491,21 +491,6 @@ func roundFigures(l Level, c Cell) []float64 {
 		}
 	}
 	return out
-}
-
-// tInterval is the mean of x and its 95% interval by Student's t.
-func tInterval(x []float64) (m, lo, hi float64) {
-	for _, v := range x {
-		m += v
-	}
-	m /= float64(len(x))
-	ss := 0.0
-	for _, v := range x {
-		ss += (v - m) * (v - m)
-	}
-	se := math.Sqrt(ss/float64(len(x)-1)) / math.Sqrt(float64(len(x)))
-	t := stats.TQuantile(0.975, float64(len(x)-1))
-	return m, m - t*se, m + t*se
 }
 
 // cost is the extra cost per unit of work of x over base.

@@ -154,6 +154,13 @@ func MeanCost(logs []float64, level float64) (m, lo, hi float64) {
 	for i, d := range logs {
 		x[i] = math.Exp(d)
 	}
+	m, lo, hi = TInterval(x, level)
+	return m - 1, lo - 1, hi - 1
+}
+
+// TInterval is the mean of x with Student's t interval at level (at least
+// two values).
+func TInterval(x []float64, level float64) (m, lo, hi float64) {
 	m = mean(x)
 	ss := 0.0
 	for _, v := range x {
@@ -161,7 +168,7 @@ func MeanCost(logs []float64, level float64) (m, lo, hi float64) {
 	}
 	se := math.Sqrt(ss/float64(len(x)-1)) / math.Sqrt(float64(len(x)))
 	t := TQuantile(1-(1-level)/2, float64(len(x)-1))
-	return m - 1, m - t*se - 1, m + t*se - 1
+	return m, m - t*se, m + t*se
 }
 
 func signedPct(f float64) string { return fmt.Sprintf("%+.1f%%", 100*f) }
