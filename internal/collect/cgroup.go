@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Cgroup samples one cgroup's CPU time and memory, on a cgroup v2 host
@@ -59,8 +60,10 @@ func (c *Cgroup) Read(context.Context) ([]float64, error) {
 			memory, err = single(filepath.Join(c.Root, "memory", p, "memory.usage_in_bytes"))
 		}
 	}
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, ErrAbsent // not created yet, or already removed
+	// Not created yet, or already removed: a file opened just before
+	// its cgroup went reads as ENODEV.
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENODEV) {
+		return nil, ErrAbsent
 	}
 	if err != nil {
 		return nil, err

@@ -218,3 +218,54 @@ func TestTreePSSEstimate(t *testing.T) {
 		t.Errorf("small: pss %v kB, want 900 (read)", got)
 	}
 }
+
+// A container's cgroup is removed when its trial ends, at any moment
+// between two readings or during one: the kernel then answers a read of a
+// file opened just before with ENODEV, not ENOENT. Either way the cgroup
+// is gone, not broken. Races real cgroups of this host against readings.
+func TestCgroupRemovedWhileRead(t *testing.T) {
+	const root = "/sys/fs/cgroup"
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create cgroups")
+	}
+	parent := root
+	if !V2(root) {
+		parent = filepath.Join(root, "cpuacct")
+	}
+	name := fmt.Sprintf("/vmbench-collect-test-%d", os.Getpid())
+	c := &Cgroup{Root: root, Path: func() string { return name }}
+	var present, absent int
+	for i := 0; i < 2000 && (present == 0 || absent == 0 || i < 500); i++ {
+		dirs := []string{filepath.Join(parent, name)}
+		if !V2(root) {
+			dirs = append(dirs, filepath.Join(root, "memory", name))
+		}
+		for _, d := range dirs {
+			if err := os.Mkdir(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for _, d := range dirs {
+				if err := os.Remove(d); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+		for j := 0; j < 3; j++ {
+			switch _, err := c.Read(context.Background()); {
+			case err == nil:
+				present++
+			case errors.Is(err, ErrAbsent):
+				absent++
+			default:
+				<-done
+				t.Fatalf("reading %d of a cgroup being removed: %v (want a reading or ErrAbsent)", i, err)
+			}
+		}
+		<-done
+	}
+	t.Logf("%d readings, %d of a cgroup already gone", present+absent, absent)
+}
