@@ -21,6 +21,9 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 // runs are copied first: report and gate write files beside them.
 func TestGolden(t *testing.T) {
 	a, b := copyRun(t, "a"), copyRun(t, "b")
+	// A density sweep of native, runc and TCG guests, and a fleet run
+	// merged from two such sweeps told apart as two host types.
+	sweep, fleet := copyRun(t, "sweep"), copyRun(t, "fleet")
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -34,6 +37,13 @@ func TestGolden(t *testing.T) {
 		{"report-markdown", []string{"report", "--format", "markdown", a}, exitOK},
 		{"compare", []string{"compare", a, b}, exitOK},
 		{"gate", []string{"gate", a}, exitOK},
+		{"capacity", []string{"capacity", sweep, "--instances", "500"}, exitOK},
+		{"capacity-json", []string{"capacity", sweep, "--json", "--allow-emulated", "--headroom", "10%"}, exitOK},
+		{"capacity-reprojected", []string{"capacity", sweep, "--host-cores", "64", "--host-memory", "256GiB", "--spares", "0"}, exitOK},
+		{"capacity-fleet", []string{"capacity", fleet, "--instances", "100", "--headroom", "0%", "--spares", "0"}, exitOK},
+		{"capacity-fleet-json", []string{"capacity", fleet, "--json"}, exitOK},
+		{"capacity-not-a-sweep", []string{"capacity", a}, exitUsage},
+		{"capacity-bad-headroom", []string{"capacity", sweep, "--headroom", "1.5"}, exitUsage},
 		{"missing-argument", []string{"report"}, exitUsage},
 		{"unknown-command", []string{"reprot", a}, exitUsage},
 	} {
@@ -42,7 +52,7 @@ func TestGolden(t *testing.T) {
 			if code != tc.code {
 				t.Errorf("exit %d, want %d\n%s", code, tc.code, stderr)
 			}
-			name := strings.NewReplacer(a, "RUN_A", b, "RUN_B")
+			name := strings.NewReplacer(a, "RUN_A", b, "RUN_B", sweep, "RUN_SWEEP", fleet, "RUN_FLEET")
 			golden(t, tc.name+".stdout", name.Replace(stdout))
 			golden(t, tc.name+".stderr", name.Replace(stderr))
 		})
