@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmbench/vmbench/internal/capacity"
 	"github.com/vmbench/vmbench/internal/result"
 )
 
@@ -52,9 +53,9 @@ workloads:
 	var plan struct {
 		Schema    string
 		Instances int
-		Platforms []capacityPlatform
+		Platforms []capacity.PlatformDoc
 	}
-	if err := json.Unmarshal([]byte(out), &plan); code != 0 || err != nil || plan.Schema != CapacitySchema || plan.Instances != 100 || len(plan.Platforms) != 2 {
+	if err := json.Unmarshal([]byte(out), &plan); code != 0 || err != nil || plan.Schema != capacity.Schema || plan.Instances != 100 || len(plan.Platforms) != 2 {
 		t.Fatalf("capacity --json: exit %d, %v\n%s\n%s", code, err, out, stderr)
 	}
 	for _, p := range plan.Platforms {
@@ -143,13 +144,13 @@ workloads:
 			Name      string
 			Hosts     []string
 			Platforms []struct {
-				capacityPlatform
-				EachHost []hostCount `json:"each_host"`
+				capacity.PlatformDoc
+				EachHost []capacity.HostCount `json:"each_host"`
 			}
 		} `json:"host_types"`
-		Mix []fleetMix
+		Mix []capacity.Mix
 	}
-	if err := json.Unmarshal([]byte(out), &fleetPlan); code != 0 || err != nil || fleetPlan.Schema != CapacitySchema || !fleetPlan.Fleet || len(fleetPlan.HostTypes) != 2 || len(fleetPlan.Mix) != 2 {
+	if err := json.Unmarshal([]byte(out), &fleetPlan); code != 0 || err != nil || fleetPlan.Schema != capacity.Schema || !fleetPlan.Fleet || len(fleetPlan.HostTypes) != 2 || len(fleetPlan.Mix) != 2 {
 		t.Fatalf("capacity --json of a fleet run: exit %d, %v\n%s\n%s", code, err, out, stderr)
 	}
 	for _, ht := range fleetPlan.HostTypes {

@@ -153,13 +153,8 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 		if n := p.Info["restarts"]; n != "" {
 			t.Notes = append(t.Notes, fmt.Sprintf("platform %s: the guest died or wedged and was restarted %s time(s); see %s", p.Name, n, p.Info["console_log"]))
 		}
-		if c.Accel == "tcg" {
-			t.Banners = append(t.Banners, fmt.Sprintf("platform %s ran under TCG (software emulation, no KVM): its numbers measure emulation, not virtualization overhead. %s", p.Name, p.Info["accel_reason"]))
-		}
 	}
-	if l := info.Lab; l != nil {
-		t.Banners = append(t.Banners, fmt.Sprintf("made in the nested lab: vmbench ran inside a guest (L1) under TCG with emulated SVM, and its vm platforms were guests (L2) under KVM inside L1. These numbers measure neither hardware KVM nor bare metal; the lab checks that the KVM path works. L1: %s, %d vCPUs, kvm module %s, cgroup %s.", l.L1.Kernel, l.L1.CPUs, l.L1.KVM, l.L1.Cgroup))
-	}
+	t.Banners = Banners(info, samples)
 	for _, r := range info.Retries {
 		msg := fmt.Sprintf("retry round %d (vmbench gate --retry) added %d trials of %s", r.Round, r.Trials, strings.Join(r.Cells, "; "))
 		if r.Error != "" {
@@ -182,16 +177,6 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 			msg += "; stopped: " + l.Stopped
 		}
 		t.Notes = append(t.Notes, msg)
-	}
-	t.Banners = append(t.Banners, hostinfo.Warnings(info.Host)...)
-	if info.Interrupted {
-		t.Banners = append(t.Banners, "the run was interrupted: only the trials that finished are shown")
-	}
-	if m := result.Missing(info, samples); m != "" {
-		t.Banners = append(t.Banners, m)
-	}
-	if p, n := result.Pressure(samples, func(s result.Sample) bool { return s.Level == 0 }); n > 0 && p >= result.Busy {
-		t.Banners = append(t.Banners, fmt.Sprintf("the host was busy: some task waited for a CPU %.0f%% of the trials' time (the kernel's PSI). The comparisons here pair each round's trials, which met the same load; this run's numbers against another run's are not comparable", 100*p))
 	}
 
 	type key struct{ workload, typ, label, metric, unit string }
@@ -340,6 +325,33 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 		t.CellNotes = append(t.CellNotes, CellNote{Workload: k.workload, Label: k.label, Metric: k.metric, Platforms: notePlatforms[i], Msg: k.msg, Text: t.Notes[len(t.Notes)-1]})
 	}
 	return t
+}
+
+// Banners are what changes how every number of a run reads: platforms
+// under TCG, the nested lab, the host's own warnings, an interrupted run,
+// trials missing from the plan, a busy host. The report shows them before
+// its table, vmbench capacity before its own.
+func Banners(info result.RunInfo, samples []result.Sample) []string {
+	var out []string
+	for _, p := range info.Platforms {
+		if p.Info["accel"] == "tcg" {
+			out = append(out, fmt.Sprintf("platform %s ran under TCG (software emulation, no KVM): its numbers measure emulation, not virtualization overhead. %s", p.Name, p.Info["accel_reason"]))
+		}
+	}
+	if l := info.Lab; l != nil {
+		out = append(out, fmt.Sprintf("made in the nested lab: vmbench ran inside a guest (L1) under TCG with emulated SVM, and its vm platforms were guests (L2) under KVM inside L1. These numbers measure neither hardware KVM nor bare metal; the lab checks that the KVM path works. L1: %s, %d vCPUs, kvm module %s, cgroup %s.", l.L1.Kernel, l.L1.CPUs, l.L1.KVM, l.L1.Cgroup))
+	}
+	out = append(out, hostinfo.Warnings(info.Host)...)
+	if info.Interrupted {
+		out = append(out, "the run was interrupted: only the trials that finished are shown")
+	}
+	if m := result.Missing(info, samples); m != "" {
+		out = append(out, m)
+	}
+	if p, n := result.Pressure(samples, func(s result.Sample) bool { return s.Level == 0 }); n > 0 && p >= result.Busy {
+		out = append(out, fmt.Sprintf("the host was busy: some task waited for a CPU %.0f%% of the trials' time (the kernel's PSI). The comparisons here pair each round's trials, which met the same load; this run's numbers against another run's are not comparable", 100*p))
+	}
+	return out
 }
 
 // latency returns the Latency of a variant's histogram, adding it.
