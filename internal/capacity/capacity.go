@@ -468,7 +468,7 @@ func judge(l, first Level, slo []scenario.Gate) Verdict {
 				}
 				m, _, hi := stats.TInterval(logs, 0.95)
 				if worst := math.Expm1(hi); worst > g.Bound {
-					return Verdict{N: l.N, Reason: fmt.Sprintf("%s: per instance %+.1f%% cost vs the first level over %d rounds (up to %+.1f%%), beyond %.0f%%", g.Name, 100*math.Expm1(m), len(logs), 100*worst, 100*g.Bound)}
+					return Verdict{N: l.N, Reason: fmt.Sprintf("%s: per instance %s cost vs the first level over %d rounds (up to %s), beyond %.0f%%", g.Name, units.Overhead(math.Expm1(m)), len(logs), units.Overhead(worst), 100*g.Bound)}
 				}
 			}
 		}

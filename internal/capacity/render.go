@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
@@ -131,8 +132,17 @@ func (a Answer) hostsText(c Result) (text string, refused bool) {
 	case why != "":
 		return why, false
 	default:
-		return fmt.Sprintf("%d [%d, %d]", f.Hosts, f.Lo, f.Hi), false
+		return fmt.Sprintf("%d [%d, %s]", f.Hosts, f.Lo, hostsEnd(f.Hi)), false
 	}
+}
+
+// hostsEnd is the top of a hosts interval: ∞ where, at the bottom of the
+// per-host interval, no instance fits after the headroom.
+func hostsEnd(n int) string {
+	if n < 0 {
+		return "∞"
+	}
+	return strconv.Itoa(n)
 }
 
 func (a Answer) fleetText(w io.Writer) {
@@ -206,7 +216,11 @@ func (a Answer) platformDoc(c Result) PlatformDoc {
 	if f, why := a.hosts(c); why != "" {
 		p.HostsRefused = why
 	} else {
-		p.Hosts = &Estimate{Value: units.Finite(float64(f.Hosts)), Lo: units.Finite(float64(f.Lo)), Hi: units.Finite(float64(f.Hi))}
+		hi := float64(f.Hi)
+		if f.Hi < 0 {
+			hi = math.Inf(1) // null: no instance fits at the per-host interval's bottom
+		}
+		p.Hosts = &Estimate{Value: units.Finite(float64(f.Hosts)), Lo: units.Finite(float64(f.Lo)), Hi: units.Finite(hi)}
 	}
 	return p
 }
