@@ -202,7 +202,7 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 					relative(&c, x, lookup(cur, key{g.Workload, v.label, g.Metric, g.Versus}))
 				case scenario.Regression:
 					c.Alpha = g.Alpha
-					c.Level = 1 - g.Alpha/float64(r.Looks)
+					c.Level = stats.LevelAt(g.Alpha, r.Looks)
 					if base == nil {
 						c.Status, c.Value = Skipped, math.NaN()
 						c.Reason = "no baseline given (vmbench gate --baseline RUN_OR_FILE)"

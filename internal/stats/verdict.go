@@ -374,7 +374,11 @@ func LevelText(l float64) string {
 // 5% error rate is split evenly over the looks (Bonferroni), so that
 // stopping at whichever look first decides keeps each verdict's error rate
 // at or below 5% whatever the looks' correlation.
-func Level(looks int) float64 { return 1 - 0.05/float64(max(looks, 1)) }
+func Level(looks int) float64 { return LevelAt(0.05, looks) }
+
+// LevelAt is the same budget for another error rate alpha: a regression
+// gate's (its max_regression's alpha, 1% by default).
+func LevelAt(alpha float64, looks int) float64 { return 1 - alpha/float64(max(looks, 1)) }
 
 // Looks is the fixed schedule of repetition counts at which an adaptive run
 // judges its cells: the scenario's repetitions, then doubling, up to and
