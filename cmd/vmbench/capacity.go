@@ -10,7 +10,6 @@ import (
 
 	"github.com/vmbench/vmbench/internal/capacity"
 	"github.com/vmbench/vmbench/internal/report"
-	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/units"
 )
 
@@ -82,19 +81,15 @@ func runCapacity(w io.Writer, dir string, o capacityOptions) error {
 		}
 		q.HostMemory = float64(m)
 	}
-	info, err := result.ReadRun(dir)
-	if err != nil {
-		return usageError(fmt.Errorf("read run: %w", err))
-	}
-	samples, err := result.ReadSamples(dir)
-	if err != nil {
-		return usageError(fmt.Errorf("read samples: %w", err))
-	}
-	s, err := storedScenario(info)
+	r, err := openRun(dir)
 	if err != nil {
 		return err
 	}
-	a, err := capacity.Ask(s, info, samples, report.Banners(info, samples), q)
+	s, err := storedScenario(r.Info)
+	if err != nil {
+		return err
+	}
+	a, err := capacity.Ask(s, r.Info, r.Samples, report.Banners(r.Info, r.Samples), q)
 	if err != nil {
 		return usageError(err)
 	}

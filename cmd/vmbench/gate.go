@@ -127,15 +127,11 @@ func runGate(cmd *cobra.Command, dir string, o gateOptions) error {
 				return gate.Report{}, usageError(fmt.Errorf("read baseline: %w", err))
 			}
 		}
-		samples, err := result.ReadSamples(dir)
+		r, err := openRun(dir)
 		if err != nil {
-			return gate.Report{}, usageError(fmt.Errorf("read samples: %w", err))
+			return gate.Report{}, err
 		}
-		info, err := result.ReadRun(dir)
-		if err != nil {
-			return gate.Report{}, usageError(err)
-		}
-		rep := gate.Evaluate(s, info, samples, base, looks)
+		rep := gate.Evaluate(s, r.Info, r.Samples, base, looks)
 		rep.Checks = append(rep.Checks, past...)
 		return rep, nil
 	}

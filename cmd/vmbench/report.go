@@ -101,15 +101,22 @@ type loadedRun struct {
 	table   report.Table
 }
 
+// openRun reads a stored run (result.Open); a run that does not read is a
+// usage error.
+func openRun(dir string) (result.Run, error) {
+	r, err := result.Open(dir)
+	if err != nil {
+		return r, usageError(fmt.Errorf("read run: %w", err))
+	}
+	return r, nil
+}
+
 func loadRun(dir string) (*loadedRun, error) {
-	info, err := result.ReadRun(dir)
+	r, err := openRun(dir)
 	if err != nil {
-		return nil, usageError(fmt.Errorf("read run: %w", err))
+		return nil, err
 	}
-	samples, err := result.ReadSamples(dir)
-	if err != nil {
-		return nil, usageError(fmt.Errorf("read samples: %w", err))
-	}
+	info, samples := r.Info, r.Samples
 	t := report.Build(info, samples)
 	traces, err := result.ReadTraces(dir)
 	if err != nil {

@@ -102,15 +102,11 @@ func FromTable(info result.RunInfo, t report.Table) Run {
 
 // ReadRun reads one stored run's cells.
 func ReadRun(dir string) (Run, error) {
-	info, err := result.ReadRun(dir)
+	r, err := result.Open(dir)
 	if err != nil {
 		return Run{}, err
 	}
-	samples, err := result.ReadSamples(dir)
-	if err != nil {
-		return Run{}, fmt.Errorf("%s: %w", dir, err)
-	}
-	return FromTable(info, report.Build(info, samples)), nil
+	return FromTable(r.Info, report.Build(r.Info, r.Samples)), nil
 }
 
 // ReadResults reads every run under the results directories. A directory
