@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/vmbench/vmbench/internal/gate"
 	"github.com/vmbench/vmbench/internal/result"
-	"github.com/vmbench/vmbench/internal/workload"
 )
 
 // RunsSchema names the layout of vmbench runs --json.
@@ -113,17 +110,8 @@ func describeRun(dir string, info result.RunInfo) storedRun {
 	if r.Labels == nil {
 		r.Labels = map[string]string{}
 	}
-	r.Measured, r.Failed = countTrials(dir)
-	if b, err := os.ReadFile(filepath.Join(dir, "gates.json")); err == nil {
-		var g struct {
-			Schema  string
-			Verdict string
-			Failed  int
-		}
-		if json.Unmarshal(b, &g) == nil && g.Schema == gate.GatesSchema {
-			r.Gates, r.GatesFailed = g.Verdict, g.Failed
-		}
-	}
+	r.Measured, r.Failed = result.CountTrials(dir)
+	r.Gates, r.GatesFailed, _ = gate.ReadVerdict(dir)
 	return r
 }
 
@@ -146,31 +134,4 @@ func (r storedRun) row() []string {
 	}
 	return []string{r.RunID, r.Start.Local().Format("2006-01-02 15:04"), r.Scenario, r.Host,
 		strings.Join(r.Accel, ","), trials, strings.Join(labels, " "), gates}
-}
-
-// countTrials counts the measured trials of a run and the failed ones,
-// reading samples.jsonl line by line.
-func countTrials(dir string) (measured, failed int) {
-	f, err := os.Open(filepath.Join(dir, result.SamplesFile))
-	if err != nil {
-		return 0, 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		var s struct {
-			Warmup   bool   `json:"warmup"`
-			Workload string `json:"workload"`
-			Error    string `json:"error"`
-		}
-		if json.Unmarshal(sc.Bytes(), &s) != nil || s.Warmup || s.Workload == workload.Boot {
-			continue
-		}
-		measured++
-		if s.Error != "" {
-			failed++
-		}
-	}
-	return measured, failed
 }

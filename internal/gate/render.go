@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -264,6 +266,25 @@ func JUnit(w io.Writer, r Report) error {
 
 // GatesSchema names the shape of gates.json (results/README.md documents it).
 const GatesSchema = "vmbench.gates/v1"
+
+// ReadVerdict reads the verdict (pass, fail, inconclusive) and the count of
+// failed gates from a run's gates.json; ok is false when the run was not
+// gated or its gates.json is not of GatesSchema.
+func ReadVerdict(dir string) (verdict string, failed int, ok bool) {
+	b, err := os.ReadFile(filepath.Join(dir, "gates.json"))
+	if err != nil {
+		return "", 0, false
+	}
+	var g struct {
+		Schema  string
+		Verdict string
+		Failed  int
+	}
+	if json.Unmarshal(b, &g) != nil || g.Schema != GatesSchema {
+		return "", 0, false
+	}
+	return g.Verdict, g.Failed, true
+}
 
 // JSON renders the verdicts for programs: each check with its numbers
 // (overheads and regressions as fractions, absolute values in their unit;

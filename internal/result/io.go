@@ -254,3 +254,32 @@ const (
 // (a link to /dev/zero in a run fetched from another host) must not
 // exhaust memory.
 const maxRunFile = 64 << 20
+
+// CountTrials counts the measured trials of a stored run and the failed
+// ones (warmups and boots left out), reading samples.jsonl line by line
+// without keeping it: vmbench runs over many runs. A run without samples
+// counts 0.
+func CountTrials(dir string) (measured, failed int) {
+	f, err := safefs.OpenFile(dir, SamplesFile, os.O_RDONLY, 0)
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		var s struct {
+			Warmup   bool   `json:"warmup"`
+			Workload string `json:"workload"`
+			Error    string `json:"error"`
+		}
+		if json.Unmarshal(sc.Bytes(), &s) != nil || s.Warmup || s.Workload == Boot {
+			continue
+		}
+		measured++
+		if s.Error != "" {
+			failed++
+		}
+	}
+	return measured, failed
+}
