@@ -10,6 +10,7 @@ import (
 	"errors"
 	"runtime"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -107,6 +108,37 @@ type Result struct {
 	// collection ran, in seconds: the samplers, and everything else the
 	// runner did meanwhile (starting the trial, reading its result).
 	SelfCPU float64 `json:"self_cpu_s"`
+	// Readings are when each reading of every sampler began, in seconds
+	// from the start: a point belongs to the last reading begun before
+	// its time (PeakSum).
+	Readings []float64 `json:"-"`
+}
+
+// PeakSum is the largest sum, over the readings, of field in the series
+// at indices: what those subjects held together at their fullest, which a
+// sum of each one's own peak overstates when they share pages (a page's
+// PSS is split among the processes mapping it at the moment) or peak at
+// different times. A series without a point in a reading adds nothing to
+// it (its subject was not there).
+func (r Result) PeakSum(field string, indices []int) float64 {
+	sums := make([]float64, len(r.Readings))
+	for _, i := range indices {
+		s := r.Series[i]
+		f := s.Field(field)
+		if f < 0 {
+			continue
+		}
+		for _, p := range s.Points {
+			if j := sort.SearchFloat64s(r.Readings, p.T) - 1; j >= 0 && j < len(sums) {
+				sums[j] += p.Values[f]
+			}
+		}
+	}
+	peak := 0.0
+	for _, v := range sums {
+		peak = max(peak, v)
+	}
+	return peak
 }
 
 // Start reads every sampler at once and then at each interval, until Stop.
@@ -142,6 +174,7 @@ func Start(ctx context.Context, interval time.Duration, samplers ...Sampler) *Co
 func (c *Collection) read(ctx context.Context, samplers []Sampler) {
 	t0 := threadCPU()
 	defer func() { c.out.SamplerCPU += threadCPU() - t0 }()
+	c.out.Readings = append(c.out.Readings, time.Since(c.start).Seconds())
 	for i, s := range samplers {
 		v, err := s.Read(ctx)
 		t := time.Since(c.start).Seconds()

@@ -273,3 +273,24 @@ func TestCgroupRemovedWhileRead(t *testing.T) {
 	}
 	t.Logf("%d readings, %d of a cgroup already gone", present+absent, absent)
 }
+
+// PeakSum adds the series reading by reading: two instances that peak at
+// different readings hold together less than the sum of their peaks, and
+// a series with no point in a reading (its subject gone) adds nothing.
+func TestPeakSum(t *testing.T) {
+	pss := []Field{{Name: "pss", Unit: "B", Kind: Gauge}}
+	r := Result{
+		Readings: []float64{0, 0.1, 0.2, 0.3},
+		Series: []Series{
+			{Sampler: "host"},
+			{Sampler: "process", Fields: pss, Points: []Point{{T: 0.01, Values: []float64{10}}, {T: 0.11, Values: []float64{4}}, {T: 0.21, Values: []float64{4}}}},
+			{Sampler: "process", Fields: pss, Points: []Point{{T: 0.12, Values: []float64{3}}, {T: 0.22, Values: []float64{9}}, {T: 0.31, Values: []float64{2}}}},
+		},
+	}
+	if got := r.PeakSum("pss", []int{1, 2}); got != 13 {
+		t.Errorf("PeakSum = %v, want 13 (4 + 9 at the third reading; the peaks' sum is 19)", got)
+	}
+	if got := r.PeakSum("pss", []int{0}); got != 0 {
+		t.Errorf("PeakSum of a series without the field = %v, want 0", got)
+	}
+}

@@ -25,7 +25,7 @@ var DensityMetrics = []workload.MetricInfo{
 	{Name: workload.LevelMemDrop, Unit: "B", Help: "MemAvailable before the instances started minus its lowest reading during the variant (gVisor's method; catches kernel memory such as page tables)"},
 	{Name: workload.LevelMemBefore, Unit: "B", Help: "MemAvailable before the level's instances started: what capacity is computed against"},
 	{Name: workload.LevelMemIdleDrop, Unit: "B", Help: "MemAvailable before the instances started minus after, before any workload ran"},
-	{Name: workload.LevelPSSTotal, Unit: "B", Help: "sum over the instances of the peak proportional set size of their host processes (Kata's method)"},
+	{Name: workload.LevelPSSTotal, Unit: "B", Help: "the instances' host processes' proportional set size summed at each reading, at its largest (Kata's method): what they held together at their fullest"},
 	{Name: workload.LevelVMMOverhead, Unit: "B", Help: "vm: sum over the guests of QEMU's proportional set size beyond the guest RAM mapping, from smaps (Firecracker's method)"},
 	{Name: workload.LevelGuestRAM, Unit: "B", Help: "vm: sum over the guests of the guest RAM mapping's proportional set size"},
 	{Name: "host_cpu", Unit: "s", Help: "host CPU time of all instances' processes during the variant"},
@@ -251,14 +251,19 @@ func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, counts
 		level += c
 	}
 	var samples []result.Sample
-	var pss, hostCPU float64
+	var hostCPU float64
+	var processes []int // every instance's process series
 	for k := range insts {
 		end := len(col.Series)
 		if k+1 < len(insts) {
 			end = first[k+1]
 		}
+		for i := first[k]; i < end; i++ {
+			if col.Series[i].Sampler == "process" {
+				processes = append(processes, i)
+			}
+		}
 		peak := footprint(col.Series[first[k]:end])
-		pss += peak
 		for j, res := range results[k] {
 			x := result.Sample{RunID: runID, Workload: v.Workload, Type: v.Type, Params: maps.Clone(v.Params), Label: v.Label,
 				Trial: rep, Level: level, Instance: len(samples) + 1, Start: start, Duration: wall}
@@ -297,7 +302,7 @@ func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, counts
 	metrics := []result.Metric{
 		{Name: workload.LevelInstances, Unit: "n", Value: float64(level)},
 		{Name: workload.LevelMemDrop, Unit: "B", Value: avail0 - minAvail},
-		{Name: workload.LevelPSSTotal, Unit: "B", Value: pss},
+		{Name: workload.LevelPSSTotal, Unit: "B", Value: col.PeakSum("pss", processes)},
 		{Name: "host_cpu", Unit: "s", Value: hostCPU},
 		{Name: workload.LevelHostBusy, Unit: "cores", Value: busy},
 		{Name: workload.LevelKSMSharing, Unit: "B", Value: collect.KSMSharing("/")},
