@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -249,21 +250,29 @@ func TestGateRerunsTheBaselinesPlatformPaired(t *testing.T) {
 	slow := runDir(t, results, short("0.25"))
 	same := runDir(t, results, short("1"))
 
-	code, out, stderr := runCLI(t, "gate", slow, "--baseline", base, "--retry", "1", "--agent-binary", agentBinary)
+	// Two retry rounds, as on a shared CI runner: once, in CI with both
+	// cores busy and guests booting beside it, the quarter core's first 11
+	// paired rounds read ×2.30 [−40.8%, ×5.84] (the load starved both
+	// containers alike in some rounds), undecided; a second round of
+	// paired rounds, judged over all of them, decides.
+	code, out, stderr := runCLI(t, "gate", slow, "--baseline", base, "--retry", "2", "--agent-binary", agentBinary)
 	t.Logf("quarter core against one:\n%s%s", out, stderr)
-	if code != exitGateFailed || !strings.Contains(stderr, "container is defined otherwise in the baseline: its definition runs beside it as container@"+filepath.Base(base)+", 11 rounds, paired") ||
-		!strings.Contains(out, "FAIL cpu.throughput kernel=hash threads=1 duration=200ms on container") || !strings.Contains(out, "change vs the baseline's container re-run beside it (paired, 11 rounds)") {
-		t.Errorf("exit %d, want %d after a paired re-run of the baseline's container", code, exitGateFailed)
+	rounds := regexp.MustCompile(`container is defined otherwise in the baseline: its definition runs beside it as container@` + filepath.Base(base) + `, (\d+) rounds, paired`).FindStringSubmatch(stderr)
+	if code != exitGateFailed || rounds == nil ||
+		!strings.Contains(out, "FAIL cpu.throughput kernel=hash threads=1 duration=200ms on container") || !strings.Contains(out, "change vs the baseline's container re-run beside it (paired, ") {
+		t.Fatalf("exit %d, want %d after a paired re-run of the baseline's container", code, exitGateFailed)
 	}
+	// Each retry round ran the baseline's container in every round it
+	// planned.
 	samples, _ := result.ReadSamples(slow)
-	twin := 0
+	twin := map[int]int{}
 	for _, s := range samples {
-		if s.Platform == "container@"+filepath.Base(base) && !s.Warmup && s.Error == "" && s.Round == 1 {
-			twin++
+		if s.Platform == "container@"+filepath.Base(base) && !s.Warmup && s.Error == "" {
+			twin[s.Round]++
 		}
 	}
-	if twin != 11 {
-		t.Errorf("%d measured trials of the baseline's container, want 11", twin)
+	if want, _ := strconv.Atoi(rounds[1]); twin[1] != want || len(twin) > 2 || (len(twin) == 2 && twin[2] != want) {
+		t.Errorf("measured trials of the baseline's container per retry round %v, want %d in each", twin, want)
 	}
 
 	code, out, stderr = runCLI(t, "gate", same, "--baseline", base, "--retry", "1", "--agent-binary", agentBinary)
