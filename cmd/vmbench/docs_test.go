@@ -156,3 +156,24 @@ func TestDocsLinksAndLength(t *testing.T) {
 		t.Errorf("README.md has %d lines: keep it to what and why, requirements, the two commands, reading a verdict and links (at most 300)", n)
 	}
 }
+
+// docs/reference.md is vmbench list as Markdown: every workload
+// parameter, metric and platform option the code declares is documented,
+// and nothing the code no longer has. -update rewrites it.
+func TestReferenceIsGenerated(t *testing.T) {
+	var b strings.Builder
+	newListing().markdown(&b)
+	path := "../../docs/reference.md"
+	if *update {
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	have, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(have) != b.String() {
+		t.Errorf("docs/reference.md is not what the code declares: go test ./cmd/vmbench -run TestReferenceIsGenerated -args -update")
+	}
+}

@@ -177,3 +177,60 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// markdown writes the listing as docs/reference.md: a table per workload
+// and per platform type, generated so that the reference cannot drift from
+// the code (TestReferenceIsGenerated). A default computed on the host is
+// named as such, not given: the file is the same on every host.
+func (l listing) markdown(w io.Writer) {
+	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+	fmt.Fprint(w, "# Workloads, platforms and metrics\n\n"+
+		"<!-- Generated from the code by `go test ./cmd/vmbench -run TestReferenceIsGenerated -args -update`; do not edit. -->\n\n"+
+		"What `vmbench list` prints, as tables: every workload's parameters and metrics, and every platform type's options. "+
+		"[scenario.md](scenario.md) shows them in a scenario.\n")
+	metricTable := func(ms []listMetric) {
+		fmt.Fprint(w, "\n| metric | unit | what it is |\n| --- | --- | --- |\n")
+		for _, m := range ms {
+			fmt.Fprintf(w, "| `%s` | %s | %s |\n", m.Name, cell(m.Unit), cell(m.Help))
+		}
+	}
+	fmt.Fprint(w, "\n## Workloads\n")
+	for _, wl := range l.Workloads {
+		fmt.Fprintf(w, "\n### `%s`\n\n%s\n", wl.Name, cell(wl.Description))
+		if len(wl.Params) > 0 {
+			fmt.Fprint(w, "\n| parameter | values | default | what it does |\n| --- | --- | --- | --- |\n")
+			for _, p := range wl.Params {
+				kind := p.Kind
+				if len(p.Values) > 0 {
+					kind = strings.Join(p.Values, ", ")
+				}
+				def := "`" + p.Default + "`"
+				if p.HostDefault {
+					def = "the host's"
+				}
+				fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", p.Name, cell(kind), def, cell(p.Help))
+			}
+		}
+		metricTable(wl.Metrics)
+	}
+	fmt.Fprint(w, "\n## What every trial costs\n\nMeasured by the platform, added to every successful trial's metrics.\n")
+	metricTable(l.CostMetrics)
+	fmt.Fprint(w, "\n## What every density level costs\n\nOn the level's own sample (instance 0); see [capacity.md](capacity.md).\n")
+	metricTable(l.DensityMetrics)
+	fmt.Fprint(w, "\n## Platform types\n")
+	for _, p := range l.Platforms {
+		fmt.Fprintf(w, "\n### `%s`\n\n%s.\n", p.Type, cell(p.Description))
+		if len(p.Options) == 0 {
+			fmt.Fprint(w, "\nNo options.\n")
+			continue
+		}
+		fmt.Fprint(w, "\n| option | kind | default | what it does |\n| --- | --- | --- | --- |\n")
+		for _, o := range p.Options {
+			def := "—"
+			if o.Default != "" {
+				def = "`" + cell(o.Default) + "`"
+			}
+			fmt.Fprintf(w, "| `%s` | %s | %s | %s |\n", o.Key, o.Kind, def, cell(o.Help))
+		}
+	}
+}
