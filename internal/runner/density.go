@@ -189,14 +189,43 @@ func (ss *session) level(ctx context.Context, p scenario.Platform, n, rep int, v
 // runAtOnce runs one variant in every instance at once — counts[i] copies
 // in insts[i], a guest holding several — sampling the host and the
 // instances meanwhile, and checks the guards. avail0 is MemAvailable
-// before the instances started.
+// before the instances started. It returns the level's metrics, a sample
+// per instance, and why a guard stops the platform ("" to go on).
 func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, counts []int, v scenario.Trial, rep int, runID string, avail0 float64) ([]result.Metric, []result.Sample, string) {
-	s, dn := o.Scenario, o.Scenario.Density
-	host := collect.NewHost("host", "/")
-	samplers := []collect.Sampler{host}
-	first := make([]int, len(insts)) // each instance's first sampler
-	for k, inst := range insts {
-		first[k] = len(samplers)
+	a := &atOnce{insts: insts, counts: counts}
+	a.run(ctx, o.Scenario, v)
+	samples, hostCPU := a.instanceSamples(v, rep, runID)
+	return a.levelMetrics(avail0, hostCPU, samples), samples, a.guard(o.Scenario.Density)
+}
+
+// atOnce is one variant run in every instance of a level at once, and
+// what was read of the host around it.
+type atOnce struct {
+	insts  []platform.Instance
+	counts []int // the variant's copies in each instance
+
+	first   []int // each instance's first series in col
+	results [][]platform.Output
+	errs    [][]error
+	col     collect.Result
+	start   time.Time
+	wall    float64 // seconds
+
+	minAvail     float64 // MemAvailable's lowest reading
+	psi0, psi1   collect.Pressure
+	psiErr       error
+	oom0, oom1   int64
+	vmm, touched float64 // QEMU beyond its guests' RAM, and the RAM they touched
+}
+
+// run starts sampling the host and every instance, runs the variant in
+// all of them at once, reads QEMU's memory before the guests go, and stops
+// sampling.
+func (a *atOnce) run(ctx context.Context, s *scenario.Scenario, v scenario.Trial) {
+	samplers := []collect.Sampler{collect.NewHost("host", "/")}
+	a.first = make([]int, len(a.insts))
+	for k, inst := range a.insts {
+		a.first[k] = len(samplers)
 		if sm, ok := inst.(platform.Sampled); ok {
 			samplers = append(samplers, sm.Samplers()...)
 		}
@@ -205,134 +234,164 @@ func runAtOnce(ctx context.Context, o Options, insts []platform.Instance, counts
 	if interval == 0 {
 		interval = scenario.DefaultSample
 	}
-	minAvail, _ := collect.MemAvailable("/")
-	psi0, psiErr := collect.ReadPressure("/")
-	oom0, _ := collect.OOMKills("/")
+	a.minAvail, _ = collect.MemAvailable("/")
+	a.psi0, a.psiErr = collect.ReadPressure("/")
+	a.oom0, _ = collect.OOMKills("/")
 	coll := collect.Start(ctx, interval, samplers...)
-	start := time.Now()
-	req := request(v, false)
-	results := make([][]platform.Output, len(insts))
-	errs := make([][]error, len(insts))
-	var wg sync.WaitGroup
-	for k, inst := range insts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			packed, ok := inst.(platform.Packed)
-			if counts[k] == 1 || !ok {
-				r, err := attempt(ctx, s, inst, v.Impl, req)
-				results[k], errs[k] = []platform.Output{r}, []error{err}
-				return
-			}
-			tctx, cancel := context.WithTimeout(ctx, s.Timeout)
-			defer cancel()
-			results[k], errs[k] = packed.RunMany(tctx, req, counts[k])
-		}()
-	}
-	wg.Wait()
-	// QEMU's memory beyond its guest, read before the guests go.
-	var vmm, touched float64
-	for _, inst := range insts {
+	a.start = time.Now()
+	a.runAll(ctx, s, v)
+	for _, inst := range a.insts {
 		if m, ok := inst.(platform.VMM); ok {
 			if pid, ram := m.VMMProcess(); pid > 0 {
 				if over, g, err := collect.VMMOverhead("/", pid, ram); err == nil {
-					vmm, touched = vmm+over, touched+g
+					a.vmm, a.touched = a.vmm+over, a.touched+g
 				}
 			}
 		}
 	}
-	col := coll.Stop()
-	wall := time.Since(start).Seconds()
-	psi1, _ := collect.ReadPressure("/")
-	oom1, _ := collect.OOMKills("/")
-
-	level := 0
-	for _, c := range counts {
-		level += c
-	}
-	var samples []result.Sample
-	var hostCPU float64
-	var processes []int // every instance's process series
-	for k := range insts {
-		end := len(col.Series)
-		if k+1 < len(insts) {
-			end = first[k+1]
-		}
-		for i := first[k]; i < end; i++ {
-			if col.Series[i].Sampler == "process" {
-				processes = append(processes, i)
+	a.col = coll.Stop()
+	a.wall = time.Since(a.start).Seconds()
+	a.psi1, _ = collect.ReadPressure("/")
+	a.oom1, _ = collect.OOMKills("/")
+	if hs := a.col.Series[0]; len(hs.Points) > 0 {
+		if i := hs.Field("mem_available"); i >= 0 {
+			for _, pt := range hs.Points {
+				a.minAvail = min(a.minAvail, pt.Values[i])
 			}
 		}
-		peak := footprint(col.Series[first[k]:end])
-		for j, res := range results[k] {
+	}
+}
+
+// runAll runs the variant in every instance at once: a guest holding
+// several copies runs them together (platform.Packed).
+func (a *atOnce) runAll(ctx context.Context, s *scenario.Scenario, v scenario.Trial) {
+	req := request(v, false)
+	a.results = make([][]platform.Output, len(a.insts))
+	a.errs = make([][]error, len(a.insts))
+	var wg sync.WaitGroup
+	for k, inst := range a.insts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			packed, ok := inst.(platform.Packed)
+			if a.counts[k] == 1 || !ok {
+				r, err := attempt(ctx, s, inst, v.Impl, req)
+				a.results[k], a.errs[k] = []platform.Output{r}, []error{err}
+				return
+			}
+			tctx, cancel := context.WithTimeout(ctx, s.Timeout)
+			defer cancel()
+			a.results[k], a.errs[k] = packed.RunMany(tctx, req, a.counts[k])
+		}()
+	}
+	wg.Wait()
+}
+
+// series are instance k's series in the collection.
+func (a *atOnce) series(k int) []collect.Series {
+	end := len(a.col.Series)
+	if k+1 < len(a.insts) {
+		end = a.first[k+1]
+	}
+	return a.col.Series[a.first[k]:end]
+}
+
+// level is the instances of the variant in all: each copy counts.
+func (a *atOnce) level() int {
+	n := 0
+	for _, c := range a.counts {
+		n += c
+	}
+	return n
+}
+
+// instanceSamples are a sample per copy of the variant, with the
+// workload's metrics and its share of its instance's host footprint, and
+// the host CPU time of them all.
+func (a *atOnce) instanceSamples(v scenario.Trial, rep int, runID string) (samples []result.Sample, hostCPU float64) {
+	for k := range a.insts {
+		peak := footprint(a.series(k))
+		for j, res := range a.results[k] {
 			x := result.Sample{RunID: runID, Workload: v.Workload, Type: v.Type, Params: maps.Clone(v.Params), Label: v.Label,
-				Trial: rep, Level: level, Instance: len(samples) + 1, Start: start, Duration: wall}
-			if c, ok := insts[k].(platform.Conditioner); ok {
+				Trial: rep, Level: a.level(), Instance: len(samples) + 1, Start: a.start, Duration: a.wall}
+			if c, ok := a.insts[k].(platform.Conditioner); ok {
 				x.Conditions = maps.Clone(c.Conditions())
 			}
-			if counts[k] > 1 {
-				x.Conditions = withCondition(x.Conditions, "per_guest", fmt.Sprint(counts[k]))
+			if a.counts[k] > 1 {
+				x.Conditions = withCondition(x.Conditions, "per_guest", fmt.Sprint(a.counts[k]))
 			}
-			share := peak / float64(len(results[k])) // of a guest's footprint
+			share := peak / float64(len(a.results[k])) // of a guest's footprint
 			hostCPU += res.HostCPU
 			x.Metrics, x.Histograms, x.Warnings = res.Metrics, res.Histograms, res.Warnings
-			if errs[k][j] != nil {
-				x.Error = errs[k][j].Error()
+			if a.errs[k][j] != nil {
+				x.Error = a.errs[k][j].Error()
 			} else {
 				x.Metrics = append(x.Metrics, workload.Cost(res.Work, res.HostCPU, share)...)
 			}
 			samples = append(samples, x)
 		}
 	}
-	if hs := col.Series[0]; len(hs.Points) > 0 {
-		if i := hs.Field("mem_available"); i >= 0 {
-			for _, pt := range hs.Points {
-				minAvail = min(minAvail, pt.Values[i])
+	return samples, hostCPU
+}
+
+// levelMetrics are what the host paid for the variant at this level
+// (DensityMetrics).
+func (a *atOnce) levelMetrics(avail0, hostCPU float64, samples []result.Sample) []result.Metric {
+	var processes []int // every instance's process series
+	for k := range a.insts {
+		for i := a.first[k]; i < a.first[k]+len(a.series(k)); i++ {
+			if a.col.Series[i].Sampler == "process" {
+				processes = append(processes, i)
 			}
 		}
 	}
 	busy := 0.0
-	if hs := col.Series[0]; len(hs.Points) > 1 {
+	if hs := a.col.Series[0]; len(hs.Points) > 1 {
 		u, sy := hs.Field("cpu_user"), hs.Field("cpu_system")
-		a, b := hs.Points[0], hs.Points[len(hs.Points)-1]
-		if dt := b.T - a.T; u >= 0 && sy >= 0 && dt > 0 {
-			busy = (b.Values[u] + b.Values[sy] - a.Values[u] - a.Values[sy]) / dt
+		p, q := hs.Points[0], hs.Points[len(hs.Points)-1]
+		if dt := q.T - p.T; u >= 0 && sy >= 0 && dt > 0 {
+			busy = (q.Values[u] + q.Values[sy] - p.Values[u] - p.Values[sy]) / dt
 		}
 	}
 	metrics := []result.Metric{
-		{Name: workload.LevelInstances, Unit: "n", Value: float64(level)},
-		{Name: workload.LevelMemDrop, Unit: "B", Value: avail0 - minAvail},
-		{Name: workload.LevelPSSTotal, Unit: "B", Value: col.PeakSum("pss", processes)},
+		{Name: workload.LevelInstances, Unit: "n", Value: float64(a.level())},
+		{Name: workload.LevelMemDrop, Unit: "B", Value: avail0 - a.minAvail},
+		{Name: workload.LevelPSSTotal, Unit: "B", Value: a.col.PeakSum("pss", processes)},
 		{Name: "host_cpu", Unit: "s", Value: hostCPU},
 		{Name: workload.LevelHostBusy, Unit: "cores", Value: busy},
 		{Name: workload.LevelKSMSharing, Unit: "B", Value: collect.KSMSharing("/")},
 	}
-	if vmm > 0 {
-		metrics = append(metrics, result.Metric{Name: workload.LevelVMMOverhead, Unit: "B", Value: vmm}, result.Metric{Name: workload.LevelGuestRAM, Unit: "B", Value: touched})
+	if a.vmm > 0 {
+		metrics = append(metrics, result.Metric{Name: workload.LevelVMMOverhead, Unit: "B", Value: a.vmm}, result.Metric{Name: workload.LevelGuestRAM, Unit: "B", Value: a.touched})
 	}
-	if wall > 0 && busy > 0 {
-		own := hostCPU / wall
+	if a.wall > 0 && busy > 0 {
+		own := hostCPU / a.wall
 		metrics = append(metrics, result.Metric{Name: workload.LevelInstancesCPU, Unit: "cores", Value: own},
 			result.Metric{Name: workload.LevelForeignCPU, Unit: "cores", Value: max(0, busy-own)})
 	}
 	metrics = append(metrics, mergedPercentiles(samples)...)
-	d := psi1.Sub(psi0)
-	if psiErr == nil && wall > 0 {
+	if d := a.psi1.Sub(a.psi0); a.psiErr == nil && a.wall > 0 {
 		metrics = append(metrics,
-			result.Metric{Name: workload.LevelPSICPUSome, Unit: "ratio", Value: d.CPUSome / wall},
-			result.Metric{Name: workload.LevelPSIMemoryFull, Unit: "ratio", Value: d.MemoryFull / wall},
-			result.Metric{Name: workload.LevelPSIIOSome, Unit: "ratio", Value: d.IOSome / wall})
+			result.Metric{Name: workload.LevelPSICPUSome, Unit: "ratio", Value: d.CPUSome / a.wall},
+			result.Metric{Name: workload.LevelPSIMemoryFull, Unit: "ratio", Value: d.MemoryFull / a.wall},
+			result.Metric{Name: workload.LevelPSIIOSome, Unit: "ratio", Value: d.IOSome / a.wall})
 	}
-	var stop string
+	return metrics
+}
+
+// guard is why the sweep's guards stop the platform after the variant:
+// an OOM kill, MemAvailable below the floor, memory pressure; "" to go on.
+func (a *atOnce) guard(dn *scenario.Density) string {
+	d := a.psi1.Sub(a.psi0)
 	switch {
-	case dn.Guards.StopOnOOMKills && oom1 > oom0:
-		stop = fmt.Sprintf("the kernel OOM-killed %d process(es)", oom1-oom0)
-	case dn.Guards.MemAvailable > 0 && minAvail < float64(dn.Guards.MemAvailable):
-		stop = fmt.Sprintf("MemAvailable fell to %.0f MiB, below the guard's %d MiB", minAvail/(1<<20), dn.Guards.MemAvailable>>20)
-	case psiErr == nil && wall > 0 && d.MemoryFull/wall > dn.Guards.PSIMemoryFull:
-		stop = fmt.Sprintf("memory pressure: all tasks stalled %.1f%% of the time, above the guard's %.0f%%", 100*d.MemoryFull/wall, 100*dn.Guards.PSIMemoryFull)
+	case dn.Guards.StopOnOOMKills && a.oom1 > a.oom0:
+		return fmt.Sprintf("the kernel OOM-killed %d process(es)", a.oom1-a.oom0)
+	case dn.Guards.MemAvailable > 0 && a.minAvail < float64(dn.Guards.MemAvailable):
+		return fmt.Sprintf("MemAvailable fell to %.0f MiB, below the guard's %d MiB", a.minAvail/(1<<20), dn.Guards.MemAvailable>>20)
+	case a.psiErr == nil && a.wall > 0 && d.MemoryFull/a.wall > dn.Guards.PSIMemoryFull:
+		return fmt.Sprintf("memory pressure: all tasks stalled %.1f%% of the time, above the guard's %.0f%%", 100*d.MemoryFull/a.wall, 100*dn.Guards.PSIMemoryFull)
 	}
-	return metrics, samples, stop
+	return ""
 }
 
 // mergedPercentiles are the latency percentiles of every event every
