@@ -63,7 +63,7 @@ func LockRun(runID string) (release func(), err error) {
 		if f, err = os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644); err != nil {
 			return func() {}, fmt.Errorf("the run lock: %w (vmbench keeps a lock per live run in %s, so that vmbench cleanup leaves live runs alone)", err, LockDir)
 		}
-		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		if err := lockSoon(f); err != nil {
 			f.Close()
 			if runID == DoctorID {
 				return func() {}, fmt.Errorf("vmbench doctor is running in another process: %w", err)
@@ -83,6 +83,19 @@ func LockRun(runID string) (release func(), err error) {
 		os.Remove(path)
 		f.Close()
 	}, nil
+}
+
+// lockSoon takes f's lock, waiting out the moment another process's
+// LiveRuns or RemoveStaleLocks holds it to look (microseconds); a live run
+// holds it for good, and is refused after a second.
+func lockSoon(f *os.File) (err error) {
+	for range 50 {
+		if err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); !errors.Is(err, unix.EWOULDBLOCK) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return err
 }
 
 // DoctorID is the run id of vmbench doctor's probes (vmbench-doctor-…).

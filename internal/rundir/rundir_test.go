@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vmbench/vmbench/internal/result"
+	"golang.org/x/sys/unix"
 )
 
 func TestLockMarksARunAlive(t *testing.T) {
@@ -125,4 +126,27 @@ func TestRunIDTagIsFree(t *testing.T) {
 			t.Fatalf("tag %s is taken", tag)
 		}
 	}
+}
+
+// Another process's look at the live runs holds a lock file for a moment:
+// a run that locks in that moment waits it out rather than fail.
+func TestLockWaitsOutALook(t *testing.T) {
+	LockDir = t.TempDir()
+	defer func() { LockDir = "/run/vmbench" }()
+	const id = "20261205-101010-abcd"
+	path := filepath.Join(LockDir, id+".lock")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH); err != nil {
+		t.Fatal(err)
+	}
+	go func() { time.Sleep(100 * time.Millisecond); unix.Flock(int(f.Fd()), unix.LOCK_UN) }()
+	release, err := LockRun(id)
+	if err != nil {
+		t.Fatalf("a run locking during a look: %v", err)
+	}
+	release()
 }

@@ -29,7 +29,7 @@ import (
 // lists as skipped. With dryRun it only lists them. It returns how many it
 // found to remove.
 func RemoveLeftovers(ctx context.Context, self string, dryRun bool, log io.Writer) (int, error) {
-	sw := &remover{live: rundir.LiveRuns(), dryRun: dryRun, log: log, skipped: map[string]int{}}
+	sw := &remover{live: rundir.LiveRuns(), now: rundir.LiveRuns, dryRun: dryRun, log: log, skipped: map[string]int{}}
 	defer sw.report()
 	act := sw.act
 	for _, name := range []string{"runc", "crun", "runsc"} {
@@ -115,7 +115,8 @@ func engineLeftovers(ctx context.Context, act func(what, name string, undo func(
 // remover removes (or, dry, lists) what it is offered, when its name is
 // vmbench's and its run is not alive.
 type remover struct {
-	live    []string
+	live    []string        // the runs alive at the first look
+	now     func() []string // the runs alive now (rundir.LiveRuns)
 	dryRun  bool
 	log     io.Writer
 	found   int
@@ -124,6 +125,11 @@ type remover struct {
 
 func (sw *remover) act(what, name string, undo func() error) {
 	ours, alive := owner(name, sw.live)
+	if ours && alive == "" {
+		// Look again now: a run that started after the first look has
+		// locked before it made this, and holds the lock while it lives.
+		ours, alive = owner(name, sw.lookAgain())
+	}
 	switch {
 	case !ours:
 		return
@@ -141,6 +147,20 @@ func (sw *remover) act(what, name string, undo func() error) {
 		return
 	}
 	fmt.Fprintf(sw.log, "removed %s\n", what)
+}
+
+// lookAgain lists the runs alive now, adding those that started since
+// the first look to the live runs.
+func (sw *remover) lookAgain() []string {
+	if sw.now == nil {
+		return sw.live
+	}
+	for _, id := range sw.now() {
+		if !slices.Contains(sw.live, id) {
+			sw.live = append(sw.live, id)
+		}
+	}
+	return sw.live
 }
 
 // report says which live runs were left alone.

@@ -68,6 +68,30 @@ func TestCleanupDirsOnlyLeftovers(t *testing.T) {
 	}
 }
 
+// A run that starts while a cleanup is under way (after its first look at
+// the live runs) keeps what it makes: CI once lost a libvirt run's scratch
+// and bundle directories to a cleanup of another package's test this way.
+func TestCleanupLooksAgainBeforeRemoving(t *testing.T) {
+	rundir.LockDir = t.TempDir()
+	defer func() { rundir.LockDir = "/run/vmbench" }()
+	var log strings.Builder
+	sw := &remover{live: rundir.LiveRuns(), now: rundir.LiveRuns, log: &log, skipped: map[string]int{}}
+	const id = "20261205-101010-abcd"
+	release, err := rundir.LockRun(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	dir := t.TempDir()
+	made := filepath.Join(dir, "vmbench-"+id+"-scratch-1")
+	os.Mkdir(made, 0o755)
+	dirLeftovers([]string{dir}, sw.act)
+	sw.report()
+	if _, err := os.Stat(made); err != nil || sw.found != 0 || !strings.Contains(log.String(), "of run "+id+": it is alive") {
+		t.Errorf("a run that started during the cleanup lost %s (%v); found %d, log:\n%s", made, err, sw.found, log.String())
+	}
+}
+
 // vmbench cleanup during a live run leaves the run alone, and the run
 // finishes.
 func TestCleanupDuringALiveRun(t *testing.T) {
