@@ -115,3 +115,29 @@ func TestMetricSaysWhichWayIsBetter(t *testing.T) {
 		t.Errorf("report.json does not say lower is better:\n%s", js.String())
 	}
 }
+
+// A memory variant whose kernels ran in different instruction sets on two
+// platforms (a guest's CPU model without AVX-512) carries a note naming
+// them; one that ran alike, none.
+func TestVectorNote(t *testing.T) {
+	info := result.RunInfo{RunID: "20261205-120000-abcd", Baseline: "native", Scenario: result.ScenarioCopy{Name: "vectors"},
+		Platforms: []result.PlatformInfo{{Name: "native", Type: "native"}, {Name: "vm", Type: "vm"}}}
+	var samples []result.Sample
+	for rep := range 6 {
+		for _, p := range []string{"native", "vm"} {
+			for _, op := range []string{"copy", "triad"} {
+				vector := "avx512"
+				if p == "vm" && op == "triad" {
+					vector = "sse2"
+				}
+				samples = append(samples, result.Sample{RunID: info.RunID, Workload: "memory", Type: "memory", Label: "op=" + op, Platform: p, Trial: rep,
+					Start: time.Unix(0, 0), Duration: 1, Conditions: map[string]string{"vector": vector},
+					Metrics: []result.Metric{{Name: "bandwidth", Unit: "B/s", Value: 1e10}}})
+			}
+		}
+	}
+	notes := strings.Join(Build(info, samples).Notes, "\n")
+	if !strings.Contains(notes, "memory op=triad: the memory kernels ran in different instruction sets (avx512 on native; sse2 on vm)") || strings.Contains(notes, "op=copy") {
+		t.Errorf("notes:\n%s", notes)
+	}
+}

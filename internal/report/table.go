@@ -162,6 +162,7 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 		}
 		t.Notes = append(t.Notes, msg)
 	}
+	t.Notes = append(t.Notes, conditionNotes(samples, "vector", "the memory kernels ran in different instruction sets (%s): the comparison includes that; set the workload's vector to compare like with like")...)
 	for _, r := range info.Resumes {
 		t.Notes = append(t.Notes, fmt.Sprintf("resumed at %s (vmbench run --resume) with %d trials left; its platforms were started afresh", r.At.UTC().Format(time.RFC3339), r.Trials))
 	}
@@ -414,6 +415,42 @@ func remoteNotes(p result.PlatformInfo) []string {
 	}
 	if n := in["sessions_lost"]; n != "" {
 		out = append(out, fmt.Sprintf("platform %s: its SSH session was lost %s time(s) and made again; see %s", p.Name, n, in["agent_log"]))
+	}
+	return out
+}
+
+// conditionNotes say which workload variants ran under different values of
+// a workload's condition on different platforms (the memory kernels'
+// vector=avx512 on the host, sse2 in a guest whose CPU model lacks it).
+func conditionNotes(samples []result.Sample, key, msg string) []string {
+	type variant struct{ workload, label string }
+	seen := map[variant]map[string][]string{} // value → platforms
+	var order []variant
+	for _, s := range samples {
+		v, ok := s.Conditions[key]
+		if !ok || s.Error != "" {
+			continue
+		}
+		k := variant{s.Workload, s.Label}
+		if seen[k] == nil {
+			seen[k] = map[string][]string{}
+			order = append(order, k)
+		}
+		if !slices.Contains(seen[k][v], s.Platform) {
+			seen[k][v] = append(seen[k][v], s.Platform)
+		}
+	}
+	var out []string
+	for _, k := range order {
+		if len(seen[k]) < 2 {
+			continue
+		}
+		var where []string
+		for _, v := range slices.Sorted(maps.Keys(seen[k])) {
+			where = append(where, v+" on "+strings.Join(seen[k][v], ", "))
+		}
+		what := strings.TrimSpace(k.workload + " " + k.label)
+		out = append(out, what+": "+fmt.Sprintf(msg, strings.Join(where, "; ")))
 	}
 	return out
 }

@@ -323,6 +323,7 @@ func (a *atOnce) instanceSamples(v scenario.Trial, rep int, runID string) (sampl
 			share := peak / float64(len(a.results[k])) // of a guest's footprint
 			hostCPU += res.HostCPU
 			x.Metrics, x.Histograms, x.Warnings = res.Metrics, res.Histograms, res.Warnings
+			x.Conditions = withConditions(x.Conditions, res.Conditions)
 			if a.errs[k][j] != nil {
 				x.Error = a.errs[k][j].Error()
 			} else {
@@ -423,6 +424,14 @@ func withCondition(c map[string]string, key, value string) map[string]string {
 		c = map[string]string{}
 	}
 	c[key] = value
+	return c
+}
+
+// withConditions adds the workload's conditions to the platform's.
+func withConditions(c, workload map[string]string) map[string]string {
+	for k, v := range workload {
+		c = withCondition(c, k, v)
+	}
 	return c
 }
 

@@ -307,6 +307,7 @@ func (ss *session) trial(ctx context.Context, inst platform.Instance, t scenario
 	}
 	sample.Metrics, sample.Warnings = res.Metrics, append(sample.Warnings, res.Warnings...)
 	sample.Histograms = res.Histograms
+	sample.Conditions = withConditions(sample.Conditions, res.Conditions)
 	if err == nil {
 		sample.Metrics = append(sample.Metrics, workload.Cost(res.Work, res.HostCPU, footprint(trace.Series))...)
 		sample.Metrics = append(sample.Metrics, res.Measured...)

@@ -211,6 +211,10 @@ type Result struct {
 	Profile []byte `json:"profile,omitempty"`
 	// Histograms hold every latency the trial recorded, by name.
 	Histograms map[string]*hist.Hist `json:"histograms,omitempty"`
+	// Conditions are facts about how the workload ran that change how its
+	// numbers read (the memory kernels' vector=avx512): the sample's
+	// conditions, beside the platform's.
+	Conditions map[string]string `json:"conditions,omitempty"`
 }
 
 // Kind is how a parameter's value is written.

@@ -38,6 +38,9 @@ func TestEveryOpMeasures(t *testing.T) {
 		if err != nil || len(res.Metrics) != 1 || res.Metrics[0].Value <= 0 || res.Metrics[0].Unit != "B/s" {
 			t.Errorf("%s: %+v %v", op, res, err)
 		}
+		if res.Conditions["vector"] != vectors()[0].vector {
+			t.Errorf("%s: conditions %v, want vector=%s", op, res.Conditions, vectors()[0].vector)
+		}
 		if len(res.Warnings) != 1 {
 			t.Errorf("%s: 4MiB arrays against a 32MiB cache must warn, got %v", op, res.Warnings)
 		}

@@ -1,0 +1,516 @@
+// The four STREAM kernels (kernels.go) in three instruction sets: AVX-512
+// (Z registers, 64 bytes), AVX (Y, 32 bytes) and SSE2 (X, 16 bytes). Each
+// loop moves four registers of each array a turn with ordinary loads and
+// stores (not non-temporal ones, as a C STREAM built with -O3 does), then
+// the tail goes an element at a time. The sums and products are the Go
+// kernels' own, in the same order, so the results are bit for bit theirs.
+
+#include "textflag.h"
+
+// func copyAVX512(dst, src *float64, n int)
+TEXT ·copyAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+vec:
+	CMPQ CX, $32
+	JLT tail
+	VMOVUPD 0(SI), Z0
+	VMOVUPD 64(SI), Z1
+	VMOVUPD 128(SI), Z2
+	VMOVUPD 192(SI), Z3
+	VMOVUPD Z0, 0(DI)
+	VMOVUPD Z1, 64(DI)
+	VMOVUPD Z2, 128(DI)
+	VMOVUPD Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	SUBQ $32, CX
+	JMP vec
+tail:
+	TESTQ CX, CX
+	JEQ done
+	VMOVSD (SI), X0
+	VMOVSD X0, (DI)
+	ADDQ $8, DI
+	ADDQ $8, SI
+	DECQ CX
+	JMP tail
+done:
+	VZEROUPPER
+	RET
+
+// func scaleAVX512(dst, src *float64, n int, q float64)
+TEXT ·scaleAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSD q+24(FP), Z4
+vec:
+	CMPQ CX, $32
+	JLT tail
+	VMOVUPD 0(SI), Z0
+	VMOVUPD 64(SI), Z1
+	VMOVUPD 128(SI), Z2
+	VMOVUPD 192(SI), Z3
+	VMULPD Z4, Z0, Z0
+	VMULPD Z4, Z1, Z1
+	VMULPD Z4, Z2, Z2
+	VMULPD Z4, Z3, Z3
+	VMOVUPD Z0, 0(DI)
+	VMOVUPD Z1, 64(DI)
+	VMOVUPD Z2, 128(DI)
+	VMOVUPD Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	SUBQ $32, CX
+	JMP vec
+tail:
+	TESTQ CX, CX
+	JEQ done
+	VMOVSD (SI), X0
+	VMULSD X4, X0, X0
+	VMOVSD X0, (DI)
+	ADDQ $8, DI
+	ADDQ $8, SI
+	DECQ CX
+	JMP tail
+done:
+	VZEROUPPER
+	RET
+
+// func addAVX512(dst, x, y *float64, n int)
+TEXT ·addAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+vec:
+	CMPQ CX, $32
+	JLT tail
+	VMOVUPD 0(SI), Z0
+	VMOVUPD 64(SI), Z1
+	VMOVUPD 128(SI), Z2
+	VMOVUPD 192(SI), Z3
+	VMOVUPD 0(DX), Z5
+	VMOVUPD 64(DX), Z6
+	VMOVUPD 128(DX), Z7
+	VMOVUPD 192(DX), Z8
+	VADDPD Z5, Z0, Z0
+	VADDPD Z6, Z1, Z1
+	VADDPD Z7, Z2, Z2
+	VADDPD Z8, Z3, Z3
+	VMOVUPD Z0, 0(DI)
+	VMOVUPD Z1, 64(DI)
+	VMOVUPD Z2, 128(DI)
+	VMOVUPD Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	ADDQ $256, DX
+	SUBQ $32, CX
+	JMP vec
+tail:
+	TESTQ CX, CX
+	JEQ done
+	VMOVSD (SI), X0
+	VMOVSD (DX), X5
+	VADDSD X5, X0, X0
+	VMOVSD X0, (DI)
+	ADDQ $8, DI
+	ADDQ $8, SI
+	ADDQ $8, DX
+	DECQ CX
+	JMP tail
+done:
+	VZEROUPPER
+	RET
+
+// func triadAVX512(dst, x, y *float64, n int, q float64)
+TEXT ·triadAVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSD q+32(FP), Z4
+vec:
+	CMPQ CX, $32
+	JLT tail
+	VMOVUPD 0(SI), Z0
+	VMOVUPD 64(SI), Z1
+	VMOVUPD 128(SI), Z2
+	VMOVUPD 192(SI), Z3
+	VMOVUPD 0(DX), Z5
+	VMOVUPD 64(DX), Z6
+	VMOVUPD 128(DX), Z7
+	VMOVUPD 192(DX), Z8
+	VMULPD Z4, Z5, Z5
+	VADDPD Z5, Z0, Z0
+	VMULPD Z4, Z6, Z6
+	VADDPD Z6, Z1, Z1
+	VMULPD Z4, Z7, Z7
+	VADDPD Z7, Z2, Z2
+	VMULPD Z4, Z8, Z8
+	VADDPD Z8, Z3, Z3
+	VMOVUPD Z0, 0(DI)
+	VMOVUPD Z1, 64(DI)
+	VMOVUPD Z2, 128(DI)
+	VMOVUPD Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	ADDQ $256, DX
+	SUBQ $32, CX
+	JMP vec
+tail:
+	TESTQ CX, CX
+	JEQ done
+	VMOVSD (SI), X0
+	VMOVSD (DX), X5
+	VMULSD X4, X5, X5
+	VADDSD X5, X0, X0
+	VMOVSD X0, (DI)
+	ADDQ $8, DI
+	ADDQ $8, SI
+	ADDQ $8, DX
+	DECQ CX
+	JMP tail
+done:
+	VZEROUPPER
+	RET
+
+// func copyAVX(dst, src *float64, n int)
+TEXT ·copyAVX(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+vec:
+	CMPQ CX, $16
+	JLT tail
+	VMOVUPD 0(SI), Y0
+	VMOVUPD 32(SI), Y1
+	VMOVUPD 64(SI), Y2
+	VMOVUPD 96(SI), Y3
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	SUBQ $16, CX
+	JMP vec
+tail:
+	TESTQ CX, CX
+	JEQ done
+	VMOVSD (SI), X0
+	VMOVSD X0, (DI)
+	ADDQ $8, DI
+	ADDQ $8, SI
+	DECQ CX
+	JMP tail
+done:
+	VZEROUPPER
+	RET
+
+// func scaleAVX(dst, src *float64, n int, q float64)
+TEXT ·scaleAVX(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSD q+24(FP), Y4
+vec:
+	CMPQ CX, $16
+	JLT tail
+	VMOVUPD 0(SI), Y0
+	VMOVUPD 32(SI), Y1
+	VMOVUPD 64(SI), Y2
+	VMOVUPD 96(SI), Y3
+	VMULPD Y4, Y0, Y0
+	VMULPD Y4, Y1, Y1
+	VMULPD Y4, Y2, Y2
+	VMULPD Y4, Y3, Y3
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	SUBQ $16, CX
+	JMP vec
+tail:
+	TESTQ CX, CX
+	JEQ done
+	VMOVSD (SI), X0
+	VMULSD X4, X0, X0
+	VMOVSD X0, (DI)
+	ADDQ $8, DI
+	ADDQ $8, SI
+	DECQ CX
+	JMP tail
+done:
+	VZEROUPPER
+	RET
+
+// func addAVX(dst, x, y *float64, n int)
+TEXT ·addAVX(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+vec:
+	CMPQ CX, $16
+	JLT tail
+	VMOVUPD 0(SI), Y0
+	VMOVUPD 32(SI), Y1
+	VMOVUPD 64(SI), Y2
+	VMOVUPD 96(SI), Y3
+	VMOVUPD 0(DX), Y5
+	VMOVUPD 32(DX), Y6
+	VMOVUPD 64(DX), Y7
+	VMOVUPD 96(DX), Y8
+	VADDPD Y5, Y0, Y0
+	VADDPD Y6, Y1, Y1
+	VADDPD Y7, Y2, Y2
+	VADDPD Y8, Y3, Y3
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	ADDQ $128, DX
+	SUBQ $16, CX
+	JMP vec
+tail:
+	TESTQ CX, CX
+	JEQ done
+	VMOVSD (SI), X0
+	VMOVSD (DX), X5
+	VADDSD X5, X0, X0
+	VMOVSD X0, (DI)
+	ADDQ $8, DI
+	ADDQ $8, SI
+	ADDQ $8, DX
+	DECQ CX
+	JMP tail
+done:
+	VZEROUPPER
+	RET
+
+// func triadAVX(dst, x, y *float64, n int, q float64)
+TEXT ·triadAVX(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSD q+32(FP), Y4
+vec:
+	CMPQ CX, $16
+	JLT tail
+	VMOVUPD 0(SI), Y0
+	VMOVUPD 32(SI), Y1
+	VMOVUPD 64(SI), Y2
+	VMOVUPD 96(SI), Y3
+	VMOVUPD 0(DX), Y5
+	VMOVUPD 32(DX), Y6
+	VMOVUPD 64(DX), Y7
+	VMOVUPD 96(DX), Y8
+	VMULPD Y4, Y5, Y5
+	VADDPD Y5, Y0, Y0
+	VMULPD Y4, Y6, Y6
+	VADDPD Y6, Y1, Y1
+	VMULPD Y4, Y7, Y7
+	VADDPD Y7, Y2, Y2
+	VMULPD Y4, Y8, Y8
+	VADDPD Y8, Y3, Y3
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	ADDQ $128, DX
+	SUBQ $16, CX
+	JMP vec
+tail:
+	TESTQ CX, CX
+	JEQ done
+	VMOVSD (SI), X0
+	VMOVSD (DX), X5
+	VMULSD X4, X5, X5
+	VADDSD X5, X0, X0
+	VMOVSD X0, (DI)
+	ADDQ $8, DI
+	ADDQ $8, SI
+	ADDQ $8, DX
+	DECQ CX
+	JMP tail
+done:
+	VZEROUPPER
+	RET
+
+// func copySSE2(dst, src *float64, n int)
+TEXT ·copySSE2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+vec:
+	CMPQ CX, $8
+	JLT tail
+	MOVUPD 0(SI), X0
+	MOVUPD 16(SI), X1
+	MOVUPD 32(SI), X2
+	MOVUPD 48(SI), X3
+	MOVUPD X0, 0(DI)
+	MOVUPD X1, 16(DI)
+	MOVUPD X2, 32(DI)
+	MOVUPD X3, 48(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $8, CX
+	JMP vec
+tail:
+	TESTQ CX, CX
+	JEQ done
+	MOVSD (SI), X0
+	MOVSD X0, (DI)
+	ADDQ $8, DI
+	ADDQ $8, SI
+	DECQ CX
+	JMP tail
+done:
+	RET
+
+// func scaleSSE2(dst, src *float64, n int, q float64)
+TEXT ·scaleSSE2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVSD q+24(FP), X4
+	UNPCKLPD X4, X4
+vec:
+	CMPQ CX, $8
+	JLT tail
+	MOVUPD 0(SI), X0
+	MOVUPD 16(SI), X1
+	MOVUPD 32(SI), X2
+	MOVUPD 48(SI), X3
+	MULPD X4, X0
+	MULPD X4, X1
+	MULPD X4, X2
+	MULPD X4, X3
+	MOVUPD X0, 0(DI)
+	MOVUPD X1, 16(DI)
+	MOVUPD X2, 32(DI)
+	MOVUPD X3, 48(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	SUBQ $8, CX
+	JMP vec
+tail:
+	TESTQ CX, CX
+	JEQ done
+	MOVSD (SI), X0
+	MULSD X4, X0
+	MOVSD X0, (DI)
+	ADDQ $8, DI
+	ADDQ $8, SI
+	DECQ CX
+	JMP tail
+done:
+	RET
+
+// func addSSE2(dst, x, y *float64, n int)
+TEXT ·addSSE2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+vec:
+	CMPQ CX, $8
+	JLT tail
+	MOVUPD 0(SI), X0
+	MOVUPD 16(SI), X1
+	MOVUPD 32(SI), X2
+	MOVUPD 48(SI), X3
+	MOVUPD 0(DX), X5
+	MOVUPD 16(DX), X6
+	MOVUPD 32(DX), X7
+	MOVUPD 48(DX), X8
+	ADDPD X5, X0
+	ADDPD X6, X1
+	ADDPD X7, X2
+	ADDPD X8, X3
+	MOVUPD X0, 0(DI)
+	MOVUPD X1, 16(DI)
+	MOVUPD X2, 32(DI)
+	MOVUPD X3, 48(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	SUBQ $8, CX
+	JMP vec
+tail:
+	TESTQ CX, CX
+	JEQ done
+	MOVSD (SI), X0
+	MOVSD (DX), X5
+	ADDSD X5, X0
+	MOVSD X0, (DI)
+	ADDQ $8, DI
+	ADDQ $8, SI
+	ADDQ $8, DX
+	DECQ CX
+	JMP tail
+done:
+	RET
+
+// func triadSSE2(dst, x, y *float64, n int, q float64)
+TEXT ·triadSSE2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVSD q+32(FP), X4
+	UNPCKLPD X4, X4
+vec:
+	CMPQ CX, $8
+	JLT tail
+	MOVUPD 0(SI), X0
+	MOVUPD 16(SI), X1
+	MOVUPD 32(SI), X2
+	MOVUPD 48(SI), X3
+	MOVUPD 0(DX), X5
+	MOVUPD 16(DX), X6
+	MOVUPD 32(DX), X7
+	MOVUPD 48(DX), X8
+	MULPD X4, X5
+	ADDPD X5, X0
+	MULPD X4, X6
+	ADDPD X6, X1
+	MULPD X4, X7
+	ADDPD X7, X2
+	MULPD X4, X8
+	ADDPD X8, X3
+	MOVUPD X0, 0(DI)
+	MOVUPD X1, 16(DI)
+	MOVUPD X2, 32(DI)
+	MOVUPD X3, 48(DI)
+	ADDQ $64, DI
+	ADDQ $64, SI
+	ADDQ $64, DX
+	SUBQ $8, CX
+	JMP vec
+tail:
+	TESTQ CX, CX
+	JEQ done
+	MOVSD (SI), X0
+	MOVSD (DX), X5
+	MULSD X4, X5
+	ADDSD X5, X0
+	MOVSD X0, (DI)
+	ADDQ $8, DI
+	ADDQ $8, SI
+	ADDQ $8, DX
+	DECQ CX
+	JMP tail
+done:
+	RET
