@@ -87,11 +87,11 @@ func TestGateCatchesInjectedSlowdown(t *testing.T) {
 	if code, out, stderr := runCLI(t, "baseline", "save", base, file); code != 0 || !strings.Contains(out, "16 trials") {
 		t.Fatalf("baseline save: exit %d %s%s", code, out, stderr)
 	}
-	// As the README's CI recipe: --retry 1. On a loaded host the two runs'
+	// As the README's CI recipe: --retry 2. On a loaded host the two runs'
 	// noise can leave the stored comparison inconclusive (once: +21.3%
 	// [−32.9%, ×2.42]); the retry then runs the baseline's one-core
 	// container beside the quarter-core one, paired round by round.
-	code, out, stderr := runCLI(t, "gate", slow, "--baseline", file, "--retry", "1", "--agent-binary", agentBinary)
+	code, out, stderr := runCLI(t, "gate", slow, "--baseline", file, "--retry", "2", "--agent-binary", agentBinary)
 	if code != exitGateFailed {
 		t.Errorf("slower run: exit %d, want %d\n%s%s", code, exitGateFailed, out, stderr)
 	}
