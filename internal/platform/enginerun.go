@@ -17,6 +17,7 @@ import (
 
 	"github.com/vmbench/vmbench/internal/agent"
 	"github.com/vmbench/vmbench/internal/collect"
+	"github.com/vmbench/vmbench/internal/engine"
 	"github.com/vmbench/vmbench/internal/hostinfo"
 	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/result"
@@ -33,7 +34,7 @@ const cgroupRoot = "/sys/fs/cgroup"
 // nothing is pulled. Tool workloads run in the tools rootfs, imported the
 // first time one runs, with the agent bind-mounted as the bundle does.
 func (c *Container) startEngine(ctx context.Context) (Instance, error) {
-	e, err := NewEngine(ctx, c.Engine)
+	e, err := engine.New(ctx, c.Engine)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +84,7 @@ func volumeSources(paths ...string) error {
 }
 
 // checkEngine refuses what the engine cannot run as vmbench measures it.
-func checkEngine(e *Engine, info EngineInfo, runtime string) error {
+func checkEngine(e *engine.Engine, info engine.Info, runtime string) error {
 	switch e.Name {
 	case options.EngineDocker:
 		if info.CgroupDriver != "cgroupfs" {
@@ -132,8 +133,8 @@ func podmanUlimits() []string {
 // engineInstance is a started container platform with an engine.
 type engineInstance struct {
 	c       *Container
-	e       *Engine
-	info    EngineInfo
+	e       *engine.Engine
+	info    engine.Info
 	dir     string   // the image's rootfs while it is imported, then the trials' cid files
 	scratch string   // the instance's own scratch directory; "": none
 	repo    string   // the images' repository, vmbench-<run-id>-img<k>
@@ -381,7 +382,7 @@ func (i *engineInstance) WaitAddr(ctx context.Context) (string, error) {
 			if i.c.Network != options.NetBridge {
 				return "127.0.0.1", nil
 			}
-			ip, err := i.e.output(ctx, "inspect", "--format", "{{.NetworkSettings.IPAddress}}", *name)
+			ip, err := i.e.Output(ctx, "inspect", "--format", "{{.NetworkSettings.IPAddress}}", *name)
 			if err != nil || ip == "" {
 				return "", fmt.Errorf("the container's address on the %s bridge: %v (%s inspect said %q)", i.e.Name, err, i.e.Name, ip)
 			}

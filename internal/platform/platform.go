@@ -1,8 +1,8 @@
 // Package platform is where trials run: the Platform and Instance interfaces
 // the runner drives, and the two host platforms, native (the agent as a host
 // process) and container (the agent in an OCI runtime from a bundle vmbench
-// writes, or behind an engine, Docker or Podman: engine.go and
-// enginerun.go), with their options, seccomp and OCI spec. The vm platform
+// writes, or behind an engine, Docker or Podman: enginerun.go over
+// internal/engine), with their options, seccomp and OCI spec. The vm platform
 // lives in internal/kvm and implements the same interfaces; the network
 // paths both attach to are internal/hostnet's, the root filesystems they
 // run tools from internal/rootfs's.

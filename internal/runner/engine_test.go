@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmbench/vmbench/internal/engine"
 	"github.com/vmbench/vmbench/internal/options"
 	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
@@ -20,10 +21,10 @@ import (
 // needEngine skips unless the engine can run containers here. The test
 // command starts dockerd and sets VMBENCH_TEST_ENGINES, under which an
 // engine that does not answer fails the test instead: CI runs these.
-func needEngine(t *testing.T, name string) *platform.Engine {
+func needEngine(t *testing.T, name string) *engine.Engine {
 	t.Helper()
 	needRuntime(t, name)
-	e, err := platform.NewEngine(context.Background(), name)
+	e, err := engine.New(context.Background(), name)
 	if err == nil {
 		_, err = e.Info(context.Background())
 	}
@@ -187,7 +188,7 @@ func TestCleanupFindsEngineLeftovers(t *testing.T) {
 
 // engineNothingLeft fails the test if a run left engine containers or
 // images, or cgroups.
-func engineNothingLeft(t *testing.T, runID string, engines ...*platform.Engine) {
+func engineNothingLeft(t *testing.T, runID string, engines ...*engine.Engine) {
 	t.Helper()
 	for _, e := range engines {
 		if left, err := e.Containers(context.Background(), result.NamePrefix+runID); err != nil || len(left) > 0 {

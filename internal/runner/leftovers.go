@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/vmbench/vmbench/internal/engine"
 	"github.com/vmbench/vmbench/internal/hostnet"
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/options"
@@ -86,7 +87,7 @@ func engineLeftovers(ctx context.Context, act func(what, name string, undo func(
 		if _, err := exec.LookPath(name); err != nil {
 			continue
 		}
-		e, err := platform.NewEngine(ctx, name)
+		e, err := engine.New(ctx, name)
 		if err != nil {
 			fmt.Fprintf(log, "%v\n", err)
 			continue

@@ -9,10 +9,10 @@ import (
 	"strings"
 
 	"github.com/vmbench/vmbench/internal/cleanup"
+	"github.com/vmbench/vmbench/internal/engine"
 	"github.com/vmbench/vmbench/internal/hostnet"
 	"github.com/vmbench/vmbench/internal/kvm"
 	"github.com/vmbench/vmbench/internal/options"
-	"github.com/vmbench/vmbench/internal/platform"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/rootfs"
 	"github.com/vmbench/vmbench/internal/scenario"
@@ -51,7 +51,7 @@ func makeTools(ctx context.Context, s *scenario.Scenario, cacheDir string, log i
 		if name, ref, ok := options.EngineImage(s.ToolsImage); ok {
 			// An image the engine has: saved to an archive, then unpacked
 			// (and cached) as a user's archive is.
-			e, err := platform.NewEngine(ctx, name)
+			e, err := engine.New(ctx, name)
 			if err != nil {
 				return "", "", err
 			}

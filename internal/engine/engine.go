@@ -1,8 +1,12 @@
-package platform
+// Package engine drives the command lines of the container engines, Docker
+// and Podman: it finds an engine and checks that it answers, reads what
+// run.json records of it, imports vmbench's image into it and saves a
+// user's image out of it, and lists and removes what vmbench named there.
+// Running a trial in an engine's container is platform's (enginerun.go).
+package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,7 +14,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/vmbench/vmbench/internal/options"
@@ -25,8 +28,8 @@ type Engine struct {
 	global []string
 }
 
-// EngineInfo is what run.json records of an engine.
-type EngineInfo struct {
+// Info is what run.json records of an engine.
+type Info struct {
 	Version      string
 	Storage      string   // the storage driver: overlay2, overlay, vfs
 	CgroupDriver string   // cgroupfs or systemd
@@ -35,9 +38,9 @@ type EngineInfo struct {
 	Capabilities string   // podman's default capabilities; "": Docker's (BundleCaps)
 }
 
-// NewEngine finds the engine and checks that it answers: docker's daemon
+// New finds the engine and checks that it answers: docker's daemon
 // runs, podman can read its storage.
-func NewEngine(ctx context.Context, name string) (*Engine, error) {
+func New(ctx context.Context, name string) (*Engine, error) {
 	if !slices.Contains(options.Engines, name) {
 		return nil, fmt.Errorf("unknown engine %q: docker or podman", name)
 	}
@@ -64,9 +67,9 @@ func (e *Engine) Command(ctx context.Context, args ...string) *exec.Cmd {
 	return exec.CommandContext(ctx, e.Path, append(slices.Clone(e.global), args...)...)
 }
 
-// output runs the engine and returns its standard output, trimmed; a
+// Output runs the engine and returns its standard output, trimmed; a
 // failure's error holds what the engine said.
-func (e *Engine) output(ctx context.Context, args ...string) (string, error) {
+func (e *Engine) Output(ctx context.Context, args ...string) (string, error) {
 	cmd := e.Command(ctx, args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -82,7 +85,7 @@ func (e *Engine) output(ctx context.Context, args ...string) (string, error) {
 }
 
 // Info asks the engine what it is.
-func (e *Engine) Info(ctx context.Context) (EngineInfo, error) {
+func (e *Engine) Info(ctx context.Context) (Info, error) {
 	var format string
 	switch e.Name {
 	case options.EngineDocker:
@@ -90,15 +93,15 @@ func (e *Engine) Info(ctx context.Context) (EngineInfo, error) {
 	case options.EnginePodman:
 		format = `{{.Version.Version}}|{{.Store.GraphDriverName}}|{{.Host.CgroupManager}}||seccomp={{.Host.Security.SECCOMPProfilePath}} apparmor={{.Host.Security.AppArmorEnabled}}|{{.Host.Security.DefaultCapabilities}}`
 	}
-	out, err := e.output(ctx, "info", "--format", format)
+	out, err := e.Output(ctx, "info", "--format", format)
 	if err != nil {
-		return EngineInfo{}, err
+		return Info{}, err
 	}
 	f := strings.Split(out, "|")
 	if len(f) != 6 {
-		return EngineInfo{}, fmt.Errorf("%s info: unexpected output %q", e.Name, out)
+		return Info{}, fmt.Errorf("%s info: unexpected output %q", e.Name, out)
 	}
-	info := EngineInfo{Version: f[0], Storage: f[1], CgroupDriver: f[2], Security: f[4], Capabilities: f[5]}
+	info := Info{Version: f[0], Storage: f[1], CgroupDriver: f[2], Security: f[4], Capabilities: f[5]}
 	if e.Name == options.EngineDocker {
 		info.Runtimes = strings.Fields(f[3])
 	}
@@ -137,7 +140,7 @@ const ImageLabel = "io.vmbench.run"
 func (e *Engine) Remove(name string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := e.output(ctx, "rm", "--force", name)
+	_, err := e.Output(ctx, "rm", "--force", name)
 	if err != nil && (strings.Contains(err.Error(), "No such container") || strings.Contains(err.Error(), "no such container")) {
 		return nil
 	}
@@ -148,7 +151,7 @@ func (e *Engine) Remove(name string) error {
 func (e *Engine) RemoveImage(ref string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := e.output(ctx, "rmi", "--force", ref)
+	_, err := e.Output(ctx, "rmi", "--force", ref)
 	if err != nil && (strings.Contains(err.Error(), "No such image") || strings.Contains(err.Error(), "image not known")) {
 		return nil
 	}
@@ -158,7 +161,7 @@ func (e *Engine) RemoveImage(ref string) error {
 // Containers lists the names of the engine's containers, running or not,
 // that start with prefix.
 func (e *Engine) Containers(ctx context.Context, prefix string) ([]string, error) {
-	out, err := e.output(ctx, "ps", "--all", "--format", "{{.Names}}")
+	out, err := e.Output(ctx, "ps", "--all", "--format", "{{.Names}}")
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +171,7 @@ func (e *Engine) Containers(ctx context.Context, prefix string) ([]string, error
 // Images lists the repository:tag of the engine's images whose repository
 // starts with prefix.
 func (e *Engine) Images(ctx context.Context, prefix string) ([]string, error) {
-	out, err := e.output(ctx, "images", "--format", "{{.Repository}}:{{.Tag}}")
+	out, err := e.Output(ctx, "images", "--format", "{{.Repository}}:{{.Tag}}")
 	if err != nil {
 		return nil, err
 	}
@@ -186,105 +189,11 @@ func withPrefix(names []string, prefix string) []string {
 	return slices.DeleteFunc(names, func(n string) bool { return !strings.HasPrefix(n, prefix) })
 }
 
-// cgroupDirs lists the directories of cgroup path in every hierarchy mounted
-// under root (v1: one per controller; v2: one), those that exist.
-func cgroupDirs(root, path string) []string {
-	var dirs []string
-	if fi, err := os.Stat(filepath.Join(root, path)); err == nil && fi.IsDir() {
-		dirs = append(dirs, filepath.Join(root, path))
-	}
-	matches, _ := filepath.Glob(filepath.Join(root, "*", strings.TrimPrefix(path, "/")))
-	for _, m := range matches {
-		if fi, err := os.Stat(m); err == nil && fi.IsDir() && !slices.Contains(dirs, m) {
-			dirs = append(dirs, m)
-		}
-	}
-	return dirs
-}
-
-// RemoveCgroup removes cgroup path from every hierarchy under root, its
-// children first. Processes still in it are killed first: they are what a
-// container left (a gVisor sandbox whose start failed outlives its
-// container), and the cgroup is vmbench's own.
-func RemoveCgroup(root, path string) error {
-	for range 50 {
-		pids := cgroupPIDs(root, path, "")
-		if len(pids) == 0 {
-			break
-		}
-		for _, pid := range pids {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	var errs []error
-	for _, dir := range cgroupDirs(root, path) {
-		var sub []string
-		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				sub = append(sub, p)
-			}
-			return nil
-		})
-		for _, d := range slices.Backward(sub) {
-			if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
-				errs = append(errs, err)
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// cgroupPIDs returns the processes in cgroup path or below it, read from
-// the first hierarchy under root that has it, leaving out the child cgroup
-// named skip ("": none).
-func cgroupPIDs(root, path, skip string) []int {
-	dirs := cgroupDirs(root, path)
-	if len(dirs) == 0 {
-		return nil
-	}
-	var pids []int
-	filepath.WalkDir(dirs[0], func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.IsDir() && skip != "" && d.Name() == skip && p != dirs[0] {
-			return filepath.SkipDir
-		}
-		if err != nil || d.IsDir() || d.Name() != "cgroup.procs" {
-			return nil
-		}
-		b, _ := os.ReadFile(p)
-		for _, f := range strings.Fields(string(b)) {
-			var pid int
-			if _, err := fmt.Sscan(f, &pid); err == nil {
-				pids = append(pids, pid)
-			}
-		}
-		return nil
-	})
-	return pids
-}
-
-// Cgroups lists the cgroups directly under the root of the hierarchies
-// mounted at root whose names start with prefix, as paths ("/vmbench-…"):
-// the cgroup parents of engine containers and runc's containers.
-func Cgroups(root, prefix string) []string {
-	var out []string
-	for _, pattern := range []string{filepath.Join(root, prefix+"*"), filepath.Join(root, "*", prefix+"*")} {
-		matches, _ := filepath.Glob(pattern)
-		for _, m := range matches {
-			if fi, err := os.Stat(m); err == nil && fi.IsDir() && !slices.Contains(out, "/"+filepath.Base(m)) {
-				out = append(out, "/"+filepath.Base(m))
-			}
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 // Save writes image ref to an archive in dir (docker save, podman save),
 // for vmbench to unpack as it unpacks a user's archive.
 func (e *Engine) Save(ctx context.Context, ref, dir string) (string, error) {
 	path := filepath.Join(dir, "image.tar")
-	if _, err := e.output(ctx, "save", "--output", path, ref); err != nil {
+	if _, err := e.Output(ctx, "save", "--output", path, ref); err != nil {
 		return "", fmt.Errorf("%s has no image %s to save (%w): pull or build it first", e.Name, ref, err)
 	}
 	return path, nil
