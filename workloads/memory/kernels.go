@@ -54,8 +54,8 @@ var portable = kernels{
 	},
 }
 
-// vectors lists the instruction sets this build has kernels for, widest
-// first, and whether this CPU (and its operating system) runs each.
+// vectors lists the kernels this CPU (and its operating system) runs,
+// widest first; the portable ones last.
 func vectors() []kernels { return append(accelerated(), portable) }
 
 // Vectors are the names the vector parameter takes besides auto.

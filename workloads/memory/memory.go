@@ -100,16 +100,16 @@ func (w Workload) Run(ctx context.Context, p workload.Params) (workload.Result, 
 		res.Warnings = append(res.Warnings, fmt.Sprintf("arrays of %s are smaller than 4× the last-level cache (%s): bandwidth may include cache hits",
 			units.FormatSize(size), units.FormatSize(llc)))
 	}
+	k, err := pick(p["vector"])
+	if err != nil {
+		return res, err
+	}
 	n := int(size / 8)
 	arrays3, free := hugeArrays(n)
 	defer free()
 	a, b, c := arrays3[0], arrays3[1], arrays3[2]
 	for i := range n { // touch every page before timing
 		a[i], b[i], c[i] = 1, 2, 0
-	}
-	k, err := pick(p["vector"])
-	if err != nil {
-		return res, err
 	}
 	const q = 3.0
 	var kernel func(lo, hi int)

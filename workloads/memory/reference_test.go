@@ -94,19 +94,11 @@ func BenchmarkStreamReference(b *testing.B) {
 				b.ReportMetric(1/(1+e.Overhead), "go/C")
 				b.ReportMetric(1/(1+e.Hi), "go/C-lo")
 				b.ReportMetric(1/(1+e.Lo), "go/C-hi")
-				b.ReportMetric(median(gos)/1e9, "go-GB/s")
-				b.ReportMetric(median(cs)/1e9, "C-GB/s")
+				b.ReportMetric(stats.Summarize(slices.Clone(gos)).Center/1e9, "go-GB/s")
+				b.ReportMetric(stats.Summarize(slices.Clone(cs)).Center/1e9, "C-GB/s")
 				b.ReportMetric(0, "ns/op")
 				b.Logf("arrays of %s, vector %s (ran %s): go/C per turn %.3f", size, vector, slices.Compact(vectors), ratios)
 			})
 		}
 	}
-}
-
-func median(x []float64) float64 {
-	s := slices.Sorted(slices.Values(x))
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
