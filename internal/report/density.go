@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/vmbench/vmbench/internal/analysis"
 	"github.com/vmbench/vmbench/internal/capacity"
 	"github.com/vmbench/vmbench/internal/stats"
 	"github.com/vmbench/vmbench/internal/units"
@@ -40,7 +41,7 @@ func densityCells(p capacity.Platform) []capacity.Cell {
 // resourceOfCell needs the workload's type; a cell carries its scenario
 // name, which is the type unless the scenario renamed it.
 func resourceOfCell(c capacity.Cell) string {
-	if r := resourceOf(c.Workload, c.Metric); r != "" {
+	if r := analysis.ResourceOf(c.Workload, c.Metric); r != "" {
 		return r
 	}
 	switch c.Metric {

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 
+	"github.com/vmbench/vmbench/internal/analysis"
 	"github.com/vmbench/vmbench/internal/capacity"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/stats"
@@ -158,8 +159,8 @@ type verdict struct {
 	MoreRounds   int           `json:"more_rounds,omitempty"`
 }
 
-func (t Table) verdictJSON(p Pair, j *Judged) verdict {
-	v := verdict{Platform: t.Platforms[p.X].Name, Verdict: j.Verdict, Text: j.Text(), Overhead: units.Finite(j.Overhead), Lo: units.Finite(j.Lo), Hi: units.Finite(j.Hi),
+func (t Table) verdictJSON(p analysis.Pair, j *analysis.Judged) verdict {
+	v := verdict{Platform: t.Platforms[p.X].Name, Verdict: j.Verdict, Text: judgedText(*j), Overhead: units.Finite(j.Overhead), Lo: units.Finite(j.Lo), Hi: units.Finite(j.Hi),
 		Paired: j.Paired, N: j.N, Margin: j.Margin, BeyondMargin: j.BeyondMargin, MoreRounds: j.More}
 	if p.Ref >= 0 {
 		v.Versus = t.Platforms[p.Ref].Name
@@ -205,32 +206,31 @@ func JSON(w io.Writer, t Table) error {
 		Warning string                `json:"warning,omitempty"`
 	}
 	out := struct {
-		Schema    string    `json:"schema"`
-		Kind      string    `json:"kind"`
-		RunID     string    `json:"run_id"`
-		Scenario  string    `json:"scenario"`
-		Baseline  string    `json:"baseline"`
-		Platforms []Column  `json:"platforms"`
-		Banners   []string  `json:"banners,omitempty"`
-		Notes     []string  `json:"notes,omitempty"`
-		Level     float64   `json:"level"`
-		Margin    float64   `json:"negligible"`
-		Summary   []finding `json:"summary,omitempty"`
-		Rows      []row     `json:"rows"`
-		Density   *density  `json:"density,omitempty"`
+		Schema    string            `json:"schema"`
+		Kind      string            `json:"kind"`
+		RunID     string            `json:"run_id"`
+		Scenario  string            `json:"scenario"`
+		Baseline  string            `json:"baseline"`
+		Platforms []analysis.Column `json:"platforms"`
+		Banners   []string          `json:"banners,omitempty"`
+		Notes     []string          `json:"notes,omitempty"`
+		Level     float64           `json:"level"`
+		Margin    float64           `json:"negligible"`
+		Summary   []finding         `json:"summary,omitempty"`
+		Rows      []row             `json:"rows"`
+		Density   *density          `json:"density,omitempty"`
 	}{Schema: ReportSchema, Kind: t.kind(), RunID: t.RunID, Scenario: t.Scenario, Baseline: t.Baseline, Platforms: t.Platforms, Banners: t.Banners, Notes: t.Notes, Level: t.Level, Margin: t.Analysis.Negligible}
 	for _, f := range t.Summary {
-		jf := finding{Resource: f.Resource, Cells: f.Count, Where: f.Where, Warning: f.Warning}
+		jf := finding{Resource: f.Resource, Cells: f.Count, Where: t.decidedBy(f), Warning: t.hardwareWarning(f)}
 		if f.Worst != nil {
 			jf.verdict = t.verdictJSON(f.Pair, f.Worst)
 		} else { // every trial failed on a side of its cells
-			jf.verdict = verdict{Platform: t.Platforms[f.Pair.X].Name, Versus: t.Platforms[f.Pair.Ref].Name, Verdict: f.Verdict, Text: f.Short()}
-			jf.Where = f.FailedWhere
+			jf.verdict = verdict{Platform: t.Platforms[f.Pair.X].Name, Versus: t.Platforms[f.Pair.Ref].Name, Verdict: f.Verdict, Text: t.findingShort(f)}
 		}
 		out.Summary = append(out.Summary, jf)
 	}
 	for _, r := range t.Rows {
-		jr := row{Workload: r.Workload, Variant: r.Label, Params: labelParams(r.Label), Metric: r.Metric, Unit: r.Unit, Better: r.better(), Resource: r.Resource}
+		jr := row{Workload: r.Workload, Variant: r.Label, Params: labelParams(r.Label), Metric: r.Metric, Unit: r.Unit, Better: better(r), Resource: r.Resource}
 		for pi, j := range r.Versus {
 			if j != nil {
 				jr.Versus = append(jr.Versus, t.verdictJSON(t.Pairs[pi], j))
@@ -242,7 +242,7 @@ func JSON(w io.Writer, t Table) error {
 				jc.Median, jc.Lo, jc.Hi, jc.CV = units.Finite(c.Summary.Center), units.Finite(c.Summary.Lo), units.Finite(c.Summary.Hi), units.Finite(c.Summary.CV)
 			}
 			if d := c.Delta; d != nil {
-				v := t.verdictJSON(Pair{i, slices.IndexFunc(t.Platforms, func(p Column) bool { return p.Name == t.Baseline })}, d)
+				v := t.verdictJSON(analysis.Pair{X: i, Ref: slices.IndexFunc(t.Platforms, func(p analysis.Column) bool { return p.Name == t.Baseline })}, d)
 				jc.Overhead = &v
 			}
 			jr.Cells = append(jr.Cells, jc)
@@ -308,8 +308,8 @@ func labelParams(label string) map[string]string {
 }
 
 // better is which way the row's metric is better: "higher" or "lower".
-func (r Row) better() string {
-	if r.higher() {
+func better(r analysis.Row) string {
+	if r.Higher() {
 		return "higher"
 	}
 	return "lower"

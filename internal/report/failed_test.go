@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vmbench/vmbench/internal/analysis"
 	"github.com/vmbench/vmbench/internal/result"
 )
 
@@ -49,23 +50,23 @@ func TestFailedCellsInTheSummary(t *testing.T) {
 		add("vm", "disk", "mode=randread", rep, result.Metric{}, "no O_DIRECT")
 	}
 	tab := Build(info, samples)
-	line := map[string]Finding{}
+	line := map[string]analysis.Finding{}
 	for _, f := range tab.Summary {
 		line[f.Resource] = f
 	}
-	if f := line["CPU"]; f.Short() != "failed: 1 of 2 cells (cpu threads=2 throughput on vm)" {
-		t.Errorf("CPU line %q, want it to say its failed cell", f.Short())
+	if f := line["CPU"]; tab.findingShort(f) != "failed: 1 of 2 cells (cpu threads=2 throughput on vm)" {
+		t.Errorf("CPU line %q, want it to say its failed cell", tab.findingShort(f))
 	}
 	mem := line["memory bandwidth"]
-	if mem.Verdict == "negligible" || !strings.Contains(mem.Detail(), "failed trials uneven") || !strings.Contains(mem.Detail(), "2 of 8 trials failed on vm, 0 of 8 on native") {
-		t.Errorf("memory line %q (%s): identical values, but 2 of 8 vm trials failed: want inconclusive, saying why", mem.Short(), mem.Detail())
+	if mem.Verdict == "negligible" || !strings.Contains(tab.findingDetail(mem), "failed trials uneven") || !strings.Contains(tab.findingDetail(mem), "2 of 8 trials failed on vm, 0 of 8 on native") {
+		t.Errorf("memory line %q (%s): identical values, but 2 of 8 vm trials failed: want inconclusive, saying why", tab.findingShort(mem), tab.findingDetail(mem))
 	}
 	stalled := false
 	for _, r := range tab.Rows {
 		if r.Workload == "syscall" {
 			stalled = true
-			if v := r.Versus[0]; r.Cells[1].Failed != 1 || v == nil || v.Verdict == "negligible" || !strings.Contains(v.Text(), "1 of 8 trials failed on vm") {
-				t.Errorf("syscall rate: a round measured 0 on vm, want it counted as failed, not negligible: %d failed, %s", r.Cells[1].Failed, v.Text())
+			if v := r.Versus[0]; r.Cells[1].Failed != 1 || v == nil || v.Verdict == "negligible" || !strings.Contains(judgedText(*v), "1 of 8 trials failed on vm") {
+				t.Errorf("syscall rate: a round measured 0 on vm, want it counted as failed, not negligible: %d failed, %s", r.Cells[1].Failed, judgedText(*v))
 			}
 		}
 	}
@@ -73,8 +74,8 @@ func TestFailedCellsInTheSummary(t *testing.T) {
 		t.Error("no syscall row")
 	}
 	for _, res := range []string{"disk IOPS", "disk latency"} {
-		if f, ok := line[res]; !ok || !strings.HasPrefix(f.Short(), "failed: 1 of 1 cells (disk mode=randread on vm)") {
-			t.Errorf("%s line %q (present %v), want the variant that failed everywhere", res, f.Short(), ok)
+		if f, ok := line[res]; !ok || !strings.HasPrefix(tab.findingShort(f), "failed: 1 of 1 cells (disk mode=randread on vm)") {
+			t.Errorf("%s line %q (present %v), want the variant that failed everywhere", res, tab.findingShort(f), ok)
 		}
 	}
 	var md strings.Builder
@@ -107,7 +108,7 @@ func TestMetricSaysWhichWayIsBetter(t *testing.T) {
 		t.Fatalf("rows %+v", tab.Rows)
 	}
 	if v := tab.Rows[0].Versus[0]; v.Verdict != "overhead" || math.Abs(v.Overhead-0.2) > 1e-9 {
-		t.Errorf("20%% more errors/s on vm, better lower: %s, want overhead +20%%", v.Text())
+		t.Errorf("20%% more errors/s on vm, better lower: %s, want overhead +20%%", judgedText(*v))
 	}
 	var js strings.Builder
 	JSON(&js, tab)

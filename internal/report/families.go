@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vmbench/vmbench/internal/analysis"
 	"github.com/vmbench/vmbench/internal/units"
 )
 
@@ -62,7 +63,7 @@ func (t Table) families() []profileTable {
 		}
 		for _, v := range variants {
 			w, label, _ := strings.Cut(v, "\x00")
-			var rows []Row
+			var rows []analysis.Row
 			for _, r := range t.Rows {
 				if r.Workload == w && r.Label == label && (len(rows) < familyMetrics || r.Metric == "host_cpu") {
 					rows = append(rows, r)
@@ -81,7 +82,7 @@ func (t Table) families() []profileTable {
 				_, _, values := variantOf(t.Platforms[i].Name)
 				rec := slices.Clone(values)
 				for _, r := range rows {
-					rec = append(rec, r.Cells[i].text(r.Unit, units.Format), r.Cells[i].deltaText())
+					rec = append(rec, cellText(r.Cells[i], r.Unit, units.Format), deltaText(r.Cells[i]))
 				}
 				tab.Rows = append(tab.Rows, rec)
 			}

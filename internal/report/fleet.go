@@ -9,8 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/vmbench/vmbench/internal/analysis"
 	"github.com/vmbench/vmbench/internal/result"
-	"github.com/vmbench/vmbench/internal/stats"
 )
 
 // FleetTable is a fleet run's own section: its hosts, where they differ,
@@ -36,87 +36,49 @@ type FleetPoint struct {
 // fleetLegend says how the fleet's column is computed.
 const fleetLegend = "Each host's overhead is judged from its own rounds, as in a run of one host. fleet: the mean over the hosts of each host's median per-round cost ratio, so that every host weighs the same, with an interval at the run's level from Student's t over the hosts' overheads (the hosts a sample of those the fleet stands for): it holds the spread between hosts as well as the trial noise, and is wide with few hosts, which say little of a fleet; with one host it is that host's own. spread: the highest host's overhead minus the lowest's."
 
-// fleet builds the fleet section from the samples, which carry their host.
+// fleet builds the fleet section from the hosts' own tables.
 func (t *Table) fleet(info result.RunInfo, samples []result.Sample) {
 	if info.Fleet == nil {
 		return
 	}
 	ft := &FleetTable{Hosts: info.Fleet.Hosts, Warnings: info.Fleet.Warnings}
 	t.Fleet = ft
-	var hosts []string
-	for _, h := range info.Fleet.Hosts {
-		if h.Status == "ok" {
-			hosts = append(hosts, h.Name)
-		}
+	hosts := analysis.Hosts(info, samples)
+	for _, h := range hosts {
+		ft.Names = append(ft.Names, h.Name)
 	}
-	type key struct{ host, workload, label, metric, platform string }
-	cells := map[key]*stats.Values{}
-	for _, s := range samples {
-		if s.Warmup || s.Error != "" || s.Level > 0 {
-			continue
-		}
-		for _, m := range s.Metrics {
-			k := key{s.Host, s.Workload, s.Label, m.Name, s.Platform}
-			if cells[k] == nil {
-				cells[k] = &stats.Values{}
-			}
-			cells[k].V = append(cells[k].V, m.Value)
-			cells[k].Round = append(cells[k].Round, s.RoundKey())
-		}
-	}
-	ft.Names = hosts
-	ft.Header = append([]string{"workload", "variant", "metric", "platform"}, hosts...)
+	ft.Header = append([]string{"workload", "variant", "metric", "platform"}, ft.Names...)
 	ft.Header = append(ft.Header, "fleet", "spread")
-	for _, r := range t.Rows {
-		higher := r.higher()
-		for _, p := range t.Platforms {
-			if p.Name == t.Baseline {
+	for _, fr := range t.Table.Fleet(hosts) {
+		r := fr.Row
+		rec := []string{r.Workload, r.Label, r.Metric, fr.Platform}
+		pt := FleetPoint{Label: strings.Join(strings.Fields(strings.Join([]string{r.Workload, r.Label, r.Metric, "on", fr.Platform}, " ")), " ")}
+		for _, j := range fr.Hosts {
+			if j == nil {
+				rec = append(rec, "—")
+				pt.Hosts = append(pt.Hosts, math.NaN())
 				continue
 			}
-			rec := []string{r.Workload, r.Label, r.Metric, p.Name}
-			var logs [][]float64
-			pt := FleetPoint{Label: strings.Join(strings.Fields(strings.Join([]string{r.Workload, r.Label, r.Metric, "on", p.Name}, " ")), " ")}
-			lo, hi := math.Inf(1), math.Inf(-1)
-			any := false
-			for _, h := range hosts {
-				ref, x := cells[key{h, r.Workload, r.Label, r.Metric, t.Baseline}], cells[key{h, r.Workload, r.Label, r.Metric, p.Name}]
-				if ref == nil || x == nil {
-					rec = append(rec, "—")
-					logs = append(logs, nil)
-					pt.Hosts = append(pt.Hosts, math.NaN())
-					continue
-				}
-				any = true
-				e := stats.Compare(*ref, *x, higher, t.Level)
-				j := Judged{Estimate: e, Judgement: stats.Judge(e, t.Analysis.Margin(r.Workload, r.Metric))}
-				rec = append(rec, j.Text())
-				logs = append(logs, stats.PairLogs(*ref, *x, higher))
-				pt.Hosts = append(pt.Hosts, e.Overhead)
-				if !math.IsNaN(e.Overhead) {
-					lo, hi = math.Min(lo, e.Overhead), math.Max(hi, e.Overhead)
-				}
-			}
-			if !any {
-				continue
-			}
-			f := stats.Fleet(logs, t.Level)
-			for _, w := range f.Warnings {
-				if !slices.Contains(ft.Warnings, w) {
-					ft.Warnings = append(ft.Warnings, w)
-				}
-			}
-			text := pct(f.Overhead)
-			if !math.IsNaN(f.Lo) {
-				text += " " + interval(f)
-			}
-			spread := "—"
-			if hi >= lo {
-				spread = fmt.Sprintf("%.1f points", 100*(hi-lo))
-			}
-			ft.Rows = append(ft.Rows, append(rec, fmt.Sprintf("%s (%d hosts)", text, f.N), spread))
-			pt.Fleet, pt.Low, pt.High = f.Overhead, f.Lo, f.Hi
-			ft.Points = append(ft.Points, pt)
+			rec = append(rec, judgedText(*j))
+			pt.Hosts = append(pt.Hosts, j.Overhead)
 		}
+		f := fr.Fleet
+		for _, w := range f.Warnings {
+			if !slices.Contains(ft.Warnings, w) {
+				ft.Warnings = append(ft.Warnings, w)
+			}
+		}
+		text := pct(f.Overhead)
+		if !math.IsNaN(f.Lo) {
+			text += " " + interval(f)
+		}
+		spread := "—"
+		if !math.IsNaN(fr.Spread) {
+			spread = fmt.Sprintf("%.1f points", 100*fr.Spread)
+		}
+		ft.Rows = append(ft.Rows, append(rec, fmt.Sprintf("%s (%d hosts)", text, f.N), spread))
+		pt.Fleet, pt.Low, pt.High = f.Overhead, f.Lo, f.Hi
+		ft.Points = append(ft.Points, pt)
 	}
 }
 

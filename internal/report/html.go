@@ -19,6 +19,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
 
+	"github.com/vmbench/vmbench/internal/analysis"
 	"github.com/vmbench/vmbench/internal/capacity"
 	"github.com/vmbench/vmbench/internal/stats"
 	"github.com/vmbench/vmbench/internal/workload"
@@ -72,7 +73,7 @@ func HTML(w io.Writer, t Table) error {
 		}
 		if svg != "" {
 			charts = append(charts, chart{Title: "Latency percentiles: " + strings.TrimSpace(l.Workload+" "+l.Label),
-				Caption: "Every " + l.Name + " the measured trials recorded (HDR histograms, merged per platform" + l.counts(t) + "), by percentile: the x axis stretches the tail (90, 99, 99.9), the y axis is logarithmic.",
+				Caption: "Every " + l.Name + " the measured trials recorded (HDR histograms, merged per platform" + latencyCounts(t, l) + "), by percentile: the x axis stretches the tail (90, 99, 99.9), the y axis is logarithmic.",
 				SVG:     template.HTML(svg), Keyed: true})
 		}
 	}
@@ -96,7 +97,7 @@ func HTML(w io.Writer, t Table) error {
 	}
 	var findings []string
 	for _, f := range t.Summary {
-		findings = append(findings, f.Resource+", "+t.pairName(f.Pair)+": "+f.Detail())
+		findings = append(findings, f.Resource+", "+t.pairName(f.Pair)+": "+t.findingDetail(f))
 	}
 	var profiles []profileTable
 	for _, p := range t.Profiles {
@@ -154,7 +155,7 @@ type profileTable struct {
 // panel is one performance chart: the rows it plots and how.
 type panel struct {
 	title, caption string
-	rows           func(Row) bool
+	rows           func(analysis.Row) bool
 	cost           bool // plot the cost ratio, 1+overhead, instead of performance
 }
 
@@ -164,13 +165,13 @@ func panels(t Table) []panel {
 	out := []panel{{
 		title:   "Performance relative to " + t.Baseline,
 		caption: "Each point is a platform's performance relative to the baseline's, 1/(1+overhead) (log scale; 1 = same as the baseline, 0.5 = half as fast or twice the cost); whiskers are the overhead's " + stats.LevelText(t.Level) + " interval, paired round by round where rounds are complete.",
-		rows:    func(r Row) bool { return !isCost(r.Metric) },
+		rows:    func(r analysis.Row) bool { return !isCost(r.Metric) },
 	}}
 	for _, m := range workload.CostMetrics {
 		out = append(out, panel{
 			title:   fmt.Sprintf("%s relative to %s", m.Name, t.Baseline),
 			caption: fmt.Sprintf("%s: %s. Each point is a platform's cost relative to the baseline's, 1+overhead (log scale; 2 = twice what the baseline costs); whiskers are the overhead's %s interval.", m.Name, m.Help, stats.LevelText(t.Level)),
-			rows:    func(r Row) bool { return r.Metric == m.Name },
+			rows:    func(r analysis.Row) bool { return r.Metric == m.Name },
 			cost:    true,
 		})
 	}
@@ -509,7 +510,7 @@ func (n ninesTicks) Ticks(min, max float64) []plot.Tick {
 
 // counts are the events behind each platform's curve, for the caption:
 // "; native 387,953 events, vm 16,303".
-func (l Latency) counts(t Table) string {
+func latencyCounts(t Table, l analysis.Latency) string {
 	var parts []string
 	for i, h := range l.Hists {
 		if h != nil && h.Count() >= 2 {
@@ -534,7 +535,7 @@ func thousands(n uint64) string {
 // latencyChart draws the percentile curve of a Latency on each platform,
 // HdrHistogram's way: the x axis stretches the tail, so that p99 and p99.9
 // get as much room as the median.
-func latencyChart(t Table, l Latency) (string, error) {
+func latencyChart(t Table, l analysis.Latency) (string, error) {
 	p := plot.New()
 	p.X.Label.Text = "percentile"
 	p.Y.Label.Text = "latency (µs)"

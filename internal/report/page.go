@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/vmbench/vmbench/internal/analysis"
 	"github.com/vmbench/vmbench/internal/stats"
 	"github.com/vmbench/vmbench/internal/units"
 )
@@ -44,7 +45,7 @@ var palette = []color.RGBA{
 // platformColor is the colour of a platform in every chart of the page:
 // by its place among the run's platforms.
 func (t Table) platformColor(name string) color.RGBA {
-	i := slices.IndexFunc(t.Platforms, func(c Column) bool { return c.Name == name })
+	i := slices.IndexFunc(t.Platforms, func(c analysis.Column) bool { return c.Name == name })
 	if i < 0 {
 		return palette[len(palette)-1]
 	}
@@ -228,7 +229,7 @@ func (t Table) sections() []section {
 			}
 			rec = append(rec, template.HTML(html.EscapeString(metric)))
 			for i, p := range t.Platforms {
-				cell := html.EscapeString(r.Cells[i].text(r.Unit, units.Format))
+				cell := html.EscapeString(cellText(r.Cells[i], r.Unit, units.Format))
 				var links []string
 				for _, m := range append(marks[r.Label+"\x00\x00"+p.Name], marks[r.Label+"\x00"+r.Metric+"\x00"+p.Name]...) {
 					links = append(links, fmt.Sprintf(`<a href="#note-%d">%d</a>`, m, m))
@@ -238,7 +239,7 @@ func (t Table) sections() []section {
 				}
 				rec = append(rec, template.HTML(cell))
 				if p.Name != t.Baseline {
-					rec = append(rec, template.HTML(html.EscapeString(r.Cells[i].deltaText())))
+					rec = append(rec, template.HTML(html.EscapeString(deltaText(r.Cells[i]))))
 				}
 			}
 			s.Rows = append(s.Rows, rec)
@@ -248,8 +249,8 @@ func (t Table) sections() []section {
 }
 
 // rowsOf are the rows of a workload.
-func (t Table) rowsOf(workload string) []Row {
-	var out []Row
+func (t Table) rowsOf(workload string) []analysis.Row {
+	var out []analysis.Row
 	for _, r := range t.Rows {
 		if r.Workload == workload {
 			out = append(out, r)
@@ -262,7 +263,7 @@ func (t Table) rowsOf(workload string) []Row {
 // appearance: the parameter columns of a workload's table. A label's words
 // that are no parameter (compare's "native:") make a first column of their
 // own, variantWords.
-func paramKeys(rows []Row) []string {
+func paramKeys(rows []analysis.Row) []string {
 	var keys []string
 	for _, r := range rows {
 		if variantWords(r.Label) != "" && !slices.Contains(keys, "") {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/vmbench/vmbench/internal/analysis"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/safefs"
 	"github.com/vmbench/vmbench/internal/units"
@@ -271,7 +272,7 @@ func profileLegend(baseline string) string {
 func (t Table) exitColumns() []int {
 	var cols []int
 	for c := range t.Platforms {
-		if slices.ContainsFunc(t.Exits, func(r Row) bool { return len(r.Cells[c].Values) > 0 }) {
+		if slices.ContainsFunc(t.Exits, func(r analysis.Row) bool { return len(r.Cells[c].Values) > 0 }) {
 			cols = append(cols, c)
 		}
 	}

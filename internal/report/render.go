@@ -42,9 +42,9 @@ func (t Table) records() [][]string {
 		}
 		rec := []string{r.Workload, r.Label, metric}
 		for i, p := range t.Platforms {
-			rec = append(rec, r.Cells[i].text(r.Unit, units.Format))
+			rec = append(rec, cellText(r.Cells[i], r.Unit, units.Format))
 			if p.Name != t.Baseline {
-				rec = append(rec, r.Cells[i].deltaText())
+				rec = append(rec, deltaText(r.Cells[i]))
 			}
 		}
 		out = append(out, rec)
@@ -109,9 +109,9 @@ func Text(w io.Writer, t Table) error {
 		}
 		var warned []string
 		for _, f := range t.Summary {
-			if f.Warning != "" && !slices.Contains(warned, f.Warning) {
-				warned = append(warned, f.Warning)
-				fmt.Fprintf(w, "%s\n", wrap("!! "+t.pairName(f.Pair)+": "+f.Warning, 158, "   "))
+			if msg := t.hardwareWarning(f); msg != "" && !slices.Contains(warned, msg) {
+				warned = append(warned, msg)
+				fmt.Fprintf(w, "%s\n", wrap("!! "+t.pairName(f.Pair)+": "+msg, 158, "   "))
 			}
 		}
 	}
@@ -192,7 +192,7 @@ func Markdown(w io.Writer, t Table) error {
 		mdTable(w, h, rows)
 		fmt.Fprintln(w)
 		for _, f := range t.Summary {
-			fmt.Fprintf(w, "- **%s, %s**: %s\n", f.Resource, t.pairName(f.Pair), mdEscape(f.Detail()))
+			fmt.Fprintf(w, "- **%s, %s**: %s\n", f.Resource, t.pairName(f.Pair), mdEscape(t.findingDetail(f)))
 		}
 		fmt.Fprintf(w, "\n## All cells\n\n")
 	}
@@ -366,8 +366,8 @@ func (t Table) textSections() []profileTable {
 			}
 			rec = append(rec, metric)
 			for i, p := range t.Platforms {
-				cell := r.Cells[i].text(r.Unit, units.Format)
-				if d := r.Cells[i].deltaText(); p.Name != t.Baseline && d != "" {
+				cell := cellText(r.Cells[i], r.Unit, units.Format)
+				if d := deltaText(r.Cells[i]); p.Name != t.Baseline && d != "" {
 					cell += "\n" + strings.NewReplacer(", ~", ",\n~", ", maybe", ",\nmaybe", ", near", ",\nnear").Replace(d)
 				}
 				rec = append(rec, cell)

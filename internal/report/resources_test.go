@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmbench/vmbench/internal/analysis"
 	"github.com/vmbench/vmbench/internal/result"
 )
 
@@ -112,7 +113,7 @@ func TestLatenciesOfRecordedRun(t *testing.T) {
 		t.Fatalf("latencies %+v", tab.Latencies)
 	}
 	for c, h := range tab.Latencies[0].Hists {
-		var p50 Row
+		var p50 analysis.Row
 		for _, r := range tab.Rows {
 			if r.Workload == "syscall" && r.Metric == "p50" {
 				p50 = r

@@ -12,36 +12,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmbench/vmbench/internal/analysis"
 	"github.com/vmbench/vmbench/internal/capacity"
-	"github.com/vmbench/vmbench/internal/hist"
 	"github.com/vmbench/vmbench/internal/hostinfo"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
-	"github.com/vmbench/vmbench/internal/stats"
 	"github.com/vmbench/vmbench/internal/units"
-	"github.com/vmbench/vmbench/internal/workload"
 )
 
-// Table is a run summarised for people.
+// Table is a run summarised for people: its numbers (analysis.Table) and
+// what the report says around them.
 type Table struct {
+	analysis.Table
 	RunID       string
 	Scenario    string
-	Baseline    string
 	Interrupted bool
 	Host        result.Host
 	Tools       map[string]string
-	Platforms   []Column
-	Rows        []Row
-	// Analysis is how comparisons are judged (the run's, or the defaults
-	// for runs made before verdicts), and Level the intervals' level.
-	Analysis result.Analysis
-	Level    float64
-	// Looks is how many times the data was judged (result.RunInfo.Looks),
-	// Retries how many of them were vmbench gate --retry rounds.
-	Looks, Retries int
-	// Pairs are the comparisons of the summary, as column indices.
-	Pairs   []Pair
-	Summary []Finding // one per resource and pair that has cells
 	// Density is a density sweep's levels per platform; nil for a run of
 	// ordinary trials.
 	Density []capacity.Platform
@@ -57,14 +44,9 @@ type Table struct {
 	Sampling  *Sampling  // nil: the run has no series.jsonl
 	Timelines []Timeline // resource use over time, per workload variant
 	Profiles  []Profile  // where the CPU time went, per workload variant
-	Latencies []Latency  // latency histograms, per workload variant
 	// Compared is set on the table of two runs (Compare): its columns are
 	// the runs, A and B.
 	Compared bool
-	// Exits are the rows of KVM's exit statistics (workload.KVMExitMetrics),
-	// kept apart from Rows: only vm platforms under KVM have them, and
-	// they explain an overhead rather than compare platforms.
-	Exits []Row
 	// Fleet is a merged fleet run's section; nil for a run of one host.
 	Fleet *FleetTable
 }
@@ -78,76 +60,18 @@ type CellNote struct {
 	Text                    string // as in Notes
 }
 
-// Latency is one latency histogram of a workload variant, every measured
-// trial's merged, per platform.
-type Latency struct {
-	Workload, Label, Name string
-	Hists                 []*hist.Hist // in Table.Platforms order; nil where none
-}
-
-// Column is one platform.
-type Column struct {
-	Name  string `json:"name"`
-	Type  string `json:"type"`
-	Accel string `json:"accel,omitempty"` // vm platforms: kvm or tcg
-	Error string `json:"error,omitempty"` // the platform did not start
-	// Machine is the CPU model the platform ran on: the host's, or a
-	// remote machine's own.
-	Machine string `json:"machine,omitempty"`
-}
-
-// Row is one metric of one workload variant.
-type Row struct {
-	Workload string
-	Label    string
-	Metric   string
-	Unit     string
-	Resource string // the summary line the metric speaks for; "" for none
-	// Better is "higher" or "lower" where the metric says which way is
-	// better (result.Metric.Better); "": its unit says.
-	Better string
-	// Failing are the summary lines of a row that stands for a variant
-	// whose every trial failed on every platform (Metric "-"): the lines
-	// its workload's metrics would speak for.
-	Failing []string
-	Cells   []Cell    // one per platform, in Table.Platforms order
-	Versus  []*Judged // one per Table.Pairs; nil where a side has no values
-}
-
-// Cell is a row's values on one platform.
-type Cell struct {
-	Values  []float64
-	Rounds  []int64 // the round of each value (Sample.RoundKey), for pairing
-	Summary stats.Summary
-	Failed  int     // trials of this row that failed on this platform
-	Delta   *Judged // vs the baseline; nil for the baseline and empty cells
-}
-
-// higher is whether larger values of the row's metric are better.
-func (r Row) higher() bool { return result.Higher(r.Unit, r.Better) }
-
-// values are the cell's values with their rounds.
-func (c Cell) values() stats.Values { return stats.Values{V: c.Values, Round: c.Rounds} }
-
 // Build makes the table of a run. Warmup trials are left out.
 func Build(info result.RunInfo, samples []result.Sample) Table {
 	t := Table{
-		RunID: info.RunID, Scenario: info.Scenario.Name, Baseline: info.Baseline,
+		Table: analysis.Build(info, samples),
+		RunID: info.RunID, Scenario: info.Scenario.Name,
 		Interrupted: info.Interrupted, Host: info.Host, Tools: info.Tools,
-		Analysis: analysisOf(info),
 	}
-	t.Looks, t.Retries = info.Looks(), len(info.Retries)
-	t.Level = stats.Level(t.Looks)
-	col := map[string]int{}
 	for _, p := range info.Platforms {
-		col[p.Name] = len(t.Platforms)
-		c := Column{Name: p.Name, Type: p.Type, Accel: p.Info["accel"], Error: p.Error, Machine: info.Host.CPUModel}
 		if p.Type == scenario.Remote {
-			c.Machine = p.Info["machine_cpu_model"]
 			t.Notes = append(t.Notes, remoteNotes(p)...)
 		}
-		t.Platforms = append(t.Platforms, c)
-		if c.Error != "" {
+		if p.Error != "" {
 			t.Notes = append(t.Notes, fmt.Sprintf("platform %s did not start: %s", p.Name, p.Error))
 		}
 		if n := p.Info["restarts"]; n != "" {
@@ -179,37 +103,6 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 		}
 		t.Notes = append(t.Notes, msg)
 	}
-
-	type key struct{ workload, typ, label, metric, unit string }
-	rowOf := map[key]int{}
-	row := func(k key) *Row {
-		i, ok := rowOf[k]
-		if !ok {
-			i = len(t.Rows)
-			rowOf[k] = i
-			t.Rows = append(t.Rows, Row{Workload: k.workload, Label: k.label, Metric: k.metric, Unit: k.unit, Resource: resourceOf(k.typ, k.metric), Cells: make([]Cell, len(t.Platforms))})
-		}
-		return &t.Rows[i]
-	}
-	// Notes about a workload variant are grouped over the platforms that
-	// reported the same thing: "memory op=copy on native, container: ...".
-	type noteKey struct{ workload, label, metric, msg string }
-	noteAt := map[noteKey]int{}
-	var notePlatforms [][]string
-	var noteKeys []noteKey
-	note := func(workload, label, metric, platform, msg string) {
-		k := noteKey{workload, label, metric, msg}
-		i, ok := noteAt[k]
-		if !ok {
-			i = len(noteKeys)
-			noteAt[k] = i
-			noteKeys = append(noteKeys, k)
-			notePlatforms = append(notePlatforms, nil)
-		}
-		if !slices.Contains(notePlatforms[i], platform) {
-			notePlatforms[i] = append(notePlatforms[i], platform)
-		}
-	}
 	t.Density = capacity.Sweeps(info, samples)
 	if len(t.Density) > 0 {
 		if s, err := scenario.Stored(info); err == nil {
@@ -218,114 +111,64 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 			t.Banners = append(t.Banners, "the stored scenario does not load with this vmbench, so the sweep is not sized: "+strings.ReplaceAll(err.Error(), "\n", "; "))
 		}
 	}
-	for _, s := range samples {
-		c, ok := col[s.Platform]
-		if !ok || s.Warmup || s.Level > 0 {
-			continue
-		}
-		if s.Error != "" {
-			// A failed trial has no metrics; count it on every row the
-			// workload variant has, or on a placeholder row.
-			found := false
-			for i := range t.Rows {
-				r := &t.Rows[i]
-				if r.Workload == s.Workload && r.Label == s.Label {
-					r.Cells[c].Failed++
-					found = true
-				}
-			}
-			if !found {
-				r := row(key{s.Workload, s.Type, s.Label, "-", ""})
-				r.Cells[c].Failed++
-				r.Failing = resourcesOf(s.Type)
-			}
-			note(s.Workload, s.Label, "", s.Platform, "failed: "+s.Error)
-			continue
-		}
-		for _, m := range s.Metrics {
-			r := row(key{s.Workload, s.Type, s.Label, m.Name, m.Unit})
-			if r.Better == "" {
-				r.Better = m.Better
-			}
-			if m.Value <= 0 && result.Higher(m.Unit, m.Better) {
-				// A rate of zero is a stalled trial, the worst cost there
-				// is: no ratio can pair it, so it counts as failed.
-				r.Cells[c].Failed++
-				note(s.Workload, s.Label, m.Name, s.Platform, "a trial measured a rate of 0 (it stalled): counted as failed")
-				continue
-			}
-			r.Cells[c].Values = append(r.Cells[c].Values, m.Value)
-			r.Cells[c].Rounds = append(r.Cells[c].Rounds, s.RoundKey())
-		}
-		for _, name := range slices.Sorted(maps.Keys(s.Histograms)) {
-			t.latency(s.Workload, s.Label, name).merge(c, s.Histograms[name])
-		}
-		for _, w := range s.Warnings {
-			note(s.Workload, s.Label, "", s.Platform, w)
-		}
-	}
-	// Drop placeholder rows of variants that also have real rows.
-	t.Rows = slices.DeleteFunc(t.Rows, func(r Row) bool {
-		if r.Metric != "-" {
-			return false
-		}
-		return slices.ContainsFunc(t.Rows, func(o Row) bool { return o.Metric != "-" && o.Workload == r.Workload && o.Label == r.Label })
-	})
-
-	t.Rows = slices.DeleteFunc(t.Rows, func(r Row) bool {
-		if !slices.ContainsFunc(workload.KVMExitMetrics, func(m workload.MetricInfo) bool { return m.Name == r.Metric }) {
-			return false
-		}
-		for c := range r.Cells {
-			if len(r.Cells[c].Values) > 0 {
-				r.Cells[c].Summary = stats.Summarize(slices.Clone(r.Cells[c].Values))
-			}
-		}
-		t.Exits = append(t.Exits, r)
-		return true
-	})
-
-	base, hasBase := col[info.Baseline]
-	for i := range t.Rows {
-		r := &t.Rows[i]
-		for c := range r.Cells {
-			cell := &r.Cells[c]
-			if len(cell.Values) == 0 {
-				continue
-			}
-			values := slices.Clone(cell.Values)
-			cell.Summary = stats.Summarize(values)
-			for _, w := range cell.Summary.Warnings {
-				if strings.HasPrefix(w, "noisy") {
-					note(r.Workload, r.Label, r.Metric, t.Platforms[c].Name, w)
-				}
-			}
-			if out := cell.Summary.Outliers; len(out) > 0 {
-				var vs []string
-				for _, v := range out {
-					vs = append(vs, units.Format(v, r.Unit))
-				}
-				note(r.Workload, r.Label, r.Metric, t.Platforms[c].Name,
-					fmt.Sprintf("%d of %d values are outliers (beyond 1.5× the interquartile range): %s; kept, the median is robust to them", len(out), len(cell.Values), strings.Join(vs, ", ")))
-			}
-			if hasBase && c != base && len(r.Cells[base].Values) > 0 {
-				cell.Delta = t.judge(*r, c, base)
-				for _, w := range cell.Delta.Warnings {
-					if strings.Contains(w, "were far off the others") {
-						note(r.Workload, r.Label, r.Metric, t.Platforms[c].Name, "vs "+t.Baseline+": "+w)
-					}
-				}
-			}
-		}
-	}
-	t.compare(col)
 	t.fleet(info, samples)
-	for i, k := range noteKeys {
-		what := strings.TrimSpace(strings.Join([]string{k.workload, k.label, k.metric}, " "))
-		t.Notes = append(t.Notes, fmt.Sprintf("%s on %s: %s", what, strings.Join(notePlatforms[i], ", "), k.msg))
-		t.CellNotes = append(t.CellNotes, CellNote{Workload: k.workload, Label: k.label, Metric: k.metric, Platforms: notePlatforms[i], Msg: k.msg, Text: t.Notes[len(t.Notes)-1]})
-	}
+	t.cellNotes()
 	return t
+}
+
+// cellNotes are the notes about the analysis' events in cells, each
+// grouped over the platforms that met the same thing: "memory op=copy on
+// native, container: ...".
+func (t *Table) cellNotes() {
+	type noteKey struct{ workload, label, metric, msg string }
+	at := map[noteKey]int{}
+	for _, e := range t.Events {
+		k := noteKey{e.Workload, e.Label, e.Metric, t.eventText(e)}
+		i, ok := at[k]
+		if !ok {
+			i = len(t.CellNotes)
+			at[k] = i
+			t.CellNotes = append(t.CellNotes, CellNote{Workload: k.workload, Label: k.label, Metric: k.metric, Msg: k.msg})
+		}
+		if n := &t.CellNotes[i]; !slices.Contains(n.Platforms, e.Platform) {
+			n.Platforms = append(n.Platforms, e.Platform)
+		}
+	}
+	for i := range t.CellNotes {
+		n := &t.CellNotes[i]
+		what := strings.TrimSpace(strings.Join([]string{n.Workload, n.Label, n.Metric}, " "))
+		n.Text = fmt.Sprintf("%s on %s: %s", what, strings.Join(n.Platforms, ", "), n.Msg)
+		t.Notes = append(t.Notes, n.Text)
+	}
+}
+
+// eventText is how an event in a cell reads in a note.
+func (t *Table) eventText(e analysis.Event) string {
+	switch e.Kind {
+	case analysis.Failed:
+		return "failed: " + e.Text
+	case analysis.Stalled:
+		return "a trial measured a rate of 0 (it stalled): counted as failed"
+	case analysis.Outlying:
+		var vs []string
+		for _, v := range e.Outliers {
+			vs = append(vs, units.Format(v, t.unitOf(e)))
+		}
+		return fmt.Sprintf("%d of %d values are outliers (beyond 1.5× the interquartile range): %s; kept, the median is robust to them", len(e.Outliers), e.N, strings.Join(vs, ", "))
+	case analysis.FarOff:
+		return "vs " + t.Baseline + ": " + e.Text
+	}
+	return e.Text
+}
+
+// unitOf is the unit of an event's row.
+func (t *Table) unitOf(e analysis.Event) string {
+	for _, r := range t.Rows {
+		if r.Workload == e.Workload && r.Label == e.Label && r.Metric == e.Metric {
+			return r.Unit
+		}
+	}
+	return ""
 }
 
 // Banners are what changes how every number of a run reads: platforms
@@ -355,26 +198,8 @@ func Banners(info result.RunInfo, samples []result.Sample) []string {
 	return out
 }
 
-// latency returns the Latency of a variant's histogram, adding it.
-func (t *Table) latency(workload, label, name string) *Latency {
-	for i, l := range t.Latencies {
-		if l.Workload == workload && l.Label == label && l.Name == name {
-			return &t.Latencies[i]
-		}
-	}
-	t.Latencies = append(t.Latencies, Latency{Workload: workload, Label: label, Name: name, Hists: make([]*hist.Hist, len(t.Platforms))})
-	return &t.Latencies[len(t.Latencies)-1]
-}
-
-func (l *Latency) merge(platform int, h *hist.Hist) {
-	if l.Hists[platform] == nil {
-		l.Hists[platform] = hist.New()
-	}
-	l.Hists[platform].Merge(h)
-}
-
-// text is how a cell reads: "3.84 GB/s ±2% n=6".
-func (c Cell) text(unit string, format func(float64, string) string) string {
+// cellText is how a cell reads: "3.84 GB/s ±2% n=6".
+func cellText(c analysis.Cell, unit string, format func(float64, string) string) string {
 	switch {
 	case len(c.Values) == 0 && c.Failed > 0:
 		return fmt.Sprintf("failed (%d)", c.Failed)
@@ -392,12 +217,12 @@ func (c Cell) text(unit string, format func(float64, string) string) string {
 	return s
 }
 
-// deltaText is how an overhead reads: its verdict and interval.
-func (c Cell) deltaText() string {
+// deltaText is how a cell's overhead reads: its verdict and interval.
+func deltaText(c analysis.Cell) string {
 	if c.Delta == nil {
 		return ""
 	}
-	return c.Delta.Text()
+	return judgedText(*c.Delta)
 }
 
 // remoteNotes say what a remote platform is, and what of it vmbench could

@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/vmbench/vmbench/internal/analysis"
 	"github.com/vmbench/vmbench/internal/units"
 )
 
@@ -76,7 +77,7 @@ func TrendHTML(w io.Writer, p TrendPage) error {
 	plot.DefaultFont = chartFont
 	t := Table{}
 	for _, name := range p.Platforms {
-		t.Platforms = append(t.Platforms, Column{Name: name})
+		t.Platforms = append(t.Platforms, analysis.Column{Name: name})
 	}
 	var charts []chart
 	for _, tr := range p.Trends {

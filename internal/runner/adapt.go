@@ -7,10 +7,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/vmbench/vmbench/internal/report"
+	"github.com/vmbench/vmbench/internal/analysis"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
-	"github.com/vmbench/vmbench/internal/stats"
 )
 
 // adapt adds interleaved rounds to the cells whose comparisons are still
@@ -29,7 +28,7 @@ func (ss *session) adapt(ctx context.Context) error {
 			return err
 		}
 		look := result.Look{Reps: reps}
-		cells := Undecided(report.Build(*info, samples), s.Precision)
+		cells := analysis.Build(*info, samples).Undecided(s.Precision)
 		for _, c := range cells {
 			look.Undecided = append(look.Undecided, c.String())
 		}
@@ -75,30 +74,6 @@ func (ss *session) adapt(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// Undecided lists the cells (workload variant on a platform) of the
-// comparisons in a table's summary that want more rounds: both sides of
-// each undecided comparison.
-func Undecided(t report.Table, precision float64) []result.Cell {
-	var out []result.Cell
-	for _, r := range t.Rows {
-		if r.Resource == "" {
-			continue
-		}
-		for pi, j := range r.Versus {
-			if j == nil || !stats.Undecided(j.Estimate, j.Judgement, precision) {
-				continue
-			}
-			for _, col := range []int{t.Pairs[pi].X, t.Pairs[pi].Ref} {
-				c := result.Cell{Workload: r.Workload, Label: r.Label, Platform: t.Platforms[col].Name}
-				if !slices.Contains(out, c) {
-					out = append(out, c)
-				}
-			}
-		}
-	}
-	return out
 }
 
 // moreRounds plans rounds from+1 … to of the cells, interleaved as the
