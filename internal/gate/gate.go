@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vmbench/vmbench/internal/analysis"
 	"github.com/vmbench/vmbench/internal/capacity"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
@@ -154,14 +155,14 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 	if !info.End.IsZero() {
 		r.Seconds = info.End.Sub(info.Start).Seconds()
 	}
-	cur := index(samples)
+	cur := analysis.NewIndex(samples)
 	if m := result.Missing(info, samples); m != "" {
 		r.Warnings = append(r.Warnings, m)
 	}
-	var prev map[key]*values
+	var prev *analysis.Index
 	if base != nil {
 		r.Baseline = base.Info.RunID
-		prev = index(base.Samples)
+		prev = analysis.NewIndex(base.Samples)
 		r.Warnings = append(r.Warnings, comparability(base, info)...)
 		if m := result.Missing(base.Info, base.Samples); m != "" {
 			r.Warnings = append(r.Warnings, "the baseline: "+m)
@@ -189,7 +190,7 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 					Metric: g.Metric, Unit: v.unit, Platform: p, Bound: g.Bound, Upper: g.Upper, AtLeast: g.AtLeast,
 					Lo: math.NaN(), Hi: math.NaN(), Level: stats.Level(r.Looks), higher: v.higher,
 				}
-				x := lookup(cur, key{g.Workload, v.label, g.Metric, p})
+				x := lookup(cur, cellKey(g.Workload, v.label, g.Metric, p))
 				switch g.Kind {
 				case scenario.Absolute:
 					absolute(&c, g, x)
@@ -199,7 +200,7 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 						fleetRelative(&c, info, samples)
 						break
 					}
-					relative(&c, x, lookup(cur, key{g.Workload, v.label, g.Metric, g.Versus}))
+					relative(&c, x, lookup(cur, cellKey(g.Workload, v.label, g.Metric, g.Versus)))
 				case scenario.Regression:
 					c.Alpha = g.Alpha
 					c.Level = stats.LevelAt(g.Alpha, r.Looks)
@@ -212,19 +213,23 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 					// The baseline's definition of the platform re-run
 					// beside it: paired. (As overhead vs the run's baseline
 					// platform, the ratio is the same: that platform cancels.)
-					if twin := lookup(cur, key{g.Workload, v.label, g.Metric, result.TwinName(p, base.Info.RunID)}); twin != nil {
+					if twin := lookup(cur, cellKey(g.Workload, v.label, g.Metric, result.TwinName(p, base.Info.RunID))); twin != nil {
 						twinRegression(&c, x, twin, v.higher)
 						break
 					}
 					if g.Of == "overhead" {
 						c.Against, c.Reference = "baseline run, as overhead vs "+info.Baseline, info.Baseline
-						x = overheads(samples, key{g.Workload, v.label, g.Metric, p}, info.Baseline, v.higher)
-						regression(&c, x, overheads(base.Samples, key{g.Workload, v.label, g.Metric, p}, base.Info.Baseline, v.higher), false)
+						x = overheads(cur, cellKey(g.Workload, v.label, g.Metric, p), info.Baseline, v.higher)
+						regression(&c, x, overheads(prev, cellKey(g.Workload, v.label, g.Metric, p), base.Info.Baseline, v.higher), false)
 						acrossBusyRuns(&c, samples, base.Samples)
 						break
 					}
-					regression(&c, x, lookup(prev, key{g.Workload, v.label, g.Metric, p}), v.higher)
+					regression(&c, x, lookup(prev, cellKey(g.Workload, v.label, g.Metric, p)), v.higher)
 					acrossBusyRuns(&c, samples, base.Samples)
+				}
+				unfinished(&c, p, lookup(cur, cellKey(g.Workload, v.label, g.Metric, p)))
+				if c.Reference != "" && info.Fleet == nil {
+					unfinished(&c, c.Reference, lookup(cur, cellKey(g.Workload, v.label, g.Metric, c.Reference)))
 				}
 				r.Checks = append(r.Checks, c)
 			}
@@ -236,118 +241,65 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 	return r
 }
 
-// key is a cell of a run and one of its metrics.
-type key struct{ workload, label, metric, platform string }
-
-// values are the measured values of a cell, and what went wrong in it.
-type values struct {
-	v      []float64
-	rounds []int64 // the round of each value (Sample.RoundKey)
-	failed int
-	err    string // the first failure
+// unfinished fails a passing check whose cell on platform lost trials:
+// failed, or stalled at a rate of 0 (analysis.NewIndex). A gate does not
+// pass on the trials that happened to finish: the ones that did not are a
+// cost that no value shows.
+func unfinished(c *Check, platform string, x *analysis.Cell) {
+	if c.Status != Pass || x == nil || x.Failed == 0 {
+		return
+	}
+	c.Status = Fail
+	c.Reason += fmt.Sprintf("; but %d of %d trial(s) on %s did not finish (%s): a gate does not pass on the trials that did", x.Failed, x.Failed+len(x.Values), platform, x.Err)
 }
 
-func (x *values) stats() stats.Values { return stats.Values{V: x.v, Round: x.rounds} }
-
-// index groups the measured trials of a run by cell and metric.
-func index(samples []result.Sample) map[key]*values {
-	m := map[key]*values{}
-	get := func(k key) *values {
-		if m[k] == nil {
-			m[k] = &values{}
-		}
-		return m[k]
-	}
-	for _, s := range samples {
-		if s.Warmup {
-			continue
-		}
-		if s.Error != "" {
-			// A failed trial has no metrics; it counts against every metric.
-			k := get(key{s.Workload, s.Label, "", s.Platform})
-			k.failed++
-			if k.err == "" {
-				k.err = s.Error
-			}
-			continue
-		}
-		for _, mt := range s.Metrics {
-			k := get(key{s.Workload, s.Label, mt.Name, s.Platform})
-			k.v = append(k.v, mt.Value)
-			k.rounds = append(k.rounds, s.RoundKey())
-		}
-	}
-	return m
+// cellKey names a metric of a workload variant on a platform.
+func cellKey(workload, label, metric, platform string) analysis.Key {
+	return analysis.Key{Workload: workload, Label: label, Metric: metric, Platform: platform}
 }
 
-// lookup returns the values of a cell's metric and the cell's failures;
+// lookup is a cell's metric with the cell's failed trials counted in it;
 // nil when the cell has neither.
-func lookup(m map[key]*values, k key) *values {
-	x, f := m[k], m[key{k.workload, k.label, "", k.platform}]
-	if x == nil && f == nil {
+func lookup(x *analysis.Index, k analysis.Key) *analysis.Cell {
+	c, ok := x.Lookup(k)
+	if !ok {
 		return nil
 	}
-	out := &values{}
-	if x != nil {
-		out.v, out.rounds = x.v, x.rounds
-	}
-	if f != nil {
-		out.failed, out.err = f.failed, f.err
-	}
-	return out
+	return &c
 }
 
 // overheads pairs each measured trial of a cell with the trial of the
-// same round and repetition on the run's baseline platform, and returns the
-// cost ratios (x/base for times, base/x for rates): what the platform
-// costs relative to the baseline, round by round, so that drift of the host
-// between runs, which moves both, cancels out. Failures are counted as in
-// lookup.
-func overheads(samples []result.Sample, k key, basePlatform string, higher bool) *values {
-	type slot struct{ round, trial int }
-	own, ref := map[slot]float64{}, map[slot]float64{}
-	out := &values{}
-	for _, s := range samples {
-		if s.Warmup || s.Workload != k.workload || s.Label != k.label {
-			continue
-		}
-		if s.Platform == k.platform && s.Error != "" {
-			out.failed++
-			if out.err == "" {
-				out.err = s.Error
-			}
-		}
-		for _, m := range s.Metrics {
-			if m.Name != k.metric {
-				continue
-			}
-			switch s.Platform {
-			case k.platform:
-				own[slot{s.Round, s.Trial}] = m.Value
-			case basePlatform:
-				ref[slot{s.Round, s.Trial}] = m.Value
-			}
-		}
+// same round on the run's baseline platform, and returns the cost ratios
+// (x/base for times, base/x for rates): what the platform costs relative
+// to the baseline, round by round, so that drift of the host between runs,
+// which moves both, cancels out. Failures are counted as in lookup.
+func overheads(x *analysis.Index, k analysis.Key, basePlatform string, higher bool) *analysis.Cell {
+	own := lookup(x, k)
+	if own == nil {
+		return nil
 	}
-	slots := make([]slot, 0, len(own))
-	for sl := range own {
-		slots = append(slots, sl)
+	ref, _ := x.Lookup(cellKey(k.Workload, k.Label, k.Metric, basePlatform))
+	at := map[int64]float64{}
+	for i, r := range ref.Rounds {
+		at[r] = ref.Values[i]
 	}
-	slices.SortFunc(slots, func(a, b slot) int { return cmp.Or(a.round-b.round, a.trial-b.trial) })
-	for _, sl := range slots {
-		b, ok := ref[sl]
-		x := own[sl]
-		if !ok || b == 0 || x == 0 {
+	order := make([]int, len(own.Values))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(own.Rounds[a], own.Rounds[b]) })
+	out := &analysis.Cell{Failed: own.Failed, Err: own.Err}
+	for _, i := range order {
+		b, ok := at[own.Rounds[i]]
+		v := own.Values[i]
+		if !ok || b == 0 || v == 0 {
 			continue
 		}
 		if higher {
-			out.v = append(out.v, b/x)
+			out.Values = append(out.Values, b/v)
 		} else {
-			out.v = append(out.v, x/b)
+			out.Values = append(out.Values, v/b)
 		}
-	}
-	if len(out.v) == 0 && out.failed == 0 && len(own) == 0 {
-		return nil
 	}
 	return out
 }
@@ -394,25 +346,25 @@ func metricOf(metrics []workload.MetricInfo, name string) workload.MetricInfo {
 
 // noData fails a check that has nothing to judge: a run whose trials all
 // failed, or whose platform never started, does not pass a gate.
-func noData(c *Check, x *values, where string) bool {
-	if x != nil && len(x.v) > 0 {
+func noData(c *Check, x *analysis.Cell, where string) bool {
+	if x != nil && len(x.Values) > 0 {
 		return false
 	}
 	c.Status, c.Value = Fail, math.NaN()
 	switch {
-	case x != nil && x.failed > 0:
-		c.Reason = fmt.Sprintf("no measurement on %s: %d trial(s) failed: %s", where, x.failed, x.err)
+	case x != nil && x.Failed > 0:
+		c.Reason = fmt.Sprintf("no measurement on %s: %d trial(s) failed: %s", where, x.Failed, x.Err)
 	default:
 		c.Reason = fmt.Sprintf("no measurement on %s (did the platform start? see the report's notes)", where)
 	}
 	return true
 }
 
-func absolute(c *Check, g scenario.Gate, x *values) {
+func absolute(c *Check, g scenario.Gate, x *analysis.Cell) {
 	if noData(c, x, c.Platform) {
 		return
 	}
-	v := slices.Clone(x.v)
+	v := slices.Clone(x.Values)
 	c.N = len(v)
 	op, ok := "≤", "within"
 	if !c.Upper {
@@ -486,12 +438,12 @@ func aggregate(name string, v []float64) float64 {
 
 // relative judges a platform's overhead over another of the same run: a
 // max_overhead bound, or an equivalence margin (negligible:).
-func relative(c *Check, x, base *values) {
+func relative(c *Check, x, base *analysis.Cell) {
 	if noData(c, x, c.Platform) || noData(c, base, c.Against) {
 		return
 	}
-	d := stats.Compare(base.stats(), x.stats(), c.higher, c.Level)
-	c.N, c.BaseN = len(x.v), len(base.v)
+	d := stats.Compare(base.Stats(), x.Stats(), c.higher, c.Level)
+	c.N, c.BaseN = len(x.Values), len(base.Values)
 	if math.IsNaN(d.Lo) {
 		c.Value, c.Lo, c.Hi, c.Paired = d.Overhead, d.Lo, d.Hi, d.Paired
 		c.Status = Inconclusive
@@ -519,14 +471,14 @@ func fleetRelative(c *Check, info result.RunInfo, samples []result.Sample) {
 				mine = append(mine, s)
 			}
 		}
-		m := index(mine)
-		x, base := lookup(m, key{c.Workload, c.Label, c.Metric, c.Platform}), lookup(m, key{c.Workload, c.Label, c.Metric, c.Against})
-		if x == nil || base == nil || len(x.v) == 0 || len(base.v) == 0 {
+		m := analysis.NewIndex(mine)
+		x, base := lookup(m, cellKey(c.Workload, c.Label, c.Metric, c.Platform)), lookup(m, cellKey(c.Workload, c.Label, c.Metric, c.Against))
+		if x == nil || base == nil || len(x.Values) == 0 || len(base.Values) == 0 {
 			continue
 		}
 		hosts++
-		c.N, c.BaseN = c.N+len(x.v), c.BaseN+len(base.v)
-		logs = append(logs, stats.PairLogs(base.stats(), x.stats(), c.higher))
+		c.N, c.BaseN = c.N+len(x.Values), c.BaseN+len(base.Values)
+		logs = append(logs, stats.PairLogs(base.Stats(), x.Stats(), c.higher))
 	}
 	if hosts == 0 {
 		c.Status, c.Value = Skipped, math.NaN()
@@ -584,17 +536,17 @@ func judgeOverhead(c *Check, d stats.Estimate, how string) {
 // regression judges the change of a cell against a baseline run. The two
 // runs' trials cannot be paired, so the interval is a bootstrap of the
 // medians; the gate passes only when all of it is within the threshold.
-func regression(c *Check, x, base *values, higherIsBetter bool) {
+func regression(c *Check, x, base *analysis.Cell, higherIsBetter bool) {
 	if noData(c, x, c.Platform) {
 		return
 	}
-	if base == nil || len(base.v) == 0 {
+	if base == nil || len(base.Values) == 0 {
 		c.Status, c.Value = Skipped, math.NaN()
 		c.Reason = "the baseline has no measurement of this cell"
 		return
 	}
-	d := stats.Compare(stats.Values{V: base.v}, stats.Values{V: x.v}, higherIsBetter, c.Level)
-	c.N, c.BaseN = len(x.v), len(base.v)
+	d := stats.Compare(stats.Values{V: base.Values}, stats.Values{V: x.Values}, higherIsBetter, c.Level)
+	c.N, c.BaseN = len(x.Values), len(base.Values)
 	judgeChange(c, d, "change vs baseline")
 }
 

@@ -322,6 +322,43 @@ func TestFailedTrialsFailTheGate(t *testing.T) {
 	}
 }
 
+// TestUnfinishedTrialsDoNotPass: a gate that passes on the trials that
+// finished fails when one of its cells' trials stalled at a rate of 0 or
+// failed, saying so; the analysis counts a stall as a failed trial, as the
+// report does.
+func TestUnfinishedTrialsDoNotPass(t *testing.T) {
+	info, samples := recorded(t)
+	s := withGates(t, info, "  - {metric: cpu.throughput, platform: container, max: 100GB/s}\n")
+	if c := find(t, Evaluate(s, info, samples, nil, 1), "gates[0]", "threads=1", "container"); c.Status != Pass {
+		t.Fatalf("every trial finished: %+v, want a pass", c)
+	}
+	for _, tc := range []struct {
+		name, platform, reason string
+		change                 func(*result.Sample)
+	}{
+		{"stalled", "container", "1 of 6 trial(s) on container did not finish (a trial measured a rate of 0 (it stalled))",
+			func(x *result.Sample) {
+				x.Metrics = []result.Metric{{Name: "throughput", Unit: x.Metrics[0].Unit, Value: 0}}
+			}},
+		{"failed", "container", "1 of 6 trial(s) on container did not finish (timed out)",
+			func(x *result.Sample) { x.Metrics, x.Error = nil, "timed out" }},
+	} {
+		var changed []result.Sample
+		done := false
+		for _, x := range samples {
+			if !done && !x.Warmup && x.Platform == tc.platform && x.Workload == "cpu" && strings.Contains(x.Label, "threads=1") {
+				tc.change(&x)
+				done = true
+			}
+			changed = append(changed, x)
+		}
+		c := find(t, Evaluate(s, info, changed, nil, 1), "gates[0]", "threads=1", "container")
+		if c.Status != Fail || !strings.Contains(c.Reason, tc.reason) {
+			t.Errorf("%s: %s %q, want a fail saying %q", tc.name, c.Status, c.Reason, tc.reason)
+		}
+	}
+}
+
 func TestBaselineFileRoundTrip(t *testing.T) {
 	info, samples := recorded(t)
 	path := filepath.Join(t.TempDir(), "baseline.json")

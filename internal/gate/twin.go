@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/vmbench/vmbench/internal/analysis"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/stats"
@@ -66,12 +67,12 @@ func TwinsOf(r Report, base *Baseline, s *scenario.Scenario) Twins {
 
 // twinRegression judges a regression on the rounds where the baseline's
 // definition of the platform ran beside this run's: paired.
-func twinRegression(c *Check, x, twin *values, higherIsBetter bool) {
+func twinRegression(c *Check, x, twin *analysis.Cell, higherIsBetter bool) {
 	if noData(c, x, c.Platform) || noData(c, twin, "the baseline's "+c.Platform) {
 		return
 	}
-	d := stats.Compare(twin.stats(), x.stats(), higherIsBetter, c.Level)
-	c.N, c.BaseN, c.Paired = d.N, len(twin.v), d.Paired
+	d := stats.Compare(twin.Stats(), x.Stats(), higherIsBetter, c.Level)
+	c.N, c.BaseN, c.Paired = d.N, len(twin.Values), d.Paired
 	c.Against = "the baseline's definition of " + c.Platform + ", re-run in the same rounds"
 	judgeChange(c, d, fmt.Sprintf("change vs the baseline's %s re-run beside it (paired, %d rounds)", c.Platform, d.N))
 }
