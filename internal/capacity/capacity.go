@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/vmbench/vmbench/internal/analysis"
 	"github.com/vmbench/vmbench/internal/result"
 	"github.com/vmbench/vmbench/internal/scenario"
 	"github.com/vmbench/vmbench/internal/stats"
@@ -88,7 +89,7 @@ func Sweeps(info result.RunInfo, samples []result.Sample) []Platform {
 	}
 	for _, s := range samples {
 		i, ok := at[s.Platform]
-		if !ok || s.Level == 0 || s.Warmup {
+		if !ok || !analysis.Swept(s) {
 			continue
 		}
 		l := level(&out[i], s.Level)
