@@ -25,7 +25,7 @@ import (
 // vm will. Built, it holds every tool, so that one rootfs serves every
 // scenario; imported from the scenario's tools_image, it must hold the
 // programs of the scenario's tool workloads.
-func makeTools(ctx context.Context, s *scenario.Scenario, cacheDir string, log io.Writer) (root, image string, err error) {
+func makeTools(ctx context.Context, s *scenario.Scenario, runID, cacheDir string, log io.Writer) (root, image string, err error) {
 	var programs []string
 	for _, w := range s.Workloads {
 		w, _ := workloads.Lookup(w.Type)
@@ -55,7 +55,9 @@ func makeTools(ctx context.Context, s *scenario.Scenario, cacheDir string, log i
 			if err != nil {
 				return "", "", err
 			}
-			tmp, err := os.MkdirTemp("", "vmbench-save-")
+			// Named as the run's, so that vmbench cleanup removes it
+			// when the run is killed while the engine saves.
+			tmp, err := os.MkdirTemp("", result.Name(runID, "save")+"-")
 			if err != nil {
 				return "", "", err
 			}

@@ -73,7 +73,7 @@ func (ss *session) provision(ctx context.Context, firstID int64) (err error) {
 	if ss.env.Network, err = makeNetwork(ctx, s, runID, &ss.undo); err != nil {
 		return err
 	}
-	if ss.env.Tools, ss.env.ToolsImage, err = makeTools(ctx, s, ss.o.CacheDir, ss.o.Log); err != nil {
+	if ss.env.Tools, ss.env.ToolsImage, err = makeTools(ctx, s, runID, ss.o.CacheDir, ss.o.Log); err != nil {
 		return err
 	}
 	return makeKernel(ctx, s, ss.o.CacheDir, ss.o.Log)

@@ -183,7 +183,7 @@ workloads:
   - {type: sysbench}
   - {type: fio}
 `, archive))
-	_, _, err := makeTools(context.Background(), s, t.TempDir(), io.Discard)
+	_, _, err := makeTools(context.Background(), s, "20261206-000000-0000", t.TempDir(), io.Discard)
 	want := "tools_image " + archive + " has no fio, which the scenario's tool workloads run"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("makeTools: %v, want %q", err, want)
