@@ -8,10 +8,10 @@ import "github.com/vmbench/vmbench/internal/stats"
 // are unpaired, at 95%, and judged by run A's margins.
 func Compare(a, b Table) Table {
 	t := Table{
-		Baseline:  "A",
-		Platforms: []Column{{Name: "A"}, {Name: "B"}},
-		Analysis:  a.Analysis,
-		Level:     stats.Level(1),
+		Baseline:   "A",
+		Platforms:  []Column{{Name: "A"}, {Name: "B"}},
+		Analysis:   a.Analysis,
+		Confidence: stats.Level(1),
 	}
 	type key struct{ workload, label, metric, unit, platform string }
 	cells := func(tab Table) (map[key]Cell, []key) {

@@ -70,7 +70,7 @@ func (t Table) Fleet(hosts []Host) []FleetRow {
 					continue
 				}
 				any = true
-				e := stats.Compare(ref.Stats(), x.Stats(), r.Higher(), t.Level)
+				e := stats.Compare(ref.Stats(), x.Stats(), r.Higher(), t.Confidence)
 				fr.Hosts = append(fr.Hosts, &Judged{Estimate: e, Judgement: stats.Judge(e, t.Analysis.Margin(r.Workload, r.Metric))})
 				logs = append(logs, stats.PairLogs(ref.Stats(), x.Stats(), r.Higher()))
 				if !math.IsNaN(e.Overhead) {
@@ -80,7 +80,7 @@ func (t Table) Fleet(hosts []Host) []FleetRow {
 			if !any {
 				continue
 			}
-			fr.Fleet = stats.Fleet(logs, t.Level)
+			fr.Fleet = stats.Fleet(logs, t.Confidence)
 			if hi >= lo {
 				fr.Spread = hi - lo
 			}

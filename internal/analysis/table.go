@@ -27,9 +27,9 @@ type Table struct {
 	// they explain an overhead rather than compare platforms.
 	Exits []Row
 	// Analysis is how comparisons are judged (the run's, or the defaults
-	// for runs made before verdicts), and Level the intervals' level.
-	Analysis result.Analysis
-	Level    float64
+	// for runs made before verdicts), and Confidence the intervals'.
+	Analysis   result.Analysis
+	Confidence float64
 	// Looks is how many times the data was judged (result.RunInfo.Looks),
 	// Retries how many of them were vmbench gate --retry rounds.
 	Looks, Retries int
@@ -237,7 +237,7 @@ func (x *Index) Lookup(k Key) (Cell, bool) {
 func Build(info result.RunInfo, samples []result.Sample) Table {
 	t := Table{Baseline: info.Baseline, Analysis: Of(info)}
 	t.Looks, t.Retries = info.Looks(), len(info.Retries)
-	t.Level = stats.Level(t.Looks)
+	t.Confidence = stats.Level(t.Looks)
 	col := map[string]int{}
 	for _, p := range info.Platforms {
 		col[p.Name] = len(t.Platforms)

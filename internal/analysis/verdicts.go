@@ -86,7 +86,7 @@ func (t Table) judge(r Row, x, ref int) *Judged {
 	if len(a.Values) == 0 || len(b.Values) == 0 {
 		return nil
 	}
-	e := stats.Compare(b.Stats(), a.Stats(), r.Higher(), t.Level)
+	e := stats.Compare(b.Stats(), a.Stats(), r.Higher(), t.Confidence)
 	j := &Judged{Estimate: e, Judgement: stats.Judge(e, t.Analysis.Margin(r.Workload, r.Metric)),
 		X:   Side{t.Platforms[x].Name, a.Failed, a.Failed + len(a.Values)},
 		Ref: Side{t.Platforms[ref].Name, b.Failed, b.Failed + len(b.Values)},
@@ -202,7 +202,7 @@ func (t Table) finding(res string, pi int) (Finding, bool) {
 	for i, c := range cells {
 		es[i], js[i] = c.j.Estimate, c.j.Judgement
 	}
-	for i, j := range stats.Line(es, js, t.Level) {
+	for i, j := range stats.Line(es, js, t.Confidence) {
 		if j.Verdict != cells[i].j.Verdict {
 			corrected := *cells[i].j
 			corrected.Judgement = j

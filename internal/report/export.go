@@ -219,7 +219,7 @@ func JSON(w io.Writer, t Table) error {
 		Summary   []finding         `json:"summary,omitempty"`
 		Rows      []row             `json:"rows"`
 		Density   *density          `json:"density,omitempty"`
-	}{Schema: ReportSchema, Kind: t.kind(), RunID: t.RunID, Scenario: t.Scenario, Baseline: t.Baseline, Platforms: t.Platforms, Banners: t.Banners, Notes: t.Notes, Level: t.Level, Margin: t.Analysis.Negligible}
+	}{Schema: ReportSchema, Kind: t.kind(), RunID: t.RunID, Scenario: t.Scenario, Baseline: t.Baseline, Platforms: t.Platforms, Banners: t.Banners, Notes: t.Notes, Level: t.Confidence, Margin: t.Analysis.Negligible}
 	for _, f := range t.Summary {
 		jf := finding{Resource: f.Resource, Cells: f.Count, Where: t.decidedBy(f), Warning: t.hardwareWarning(f)}
 		if f.Worst != nil {

@@ -164,13 +164,13 @@ type panel struct {
 func panels(t Table) []panel {
 	out := []panel{{
 		title:   "Performance relative to " + t.Baseline,
-		caption: "Each point is a platform's performance relative to the baseline's, 1/(1+overhead) (log scale; 1 = same as the baseline, 0.5 = half as fast or twice the cost); whiskers are the overhead's " + stats.LevelText(t.Level) + " interval, paired round by round where rounds are complete.",
+		caption: "Each point is a platform's performance relative to the baseline's, 1/(1+overhead) (log scale; 1 = same as the baseline, 0.5 = half as fast or twice the cost); whiskers are the overhead's " + stats.LevelText(t.Confidence) + " interval, paired round by round where rounds are complete.",
 		rows:    func(r analysis.Row) bool { return !isCost(r.Metric) },
 	}}
 	for _, m := range workload.CostMetrics {
 		out = append(out, panel{
 			title:   fmt.Sprintf("%s relative to %s", m.Name, t.Baseline),
-			caption: fmt.Sprintf("%s: %s. Each point is a platform's cost relative to the baseline's, 1+overhead (log scale; 2 = twice what the baseline costs); whiskers are the overhead's %s interval.", m.Name, m.Help, stats.LevelText(t.Level)),
+			caption: fmt.Sprintf("%s: %s. Each point is a platform's cost relative to the baseline's, 1+overhead (log scale; 2 = twice what the baseline costs); whiskers are the overhead's %s interval.", m.Name, m.Help, stats.LevelText(t.Confidence)),
 			rows:    func(r analysis.Row) bool { return r.Metric == m.Name },
 			cost:    true,
 		})

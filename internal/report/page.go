@@ -427,6 +427,6 @@ func headlineChart(t Table) (title, caption, out string, err error) {
 	}
 	caption = fmt.Sprintf("The summary's first column: for each resource, the cell that decides its verdict, as the cost of the same work on %s relative to %s (1 = the same, 2 = twice the cost), with its %s interval. "+
 		"The grey band is the equivalence margin (%s): an interval wholly inside it is negligible, one wholly outside it an overhead beyond the margin; the dashed line is %s.",
-		x, ref, stats.LevelText(t.Level), margin, ref)
+		x, ref, stats.LevelText(t.Confidence), margin, ref)
 	return "Headline: " + x + " vs " + ref, caption, out, err
 }

@@ -60,7 +60,7 @@ func (t Table) legend() string {
 
 // summaryTitle heads the summary in every format.
 func (t Table) summaryTitle() string {
-	return fmt.Sprintf("Does it cost? Verdict per resource (negligible = the whole %s interval within ±%s)", stats.LevelText(t.Level), pctAbs(t.Analysis.Negligible))
+	return fmt.Sprintf("Does it cost? Verdict per resource (negligible = the whole %s interval within ±%s)", stats.LevelText(t.Confidence), pctAbs(t.Analysis.Negligible))
 }
 
 // textTable returns a function that renders a table for a terminal, left

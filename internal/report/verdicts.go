@@ -181,16 +181,16 @@ func (t Table) verdictLegend() string {
 		"too few rounds: fewer than %d for an interval. Overheads from +100%% on read as factors (×2.00 = twice the cost). "+
 		"A summary line keeps a cell's overhead/better only where Hochberg's correction over the line's cells does; it reads failed when a cell's every trial failed on a side, "+
 		"and a comparison whose sides lost different shares of their trials is never negligible.",
-		stats.LevelText(t.Level), pctAbs(t.Analysis.Negligible), pctAbs((1-t.Level)/2), stats.MinRoundsAt(t.Level))
+		stats.LevelText(t.Confidence), pctAbs(t.Analysis.Negligible), pctAbs((1-t.Confidence)/2), stats.MinRoundsAt(t.Confidence))
 	switch {
 	case len(t.Analysis.Looks) > 1:
 		s += fmt.Sprintf(" Adaptive: cells were judged after %s rounds", joinInts(t.Analysis.Looks))
 		if t.Retries > 0 {
 			s += fmt.Sprintf(", and vmbench gate --retry added %d round(s)", t.Retries)
 		}
-		s += fmt.Sprintf("; the 5%% error rate is split over the %d looks, hence the %s level.", t.Looks, stats.LevelText(t.Level))
+		s += fmt.Sprintf("; the 5%% error rate is split over the %d looks, hence the %s level.", t.Looks, stats.LevelText(t.Confidence))
 	case t.Looks > 1:
-		s += fmt.Sprintf(" vmbench gate --retry added %d round(s): the 5%% error rate is split over the %d looks at the data, hence the %s level.", t.Retries, t.Looks, stats.LevelText(t.Level))
+		s += fmt.Sprintf(" vmbench gate --retry added %d round(s): the 5%% error rate is split over the %d looks at the data, hence the %s level.", t.Retries, t.Looks, stats.LevelText(t.Confidence))
 	}
 	return s
 }

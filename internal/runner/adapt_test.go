@@ -75,8 +75,8 @@ workloads:
 		t.Errorf("looks %+v, want one at 7 rounds adding 14 trials to 2 cells", info.Adaptive)
 	}
 	tab := report.Build(info, samples)
-	if tab.Level != 0.975 || !strings.Contains(strings.Join(tab.Notes, "\n"), "adaptive: after 7 rounds 2 cell(s) were undecided") {
-		t.Errorf("level %g, notes %v", tab.Level, tab.Notes)
+	if tab.Confidence != 0.975 || !strings.Contains(strings.Join(tab.Notes, "\n"), "adaptive: after 7 rounds 2 cell(s) were undecided") {
+		t.Errorf("confidence %g, notes %v", tab.Confidence, tab.Notes)
 	}
 	if j := tab.Rows[0].Cells[1].Delta; j == nil || !j.Paired || j.N != 14 {
 		t.Errorf("box vs native: %+v, want paired over 14 rounds", j)
