@@ -32,7 +32,9 @@ type Kernel struct {
 
 // FindKernel returns the kernel to boot: path when given, else the newest
 // /boot/vmlinuz-* under root. Its modules are root/lib/modules/<version>,
-// the version taken from the file name.
+// the version taken from the file name, or, for a kernel given by path, the
+// lib/modules/<version> beside its boot/ directory: an unpacked kernel
+// package (dpkg-deb -x), as vmbench's own cache holds.
 func FindKernel(root, path string) (Kernel, error) {
 	if path == "" {
 		cands, _ := filepath.Glob(filepath.Join(root, "boot", "vmlinuz-*"))
@@ -48,8 +50,11 @@ func FindKernel(root, path string) (Kernel, error) {
 	k := Kernel{Path: path}
 	if v, ok := strings.CutPrefix(filepath.Base(path), "vmlinuz-"); ok {
 		k.Version = v
-		if d := filepath.Join(root, "lib", "modules", v); isDir(d) {
-			k.ModulesDir = d
+		for _, d := range []string{filepath.Join(root, "lib", "modules", v), filepath.Join(filepath.Dir(filepath.Dir(path)), "lib", "modules", v)} {
+			if isDir(d) {
+				k.ModulesDir = d
+				break
+			}
 		}
 	}
 	return k, nil

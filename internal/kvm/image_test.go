@@ -27,6 +27,11 @@ func TestFindKernelPicksNewestVersion(t *testing.T) {
 	if _, err := FindKernel(t.TempDir(), ""); err == nil || !strings.Contains(err.Error(), "set kernel: in the vm platform") {
 		t.Errorf("no kernel: err = %v", err)
 	}
+	// A kernel given by path, unpacked from its package: its modules are
+	// found beside its boot/ directory, not only in the host's /lib/modules.
+	if k, err := FindKernel("/", "testdata/root/boot/vmlinuz-6.10.0-2-cloud-amd64"); err != nil || k.ModulesDir != "testdata/root/lib/modules/6.10.0-2-cloud-amd64" {
+		t.Errorf("kernel by path: %+v, %v; want its modules beside it", k, err)
+	}
 	if _, err := FindKernel("/", "/nonexistent/vmlinuz"); err == nil {
 		t.Error("a missing kernel path was accepted")
 	}

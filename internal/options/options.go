@@ -41,7 +41,7 @@ type VMOptions struct {
 	Memory      int64         `opt:"memory" help:"the guest's memory (at least 128MiB)"`
 	Machine     string        `opt:"machine" help:"q35 or microvm"`
 	Accel       string        `opt:"accel" help:"auto, kvm or tcg"`
-	Kernel      string        `opt:"kernel" help:"a kernel's path; none: Debian's cloud kernel, extracted into vmbench's cache"`
+	Kernel      string        `opt:"kernel" help:"a kernel's path (its modules from /lib/modules/VERSION, or from lib/modules/VERSION beside its boot/ directory, as an unpacked kernel package has them); none: Debian's cloud kernel, extracted into vmbench's cache"`
 	Pin         []int         `opt:"pin" help:"host CPU for each vCPU; none: not pinned"`
 	Hugepages   bool          `opt:"hugepages" help:"back guest memory with /dev/hugepages"`
 	BootTimeout time.Duration `opt:"boot_timeout" help:"QEMU's launch to the agent's hello"`

@@ -491,7 +491,7 @@ func openPort(timeout time.Duration) (*os.File, error) {
 			}
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("no virtio-serial port named %s after %s", agent.PortName, timeout)
+			return nil, fmt.Errorf("no virtio-serial port named %s after %s: the guest kernel needs virtio_console, built in or as a module in /lib/modules/<version> on the host or beside the kernel's boot/ directory", agent.PortName, timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
