@@ -98,9 +98,11 @@ type Event struct {
 	Kind                              EventKind
 	// Text is the trial's error or warning, or the statistics' warning.
 	Text string
-	// Outliers are the cell's outlying values (Kind Outlying), of N.
+	// Outliers are the cell's outlying values (Kind Outlying), of N, in
+	// Unit.
 	Outliers []float64
 	N        int
+	Unit     string
 }
 
 // EventKind says what an Event is.
@@ -336,14 +338,14 @@ func Build(info result.RunInfo, samples []result.Sample) Table {
 				}
 			}
 			if out := cell.Summary.Outliers; len(out) > 0 {
-				at.Kind, at.Text, at.Outliers, at.N = Outlying, "", out, len(cell.Values)
+				at.Kind, at.Text, at.Outliers, at.N, at.Unit = Outlying, "", out, len(cell.Values), r.Unit
 				t.Events = append(t.Events, at)
 			}
 			if hasBase && c != base && len(r.Cells[base].Values) > 0 {
 				cell.Delta = t.judge(*r, c, base)
 				for _, w := range cell.Delta.Warnings {
 					if isFarOff(w) {
-						at.Kind, at.Text, at.Outliers, at.N = FarOff, w, nil, 0
+						at.Kind, at.Text, at.Outliers, at.N, at.Unit = FarOff, w, nil, 0, ""
 						t.Events = append(t.Events, at)
 					}
 				}

@@ -190,7 +190,8 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 					Metric: g.Metric, Unit: v.unit, Platform: p, Bound: g.Bound, Upper: g.Upper, AtLeast: g.AtLeast,
 					Lo: math.NaN(), Hi: math.NaN(), Level: stats.Level(r.Looks), higher: v.higher,
 				}
-				x := lookup(cur, cellKey(g.Workload, v.label, g.Metric, p))
+				own := lookup(cur, cellKey(g.Workload, v.label, g.Metric, p))
+				x := own
 				switch g.Kind {
 				case scenario.Absolute:
 					absolute(&c, g, x)
@@ -227,7 +228,7 @@ func Evaluate(s *scenario.Scenario, info result.RunInfo, samples []result.Sample
 					regression(&c, x, lookup(prev, cellKey(g.Workload, v.label, g.Metric, p)), v.higher)
 					acrossBusyRuns(&c, samples, base.Samples)
 				}
-				unfinished(&c, p, lookup(cur, cellKey(g.Workload, v.label, g.Metric, p)))
+				unfinished(&c, p, own)
 				if c.Reference != "" && info.Fleet == nil {
 					unfinished(&c, c.Reference, lookup(cur, cellKey(g.Workload, v.label, g.Metric, c.Reference)))
 				}

@@ -152,23 +152,13 @@ func (t *Table) eventText(e analysis.Event) string {
 	case analysis.Outlying:
 		var vs []string
 		for _, v := range e.Outliers {
-			vs = append(vs, units.Format(v, t.unitOf(e)))
+			vs = append(vs, units.Format(v, e.Unit))
 		}
 		return fmt.Sprintf("%d of %d values are outliers (beyond 1.5× the interquartile range): %s; kept, the median is robust to them", len(e.Outliers), e.N, strings.Join(vs, ", "))
 	case analysis.FarOff:
 		return "vs " + t.Baseline + ": " + e.Text
 	}
 	return e.Text
-}
-
-// unitOf is the unit of an event's row.
-func (t *Table) unitOf(e analysis.Event) string {
-	for _, r := range t.Rows {
-		if r.Workload == e.Workload && r.Label == e.Label && r.Metric == e.Metric {
-			return r.Unit
-		}
-	}
-	return ""
 }
 
 // Banners are what changes how every number of a run reads: platforms
