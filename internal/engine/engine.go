@@ -138,21 +138,22 @@ const ImageLabel = "io.vmbench.run"
 // Remove removes container name, running or not; a container that does not
 // exist is no error. It is bounded in time so that teardown cannot hang.
 func (e *Engine) Remove(name string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	_, err := e.Output(ctx, "rm", "--force", name)
-	if err != nil && (strings.Contains(err.Error(), "No such container") || strings.Contains(err.Error(), "no such container")) {
-		return nil
-	}
-	return err
+	return e.forceRemove("rm", name, "No such container", "no such container")
 }
 
-// RemoveImage removes image ref.
+// RemoveImage removes image ref; an image that does not exist is no error.
 func (e *Engine) RemoveImage(ref string) error {
+	return e.forceRemove("rmi", ref, "No such image", "image not known")
+}
+
+// forceRemove runs the engine's command cmd --force on name, within 30 s;
+// an error that says one of gone (Docker's and Podman's words for "not
+// there") is no error.
+func (e *Engine) forceRemove(cmd, name string, gone ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err := e.Output(ctx, "rmi", "--force", ref)
-	if err != nil && (strings.Contains(err.Error(), "No such image") || strings.Contains(err.Error(), "image not known")) {
+	_, err := e.Output(ctx, cmd, "--force", name)
+	if err != nil && slices.ContainsFunc(gone, func(g string) bool { return strings.Contains(err.Error(), g) }) {
 		return nil
 	}
 	return err
